@@ -1,0 +1,118 @@
+"""Every knob of a texture transfer, with the defaults of docs/algorithm.md, in one place.
+
+The command-line flags are generated from this dataclass (scripts/cli_common.py), so a default
+lives here and nowhere else.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Optional, Tuple
+
+from nst_tf.errors import NSTError
+
+# VGG19's shallowest layers carry texture; block5_conv2 carries the content's layout.
+DEFAULT_TEXTURE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1")
+DEFAULT_CONTENT_LAYERS = ("block1_conv1", "block5_conv2")
+
+# A VGG19 tile smaller than this has almost no spatial extent left after block5's four pools.
+MIN_TILE_PX = 32
+
+OPTIMIZERS = ("adam",)
+
+# The layers of Keras' VGG19 without its classifier, input to output.
+VGG19_LAYERS = tuple(
+    f"block{block}_{kind}"
+    for block, convs in ((1, 2), (2, 2), (3, 4), (4, 4), (5, 4))
+    for kind in [f"conv{i}" for i in range(1, convs + 1)] + ["pool"])
+
+
+def _knob(default, help_text, **extra):
+    """A dataclass field whose help text travels to the generated command-line flag."""
+    return dataclasses.field(default=default, metadata={"help": help_text, **extra})
+
+
+@dataclasses.dataclass(frozen=True)
+class TransferConfig:
+    """Every parameter of one texture transfer.
+
+    Loss weights follow the original notebooks and were tuned for Keras' ImageNet VGG19; with
+    other weights (e.g. Gatys' normalized VGG19) the texture weight needs rescaling.
+    """
+
+    split: Tuple[int, int] = _knob(
+        (1, 1), "Tiles as WxH: the content is cut into H rows of W columns, each matched "
+        "against the same tile of the texture.")
+    max_dim: int = _knob(512, "Longer side of each tile, in pixels, after resizing.")
+    iterations: int = _knob(1000, "Maximum number of optimisation steps.")
+    direct_weight: float = _knob(5.0, "Weight of the pixel loss against the content.")
+    content_weight: float = _knob(1.0, "Weight of the colour-feature loss against the content.")
+    raw_weight: float = _knob(0.0, "Weight of the raw (un-Grammed) texture-feature loss.")
+    texture_weight: float = _knob(5e-5, "Weight of the Gram-matrix texture loss.")
+    texture_layers: Tuple[str, ...] = _knob(
+        DEFAULT_TEXTURE_LAYERS, "VGG19 layers compared with the gray texture.")
+    content_layers: Tuple[str, ...] = _knob(
+        DEFAULT_CONTENT_LAYERS, "VGG19 layers compared with the content.")
+    optimizer: str = _knob("adam", "Optimiser: " + ", ".join(OPTIMIZERS) + ".",
+                           choices=OPTIMIZERS)
+    learning_rate: float = _knob(10.0, "Initial Adam learning rate (pixel units).")
+    beta_1: float = _knob(0.99, "Adam beta_1.")
+    beta_2: float = _knob(0.999, "Adam beta_2.")
+    epsilon: float = _knob(0.1, "Adam epsilon.")
+    plateau_window: int = _knob(5, "Number of recent losses the plateau schedule looks at.")
+    plateau_after: int = _knob(10, "The plateau schedule acts only after this step.")
+    plateau_tolerance: float = _knob(
+        1e-4, "Mean relative loss change below which the learning rate decays.")
+    plateau_decay: float = _knob(0.75, "Factor applied to the learning rate on a plateau.")
+    min_learning_rate: float = _knob(5e-6, "Stop once the learning rate falls below this.")
+    init: str = _knob("content", "Start image: 'content', 'noise', or a path to an image "
+                      "of the content's size.")
+    seed: int = _knob(0, "Seed for noise initialisation and random-weight networks.")
+    weights: Optional[str] = _knob(
+        "imagenet", "'imagenet' (Keras' VGG19 file, downloaded into weights/ when missing), "
+        "a path to a VGG19 notop .h5 file, or 'random' (untrained, for tests).")
+
+    def __post_init__(self):
+        self.validate()
+
+    def validate(self) -> None:
+        """Raises NSTError with one line when a value cannot work."""
+        if len(self.split) != 2 or min(self.split) < 1:
+            raise NSTError(f"split must be two positive integers (columns x rows), got {self.split}")
+        if self.max_dim < MIN_TILE_PX:
+            raise NSTError(f"max_dim must be at least {MIN_TILE_PX} px, got {self.max_dim}")
+        if self.iterations < 0:
+            raise NSTError(f"iterations must be >= 0, got {self.iterations}")
+        for name in ("direct_weight", "content_weight", "raw_weight", "texture_weight"):
+            if getattr(self, name) < 0:
+                raise NSTError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if not self.texture_layers or not self.content_layers:
+            raise NSTError("texture_layers and content_layers each need at least one layer")
+        for name in tuple(self.texture_layers) + tuple(self.content_layers):
+            if name not in VGG19_LAYERS:
+                raise NSTError(f"unknown VGG19 layer {name!r}; choose from {', '.join(VGG19_LAYERS)}")
+        if self.optimizer not in OPTIMIZERS:
+            raise NSTError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
+        if self.learning_rate <= 0:
+            raise NSTError(f"learning_rate must be > 0, got {self.learning_rate}")
+        if self.plateau_window < 2:
+            raise NSTError(f"plateau_window must be >= 2, got {self.plateau_window}")
+
+    @property
+    def loss_weights(self) -> Tuple[float, float, float, float]:
+        """(direct, content, raw, texture), the order of the original notebooks."""
+        return (self.direct_weight, self.content_weight, self.raw_weight, self.texture_weight)
+
+    def replace(self, **changes) -> "TransferConfig":
+        return dataclasses.replace(self, **changes)
+
+
+def parse_split(text: str) -> Tuple[int, int]:
+    """'2x3' -> (2, 3): 2 columns, 3 rows."""
+    parts = text.lower().split("x")
+    try:
+        columns, rows = (int(p) for p in parts)
+    except ValueError:
+        raise NSTError(f"split must look like WxH (e.g. 2x2), got {text!r}") from None
+    if columns < 1 or rows < 1:
+        raise NSTError(f"split must be positive, got {text!r}")
+    return columns, rows

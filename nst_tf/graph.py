@@ -1,0 +1,69 @@
+"""The texture-transfer graph: targets computed once, and the four loss parts of an image batch.
+
+Shapes: n tiles of h x w pixels. Images enter preprocessed (BGR, mean-subtracted).
+"""
+from __future__ import annotations
+
+from typing import Dict, Sequence
+
+import tensorflow as tf
+
+from nst_tf.images import gray3
+from nst_tf.vgg import FeatureExtractor, deprocess, preprocess
+
+LOSS_PARTS = ("direct", "content", "raw", "texture")
+
+
+def gram(features):
+    """(n, h, w, c) -> (n, c, c): channel correlations averaged over the h*w positions."""
+    shape = tf.shape(features)
+    flat = tf.reshape(features, [shape[0], shape[1] * shape[2], shape[3]])
+    return tf.matmul(flat, flat, transpose_a=True) / tf.cast(shape[1] * shape[2], features.dtype)
+
+
+def get_loss(a, b):
+    """Mean squared difference over every axis but the batch axis: one value per tile."""
+    return tf.reduce_mean(tf.square(a - b), axis=tf.range(1, tf.rank(a)))
+
+
+def gray(images):
+    """Gray version of a preprocessed batch, still preprocessed; differentiable."""
+    return preprocess(gray3(deprocess(images)))
+
+
+def _mean_of_losses(targets: Sequence, features: Sequence):
+    return tf.add_n([get_loss(t, f) for t, f in zip(targets, features)]) / float(len(targets))
+
+
+class TextureTransferGraph:
+    """The objective of one transfer.
+
+    content_tiles, texture_tiles: (n, h, w, 3) RGB 0..255. The texture is made gray here, before
+    preprocessing, so that it contributes structure and no colour.
+    """
+
+    def __init__(self, extractor: FeatureExtractor, content_tiles, texture_tiles,
+                 loss_weights: Sequence[float]):
+        self.extractor = extractor
+        self.loss_weights = tuple(float(w) for w in loss_weights)
+        self.content = tf.constant(preprocess(content_tiles))
+        gray_texture = preprocess(gray3(texture_tiles))
+        # The constant batch [content, gray texture] runs once; each half needs only its branch.
+        self.colour_targets = [tf.constant(f) for f in extractor.content_features(self.content)]
+        self.raw_targets = [tf.constant(f) for f in extractor.texture_features(gray_texture)]
+        self.gram_targets = [gram(f) for f in self.raw_targets]
+
+    def loss_parts(self, images) -> Dict[str, tf.Tensor]:
+        """Weighted loss parts of a preprocessed batch, each of shape (n,), plus their 'total'."""
+        gray_features = self.extractor.texture_features(gray(images))
+        colour_features = self.extractor.content_features(images)
+        unweighted = {
+            "direct": get_loss(images, self.content),
+            "content": _mean_of_losses(self.colour_targets, colour_features),
+            "raw": _mean_of_losses(self.raw_targets, gray_features),
+            "texture": _mean_of_losses(self.gram_targets, [gram(f) for f in gray_features]),
+        }
+        parts = {name: weight * unweighted[name]
+                 for name, weight in zip(LOSS_PARTS, self.loss_weights)}
+        parts["total"] = tf.add_n([parts[name] for name in LOSS_PARTS])
+        return parts

@@ -1,0 +1,166 @@
+"""Images in and out: reading, writing, resizing, gray, and cutting into tiles and back.
+
+An image here is a float32 array of shape (height, width, 3), RGB, values 0..255. A tile batch is
+(n_tiles, tile_height, tile_width, 3), tiles in row-major order (left to right, then down).
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import List, Sequence, Tuple
+
+import imageio.v3 as iio
+import numpy as np
+import tensorflow as tf
+
+from nst_tf.config import MIN_TILE_PX
+from nst_tf.errors import NSTError
+
+# ITU-R 601 luma, the weights of tf.image.rgb_to_grayscale.
+LUMA_WEIGHTS = (0.2989, 0.5870, 0.1140)
+
+# Formats imageio writes losslessly or commonly; checked before a long run, not after it.
+WRITABLE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+
+
+def read_image(path) -> np.ndarray:
+    """Reads any image imageio understands as float32 RGB (h, w, 3) in 0..255.
+
+    Grayscale is repeated to 3 channels, alpha is dropped, 16-bit and float images are rescaled.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise NSTError(f"{path}: no such file")
+    if path.is_dir():
+        raise NSTError(f"{path}: is a directory, not an image")
+    try:
+        pixels = iio.imread(path)
+    except Exception as error:  # imageio raises many types for a file that is not an image
+        raise NSTError(f"{path}: cannot read as an image ({type(error).__name__})") from None
+    return to_rgb(pixels, str(path))
+
+
+def to_rgb(pixels, name: str = "image") -> np.ndarray:
+    """Any array image (gray, gray+alpha, RGB, RGBA; uint8, uint16, bool or float) -> float32 RGB 0..255."""
+    pixels = np.asarray(pixels)
+    if pixels.ndim == 4:  # an animation or a multi-page file: its first frame
+        pixels = pixels[0]
+    if pixels.ndim == 2:
+        pixels = pixels[..., None]
+    if pixels.ndim != 3 or pixels.shape[-1] not in (1, 2, 3, 4) or min(pixels.shape[:2]) < 1:
+        raise NSTError(f"{name}: unsupported image shape {pixels.shape}")
+    if pixels.dtype == np.uint16:
+        scale = 255.0 / 65535.0
+    elif pixels.dtype == bool:
+        scale = 255.0
+    elif np.issubdtype(pixels.dtype, np.floating):
+        scale = 255.0 if pixels.max(initial=0.0) <= 1.0 else 1.0
+    else:
+        scale = 1.0
+    channels = pixels.shape[-1]
+    colour = pixels[..., :1] if channels <= 2 else pixels[..., :3]
+    rgb = np.broadcast_to(colour, pixels.shape[:2] + (3,)).astype(np.float32) * np.float32(scale)
+    return np.clip(rgb, 0.0, 255.0)
+
+
+def check_writable(path) -> None:
+    """Fails now, with one line, if `path` cannot be written later (checked by writing a probe)."""
+    path = Path(path)
+    if path.suffix.lower() not in WRITABLE_SUFFIXES:
+        raise NSTError(f"{path}: unsupported output format {path.suffix!r}; "
+                       f"use one of {', '.join(WRITABLE_SUFFIXES)}")
+    if path.is_dir():
+        raise NSTError(f"{path}: is a directory; give a file name")
+    directory = path.parent if str(path.parent) else Path(".")
+    try:
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".nst_tf-probe-"):
+            pass
+    except OSError as error:
+        raise NSTError(f"{path}: cannot write there ({error.strerror or error})") from None
+
+
+def write_image(path, image) -> None:
+    """Writes an image atomically: a reader never sees a half-written file at `path`."""
+    path = Path(path)
+    check_writable(path)
+    pixels = np.asarray(image)
+    if pixels.dtype != np.uint8:
+        pixels = np.clip(np.round(pixels), 0, 255).astype(np.uint8)
+    handle, temporary = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".",
+                                         prefix=f".{path.stem}-", suffix=path.suffix)
+    os.close(handle)
+    try:
+        iio.imwrite(temporary, pixels, extension=path.suffix.lower())
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+        raise
+
+
+def resize(images, size: Tuple[int, int], antialias: bool = False) -> np.ndarray:
+    """Bilinear resize of an image (h, w, 3) or a batch (n, h, w, 3) to size (height, width)."""
+    resized = tf.image.resize(np.asarray(images, np.float32), size, method="bilinear",
+                              antialias=antialias)
+    return resized.numpy()
+
+
+def gray3(rgb):
+    """Luma of RGB, repeated to 3 channels; works on arrays and tensors, differentiable."""
+    luma = tf.tensordot(tf.convert_to_tensor(rgb, tf.float32), tf.constant(LUMA_WEIGHTS), axes=1)
+    return tf.repeat(luma[..., None], 3, axis=-1)
+
+
+def tile_bounds(length: int, pieces: int) -> List[Tuple[int, int]]:
+    """[start, stop) of `pieces` near-equal spans covering 0..length, none lost.
+
+    Spans differ by at most one pixel; when `pieces` divides `length` they are exactly the
+    original's equal tiles.
+    """
+    edges = [(k * length) // pieces for k in range(pieces + 1)]
+    return list(zip(edges[:-1], edges[1:]))
+
+
+def split_tiles(image: np.ndarray, split: Tuple[int, int]) -> List[np.ndarray]:
+    """Cuts (h, w, c) into split=(columns, rows) tiles, row-major; every pixel lands in one tile."""
+    columns, rows = split
+    height, width = image.shape[:2]
+    return [image[top:bottom, left:right]
+            for top, bottom in tile_bounds(height, rows)
+            for left, right in tile_bounds(width, columns)]
+
+
+def join_tiles(tiles: Sequence[np.ndarray], split: Tuple[int, int]) -> np.ndarray:
+    """Inverse of split_tiles: tiles in row-major order back into one image."""
+    columns, rows = split
+    if len(tiles) != columns * rows:
+        raise ValueError(f"{len(tiles)} tiles do not fill a {columns}x{rows} grid")
+    return np.concatenate([np.concatenate(list(tiles[r * columns:(r + 1) * columns]), axis=1)
+                           for r in range(rows)], axis=0)
+
+
+def tile_size(image_size: Tuple[int, int], split: Tuple[int, int], max_dim: int) -> Tuple[int, int]:
+    """(height, width) of every resized tile: the nominal tile scaled so its longer side is max_dim."""
+    height, width = image_size
+    columns, rows = split
+    nominal_height, nominal_width = height / rows, width / columns
+    if min(height // rows, width // columns) < MIN_TILE_PX:
+        raise NSTError(f"split {columns}x{rows} of a {width}x{height} image leaves tiles of "
+                       f"{width // columns}x{height // rows} px; tiles need at least {MIN_TILE_PX} px a side")
+    scale = max_dim / max(nominal_height, nominal_width)
+    size = (int(round(nominal_height * scale)), int(round(nominal_width * scale)))
+    if min(size) < MIN_TILE_PX:
+        raise NSTError(f"max_dim {max_dim} makes tiles of {size[1]}x{size[0]} px; "
+                       f"tiles need at least {MIN_TILE_PX} px a side")
+    return size
+
+
+def to_tile_batch(image: np.ndarray, split: Tuple[int, int], size: Tuple[int, int]) -> np.ndarray:
+    """Cuts an image into tiles and resizes each to `size`: (n_tiles, height, width, 3)."""
+    return np.stack([resize(tile, size) for tile in split_tiles(image, split)])
+
+
+def from_tile_batch(tiles: np.ndarray, split: Tuple[int, int]) -> np.ndarray:
+    """(n_tiles, h, w, c) in row-major order -> one (rows*h, columns*w, c) image."""
+    return join_tiles(list(tiles), split)

@@ -1,0 +1,137 @@
+"""Optimising the image: the compiled Adam step, clipping, the plateau schedule, progress reports."""
+from __future__ import annotations
+
+import collections
+import dataclasses
+import time
+from typing import Callable, Dict, Optional
+
+import numpy as np
+import tensorflow as tf
+
+from nst_tf.config import TransferConfig
+from nst_tf.graph import LOSS_PARTS, TextureTransferGraph
+from nst_tf.vgg import PIXEL_MAX, PIXEL_MIN
+
+
+@dataclasses.dataclass(frozen=True)
+class StepReport:
+    """One optimisation step, as recorded in the metrics file.
+
+    Each loss is the mean over tiles of a weighted part, evaluated before update `step` (step 0 is
+    the initial image); `lr` is the learning rate that update used; `seconds` is the wall time
+    since the first step began.
+    """
+
+    step: int
+    total: float
+    direct: float
+    content: float
+    raw: float
+    texture: float
+    lr: float
+    seconds: float
+
+    def as_dict(self) -> Dict[str, float]:
+        return dataclasses.asdict(self)
+
+
+class Adam:
+    """Adam on one variable, with its learning rate in a tf.Variable so a schedule can change it
+    between steps of a compiled graph without retracing (the formula of Keras' and TF1's Adam)."""
+
+    def __init__(self, variable: tf.Variable, learning_rate: float, beta_1: float,
+                 beta_2: float, epsilon: float):
+        self.variable = variable
+        self.learning_rate = tf.Variable(learning_rate, dtype=tf.float32, trainable=False)
+        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
+        self.iterations = tf.Variable(0.0, dtype=tf.float32, trainable=False)
+        self.m = tf.Variable(tf.zeros_like(variable), trainable=False)
+        self.v = tf.Variable(tf.zeros_like(variable), trainable=False)
+
+    def apply(self, gradient) -> None:
+        t = self.iterations.assign_add(1.0)
+        alpha = (self.learning_rate * tf.sqrt(1.0 - tf.pow(self.beta_2, t))
+                 / (1.0 - tf.pow(self.beta_1, t)))
+        self.m.assign_add((gradient - self.m) * (1.0 - self.beta_1))
+        self.v.assign_add((tf.square(gradient) - self.v) * (1.0 - self.beta_2))
+        self.variable.assign_sub(alpha * self.m / (tf.sqrt(self.v) + self.epsilon))
+
+
+class PlateauSchedule:
+    """Decays the learning rate while the loss has stopped moving; says when to stop.
+
+    After step `after`, whenever the mean absolute relative change between consecutive values of
+    the last `window` losses is below `tolerance`, the rate is multiplied by `decay` (every such
+    step, as the original did); the run stops once the rate is below `min_rate`.
+    """
+
+    def __init__(self, learning_rate: float, window: int, after: int, tolerance: float,
+                 decay: float, min_rate: float):
+        self.learning_rate = learning_rate
+        self.after, self.tolerance, self.decay, self.min_rate = after, tolerance, decay, min_rate
+        self.losses = collections.deque(maxlen=window)
+
+    def update(self, step: int, loss: float) -> float:
+        """Records the loss evaluated at `step`; returns the learning rate for the next step."""
+        self.losses.append(float(loss))
+        if step > self.after and len(self.losses) == self.losses.maxlen:
+            history = np.array(self.losses)
+            change = np.mean(np.abs(np.diff(history) / history[:-1]))
+            if change < self.tolerance:
+                self.learning_rate *= self.decay
+        return self.learning_rate
+
+    @property
+    def stopped(self) -> bool:
+        return self.learning_rate < self.min_rate
+
+    @classmethod
+    def from_config(cls, config: TransferConfig) -> "PlateauSchedule":
+        return cls(config.learning_rate, config.plateau_window, config.plateau_after,
+                   config.plateau_tolerance, config.plateau_decay, config.min_learning_rate)
+
+
+Callback = Callable[[StepReport], None]
+
+
+class AdamOptimization:
+    """The faithful optimiser: Adam steps on the pixels, each compiled into one graph and traced
+    once per run, with the plateau schedule applied to the optimiser between steps."""
+
+    def __init__(self, graph: TextureTransferGraph, image: tf.Variable, config: TransferConfig):
+        self.graph, self.image, self.config = graph, image, config
+        self.adam = Adam(image, config.learning_rate, config.beta_1, config.beta_2, config.epsilon)
+        self.schedule = PlateauSchedule.from_config(config)
+        self._pixel_min = tf.constant(PIXEL_MIN)
+        self._pixel_max = tf.constant(PIXEL_MAX)
+        self.step = tf.function(self._step)
+
+    def _step(self):
+        with tf.GradientTape() as tape:
+            parts = self.graph.loss_parts(self.image)
+            # Each tile's loss is its own; their sum gives every tile its own gradient.
+            summed = tf.reduce_sum(parts["total"])
+        self.adam.apply(tape.gradient(summed, self.image))
+        self.image.assign(tf.clip_by_value(self.image, self._pixel_min, self._pixel_max))
+        return {name: tf.reduce_mean(value) for name, value in parts.items()}
+
+    def run(self, callback: Optional[Callback] = None) -> int:
+        """Runs up to config.iterations steps; returns the number of updates applied."""
+        start = time.perf_counter()
+        updates = 0
+        for step in range(self.config.iterations):
+            learning_rate = self.schedule.learning_rate
+            parts = {name: float(value) for name, value in self.step().items()}
+            updates += 1
+            report = StepReport(step=step, lr=learning_rate,
+                                seconds=time.perf_counter() - start,
+                                **{name: parts[name] for name in ("total",) + LOSS_PARTS})
+            if callback is not None:
+                callback(report)
+            next_rate = self.schedule.update(step, report.total)
+            if next_rate != learning_rate:
+                self.adam.learning_rate.assign(next_rate)
+            if self.schedule.stopped:
+                break
+        return updates

@@ -1,0 +1,84 @@
+"""The frozen VGG19 feature extractor and its Caffe-style pre/de-processing.
+
+VGG19 was trained on BGR images with the ImageNet mean subtracted, values 0..255; the texture
+transfer optimises its image in that space.
+"""
+from __future__ import annotations
+
+from typing import List, Optional, Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from nst_tf.errors import NSTError
+
+BGR_MEANS = (103.939, 116.779, 123.68)
+# The valid pixel range in preprocessed (BGR, mean-subtracted) space, per channel.
+PIXEL_MIN = tuple(-m for m in BGR_MEANS)
+PIXEL_MAX = tuple(255.0 - m for m in BGR_MEANS)
+
+
+def preprocess(rgb):
+    """RGB 0..255 -> BGR minus the ImageNet means (what VGG19 expects). Any leading shape."""
+    rgb = tf.convert_to_tensor(rgb, tf.float32)
+    return rgb[..., ::-1] - tf.constant(BGR_MEANS)
+
+
+def deprocess(bgr):
+    """Inverse of preprocess, clipped to the valid range 0..255 RGB."""
+    bgr = tf.convert_to_tensor(bgr, tf.float32)
+    return tf.clip_by_value((bgr + tf.constant(BGR_MEANS))[..., ::-1], 0.0, 255.0)
+
+
+def vgg19(weights_path: Optional[str], seed: int = 0) -> keras.Model:
+    """Keras' VGG19 without its classifier, frozen.
+
+    weights_path: a VGG19 notop .h5 file, or None for random (untrained) weights drawn from `seed`.
+    """
+    if weights_path is None:
+        keras.utils.set_random_seed(seed)
+    try:
+        model = keras.applications.VGG19(include_top=False, weights=weights_path)
+    except Exception as error:  # Keras raises ValueError, OSError or KeyError for a wrong file
+        reason = str(error).splitlines()[0][:160] if str(error) else type(error).__name__
+        raise NSTError(f"{weights_path}: not a VGG19 notop weights file ({reason})") from None
+    model.trainable = False
+    return model
+
+
+class FeatureExtractor:
+    """Post-ReLU features of named VGG19 layers, running the network no deeper than needed.
+
+    Two truncated models share the frozen VGG19's layers: the gray branch stops at the deepest
+    texture layer, the colour branch at the deepest content layer.
+    """
+
+    def __init__(self, model: keras.Model, texture_layers: Sequence[str],
+                 content_layers: Sequence[str]):
+        self.model = model
+        self.texture_layers = tuple(texture_layers)
+        self.content_layers = tuple(content_layers)
+        self.texture_model = self._outputs(self.texture_layers)
+        self.content_model = self._outputs(self.content_layers)
+        self.all_layers_model = self._outputs(self.texture_layers + self.content_layers)
+
+    def _outputs(self, layer_names: Sequence[str]) -> keras.Model:
+        # A functional model runs only the layers between its input and its outputs.
+        return keras.Model(self.model.input, [self.model.get_layer(n).output for n in layer_names])
+
+    @staticmethod
+    def _as_list(outputs) -> List[tf.Tensor]:
+        return list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+
+    def texture_features(self, images) -> List[tf.Tensor]:
+        """Features of `texture_layers` for a preprocessed batch."""
+        return self._as_list(self.texture_model(images, training=False))
+
+    def content_features(self, images) -> List[tf.Tensor]:
+        """Features of `content_layers` for a preprocessed batch."""
+        return self._as_list(self.content_model(images, training=False))
+
+    def all_features(self, images) -> List[tf.Tensor]:
+        """texture_layers then content_layers, through one model: the original's single pass."""
+        return self._as_list(self.all_layers_model(images, training=False))

@@ -1,0 +1,98 @@
+"""What the command-line scripts share: the import path, transfer flags made from TransferConfig,
+and turning bad input into one line on stderr with a non-zero exit."""
+import dataclasses
+import os
+import sys
+from pathlib import Path
+
+# TensorFlow's C++ start-up chatter would bury the one line a user needs to read.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# The scripts run from a checkout, without installing the package.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from absl import flags  # noqa: E402
+
+
+def import_tensorflow_quietly() -> None:
+    """Imports TensorFlow with stderr silenced.
+
+    TensorFlow's native start-up writes lines (oneDNN notes, CUDA probing) straight to file
+    descriptor 2, before any logging setting applies; they would bury the single line a user
+    needs. Python errors raised by the import still surface once stderr is back.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import tensorflow as tf
+        import keras  # noqa: F401
+        tf.config.list_physical_devices()  # device probing prints too
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+import_tensorflow_quietly()  # before nst_tf, whose package imports TensorFlow
+
+from nst_tf.config import TransferConfig, parse_split  # noqa: E402
+from nst_tf.errors import NSTError  # noqa: E402
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+_DEFAULTS = TransferConfig()
+
+
+def define_transfer_flags() -> None:
+    """One flag per TransferConfig field, its default and help taken from the dataclass."""
+    for field in dataclasses.fields(TransferConfig):
+        default = getattr(_DEFAULTS, field.name)
+        help_text = field.metadata["help"]
+        if field.name == "split":
+            flags.DEFINE_string(field.name, "x".join(map(str, default)), help_text)
+        elif "choices" in field.metadata:
+            flags.DEFINE_enum(field.name, default, field.metadata["choices"], help_text)
+        elif isinstance(default, tuple):
+            flags.DEFINE_list(field.name, list(default), help_text)
+        elif isinstance(default, bool):
+            flags.DEFINE_boolean(field.name, default, help_text)
+        elif isinstance(default, int):
+            flags.DEFINE_integer(field.name, default, help_text)
+        elif isinstance(default, float):
+            flags.DEFINE_float(field.name, default, help_text)
+        else:
+            flags.DEFINE_string(field.name, default, help_text)
+
+
+def config_from_flags(**overrides) -> TransferConfig:
+    """The TransferConfig the command line asks for."""
+    values = {}
+    for field in dataclasses.fields(TransferConfig):
+        value = flags.FLAGS[field.name].value
+        if field.name == "split":
+            value = parse_split(value)
+        elif isinstance(value, list):
+            value = tuple(name.strip() for name in value if name.strip())
+        values[field.name] = value
+    values.update(overrides)
+    return TransferConfig(**values)
+
+
+def fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
+    """Ends the program with one line on stderr."""
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(code)
+
+
+def guarded(main):
+    """Wraps an absl main so that bad input (NSTError) ends in one line, not a traceback."""
+    def wrapper(argv):
+        if len(argv) > 1:
+            fail(f"unexpected arguments: {' '.join(argv[1:])} (flags are written --name=value)")
+        try:
+            return main(argv)
+        except NSTError as error:
+            fail(str(error))
+    return wrapper

@@ -1,0 +1,70 @@
+"""Neural Texture Transfer from the command line.
+
+    python scripts/transfer.py --content cat.jpg --texture cracks.jpg --output cat_cracked.png
+"""
+import sys
+from pathlib import Path
+
+import cli_common
+from absl import app, flags, logging
+
+flags.DEFINE_string("content", None, "Content image: the photo whose layout and colours are kept.")
+flags.DEFINE_string("texture", None, "Texture image: the photo whose texture (not colour) is wanted.")
+flags.DEFINE_string("output", "output.png", "Where the result is written (png, jpg, ...).")
+flags.DEFINE_integer("save_every", 0, "Also write the image every N steps beside the output "
+                     "(NAME_00050.png = after 50 updates); 0 never.")
+flags.DEFINE_string("metrics", None, "Write one JSON object per step to this file (JSON Lines).")
+flags.DEFINE_integer("log_every", 50, "Log progress to stderr every N steps; 0 never.")
+cli_common.define_transfer_flags()
+flags.mark_flags_as_required(["content", "texture"])
+FLAGS = flags.FLAGS
+
+
+def intermediate_path(output: Path, updates: int) -> Path:
+    return output.with_name(f"{output.stem}_{updates:05d}{output.suffix}")
+
+
+@cli_common.guarded
+def main(argv):
+    import nst_tf
+    from nst_tf.images import check_writable, write_image
+    from nst_tf.metrics import MetricsLog
+
+    config = cli_common.config_from_flags()
+    output = Path(FLAGS.output)
+    check_writable(output)
+    job = nst_tf.TextureTransfer(FLAGS.content, FLAGS.texture, config)
+    metrics = MetricsLog(FLAGS.metrics) if FLAGS.metrics else None
+
+    def on_step(report):
+        if metrics is not None:
+            metrics(report)
+        updates = report.step + 1
+        if FLAGS.save_every > 0 and updates % FLAGS.save_every == 0:
+            write_image(intermediate_path(output, updates), job.result())
+        if FLAGS.log_every > 0 and report.step % FLAGS.log_every == 0:
+            logging.info("step %d/%d  total %.4g (direct %.4g content %.4g raw %.4g texture %.4g)"
+                         "  lr %.3g  %.1f s", report.step, config.iterations, report.total,
+                         report.direct, report.content, report.raw, report.texture, report.lr,
+                         report.seconds)
+
+    try:
+        image = job.run(on_step)
+    except KeyboardInterrupt:
+        write_image(output, job.result())
+        if metrics is not None:
+            metrics.close()
+        print(f"interrupted: wrote the image so far to {output}", file=sys.stderr)
+        sys.exit(cli_common.EXIT_INTERRUPTED)
+    except BaseException:
+        if metrics is not None:
+            metrics.discard()
+        raise
+    write_image(output, image)
+    if metrics is not None:
+        metrics.close()
+    logging.info("wrote %s (%dx%d)", output, image.shape[1], image.shape[0])
+
+
+if __name__ == "__main__":
+    app.run(main)
