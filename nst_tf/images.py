@@ -5,7 +5,6 @@ An image here is a float32 array of shape (height, width, 3), RGB, values 0..255
 """
 from __future__ import annotations
 
-import os
 import tempfile
 from pathlib import Path
 from typing import List, Sequence, Tuple
@@ -16,6 +15,7 @@ import tensorflow as tf
 
 from nst_tf.config import MIN_TILE_PX
 from nst_tf.errors import NSTError
+from nst_tf.files import atomic_output
 
 # ITU-R 601 luma, the weights of tf.image.rgb_to_grayscale.
 LUMA_WEIGHTS = (0.2989, 0.5870, 0.1140)
@@ -87,16 +87,8 @@ def write_image(path, image) -> None:
     pixels = np.asarray(image)
     if pixels.dtype != np.uint8:
         pixels = np.clip(np.round(pixels), 0, 255).astype(np.uint8)
-    handle, temporary = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".",
-                                         prefix=f".{path.stem}-", suffix=path.suffix)
-    os.close(handle)
-    try:
+    with atomic_output(path) as temporary:
         iio.imwrite(temporary, pixels, extension=path.suffix.lower())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
 
 
 def resize(images, size: Tuple[int, int], antialias: bool = False) -> np.ndarray:

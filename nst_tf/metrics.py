@@ -2,12 +2,10 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import List
 
-from nst_tf.errors import NSTError
+from nst_tf.files import PendingFile
 from nst_tf.optimize import StepReport
 
 
@@ -21,13 +19,8 @@ class MetricsLog:
 
     def __init__(self, path):
         self.path = Path(path)
-        try:
-            handle, self._temporary = tempfile.mkstemp(
-                dir=self.path.parent if str(self.path.parent) else ".",
-                prefix=f".{self.path.name}-", suffix=".part")
-        except OSError as error:
-            raise NSTError(f"{self.path}: cannot write there ({error.strerror or error})") from None
-        self._file = os.fdopen(handle, "w")
+        self._pending = PendingFile(self.path)
+        self._file = open(self._pending.temporary, "w")
 
     def __call__(self, report: StepReport) -> None:
         self._file.write(json.dumps(report.as_dict()) + "\n")
@@ -36,13 +29,12 @@ class MetricsLog:
     def close(self) -> None:
         """Moves the record to its final path."""
         self._file.close()
-        os.replace(self._temporary, self.path)
+        self._pending.commit()
 
     def discard(self) -> None:
         """Drops the record (the run failed before producing anything worth keeping)."""
         self._file.close()
-        if os.path.exists(self._temporary):
-            os.remove(self._temporary)
+        self._pending.discard()
 
 
 def read_metrics(path) -> List[dict]:

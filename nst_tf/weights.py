@@ -9,13 +9,13 @@ import dataclasses
 import hashlib
 import http.client
 import os
-import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Optional
 
 from nst_tf.errors import NSTError
+from nst_tf.files import atomic_output
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,29 +77,26 @@ def download(url: str, dest, expected_hash: Optional[str] = None,
         return dest
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     except OSError as error:
         raise NSTError(f"cannot write to {dest.parent} ({error.strerror or error})") from None
     algorithm = _hash_algorithm(expected_hash or "")
     digest = hashlib.new(algorithm)
     try:
-        with os.fdopen(handle, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
+        with atomic_output(dest) as temporary, open(temporary, "wb") as out, \
+                urllib.request.urlopen(url, timeout=timeout) as response:
             for chunk in iter(lambda: response.read(CHUNK_BYTES), b""):
                 digest.update(chunk)
                 out.write(chunk)
-        if expected_hash is not None and digest.hexdigest() != expected_hash.lower():
-            raise NSTError(f"{url}: {algorithm} is {digest.hexdigest()}, expected {expected_hash}; "
-                           "the download is corrupt or the file changed")
-        os.replace(temporary, dest)
+            out.flush()
+            if expected_hash is not None and digest.hexdigest() != expected_hash.lower():
+                raise NSTError(f"{url}: {algorithm} is {digest.hexdigest()}, expected "
+                               f"{expected_hash}; the download is corrupt or the file changed")
+    except NSTError:
+        raise
     except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as error:
-        if isinstance(error, NSTError):
-            raise
         reason = getattr(error, "reason", None) or getattr(error, "strerror", None) or error
         raise NSTError(f"cannot download {url} ({reason}); fetch it on a machine with internet "
                        f"access and place it at {dest}") from None
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
     return dest
 
 

@@ -1,0 +1,49 @@
+"""Shared fixtures: small random-weight VGG19s, tiny images, the shared real weights, the CLI."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+SHARED_WEIGHTS = SHARED / "weights" / "vgg19_normalized_notop.h5"
+SHARED_EXAMPLES = SHARED / "medium_examples"
+
+needs_shared_weights = pytest.mark.skipif(
+    not SHARED_WEIGHTS.is_file(), reason=f"real weights not at {SHARED_WEIGHTS}")
+
+
+@pytest.fixture(scope="session")
+def random_vgg():
+    from nst_tf.vgg import vgg19
+    return vgg19(None, seed=1)
+
+
+def random_image(shape, seed=0):
+    """float32 RGB 0..255 with some smooth structure, so features are not pure noise."""
+    rng = np.random.default_rng(seed)
+    height, width = shape
+    y, x = np.mgrid[0:height, 0:width] / max(shape)
+    smooth = np.stack([np.sin(6 * x + c) * np.cos(5 * y - c) for c in range(3)], -1)
+    return np.clip(127.5 + 90 * smooth + rng.normal(0, 25, (height, width, 3)), 0, 255).astype(np.float32)
+
+
+@pytest.fixture
+def image_files(tmp_path):
+    """A small content and texture on disk."""
+    import imageio.v3 as iio
+    content = tmp_path / "content.png"
+    texture = tmp_path / "texture.png"
+    iio.imwrite(content, random_image((72, 96), seed=1).astype(np.uint8))
+    iio.imwrite(texture, random_image((50, 60), seed=2).astype(np.uint8))
+    return content, texture
+
+
+def run_script(name, *args, timeout=300):
+    """Runs scripts/NAME with flags; returns the CompletedProcess (text output)."""
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    return subprocess.run([sys.executable, str(ROOT / "scripts" / name), *map(str, args)],
+                          capture_output=True, text=True, timeout=timeout, env=env)
