@@ -1,0 +1,111 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import nst_tf
+from nst_tf.config import TransferConfig
+from nst_tf.optimize import Adam, PlateauSchedule
+from nst_tf.vgg import PIXEL_MAX, PIXEL_MIN
+from conftest import random_image
+
+
+def test_adam_matches_keras_adam():
+    rng = np.random.default_rng(0)
+    start = rng.normal(size=(2, 3, 3)).astype(np.float32)
+    ours = tf.Variable(start)
+    theirs = keras.Variable(start)
+    adam = Adam(ours, 10.0, beta_1=0.99, beta_2=0.999, epsilon=0.1)
+    reference = keras.optimizers.Adam(learning_rate=10.0, beta_1=0.99, beta_2=0.999, epsilon=0.1)
+    for step in range(6):
+        gradient = rng.normal(size=start.shape).astype(np.float32)
+        if step == 3:  # a schedule's change must reach the update
+            adam.learning_rate.assign(2.5)
+            reference.learning_rate.assign(2.5)
+        adam.apply(tf.constant(gradient))
+        reference.apply_gradients([(tf.constant(gradient), theirs)])
+        np.testing.assert_allclose(ours.numpy(), keras.ops.convert_to_numpy(theirs), rtol=1e-5, atol=1e-5)
+    assert not np.allclose(ours.numpy(), start)
+
+
+def test_plateau_schedule_decays_only_after_step_10_and_stops():
+    schedule = PlateauSchedule(10.0, window=5, after=10, tolerance=1e-4, decay=0.75, min_rate=5e-6)
+    rates = [schedule.update(step, 100.0) for step in range(11)]  # flat loss, but step <= 10
+    assert rates == [10.0] * 11 and not schedule.stopped
+    assert schedule.update(11, 100.0) == pytest.approx(7.5)
+    step = 11
+    while not schedule.stopped:
+        step += 1
+        schedule.update(step, 100.0)
+    # 10 * 0.75**k < 5e-6 first at k = 51 decays: steps 11..61.
+    assert step == 61
+    assert schedule.learning_rate == pytest.approx(10 * 0.75 ** 51)
+
+
+def test_plateau_schedule_holds_while_the_loss_moves():
+    schedule = PlateauSchedule(10.0, window=5, after=10, tolerance=1e-4, decay=0.75, min_rate=5e-6)
+    for step in range(40):
+        schedule.update(step, 1000.0 * 0.99 ** step)  # 1% change a step: no plateau
+    assert schedule.learning_rate == 10.0
+    # A change of 5e-5 per step is a plateau.
+    for step in range(40, 45):
+        schedule.update(step, 500.0 * (1 - 5e-5) ** step)
+    assert schedule.learning_rate < 10.0
+
+
+@pytest.fixture(scope="module")
+def small_job():
+    config = TransferConfig(max_dim=48, iterations=6, weights="random", split=(2, 1),
+                            texture_weight=1e3)
+    return nst_tf.TextureTransfer(random_image((48, 80), 1), random_image((40, 40), 2), config)
+
+
+def test_step_is_traced_once_clips_and_lowers_the_loss(small_job):
+    reports = []
+    updates = small_job.optimization.run(reports.append)
+    assert updates == 6 and [r.step for r in reports] == list(range(6))
+    assert small_job.optimization.step.experimental_get_tracing_count() == 1
+    image = small_job.image.numpy()
+    assert image.shape == (2, 48, 40, 3)
+    assert np.all(image >= np.array(PIXEL_MIN) - 1e-4) and np.all(image <= np.array(PIXEL_MAX) + 1e-4)
+    assert reports[0].direct == 0.0 and reports[0].content == 0.0
+    assert reports[-1].texture < 0.9 * reports[0].texture
+    assert reports[-1].total < 0.9 * reports[0].total
+    for report in reports:
+        assert report.total == pytest.approx(report.direct + report.content + report.raw + report.texture,
+                                             rel=1e-5)
+    assert small_job.result().shape == (48, 80, 3)
+
+
+def test_reported_step_0_is_the_loss_at_the_initial_image():
+    config = TransferConfig(max_dim=40, iterations=2, weights="random", texture_weight=1e7,
+                            init="noise", seed=3)
+    job = nst_tf.TextureTransfer(random_image((40, 40), 4), random_image((40, 40), 5), config)
+    before = {k: float(tf.reduce_mean(v)) for k, v in job.graph.loss_parts(job.image).items()}
+    reports = []
+    job.run(reports.append)
+    for name, value in before.items():
+        assert getattr(reports[0], name) == pytest.approx(value, rel=1e-5)
+    assert reports[0].direct > 0  # noise is far from the content
+
+
+def test_learning_rate_decay_reaches_the_optimizer():
+    # A tolerance no change can beat makes every step after step 2 a plateau.
+    config = TransferConfig(max_dim=32, iterations=8, weights="random", plateau_after=2,
+                            plateau_window=2, plateau_tolerance=1e9, plateau_decay=0.5)
+    job = nst_tf.TextureTransfer(random_image((32, 32), 6), random_image((32, 32), 7), config)
+    reports = []
+    job.run(reports.append)
+    assert [r.lr for r in reports] == [10.0, 10.0, 10.0, 10.0, 5.0, 2.5, 1.25, 0.625]
+    assert float(job.optimization.adam.learning_rate) == pytest.approx(0.3125)
+
+
+def test_stops_when_the_learning_rate_is_spent():
+    config = TransferConfig(max_dim=32, iterations=100, weights="random", plateau_after=0,
+                            plateau_window=2, plateau_tolerance=1e9, plateau_decay=0.1,
+                            min_learning_rate=1e-3)
+    job = nst_tf.TextureTransfer(random_image((32, 32), 6), random_image((32, 32), 7), config)
+    reports = []
+    job.run(reports.append)
+    # Decays at steps 1..5 take 10 to 1e-4 < 1e-3: five updates after step 0, then stop.
+    assert len(reports) == 6

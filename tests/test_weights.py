@@ -1,0 +1,118 @@
+import hashlib
+import os
+import time
+
+import h5py
+import numpy as np
+import pytest
+
+from nst_tf import weights
+from nst_tf.errors import NSTError
+from nst_tf.vgg import vgg19
+from conftest import SHARED_WEIGHTS, needs_shared_weights, run_script
+
+
+@pytest.fixture
+def source(tmp_path):
+    payload = os.urandom(3 * weights.CHUNK_BYTES + 123)
+    path = tmp_path / "source.h5"
+    path.write_bytes(payload)
+    return path, hashlib.md5(payload).hexdigest(), hashlib.sha256(payload).hexdigest()
+
+
+def test_download_verifies_and_is_a_noop_when_present(tmp_path, source):
+    path, md5, sha256 = source
+    dest = tmp_path / "cache" / "w.h5"
+    assert weights.download(path.as_uri(), dest, md5) == dest
+    assert dest.read_bytes() == path.read_bytes()
+    assert oct(dest.stat().st_mode & 0o777) != oct(0o600)
+    stamp = dest.stat().st_mtime_ns
+    time.sleep(0.01)
+    weights.download("file:///nonexistent/anything", dest, md5)  # verified copy: no fetch at all
+    assert dest.stat().st_mtime_ns == stamp
+    other = tmp_path / "cache" / "sha.h5"
+    weights.download(path.as_uri(), other, sha256)
+    assert weights.verified(other, sha256)
+
+
+def test_hash_mismatch_leaves_no_file(tmp_path, source):
+    path, md5, _ = source
+    dest = tmp_path / "cache" / "w.h5"
+    with pytest.raises(NSTError, match=rf"md5 is {md5}, expected 0{{32}}; the download is corrupt"):
+        weights.download(path.as_uri(), dest, "0" * 32)
+    assert list((tmp_path / "cache").iterdir()) == []
+
+
+def test_unreachable_server_fails_fast_with_advice(tmp_path):
+    dest = tmp_path / "w.h5"
+    start = time.monotonic()
+    with pytest.raises(NSTError, match=rf"cannot download http://127.0.0.1:9/w.h5 .*place it at {dest}"):
+        weights.download("http://127.0.0.1:9/w.h5", dest, "0" * 32)
+    assert time.monotonic() - start < 30
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_resolve_imagenet_downloads_once_into_the_weights_dir(tmp_path, source, monkeypatch):
+    path, md5, _ = source
+    monkeypatch.setattr(weights, "KERAS_VGG19_NOTOP",
+                        weights.WeightsFile("vgg19_notop.h5", path.as_uri(), md5))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
+    folder = tmp_path / "weights"
+    with pytest.raises(NSTError, match="run python scripts/download_weights.py"):
+        weights.resolve_weights("imagenet", folder, allow_download=False)
+    resolved = weights.resolve_weights("imagenet", folder)
+    assert resolved == str(folder / "vgg19_notop.h5")
+    path.unlink()  # a second resolve must not need the source
+    assert weights.resolve_weights("imagenet", folder) == resolved
+
+
+def test_resolve_finds_the_keras_cache(tmp_path, source, monkeypatch):
+    path, md5, _ = source
+    monkeypatch.setattr(weights, "KERAS_VGG19_NOTOP",
+                        weights.WeightsFile("vgg19_notop.h5", "file:///nowhere", md5))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
+    cached = tmp_path / "keras_home" / "models" / "vgg19_notop.h5"
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(path.read_bytes())
+    assert weights.resolve_weights("imagenet", tmp_path / "empty") == str(cached)
+
+
+def test_resolve_other_specs(tmp_path):
+    assert weights.resolve_weights("random") is None
+    assert weights.resolve_weights(None) is None
+    with pytest.raises(NSTError, match="nope.h5: no such weights file"):
+        weights.resolve_weights(str(tmp_path / "nope.h5"))
+
+
+def test_a_file_that_is_not_vgg19_notop_is_refused(tmp_path):
+    other = tmp_path / "other.h5"
+    with h5py.File(other, "w") as handle:
+        handle.attrs["layer_names"] = [b"dense"]
+        handle.create_group("dense").attrs["weight_names"] = [b"dense/kernel:0"]
+        handle["dense"].create_dataset("dense/kernel:0", data=np.zeros((3, 3)))
+    with pytest.raises(NSTError, match=r"other\.h5: not a VGG19 notop weights file"):
+        vgg19(str(other))
+    text = tmp_path / "notes.h5"
+    text.write_text("hello")
+    with pytest.raises(NSTError, match=r"notes\.h5: not a VGG19 notop weights file"):
+        vgg19(str(text))
+
+
+@needs_shared_weights
+def test_shared_real_weights_load():
+    model = vgg19(str(SHARED_WEIGHTS))
+    kernel = model.get_layer("block1_conv1").get_weights()[0]
+    assert kernel.shape == (3, 3, 3, 64) and float(np.abs(kernel).mean()) > 0
+
+
+def test_download_script(tmp_path, source):
+    path, md5, _ = source
+    dest = tmp_path / "out" / "w.h5"
+    done = run_script("download_weights.py", f"--url={path.as_uri()}", f"--md5={md5}", f"--dest={dest}")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"{dest} verified"
+    bad = run_script("download_weights.py", f"--url={path.as_uri()}", "--md5=" + "1" * 32,
+                     f"--dest={tmp_path / 'bad.h5'}")
+    assert bad.returncode == 2
+    assert bad.stderr.strip().count("\n") == 0 and bad.stderr.startswith("error: ")
+    assert not (tmp_path / "bad.h5").exists()
