@@ -1,0 +1,26 @@
+"""A short transfer with a real trained VGG19 (the shared normalized weights), when present."""
+import numpy as np
+
+import nst_tf
+from nst_tf.images import read_image, to_tile_batch
+from conftest import ROOT, SHARED_WEIGHTS, needs_shared_weights
+
+
+@needs_shared_weights
+def test_texture_falls_while_the_result_stays_the_content():
+    # Normalized weights: texture weight 1e3 plays the role of Keras' 5e-5 (docs/algorithm.md).
+    config = nst_tf.TransferConfig(max_dim=96, iterations=40, texture_weight=1e3,
+                                   weights=str(SHARED_WEIGHTS))
+    content_path = ROOT / "examples" / "cat.jpg"
+    job = nst_tf.TextureTransfer(content_path, ROOT / "examples" / "gravel.jpg", config)
+    reports = []
+    result = job.run(reports.append).astype(np.float64)
+    assert result.shape == (64, 96, 3)
+    # Measured: texture 2562 -> 983 in 40 steps, correlation with the content 0.989.
+    assert reports[-1].texture < 0.5 * reports[0].texture
+    assert reports[-1].total < 0.6 * reports[0].total
+    content = to_tile_batch(read_image(content_path), (1, 1), job.tile_size)[0]
+    assert np.corrcoef(content.ravel(), result.ravel())[0, 1] > 0.95
+    assert np.abs(result - content).mean() > 1.0  # it did change
+    # Colour comes from the content: channel means move little.
+    np.testing.assert_allclose(result.mean(axis=(0, 1)), content.mean(axis=(0, 1)), atol=8.0)
