@@ -8,18 +8,21 @@ so far after an interrupt).
 """
 from __future__ import annotations
 
-from typing import Optional, Union
+import time
+from typing import List, Optional, Tuple, Union
 
 import numpy as np
 import tensorflow as tf
 
-from nst_tf.config import TransferConfig, parse_split
+from nst_tf.config import MIN_TILE_PX, TransferConfig, parse_split
 from nst_tf.errors import NSTError
 from nst_tf.graph import TextureTransferGraph
 from nst_tf.images import (from_tile_batch, read_image, resize, tile_size, to_rgb,
                            to_tile_batch)
+from nst_tf.lbfgs import LbfgsOptimization
 from nst_tf.optimize import AdamOptimization, Callback, StepReport
-from nst_tf.vgg import FeatureExtractor, deprocess, preprocess, vgg19
+from nst_tf.reference import ReferenceGraph
+from nst_tf.vgg import FeatureExtractor, PIXEL_MAX, PIXEL_MIN, deprocess, preprocess, vgg19
 from nst_tf.weights import resolve_weights
 
 __all__ = ["TransferConfig", "TextureTransfer", "StepReport", "NSTError", "transfer",
@@ -36,51 +39,95 @@ def as_image(image: ImageLike, name: str = "image") -> np.ndarray:
 
 
 class TextureTransfer:
-    """One transfer, set up and ready to run: tiles, network, targets, the image variable.
+    """One transfer, set up and ready to run: images, network, and the resolution levels.
 
     content, texture: paths or arrays (any size; the texture is resized to the content's size).
+    reference=True computes the objective the 2018 notebooks' way (eager steps, both halves of
+    each batch through the whole network): the same numbers, slower; for benchmarks (Adam only).
     """
 
     def __init__(self, content: ImageLike, texture: ImageLike,
-                 config: Optional[TransferConfig] = None):
+                 config: Optional[TransferConfig] = None, reference: bool = False):
         self.config = config = config or TransferConfig()
-        content = as_image(content, "content")
-        texture = as_image(texture, "texture")
-        self.tile_size = tile_size(content.shape[:2], config.split, config.max_dim)
-        texture = resize(texture, content.shape[:2], antialias=True)
-        content_tiles = to_tile_batch(content, config.split, self.tile_size)
-        texture_tiles = to_tile_batch(texture, config.split, self.tile_size)
-        initial_tiles = self._initial_tiles(content, content_tiles)
+        if reference and (config.optimizer != "adam" or config.coarse_levels):
+            raise NSTError("the reference path runs the original Adam loop only")
+        self.reference = reference
+        self.content = as_image(content, "content")
+        self.texture = resize(as_image(texture, "texture"), self.content.shape[:2], antialias=True)
+        self.tile_size = tile_size(self.content.shape[:2], config.split, config.max_dim)
+        self.levels = self._level_sizes()
+        initial = self._initial_image()
+        self.extractor = FeatureExtractor(vgg19(resolve_weights(config.weights), config.seed),
+                                          config.texture_layers, config.content_layers)
+        self.image = tf.Variable(preprocess(to_tile_batch(initial, config.split, self.levels[0])),
+                                 name="image")
+        self.level = 0
+        self.graph = self._graph(self.levels[0])
 
-        extractor = FeatureExtractor(vgg19(resolve_weights(config.weights), config.seed),
-                                     config.texture_layers, config.content_layers)
-        self.graph = TextureTransferGraph(extractor, content_tiles, texture_tiles,
-                                          config.loss_weights)
-        self.image = tf.Variable(preprocess(initial_tiles), name="image")
-        self.optimization = AdamOptimization(self.graph, self.image, config)
+    def _level_sizes(self) -> List[Tuple[int, int]]:
+        """Tile sizes from coarsest to full; coarse levels with tiles under 32 px are left out."""
+        sizes = []
+        for level in range(self.config.coarse_levels, 0, -1):
+            height, width = self.tile_size
+            size = (int(round(height / 2 ** level)), int(round(width / 2 ** level)))
+            if min(size) >= MIN_TILE_PX:
+                sizes.append(size)
+        return sizes + [self.tile_size]
 
-    def _initial_tiles(self, content: np.ndarray, content_tiles: np.ndarray) -> np.ndarray:
+    def _initial_image(self) -> np.ndarray:
         init = self.config.init
         if init == "content":
-            return content_tiles
+            return self.content
         if init == "noise":
             rng = np.random.default_rng(self.config.seed)
-            return rng.uniform(0.0, 255.0, content_tiles.shape).astype(np.float32)
+            return rng.uniform(0.0, 255.0, self.content.shape).astype(np.float32)
         start = read_image(init)
-        if start.shape != content.shape:
-            raise NSTError(f"{init}: init image is {start.shape[1]}x{start.shape[0]}, "
-                           f"the content is {content.shape[1]}x{content.shape[0]}; they must match")
-        return to_tile_batch(start, self.config.split, self.tile_size)
+        if start.shape != self.content.shape:
+            raise NSTError(f"{init}: init image is {start.shape[1]}x{start.shape[0]}, the content "
+                           f"is {self.content.shape[1]}x{self.content.shape[0]}; they must match")
+        return start
+
+    def _graph(self, size: Tuple[int, int]):
+        graph_class = ReferenceGraph if self.reference else TextureTransferGraph
+        return graph_class(self.extractor, to_tile_batch(self.content, self.config.split, size),
+                           to_tile_batch(self.texture, self.config.split, size),
+                           self.config.loss_weights)
+
+    def _optimization(self, iterations: int):
+        if self.config.optimizer == "lbfgs":
+            return LbfgsOptimization(self.graph, self.image, self.config, iterations)
+        return AdamOptimization(self.graph, self.image, self.config, iterations,
+                                compiled=not self.reference)
+
+    def _next_level(self) -> None:
+        """Upsamples the image to the next level's tile size and builds that level's graph."""
+        self.level += 1
+        size = self.levels[self.level]
+        upsampled = tf.image.resize(self.image, size, method="bilinear")
+        self.image = tf.Variable(tf.clip_by_value(upsampled, PIXEL_MIN, PIXEL_MAX), name="image")
+        self.graph = self._graph(size)
 
     def run(self, callback: Optional[Callback] = None) -> np.ndarray:
-        """Optimises (callback(StepReport) after each step); returns the result as uint8 RGB."""
-        self.optimization.run(callback)
+        """Optimises and returns the result as uint8 RGB.
+
+        callback(StepReport) follows each full-resolution step; coarse levels report nothing, but
+        their time counts in each report's `seconds`.
+        """
+        start = time.perf_counter()
+        while self.level < len(self.levels) - 1:
+            self._optimization(self.config.coarse_iterations).run(None, start)
+            self._next_level()
+        self.optimization = self._optimization(self.config.steps)
+        self.optimization.run(callback, start)
         return self.result()
 
     def result(self) -> np.ndarray:
-        """The image as it stands now, tiles put back together: uint8 (H, W, 3)."""
-        tiles = np.round(deprocess(self.image).numpy()).astype(np.uint8)
-        return from_tile_batch(tiles, self.config.split)
+        """The image as it stands now, at full resolution, tiles put back together: uint8 (H, W, 3)."""
+        tiles = deprocess(self.image)
+        if tuple(tiles.shape[1:3]) != self.tile_size:
+            tiles = tf.image.resize(tiles, self.tile_size, method="bilinear")
+        pixels = np.round(np.clip(tiles.numpy(), 0, 255)).astype(np.uint8)
+        return from_tile_batch(pixels, self.config.split)
 
 
 def transfer(content: ImageLike, texture: ImageLike, config: Optional[TransferConfig] = None,

@@ -31,8 +31,16 @@ def gray(images):
     return preprocess(gray3(deprocess(images)))
 
 
-def _mean_of_losses(targets: Sequence, features: Sequence):
+def mean_loss(targets: Sequence, features: Sequence):
+    """get_loss averaged over layers: (n,)."""
     return tf.add_n([get_loss(t, f) for t, f in zip(targets, features)]) / float(len(targets))
+
+
+def weighted_parts(unweighted: Dict[str, tf.Tensor], loss_weights: Sequence[float]):
+    """{part: weight * value} for the four parts, plus their sum as 'total'."""
+    parts = {name: weight * unweighted[name] for name, weight in zip(LOSS_PARTS, loss_weights)}
+    parts["total"] = tf.add_n([parts[name] for name in LOSS_PARTS])
+    return parts
 
 
 class TextureTransferGraph:
@@ -57,13 +65,9 @@ class TextureTransferGraph:
         """Weighted loss parts of a preprocessed batch, each of shape (n,), plus their 'total'."""
         gray_features = self.extractor.texture_features(gray(images))
         colour_features = self.extractor.content_features(images)
-        unweighted = {
+        return weighted_parts({
             "direct": get_loss(images, self.content),
-            "content": _mean_of_losses(self.colour_targets, colour_features),
-            "raw": _mean_of_losses(self.raw_targets, gray_features),
-            "texture": _mean_of_losses(self.gram_targets, [gram(f) for f in gray_features]),
-        }
-        parts = {name: weight * unweighted[name]
-                 for name, weight in zip(LOSS_PARTS, self.loss_weights)}
-        parts["total"] = tf.add_n([parts[name] for name in LOSS_PARTS])
-        return parts
+            "content": mean_loss(self.colour_targets, colour_features),
+            "raw": mean_loss(self.raw_targets, gray_features),
+            "texture": mean_loss(self.gram_targets, [gram(f) for f in gray_features]),
+        }, self.loss_weights)

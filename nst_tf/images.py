@@ -64,6 +64,12 @@ def to_rgb(pixels, name: str = "image") -> np.ndarray:
     return np.clip(rgb, 0.0, 255.0)
 
 
+def split_pair(image: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """A side-by-side image (the original's `*_in` examples) -> (left half, right half)."""
+    half = image.shape[1] // 2
+    return image[:, :half], image[:, half:2 * half]
+
+
 def check_writable(path) -> None:
     """Fails now, with one line, if `path` cannot be written later (checked by writing a probe)."""
     path = Path(path)

@@ -10,7 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from nst_tf.config import TransferConfig
-from nst_tf.graph import LOSS_PARTS, TextureTransferGraph
+from nst_tf.graph import LOSS_PARTS
 from nst_tf.vgg import PIXEL_MAX, PIXEL_MIN
 
 
@@ -19,8 +19,8 @@ class StepReport:
     """One optimisation step, as recorded in the metrics file.
 
     Each loss is the mean over tiles of a weighted part, evaluated before update `step` (step 0 is
-    the initial image); `lr` is the learning rate that update used; `seconds` is the wall time
-    since the first step began.
+    the initial image); `lr` is the learning rate that update used (None for L-BFGS, whose steps
+    are evaluations); `seconds` is the wall time since the first step began.
     """
 
     step: int
@@ -29,7 +29,7 @@ class StepReport:
     content: float
     raw: float
     texture: float
-    lr: float
+    lr: Optional[float]
     seconds: float
 
     def as_dict(self) -> Dict[str, float]:
@@ -96,16 +96,22 @@ Callback = Callable[[StepReport], None]
 
 
 class AdamOptimization:
-    """The faithful optimiser: Adam steps on the pixels, each compiled into one graph and traced
-    once per run, with the plateau schedule applied to the optimiser between steps."""
+    """The faithful optimiser: Adam steps on the pixels, clipped to the valid range, with the
+    plateau schedule applied to the optimiser between steps.
 
-    def __init__(self, graph: TextureTransferGraph, image: tf.Variable, config: TransferConfig):
-        self.graph, self.image, self.config = graph, image, config
+    compiled=True makes each step one graph, traced once per run; compiled=False runs eagerly,
+    as the 2018 notebooks did (kept for the benchmark's reference).
+    """
+
+    def __init__(self, graph, image: tf.Variable, config: TransferConfig, iterations: int,
+                 compiled: bool = True):
+        self.graph, self.image, self.config, self.iterations = graph, image, config, iterations
         self.adam = Adam(image, config.learning_rate, config.beta_1, config.beta_2, config.epsilon)
         self.schedule = PlateauSchedule.from_config(config)
         self._pixel_min = tf.constant(PIXEL_MIN)
         self._pixel_max = tf.constant(PIXEL_MAX)
-        self.step = tf.function(self._step)
+        self.step = (tf.function(self._step, jit_compile=config.jit_compile) if compiled
+                     else self._step)
 
     def _step(self):
         with tf.GradientTape() as tape:
@@ -116,22 +122,28 @@ class AdamOptimization:
         self.image.assign(tf.clip_by_value(self.image, self._pixel_min, self._pixel_max))
         return {name: tf.reduce_mean(value) for name, value in parts.items()}
 
-    def run(self, callback: Optional[Callback] = None) -> int:
-        """Runs up to config.iterations steps; returns the number of updates applied."""
-        start = time.perf_counter()
+    def run(self, callback: Optional[Callback] = None, start: Optional[float] = None) -> int:
+        """Runs up to `iterations` steps; returns the number of updates applied.
+
+        start: the perf_counter() time that reports count seconds from (default: now).
+        """
+        start = time.perf_counter() if start is None else start
         updates = 0
-        for step in range(self.config.iterations):
+        for step in range(self.iterations):
             learning_rate = self.schedule.learning_rate
             parts = {name: float(value) for name, value in self.step().items()}
             updates += 1
-            report = StepReport(step=step, lr=learning_rate,
-                                seconds=time.perf_counter() - start,
-                                **{name: parts[name] for name in ("total",) + LOSS_PARTS})
             if callback is not None:
-                callback(report)
-            next_rate = self.schedule.update(step, report.total)
+                callback(make_report(step, parts, learning_rate, start))
+            next_rate = self.schedule.update(step, parts["total"])
             if next_rate != learning_rate:
                 self.adam.learning_rate.assign(next_rate)
             if self.schedule.stopped:
                 break
         return updates
+
+
+def make_report(step: int, parts: Dict[str, float], learning_rate, start: float) -> StepReport:
+    """A StepReport from the mean (over tiles) weighted parts of one evaluation."""
+    return StepReport(step=step, lr=learning_rate, seconds=time.perf_counter() - start,
+                      **{name: parts[name] for name in ("total",) + LOSS_PARTS})

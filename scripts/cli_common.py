@@ -50,17 +50,18 @@ def define_transfer_flags() -> None:
     for field in dataclasses.fields(TransferConfig):
         default = getattr(_DEFAULTS, field.name)
         help_text = field.metadata["help"]
+        kind = str(field.type)
         if field.name == "split":
             flags.DEFINE_string(field.name, "x".join(map(str, default)), help_text)
         elif "choices" in field.metadata:
             flags.DEFINE_enum(field.name, default, field.metadata["choices"], help_text)
-        elif isinstance(default, tuple):
+        elif kind.startswith("Tuple[str"):
             flags.DEFINE_list(field.name, list(default), help_text)
-        elif isinstance(default, bool):
+        elif kind == "bool":
             flags.DEFINE_boolean(field.name, default, help_text)
-        elif isinstance(default, int):
+        elif "int" in kind:
             flags.DEFINE_integer(field.name, default, help_text)
-        elif isinstance(default, float):
+        elif "float" in kind:
             flags.DEFINE_float(field.name, default, help_text)
         else:
             flags.DEFINE_string(field.name, default, help_text)

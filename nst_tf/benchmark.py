@@ -1,0 +1,213 @@
+"""Measuring ways of running the same objective side by side, in one process, on one input.
+
+Each path runs on the same tiles and weights; its reports give seconds per step, and the first
+report whose total is at or below the quality target gives its time-to-quality.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+import tensorflow as tf
+
+from nst_tf import TextureTransfer
+from nst_tf.config import TransferConfig, VGG19_LAYERS
+from nst_tf.images import write_image
+
+# Output channels of each VGG19 block's convolutions.
+BLOCK_CHANNELS = {1: 64, 2: 128, 3: 256, 4: 512, 5: 512}
+
+# name -> (settings applied to the benchmark's config, computed the notebooks' way)
+PATHS = {
+    "reference": ({"optimizer": "adam"}, True),
+    "adam": ({"optimizer": "adam"}, False),
+    "adam_xla": ({"optimizer": "adam", "jit_compile": True}, False),
+    "adam_coarse": ({"optimizer": "adam", "coarse_levels": 1, "coarse_iterations": 100}, False),
+    "lbfgs": ({"optimizer": "lbfgs"}, False),
+    "lbfgs_coarse": ({"optimizer": "lbfgs", "coarse_levels": 1, "coarse_iterations": 20}, False),
+}
+
+
+def conv_flops(image_size: Tuple[int, int], deepest: str, images: int) -> float:
+    """Multiply-adds x 2 of VGG19's 3x3 convolutions from the input up to layer `deepest`."""
+    height, width = image_size
+    channels, flops = 3, 0.0
+    for name in VGG19_LAYERS[:VGG19_LAYERS.index(deepest) + 1]:
+        block = int(name[5])
+        if name.endswith("pool"):
+            height, width = height // 2, width // 2
+            continue
+        out = BLOCK_CHANNELS[block]
+        flops += 2.0 * height * width * 9 * channels * out
+        channels = out
+    return flops * images
+
+
+def deepest(layers) -> str:
+    return max(layers, key=VGG19_LAYERS.index)
+
+
+def step_flops(config: TransferConfig, tile_size: Tuple[int, int], tiles: int,
+               reference: bool) -> float:
+    """Convolution FLOPs of one step: the forward pass plus the backward pass to the pixels,
+    which costs as much again (the network is frozen: no weight gradients)."""
+    if reference:  # [X, gray(X)] together, to the deepest layer of either list
+        forward = conv_flops(tile_size, deepest(config.texture_layers + config.content_layers),
+                             2 * tiles)
+    else:
+        forward = (conv_flops(tile_size, deepest(config.content_layers), tiles)
+                   + conv_flops(tile_size, deepest(config.texture_layers), tiles))
+    return 2.0 * forward
+
+
+def reset_peak_memory() -> bool:
+    """Resets the kernel's peak-RSS counter for this process (Linux); False where impossible."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_memory_mb() -> float:
+    """Peak resident memory since the last reset (or since start), in MiB."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def device_name() -> str:
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        details = tf.config.experimental.get_device_details(gpus[0])
+        return f"GPU: {details.get('device_name', gpus[0].name)}"
+    return "CPU"
+
+
+class _QualityReached(Exception):
+    pass
+
+
+@dataclasses.dataclass
+class PathResult:
+    """What one path measured. Losses are the mean over tiles of the weighted total."""
+
+    path: str
+    steps: int
+    seconds_per_step: float
+    ratio_to_reference: Optional[float]
+    gflops_per_second: float
+    peak_memory_mb: float
+    final_total: float
+    target_total: Optional[float]
+    time_to_quality_s: Optional[float]
+    steps_to_quality: Optional[int]
+    time_to_quality_ratio: Optional[float]
+    wall_s: float
+
+
+def run_path(name: str, content, texture, config: TransferConfig, steps: int,
+             target: Optional[float]) -> Tuple[PathResult, List]:
+    """Runs one path for at most `steps` steps (or evaluations), stopping once `target` is met."""
+    settings, reference = PATHS[name]
+    config = config.replace(iterations=steps, **settings)
+    reset_peak_memory()
+    start = time.perf_counter()
+    job = TextureTransfer(content, texture, config, reference=reference)
+    reports = []
+
+    def record(report):
+        reports.append(report)
+        if target is not None and report.total <= target:
+            raise _QualityReached
+
+    try:
+        job.run(record)
+    except _QualityReached:
+        pass
+    wall = time.perf_counter() - start
+    # Step 0 includes tracing; the steady state is what a long run pays per step.
+    gaps = [b.seconds - a.seconds for a, b in zip(reports[1:], reports[2:])]
+    per_step = statistics.median(gaps) if gaps else float("nan")
+    reached = next((r for r in reports if target is not None and r.total <= target), None)
+    tiles = config.split[0] * config.split[1]
+    flops = step_flops(config, job.tile_size, tiles, reference)
+    result = PathResult(
+        path=name, steps=len(reports), seconds_per_step=per_step, ratio_to_reference=None,
+        gflops_per_second=flops / per_step / 1e9, peak_memory_mb=peak_memory_mb(),
+        final_total=min(r.total for r in reports), target_total=target,
+        time_to_quality_s=reached.seconds if reached else None,
+        steps_to_quality=reached.step if reached else None, time_to_quality_ratio=None,
+        wall_s=wall)
+    return result, reports
+
+
+def compare(paths: List[str], content, texture, config: TransferConfig, steps: int
+            ) -> Tuple[List[PathResult], Dict]:
+    """Runs `paths` in order on the same input. The first sets the quality target: its total
+    after `steps` updates (the loss evaluated at step `steps`); the others stop on reaching it."""
+    results = []
+    first, first_reports = run_path(paths[0], content, texture, config, steps + 1, None)
+    target = first_reports[-1].total
+    first.target_total = target
+    first.time_to_quality_s = first_reports[-1].seconds
+    first.steps_to_quality = first_reports[-1].step
+    results.append(first)
+    for name in paths[1:]:
+        results.append(run_path(name, content, texture, config, steps + 1, target)[0])
+    for result in results:
+        result.ratio_to_reference = result.seconds_per_step / first.seconds_per_step
+        if result.time_to_quality_s is not None:
+            result.time_to_quality_ratio = result.time_to_quality_s / first.time_to_quality_s
+    return results, {"device": device_name(), "steps": steps, "target_from": paths[0]}
+
+
+def memory_probe(argument: str) -> str:
+    """Runs a few steps in this process and returns its peak resident memory, as JSON.
+
+    argument: JSON {"content", "texture", "config", "steps"}. Meant for a fresh process
+    (memory_growth), so that nothing retained from earlier work counts.
+    """
+    task = json.loads(argument)
+    config = TransferConfig.from_dict(task["config"]).replace(iterations=task["steps"])
+    job = TextureTransfer(task["content"], task["texture"], config)
+    job.run()
+    height, width = job.tile_size
+    tiles = config.split[0] * config.split[1]
+    return json.dumps({"max_dim": config.max_dim, "megapixels": height * width * tiles / 1e6,
+                       "peak_memory_mb": peak_memory_mb()})
+
+
+def memory_growth(content, texture, config: TransferConfig, sizes, steps: int = 3) -> List[Dict]:
+    """Peak resident memory of `config`'s path at each max_dim, each size in a fresh process."""
+    rows = []
+    root = Path(__file__).resolve().parent.parent
+    with tempfile.TemporaryDirectory() as folder:
+        content_path, texture_path = Path(folder) / "content.png", Path(folder) / "texture.png"
+        write_image(content_path, content)
+        write_image(texture_path, texture)
+        for size in sorted(sizes):
+            argument = json.dumps({"content": str(content_path), "texture": str(texture_path),
+                                   "config": dataclasses.asdict(config.replace(max_dim=size)),
+                                   "steps": steps})
+            code = "import sys; from nst_tf.benchmark import memory_probe; print(memory_probe(sys.argv[1]))"
+            done = subprocess.run([sys.executable, "-c", code, argument], capture_output=True,
+                                  text=True, cwd=root, env={**os.environ, "PYTHONPATH": str(root),
+                                                             "TF_CPP_MIN_LOG_LEVEL": "3"})
+            if done.returncode != 0:
+                raise RuntimeError(f"memory probe at {size} px failed: {done.stderr[-500:]}")
+            rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    return rows

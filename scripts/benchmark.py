@@ -1,0 +1,95 @@
+"""Speed of the project's paths against the 2018 notebooks' eager loop, side by side.
+
+    python scripts/benchmark.py                              # shipped cat/gravel, 256 px, 100 steps
+    python scripts/benchmark.py --pair ../shared/medium_examples/CatCrack_in.jpg --steps 300 --json out.json
+
+Prints a table: seconds per step, ratio to the first path, achieved GFLOP/s against the FLOPs of
+the convolutions each path runs, peak resident memory, and time-to-quality (wall time until a
+path first reaches the objective the first path reaches after --steps updates).
+"""
+import dataclasses
+import json
+import math
+import sys
+from pathlib import Path
+
+import cli_common
+from absl import app, flags
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_WEIGHTS = ROOT.parent / "shared" / "weights" / "vgg19_normalized_notop.h5"
+
+flags.DEFINE_string("content", str(ROOT / "examples" / "cat.jpg"), "Content image.")
+flags.DEFINE_string("texture", str(ROOT / "examples" / "gravel.jpg"), "Texture image.")
+flags.DEFINE_string("pair", None, "A side-by-side image (content left, texture right), e.g. the "
+                    "original's CatCrack_in.jpg; replaces --content and --texture.")
+flags.DEFINE_integer("size", 256, "Longer side of the image (max_dim).")
+flags.DEFINE_integer("steps", 100, "Updates of the first path, whose objective sets the target.")
+flags.DEFINE_list("paths", ["reference", "adam", "adam_xla", "adam_coarse", "lbfgs", "lbfgs_coarse"],
+                  "Paths to run, in order; the first sets the quality target.")
+flags.DEFINE_list("memory_sizes", ["128", "256", "512"],
+                  "max_dim values for the memory-growth table; empty to skip.")
+flags.DEFINE_string("json", None, "Also write the results to this JSON file.")
+cli_common.define_transfer_flags()
+# The benchmark's own defaults: the shared real weights when present, at the texture weight
+# docs/algorithm.md gives for them (Keras' 5e-5 is tuned for Keras' own file).
+if SHARED_WEIGHTS.is_file():
+    flags.FLAGS.set_default("weights", str(SHARED_WEIGHTS))
+    flags.FLAGS.set_default("texture_weight", 1e3)
+FLAGS = flags.FLAGS
+
+
+def cell(value, digits=3):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}g}"
+    return str(value)
+
+
+@cli_common.guarded
+def main(argv):
+    import tensorflow as tf
+    # Each path builds its own compiled step; TensorFlow's retracing warning would say so per path.
+    tf.get_logger().setLevel("ERROR")
+    from nst_tf import as_image
+    from nst_tf.benchmark import PATHS, compare, memory_growth
+    from nst_tf.files import atomic_output
+    from nst_tf.images import split_pair
+
+    unknown = [p for p in FLAGS.paths if p not in PATHS]
+    if unknown or not FLAGS.paths:
+        cli_common.fail(f"unknown paths {unknown}; choose from {', '.join(PATHS)}")
+    if FLAGS.pair:
+        content, texture = split_pair(as_image(FLAGS.pair))
+    else:
+        content, texture = as_image(FLAGS.content), as_image(FLAGS.texture)
+    config = cli_common.config_from_flags(max_dim=FLAGS.size)
+    results, meta = compare(FLAGS.paths, content, texture, config, FLAGS.steps)
+    memory = memory_growth(content, texture, config, [int(s) for s in FLAGS.memory_sizes])
+
+    print(f"device: {meta['device']}; {FLAGS.size} px, split {FLAGS.split}, weights "
+          f"{Path(str(config.weights)).name}, texture weight {config.texture_weight:g}; target: "
+          f"the objective of {meta['target_from']} after {meta['steps']} steps")
+    header = ["path", "s/step", "ratio", "GFLOP/s", "peak MiB", "steps run", "best total",
+              "target", "steps to target", "time to target s", "ratio"]
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for r in results:
+        print("| " + " | ".join(cell(v) for v in (
+            r.path, r.seconds_per_step, r.ratio_to_reference, r.gflops_per_second,
+            round(r.peak_memory_mb), r.steps, r.final_total, r.target_total, r.steps_to_quality,
+            r.time_to_quality_s, r.time_to_quality_ratio)) + " |")
+    if memory:
+        print("\n| max_dim | megapixels | peak MiB |\n|---|---|---|")
+        for row in memory:
+            print(f"| {row['max_dim']} | {row['megapixels']:.3f} | {row['peak_memory_mb']:.0f} |")
+    if FLAGS.json:
+        with atomic_output(FLAGS.json) as temporary:
+            Path(temporary).write_text(json.dumps(
+                {"meta": {**meta, "size": FLAGS.size, "argv": sys.argv[1:]},
+                 "paths": [dataclasses.asdict(r) for r in results], "memory": memory}, indent=1))
+
+
+if __name__ == "__main__":
+    app.run(main)
