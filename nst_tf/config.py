@@ -57,8 +57,9 @@ class TransferConfig:
         DEFAULT_TEXTURE_LAYERS, "VGG19 layers compared with the gray texture.")
     content_layers: Tuple[str, ...] = _knob(
         DEFAULT_CONTENT_LAYERS, "VGG19 layers compared with the content.")
-    optimizer: str = _knob("adam", "Optimiser: " + ", ".join(OPTIMIZERS) + ".",
-                           choices=OPTIMIZERS)
+    optimizer: str = _knob(
+        "lbfgs", "Optimiser: 'lbfgs' (L-BFGS-B, the fastest to a given objective) or 'adam' "
+        "(the original's loop with its plateau schedule).", choices=OPTIMIZERS)
     jit_compile: bool = _knob(
         False, "Compile the step with XLA. Off: on 2 CPU cores it measured slower (README).")
     lbfgs_memory: int = _knob(10, "L-BFGS: number of past gradients kept for its curvature estimate.")

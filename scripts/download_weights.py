@@ -8,7 +8,8 @@ A no-op when a verified file is already there; a failed download leaves nothing 
 import cli_common
 from absl import app, flags
 
-from nst_tf.weights import KERAS_VGG19_NOTOP, WEIGHTS_DIR, download
+from nst_tf.download import download
+from nst_tf.weights import KERAS_VGG19_NOTOP, WEIGHTS_DIR
 
 flags.DEFINE_string("url", KERAS_VGG19_NOTOP.url, "Where to download from.")
 flags.DEFINE_string("md5", KERAS_VGG19_NOTOP.md5, "Expected md5 (or sha256) of the file.")

@@ -15,11 +15,13 @@ QUICK = ["--max_dim=64", "--iterations=2", "--weights=random", "--log_every=0"]
 METRIC_KEYS = ["step", "total", "direct", "content", "raw", "texture", "lr", "seconds"]
 
 
-def test_two_step_run_writes_image_metrics_and_snapshots(tmp_path, image_files):
+@pytest.mark.parametrize("optimizer,lr", [("lbfgs", None), ("adam", 10.0)])
+def test_two_step_run_writes_image_metrics_and_snapshots(tmp_path, image_files, optimizer, lr):
     content, texture = image_files
     output, metrics = tmp_path / "out.png", tmp_path / "run.jsonl"
     done = run_script("transfer.py", f"--content={content}", f"--texture={texture}",
-                      f"--output={output}", f"--metrics={metrics}", "--save_every=1", *QUICK)
+                      f"--output={output}", f"--metrics={metrics}", "--save_every=1",
+                      f"--optimizer={optimizer}", *QUICK)
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     assert iio.imread(output).shape == (48, 64, 3)  # 96x72 content, longer side 64
@@ -29,7 +31,7 @@ def test_two_step_run_writes_image_metrics_and_snapshots(tmp_path, image_files):
         assert list(record) == METRIC_KEYS
         assert record["total"] == pytest.approx(
             record["direct"] + record["content"] + record["raw"] + record["texture"], rel=1e-5)
-        assert record["lr"] == 10.0
+        assert record["lr"] == lr
     assert records[0]["direct"] == 0.0 and records[1]["seconds"] >= records[0]["seconds"] > 0
     for updates in (1, 2):
         assert iio.imread(tmp_path / f"out_{updates:05d}.png").shape == (48, 64, 3)

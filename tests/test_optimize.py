@@ -56,7 +56,7 @@ def test_plateau_schedule_holds_while_the_loss_moves():
 @pytest.fixture(scope="module")
 def small_job():
     config = TransferConfig(max_dim=48, iterations=6, weights="random", split=(2, 1),
-                            texture_weight=1e3)
+                            optimizer="adam", texture_weight=1e3)
     return nst_tf.TextureTransfer(random_image((48, 80), 1), random_image((40, 40), 2), config)
 
 
@@ -80,7 +80,7 @@ def test_step_is_traced_once_clips_and_lowers_the_loss(small_job):
 
 def test_reported_step_0_is_the_loss_at_the_initial_image():
     config = TransferConfig(max_dim=40, iterations=2, weights="random", texture_weight=1e7,
-                            init="noise", seed=3)
+                            init="noise", seed=3, optimizer="adam")
     job = nst_tf.TextureTransfer(random_image((40, 40), 4), random_image((40, 40), 5), config)
     before = {k: float(tf.reduce_mean(v)) for k, v in job.graph.loss_parts(job.image).items()}
     reports = []
@@ -92,8 +92,8 @@ def test_reported_step_0_is_the_loss_at_the_initial_image():
 
 def test_learning_rate_decay_reaches_the_optimizer():
     # A tolerance no change can beat makes every step after step 2 a plateau.
-    config = TransferConfig(max_dim=32, iterations=8, weights="random", plateau_after=2,
-                            plateau_window=2, plateau_tolerance=1e9, plateau_decay=0.5)
+    config = TransferConfig(max_dim=32, iterations=8, weights="random", optimizer="adam",
+                            plateau_after=2, plateau_window=2, plateau_tolerance=1e9, plateau_decay=0.5)
     job = nst_tf.TextureTransfer(random_image((32, 32), 6), random_image((32, 32), 7), config)
     reports = []
     job.run(reports.append)
@@ -102,8 +102,8 @@ def test_learning_rate_decay_reaches_the_optimizer():
 
 
 def test_stops_when_the_learning_rate_is_spent():
-    config = TransferConfig(max_dim=32, iterations=100, weights="random", plateau_after=0,
-                            plateau_window=2, plateau_tolerance=1e9, plateau_decay=0.1,
+    config = TransferConfig(max_dim=32, iterations=100, weights="random", optimizer="adam",
+                            plateau_after=0, plateau_window=2, plateau_tolerance=1e9, plateau_decay=0.1,
                             min_learning_rate=1e-3)
     job = nst_tf.TextureTransfer(random_image((32, 32), 6), random_image((32, 32), 7), config)
     reports = []

@@ -6,7 +6,7 @@ import h5py
 import numpy as np
 import pytest
 
-from nst_tf import weights
+from nst_tf import download as fetch, weights
 from nst_tf.errors import NSTError
 from nst_tf.vgg import vgg19
 from conftest import SHARED_WEIGHTS, needs_shared_weights, run_script
@@ -14,7 +14,7 @@ from conftest import SHARED_WEIGHTS, needs_shared_weights, run_script
 
 @pytest.fixture
 def source(tmp_path):
-    payload = os.urandom(3 * weights.CHUNK_BYTES + 123)
+    payload = os.urandom(3 * fetch.CHUNK_BYTES + 123)
     path = tmp_path / "source.h5"
     path.write_bytes(payload)
     return path, hashlib.md5(payload).hexdigest(), hashlib.sha256(payload).hexdigest()
@@ -23,23 +23,23 @@ def source(tmp_path):
 def test_download_verifies_and_is_a_noop_when_present(tmp_path, source):
     path, md5, sha256 = source
     dest = tmp_path / "cache" / "w.h5"
-    assert weights.download(path.as_uri(), dest, md5) == dest
+    assert fetch.download(path.as_uri(), dest, md5) == dest
     assert dest.read_bytes() == path.read_bytes()
     assert oct(dest.stat().st_mode & 0o777) != oct(0o600)
     stamp = dest.stat().st_mtime_ns
     time.sleep(0.01)
-    weights.download("file:///nonexistent/anything", dest, md5)  # verified copy: no fetch at all
+    fetch.download("file:///nonexistent/anything", dest, md5)  # verified copy: no fetch at all
     assert dest.stat().st_mtime_ns == stamp
     other = tmp_path / "cache" / "sha.h5"
-    weights.download(path.as_uri(), other, sha256)
-    assert weights.verified(other, sha256)
+    fetch.download(path.as_uri(), other, sha256)
+    assert fetch.verified(other, sha256)
 
 
 def test_hash_mismatch_leaves_no_file(tmp_path, source):
     path, md5, _ = source
     dest = tmp_path / "cache" / "w.h5"
     with pytest.raises(NSTError, match=rf"md5 is {md5}, expected 0{{32}}; the download is corrupt"):
-        weights.download(path.as_uri(), dest, "0" * 32)
+        fetch.download(path.as_uri(), dest, "0" * 32)
     assert list((tmp_path / "cache").iterdir()) == []
 
 
@@ -47,7 +47,7 @@ def test_unreachable_server_fails_fast_with_advice(tmp_path):
     dest = tmp_path / "w.h5"
     start = time.monotonic()
     with pytest.raises(NSTError, match=rf"cannot download http://127.0.0.1:9/w.h5 .*place it at {dest}"):
-        weights.download("http://127.0.0.1:9/w.h5", dest, "0" * 32)
+        fetch.download("http://127.0.0.1:9/w.h5", dest, "0" * 32)
     assert time.monotonic() - start < 30
     assert list(tmp_path.iterdir()) == []
 

@@ -1,0 +1,64 @@
+"""Reproducing one Medium example: our transfer per weighting, scored beside the original's."""
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable, Dict, List, Tuple
+
+import numpy as np
+
+from nst_tf import TextureTransfer
+from nst_tf.config import TransferConfig
+from nst_tf.evaluate import objective, ssim
+from nst_tf.examples import Example
+from nst_tf.images import read_image, resize, split_pair
+from nst_tf.sheet import contact_sheet
+
+
+@dataclasses.dataclass
+class Reproduction:
+    """Our result at the original's output size, the contact sheet, and one score row per weighting."""
+
+    result: np.ndarray
+    sheet: np.ndarray
+    rows: List[Dict]
+
+
+def side_by_side_parts(image: np.ndarray, count: int) -> List[np.ndarray]:
+    """The `count` equal-width results that a published output shows side by side."""
+    width = image.shape[1] // count
+    return [image[:, k * width:(k + 1) * width] for k in range(count)]
+
+
+def reproduce(example: Example, input_path, original_path,
+              config_for: Callable[[Tuple[float, float, float, float]], TransferConfig],
+              callback=None) -> Reproduction:
+    """Runs the example once per weighting (config_for(weighting) gives each run's config) and
+    scores our result and the original's with the same network, weights and tiles."""
+    content, texture = split_pair(read_image(input_path))
+    original = read_image(original_path)
+    originals = side_by_side_parts(original, len(example.weightings))
+    ours, rows = [], []
+    for weighting, theirs in zip(example.weightings, originals):
+        config = config_for(weighting)
+        job = TextureTransfer(content, texture, config)
+        result = job.run(callback)
+        size = result.shape[:2]
+        reference = resize(content, size, antialias=True)
+        ours_score = objective(job.graph, result, config.split, job.tile_size)
+        theirs_score = objective(job.graph, theirs, config.split, job.tile_size)
+        rows.append({
+            "example": example.name, "weighting": list(weighting),
+            "loss_weights": list(config.loss_weights), "split": list(config.split),
+            "size": [size[1], size[0]], "optimizer": config.optimizer, "steps": config.steps,
+            "ours": ours_score, "original": theirs_score,
+            "ssim_ours": ssim(result, reference), "ssim_original": ssim(theirs, reference),
+            "ours_no_worse": ours_score["total"] <= theirs_score["total"],
+        })
+        ours.append(result)
+    height = min(r.shape[0] for r in ours)
+    combined = np.concatenate([r[:height] for r in ours], axis=1)
+    width, height = example.original_size
+    result = np.clip(np.round(resize(combined, (height, width), antialias=True)), 0, 255).astype(np.uint8)
+    sheet = contact_sheet([("content", content), ("texture", texture),
+                           ("original result", original), ("nst_tf", result)])
+    return Reproduction(result=result, sheet=sheet, rows=rows)

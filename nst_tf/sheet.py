@@ -1,0 +1,29 @@
+"""Labelled contact sheets: images side by side at one height, each with a caption above."""
+from __future__ import annotations
+
+from typing import Sequence, Tuple
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+CAPTION_PX = 28
+GAP_PX = 8
+
+
+def contact_sheet(panels: Sequence[Tuple[str, np.ndarray]], height: int = 320) -> np.ndarray:
+    """[(caption, RGB image)] -> one uint8 RGB image: the panels at `height` px, left to right."""
+    font = ImageFont.load_default(size=18)
+    scaled = []
+    for caption, image in panels:
+        picture = Image.fromarray(np.clip(np.asarray(image), 0, 255).astype(np.uint8))
+        width = max(1, round(picture.width * height / picture.height))
+        scaled.append((caption, picture.resize((width, height), Image.BILINEAR)))
+    total_width = sum(p.width for _, p in scaled) + GAP_PX * (len(scaled) + 1)
+    sheet = Image.new("RGB", (total_width, height + CAPTION_PX + 2 * GAP_PX), "white")
+    draw = ImageDraw.Draw(sheet)
+    left = GAP_PX
+    for caption, picture in scaled:
+        draw.text((left, GAP_PX // 2), caption, fill="black", font=font)
+        sheet.paste(picture, (left, CAPTION_PX + GAP_PX))
+        left += picture.width + GAP_PX
+    return np.asarray(sheet)
