@@ -25,8 +25,9 @@ flags.DEFINE_string("pair", None, "A side-by-side image (content left, texture r
                     "original's CatCrack_in.jpg; replaces --content and --texture.")
 flags.DEFINE_integer("size", 256, "Longer side of the image (max_dim).")
 flags.DEFINE_integer("steps", 100, "Updates of the first path, whose objective sets the target.")
-flags.DEFINE_list("paths", ["reference", "adam", "adam_xla", "adam_coarse", "lbfgs", "lbfgs_coarse"],
-                  "Paths to run, in order; the first sets the quality target.")
+flags.DEFINE_list("paths", ["reference", "adam", "lbfgs", "lbfgs_coarse"],
+                  "Paths to run, in order; the first sets the quality target. Also: adam_xla, "
+                  "adam_coarse.")
 flags.DEFINE_list("memory_sizes", ["128", "256", "512"],
                   "max_dim values for the memory-growth table; empty to skip.")
 flags.DEFINE_string("json", None, "Also write the results to this JSON file.")
