@@ -15,7 +15,7 @@ import scipy.optimize
 import tensorflow as tf
 
 from nst_tf.config import TransferConfig
-from nst_tf.optimize import Callback, make_report
+from nst_tf.optimize import Callback, loss_and_gradient, make_report
 from nst_tf.vgg import PIXEL_MAX, PIXEL_MIN
 
 
@@ -32,15 +32,8 @@ class LbfgsOptimization:
 
     def __init__(self, graph, image: tf.Variable, config: TransferConfig, iterations: int):
         self.graph, self.image, self.config, self.iterations = graph, image, config, iterations
-        self.value_and_gradient = tf.function(self._value_and_gradient,
+        self.value_and_gradient = tf.function(lambda: loss_and_gradient(graph, image),
                                               jit_compile=config.jit_compile)
-
-    def _value_and_gradient(self):
-        with tf.GradientTape() as tape:
-            parts = self.graph.loss_parts(self.image)
-            summed = tf.reduce_sum(parts["total"])
-        gradient = tape.gradient(summed, self.image)
-        return summed, gradient, {name: tf.reduce_mean(value) for name, value in parts.items()}
 
     def run(self, callback: Optional[Callback] = None, start: Optional[float] = None) -> int:
         """Runs up to `iterations` evaluations; returns how many were made."""

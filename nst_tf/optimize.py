@@ -95,6 +95,18 @@ class PlateauSchedule:
 Callback = Callable[[StepReport], None]
 
 
+def loss_and_gradient(graph, image: tf.Variable):
+    """(sum over tiles of the total loss, its gradient w.r.t. the image, {part: mean over tiles}).
+
+    Each tile's loss is its own; their sum gives every tile its own gradient.
+    """
+    with tf.GradientTape() as tape:
+        parts = graph.loss_parts(image)
+        summed = tf.reduce_sum(parts["total"])
+    gradient = tape.gradient(summed, image)
+    return summed, gradient, {name: tf.reduce_mean(value) for name, value in parts.items()}
+
+
 class AdamOptimization:
     """The faithful optimiser: Adam steps on the pixels, clipped to the valid range, with the
     plateau schedule applied to the optimiser between steps.
@@ -114,13 +126,10 @@ class AdamOptimization:
                      else self._step)
 
     def _step(self):
-        with tf.GradientTape() as tape:
-            parts = self.graph.loss_parts(self.image)
-            # Each tile's loss is its own; their sum gives every tile its own gradient.
-            summed = tf.reduce_sum(parts["total"])
-        self.adam.apply(tape.gradient(summed, self.image))
+        _, gradient, parts = loss_and_gradient(self.graph, self.image)
+        self.adam.apply(gradient)
         self.image.assign(tf.clip_by_value(self.image, self._pixel_min, self._pixel_max))
-        return {name: tf.reduce_mean(value) for name, value in parts.items()}
+        return parts
 
     def run(self, callback: Optional[Callback] = None, start: Optional[float] = None) -> int:
         """Runs up to `iterations` steps; returns the number of updates applied.
@@ -129,10 +138,9 @@ class AdamOptimization:
         """
         start = time.perf_counter() if start is None else start
         updates = 0
-        for step in range(self.iterations):
+        for updates, step in enumerate(range(self.iterations), start=1):
             learning_rate = self.schedule.learning_rate
             parts = {name: float(value) for name, value in self.step().items()}
-            updates += 1
             if callback is not None:
                 callback(make_report(step, parts, learning_rate, start))
             next_rate = self.schedule.update(step, parts["total"])
