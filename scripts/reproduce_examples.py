@@ -51,14 +51,17 @@ def main(argv):
     base = cli_common.config_from_flags()
     base_url, examples = load_manifest()
     chosen = select(examples, FLAGS.only)
+    # Every image first, so that a missing one stops the run before any work.
+    images = [fetch(example, base_url, FLAGS.download_dir, FLAGS.examples_dir) for example in chosen]
     output_dir = Path(FLAGS.output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        cli_common.fail(f"{output_dir}: cannot create ({error.strerror or error})")
     check_writable(output_dir / "probe.png")
     rows = []
     try:
-        for example in chosen:
-            input_path, original_path = fetch(example, base_url, FLAGS.download_dir,
-                                              FLAGS.examples_dir)
+        for example, (input_path, original_path) in zip(chosen, images):
             logging.info("%s: running %d weighting(s)", example.name, len(example.weightings))
             done = reproduce(example, input_path, original_path, config_for(example, base))
             write_image(output_dir / f"{example.name}_result.png", done.result)
