@@ -92,7 +92,7 @@ def test_interrupt_keeps_the_image_and_the_metrics(tmp_path, image_files):
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "scripts" / "transfer.py"), f"--content={content}",
          f"--texture={texture}", f"--output={output}", f"--metrics={metrics}", "--max_dim=64",
-         "--iterations=100000", "--weights=random", "--log_every=1"],
+         "--optimizer=adam", "--iterations=100000", "--weights=random", "--log_every=1"],
         stderr=subprocess.PIPE, text=True)
     try:
         for line in process.stderr:
@@ -116,5 +116,6 @@ def test_help_lists_every_config_flag():
     from nst_tf.config import TransferConfig
     import dataclasses
     for field in dataclasses.fields(TransferConfig):
-        assert f"--{field.name}" in done.stdout, field.name
+        flag = f"--[no]{field.name}" if field.type == "bool" else f"--{field.name}"
+        assert flag in done.stdout, field.name
     assert "(default: '1x1')" in done.stdout and "(default: '0.0001')" in done.stdout

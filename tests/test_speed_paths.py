@@ -70,6 +70,25 @@ def test_lbfgs_lowers_the_loss_within_bounds_and_counts_evaluations():
     assert best == pytest.approx(min(r.total for r in reports), rel=1e-4)
 
 
+def test_lbfgs_interrupted_keeps_the_best_image():
+    config = TransferConfig(max_dim=40, weights="random", optimizer="lbfgs", iterations=50,
+                            texture_weight=1e7)
+    job = nst_tf.TextureTransfer(random_image((40, 40), 3), random_image((40, 40), 4), config)
+    reports = []
+
+    def interrupt_at_step_5(report):
+        reports.append(report)
+        if report.step == 5:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        job.run(interrupt_at_step_5)
+    assert len(reports) == 6
+    best = float(tf.reduce_mean(job.graph.loss_parts(job.image)["total"]))
+    assert best == pytest.approx(min(r.total for r in reports), rel=1e-4)
+    assert best < reports[0].total
+
+
 def test_coarse_to_fine_reports_full_resolution_steps_only():
     config = TransferConfig(max_dim=96, weights="random", iterations=3, coarse_levels=2,
                             coarse_iterations=2)
