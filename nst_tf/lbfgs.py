@@ -52,11 +52,12 @@ class LbfgsOptimization:
             self.image.assign(x.reshape(shape).astype(np.float32))
             summed, gradient, parts = self.value_and_gradient()
             parts = {name: float(value) for name, value in parts.items()}
+            # Best first: a callback that interrupts must not lose the point it was shown.
+            if parts["total"] < best["total"]:
+                best["total"], best["x"] = parts["total"], x.copy()
             if callback is not None:
                 callback(make_report(evaluations, parts, None, start))
             evaluations += 1
-            if parts["total"] < best["total"]:
-                best["total"], best["x"] = parts["total"], x.copy()
             return float(summed), gradient.numpy().astype(np.float64).ravel()
 
         try:
