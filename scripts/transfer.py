@@ -43,10 +43,10 @@ def main(argv):
         if FLAGS.save_every > 0 and updates % FLAGS.save_every == 0:
             write_image(intermediate_path(output, updates), job.result())
         if FLAGS.log_every > 0 and report.step % FLAGS.log_every == 0:
+            rate = "" if report.lr is None else f"  lr {report.lr:.3g}"
             logging.info("step %d/%d  total %.4g (direct %.4g content %.4g raw %.4g texture %.4g)"
-                         "  lr %.3g  %.1f s", report.step, config.iterations, report.total,
-                         report.direct, report.content, report.raw, report.texture, report.lr,
-                         report.seconds)
+                         "%s  %.1f s", report.step, config.steps, report.total, report.direct,
+                         report.content, report.raw, report.texture, rate, report.seconds)
 
     try:
         image = job.run(on_step)
