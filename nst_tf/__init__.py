@@ -8,6 +8,7 @@ so far after an interrupt).
 """
 from __future__ import annotations
 
+import os
 import time
 from typing import List, Optional, Tuple, Union
 
@@ -28,7 +29,7 @@ from nst_tf.weights import resolve_weights
 __all__ = ["TransferConfig", "TextureTransfer", "StepReport", "NSTError", "transfer",
            "parse_split"]
 
-ImageLike = Union[str, "os.PathLike", np.ndarray]
+ImageLike = Union[str, os.PathLike, np.ndarray]
 
 
 def as_image(image: ImageLike, name: str = "image") -> np.ndarray:

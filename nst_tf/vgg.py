@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import List, Optional, Sequence
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from nst_tf.errors import NSTError
