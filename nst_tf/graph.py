@@ -61,10 +61,14 @@ class TextureTransferGraph:
         self.raw_targets = [tf.constant(f) for f in extractor.texture_features(gray_texture)]
         self.gram_targets = [gram(f) for f in self.raw_targets]
 
+    def heads(self, images):
+        """(colour features of `images`, raw texture features of gray(`images`))."""
+        return (self.extractor.content_features(images),
+                self.extractor.texture_features(gray(images)))
+
     def loss_parts(self, images) -> Dict[str, tf.Tensor]:
         """Weighted loss parts of a preprocessed batch, each of shape (n,), plus their 'total'."""
-        gray_features = self.extractor.texture_features(gray(images))
-        colour_features = self.extractor.content_features(images)
+        colour_features, gray_features = self.heads(images)
         return weighted_parts({
             "direct": get_loss(images, self.content),
             "content": mean_loss(self.colour_targets, colour_features),

@@ -6,16 +6,16 @@ TextureTransferGraph; only the work differs.
 """
 from __future__ import annotations
 
-from typing import Dict, Sequence
+from typing import Sequence
 
 import tensorflow as tf
 
-from nst_tf.graph import get_loss, gram, gray, mean_loss, weighted_parts
+from nst_tf.graph import TextureTransferGraph, gram, gray
 from nst_tf.images import gray3
 from nst_tf.vgg import FeatureExtractor, preprocess
 
 
-class ReferenceGraph:
+class ReferenceGraph(TextureTransferGraph):
     """Same interface and numbers as TextureTransferGraph, computed as the notebooks did."""
 
     def __init__(self, extractor: FeatureExtractor, content_tiles, texture_tiles,
@@ -24,10 +24,10 @@ class ReferenceGraph:
         self.loss_weights = tuple(float(w) for w in loss_weights)
         self.content = preprocess(content_tiles)
         constant = tf.concat([self.content, preprocess(gray3(texture_tiles))], axis=0)
-        self.colour_targets, self.raw_targets = self._heads(constant)
+        self.colour_targets, self.raw_targets = self._split_heads(constant)
         self.gram_targets = [gram(f) for f in self.raw_targets]
 
-    def _heads(self, batch):
+    def _split_heads(self, batch):
         """(colour features of the first half, raw texture features of the second half)."""
         tiles = batch.shape[0] // 2
         features = self.extractor.all_features(batch)
@@ -36,11 +36,6 @@ class ReferenceGraph:
         raw = [f[tiles:] for f in features[:count]]
         return colour, raw
 
-    def loss_parts(self, images) -> Dict[str, tf.Tensor]:
-        colour, raw = self._heads(tf.concat([images, gray(images)], axis=0))
-        return weighted_parts({
-            "direct": get_loss(images, self.content),
-            "content": mean_loss(self.colour_targets, colour),
-            "raw": mean_loss(self.raw_targets, raw),
-            "texture": mean_loss(self.gram_targets, [gram(f) for f in raw]),
-        }, self.loss_weights)
+    def heads(self, images):
+        """[X, gray(X)] together through the whole extractor, then split."""
+        return self._split_heads(tf.concat([images, gray(images)], axis=0))
