@@ -92,7 +92,7 @@ class TextureTransfer:
         graph_class = ReferenceGraph if self.reference else TextureTransferGraph
         return graph_class(self.extractor, to_tile_batch(self.content, self.config.split, size),
                            to_tile_batch(self.texture, self.config.split, size),
-                           self.config.loss_weights)
+                           self.config.loss_weights, self.config.texture_layer_weights)
 
     def _optimization(self, iterations: int):
         if self.config.optimizer == "lbfgs":

@@ -55,6 +55,9 @@ class TransferConfig:
     texture_weight: float = _knob(5e-5, "Weight of the Gram-matrix texture loss.")
     texture_layers: Tuple[str, ...] = _knob(
         DEFAULT_TEXTURE_LAYERS, "VGG19 layers compared with the gray texture.")
+    texture_layer_weights: Tuple[float, ...] = _knob(
+        (), "One weight per texture layer for the Gram part (the part is the mean over layers "
+        "of weight x loss); empty: all 1, as in the original.")
     content_layers: Tuple[str, ...] = _knob(
         DEFAULT_CONTENT_LAYERS, "VGG19 layers compared with the content.")
     optimizer: str = _knob(
@@ -63,6 +66,9 @@ class TransferConfig:
     jit_compile: bool = _knob(
         False, "Compile the step with XLA. Off: on 2 CPU cores it measured slower (README).")
     lbfgs_memory: int = _knob(10, "L-BFGS: number of past gradients kept for its curvature estimate.")
+    lbfgs_first_step: float = _knob(
+        10.0, "L-BFGS: the objective is scaled so that a unit step along its first gradient "
+        "moves the pixel with the largest gradient by this many levels (0: unscaled).")
     coarse_levels: int = _knob(
         0, "Coarse-to-fine: optimise first at 1/2**k of max_dim for k = levels..1, upsampling "
         "the image between levels; 0 off. Levels whose tiles would be under 32 px are skipped.")
@@ -97,6 +103,8 @@ class TransferConfig:
             raise NSTError(f"iterations must be >= 0, got {self.iterations}")
         if self.coarse_levels < 0 or self.coarse_iterations < 0:
             raise NSTError("coarse_levels and coarse_iterations must be >= 0")
+        if self.lbfgs_first_step < 0:
+            raise NSTError(f"lbfgs_first_step must be >= 0, got {self.lbfgs_first_step}")
         if self.lbfgs_memory < 1:
             raise NSTError(f"lbfgs_memory must be >= 1, got {self.lbfgs_memory}")
         for name in ("direct_weight", "content_weight", "raw_weight", "texture_weight"):
@@ -107,6 +115,11 @@ class TransferConfig:
         for name in tuple(self.texture_layers) + tuple(self.content_layers):
             if name not in VGG19_LAYERS:
                 raise NSTError(f"unknown VGG19 layer {name!r}; choose from {', '.join(VGG19_LAYERS)}")
+        if self.texture_layer_weights and (
+                len(self.texture_layer_weights) != len(self.texture_layers)
+                or min(self.texture_layer_weights) < 0):
+            raise NSTError(f"texture_layer_weights needs one weight >= 0 per texture layer "
+                           f"({len(self.texture_layers)}), got {list(self.texture_layer_weights)}")
         if self.optimizer not in OPTIMIZERS:
             raise NSTError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
         if self.learning_rate <= 0:
@@ -123,6 +136,11 @@ class TransferConfig:
     def loss_weights(self) -> Tuple[float, float, float, float]:
         """(direct, content, raw, texture), the order of the original notebooks."""
         return (self.direct_weight, self.content_weight, self.raw_weight, self.texture_weight)
+
+    @property
+    def layer_weights(self) -> Tuple[float, ...]:
+        """texture_layer_weights, or 1 per texture layer when it is empty."""
+        return tuple(self.texture_layer_weights) or (1.0,) * len(self.texture_layers)
 
     @classmethod
     def from_dict(cls, values: dict) -> "TransferConfig":

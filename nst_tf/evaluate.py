@@ -1,14 +1,21 @@
-"""Scoring a finished image: the objective of docs/algorithm.md on given tiles, and SSIM."""
+"""Scoring a finished image: the objective of docs/algorithm.md on given tiles, SSIM, and the
+look measure (how much of the texture's large-scale character a picture has)."""
 from __future__ import annotations
 
-from typing import Dict, Tuple
+from typing import Dict, Sequence, Tuple
 
+import keras
 import numpy as np
 import tensorflow as tf
 
-from nst_tf.graph import TextureTransferGraph
-from nst_tf.images import resize, to_tile_batch
+from nst_tf.graph import TextureTransferGraph, gram
+from nst_tf.images import gray3, resize, to_tile_batch
 from nst_tf.vgg import preprocess
+
+# Deeper than the texture layers (block3_conv1 sees 24 px): these see about 100 px
+# (block4_conv1) and 200 px (block5_conv1), the scale of pebbles and crack networks in a
+# 512 px tile, which the objective cannot see and the original's dynamics nevertheless made.
+LOOK_LAYERS = ("block4_conv1", "block5_conv1")
 
 
 def objective(graph: TextureTransferGraph, image: np.ndarray, split: Tuple[int, int],
@@ -34,3 +41,41 @@ def ssim(image: np.ndarray, reference: np.ndarray) -> float:
     if image.shape[:2] != reference.shape[:2]:
         image = resize(image, reference.shape[:2], antialias=True)
     return float(tf.image.ssim(tf.constant(image), tf.constant(reference), max_val=255.0))
+
+
+class LookMeasure:
+    """How far a picture's gray texture statistics are from the texture's, at deep layers.
+
+    look(image) = mean over LOOK_LAYERS of |G(image) - G(texture)|^2 / |G(texture)|^2, where G is
+    the Gram matrix of the gray picture's features over all its positions (one matrix for the
+    whole picture, not per tile) and the texture is resized to the picture's size first, so both
+    are seen at the same scale. 0 is the texture's own statistics; about 1 or more is none of
+    them (a photo unrelated to the texture, or a flat image). Lower = more of the texture's
+    large-scale look.
+
+    model: a VGG19 (keras.applications layout); texture: RGB (h, w, 3) 0..255, any size.
+    """
+
+    def __init__(self, model: keras.Model, texture: np.ndarray,
+                 layers: Sequence[str] = LOOK_LAYERS):
+        self.layers = tuple(layers)
+        self.texture = np.asarray(texture, np.float32)
+        self.extractor = keras.Model(model.input, [model.get_layer(n).output for n in self.layers])
+        self._targets = {}
+
+    def grams(self, image: np.ndarray):
+        """Gram matrices (float64, one per layer) of the gray version of an RGB image."""
+        features = self.extractor(preprocess(gray3(np.asarray(image, np.float32)))[None],
+                                  training=False)
+        features = features if isinstance(features, (list, tuple)) else [features]
+        return [gram(f)[0].numpy().astype(np.float64) for f in features]
+
+    def texture_grams(self, size: Tuple[int, int]):
+        if size not in self._targets:  # a run scores many pictures of one size
+            self._targets[size] = self.grams(resize(self.texture, size, antialias=True))
+        return self._targets[size]
+
+    def __call__(self, image: np.ndarray) -> float:
+        targets = self.texture_grams(tuple(np.asarray(image).shape[:2]))
+        return float(np.mean([np.sum((g - t) ** 2) / np.sum(t ** 2)
+                              for g, t in zip(self.grams(image), targets)]))

@@ -31,9 +31,11 @@ def gray(images):
     return preprocess(gray3(deprocess(images)))
 
 
-def mean_loss(targets: Sequence, features: Sequence):
-    """get_loss averaged over layers: (n,)."""
-    return tf.add_n([get_loss(t, f) for t, f in zip(targets, features)]) / float(len(targets))
+def mean_loss(targets: Sequence, features: Sequence, layer_weights: Sequence[float] = ()):
+    """get_loss averaged over layers, each times its weight (1 when none are given): (n,)."""
+    layer_weights = tuple(layer_weights) or (1.0,) * len(targets)
+    return tf.add_n([w * get_loss(t, f) for w, t, f in zip(layer_weights, targets, features)]
+                    ) / float(len(targets))
 
 
 def weighted_parts(unweighted: Dict[str, tf.Tensor], loss_weights: Sequence[float]):
@@ -47,13 +49,15 @@ class TextureTransferGraph:
     """The objective of one transfer.
 
     content_tiles, texture_tiles: (n, h, w, 3) RGB 0..255. The texture is made gray here, before
-    preprocessing, so that it contributes structure and no colour.
+    preprocessing, so that it contributes structure and no colour. layer_weights: one per
+    texture layer for the Gram part (empty: all 1).
     """
 
     def __init__(self, extractor: FeatureExtractor, content_tiles, texture_tiles,
-                 loss_weights: Sequence[float]):
+                 loss_weights: Sequence[float], layer_weights: Sequence[float] = ()):
         self.extractor = extractor
         self.loss_weights = tuple(float(w) for w in loss_weights)
+        self.layer_weights = tuple(float(w) for w in layer_weights)
         self.content = tf.constant(preprocess(content_tiles))
         gray_texture = preprocess(gray3(texture_tiles))
         # The constant batch [content, gray texture] runs once; each half needs only its branch.
@@ -73,5 +77,6 @@ class TextureTransferGraph:
             "direct": get_loss(images, self.content),
             "content": mean_loss(self.colour_targets, colour_features),
             "raw": mean_loss(self.raw_targets, gray_features),
-            "texture": mean_loss(self.gram_targets, [gram(f) for f in gray_features]),
+            "texture": mean_loss(self.gram_targets, [gram(f) for f in gray_features],
+                                 self.layer_weights),
         }, self.loss_weights)

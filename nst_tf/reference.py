@@ -19,9 +19,10 @@ class ReferenceGraph(TextureTransferGraph):
     """Same interface and numbers as TextureTransferGraph, computed as the notebooks did."""
 
     def __init__(self, extractor: FeatureExtractor, content_tiles, texture_tiles,
-                 loss_weights: Sequence[float]):
+                 loss_weights: Sequence[float], layer_weights: Sequence[float] = ()):
         self.extractor = extractor
         self.loss_weights = tuple(float(w) for w in loss_weights)
+        self.layer_weights = tuple(float(w) for w in layer_weights)
         self.content = preprocess(content_tiles)
         constant = tf.concat([self.content, preprocess(gray3(texture_tiles))], axis=0)
         self.colour_targets, self.raw_targets = self._split_heads(constant)

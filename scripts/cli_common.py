@@ -55,8 +55,8 @@ def define_transfer_flags() -> None:
             flags.DEFINE_string(field.name, "x".join(map(str, default)), help_text)
         elif "choices" in field.metadata:
             flags.DEFINE_enum(field.name, default, field.metadata["choices"], help_text)
-        elif kind.startswith("Tuple[str"):
-            flags.DEFINE_list(field.name, list(default), help_text)
+        elif kind.startswith("Tuple[str") or kind.startswith("Tuple[float"):
+            flags.DEFINE_list(field.name, [str(v) for v in default], help_text)
         elif kind == "bool":
             flags.DEFINE_boolean(field.name, default, help_text)
         elif "int" in kind:
@@ -75,10 +75,19 @@ def config_from_flags(**overrides) -> TransferConfig:
         if field.name == "split":
             value = parse_split(value)
         elif isinstance(value, list):
-            value = tuple(name.strip() for name in value if name.strip())
+            value = tuple(item.strip() for item in value if item.strip())
+            if str(field.type).startswith("Tuple[float"):
+                value = _floats(field.name, value)
         values[field.name] = value
     values.update(overrides)
     return TransferConfig(**values)
+
+
+def _floats(name: str, items) -> tuple:
+    try:
+        return tuple(float(item) for item in items)
+    except ValueError:
+        raise NSTError(f"--{name} takes comma-separated numbers, got {','.join(items)!r}") from None
 
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> None:

@@ -156,3 +156,21 @@ def test_gradient_matches_finite_differences(random_vgg):
         numeric = (float(total(image + step)) - float(total(image - step))) / (2 * epsilon)
         analytic = float(np.sum(gradient * direction))
         assert abs(numeric - analytic) <= 2e-2 * abs(analytic) + 1e-6, (numeric, analytic)
+
+
+def test_texture_layer_weights_scale_each_layers_gram_loss(random_vgg):
+    content, texture, image = tiles(80), tiles(81), preprocess(tiles(82))
+    layers = DEFAULT_TEXTURE_LAYERS
+    extractor = FeatureExtractor(random_vgg, layers, DEFAULT_CONTENT_LAYERS)
+    weights = (0.0, 0.0, 0.0, 1e7)
+    per_layer = []
+    for layer in layers:  # each layer alone: the texture part of a one-layer graph
+        alone = TextureTransferGraph(FeatureExtractor(random_vgg, (layer,), DEFAULT_CONTENT_LAYERS),
+                                     content, texture, weights)
+        per_layer.append(alone.loss_parts(image)["texture"].numpy())
+    weighted = TextureTransferGraph(extractor, content, texture, weights, (1.0, 4.0, 0.5))
+    expected = (1.0 * per_layer[0] + 4.0 * per_layer[1] + 0.5 * per_layer[2]) / 3.0
+    np.testing.assert_allclose(weighted.loss_parts(image)["texture"].numpy(), expected, rtol=1e-5)
+    equal = TextureTransferGraph(extractor, content, texture, weights)
+    np.testing.assert_allclose(equal.loss_parts(image)["texture"].numpy(),
+                               sum(per_layer) / 3.0, rtol=1e-5)

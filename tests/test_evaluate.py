@@ -1,0 +1,56 @@
+"""The look measure on cases whose answer is known, and per-layer texture weights."""
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from nst_tf.evaluate import LOOK_LAYERS, LookMeasure
+from nst_tf.images import read_image, resize
+from conftest import ROOT, SHARED_WEIGHTS, needs_shared_weights, random_image
+
+GRAVEL = ROOT / "examples" / "gravel.jpg"
+
+
+@pytest.fixture(scope="module")
+def real_vgg():
+    from nst_tf.vgg import vgg19
+    return vgg19(str(SHARED_WEIGHTS))
+
+
+def blur(image, passes=6):
+    """A 5x5 box blur applied `passes` times: the texture's layout kept, its grain gone."""
+    kernel = tf.ones((5, 5, 1, 1)) / 25.0
+    x = tf.transpose(tf.constant(image, tf.float32), (2, 0, 1))[..., None]
+    for _ in range(passes):
+        x = tf.nn.conv2d(tf.pad(x, [[0, 0], [2, 2], [2, 2], [0, 0]], "REFLECT"), kernel, 1, "VALID")
+    return tf.transpose(x[..., 0], (1, 2, 0)).numpy()
+
+
+def test_the_texture_itself_scores_zero_and_a_flat_image_badly(random_vgg):
+    texture = random_image((96, 128), seed=3)
+    look = LookMeasure(random_vgg, texture)
+    assert look.layers == LOOK_LAYERS == ("block4_conv1", "block5_conv1")
+    assert look(texture) == pytest.approx(0.0, abs=1e-9)
+    flat = np.full_like(texture, 128.0)
+    assert look(flat) > 0.5
+    # Evaluated at the picture's size: the texture is resized to it first.
+    assert look(resize(texture, (48, 64), antialias=True)) == pytest.approx(0.0, abs=1e-9)
+
+
+@needs_shared_weights
+def test_look_ranks_texture_crop_scaled_copy_blur_and_flat(real_vgg):
+    gravel = read_image(GRAVEL)
+    height, width = gravel.shape[:2]
+    half = (height // 2, width // 2)
+    look = LookMeasure(real_vgg, gravel[:half[0], :half[1]])
+    other_crop = gravel[height - half[0]:, width - half[1]:]
+    scaled = resize(gravel[:int(half[0] * 0.8), :int(half[1] * 0.8)], half, antialias=True)
+    blurred = blur(other_crop)
+    flat = np.full_like(other_crop, other_crop.mean())
+    scores = {name: look(image) for name, image in [
+        ("crop", other_crop), ("scaled", scaled), ("blurred", blurred), ("flat", flat)]}
+    print(scores)
+    # Another crop of the same texture has nearly its statistics; a blur keeps the layout
+    # but loses the look; a flat image has none of it.
+    assert scores["crop"] < 0.15
+    assert scores["scaled"] < scores["blurred"] < scores["flat"]
+    assert scores["flat"] > 0.9
