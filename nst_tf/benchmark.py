@@ -1,7 +1,10 @@
 """Measuring ways of running the same objective side by side, in one process, on one input.
 
 Each path runs on the same tiles and weights; its reports give seconds per step, and the first
-report whose total is at or below the quality target gives its time-to-quality.
+report whose total is at or below the quality target gives its time-to-quality. Time-to-look is
+judged by the picture, not the objective: the first check (every `look_every` steps) at which
+the path's picture has a look measure within 10% of the first path's final picture's while its
+SSIM to the content is at least that picture's minus 0.05. Time spent measuring is not counted.
 """
 from __future__ import annotations
 
@@ -21,7 +24,13 @@ import tensorflow as tf
 
 from nst_tf import TextureTransfer
 from nst_tf.config import TransferConfig, VGG19_LAYERS
-from nst_tf.images import write_image
+from nst_tf.evaluate import LookMeasure, ssim
+from nst_tf.images import resize, write_image
+
+# Time-to-look: a picture has the target's look when its look measure is at most this factor of
+# the target picture's, while its SSIM to the content is at least the target's minus the slack.
+LOOK_FACTOR = 1.1
+SSIM_SLACK = 0.05
 
 # Output channels of each VGG19 block's convolutions.
 BLOCK_CHANNELS = {1: 64, 2: 128, 3: 256, 4: 512, 5: 512}
@@ -32,6 +41,7 @@ PATHS = {
     "adam": ({"optimizer": "adam"}, False),
     "adam_xla": ({"optimizer": "adam", "jit_compile": True}, False),
     "adam_coarse": ({"optimizer": "adam", "coarse_levels": 1, "coarse_iterations": 100}, False),
+    "adam_lr20": ({"optimizer": "adam", "learning_rate": 20.0}, False),
     "lbfgs": ({"optimizer": "lbfgs"}, False),
     "lbfgs_coarse": ({"optimizer": "lbfgs", "coarse_levels": 1, "coarse_iterations": 20}, False),
 }
@@ -101,6 +111,17 @@ class _QualityReached(Exception):
     pass
 
 
+@dataclasses.dataclass(frozen=True)
+class LookTarget:
+    """The look a path must reach: measure at most `look`, SSIM to the content at least `ssim`."""
+
+    look: float
+    ssim: float
+
+    def reached(self, look: float, similarity: float) -> bool:
+        return look <= self.look and similarity >= self.ssim
+
+
 @dataclasses.dataclass
 class PathResult:
     """What one path measured. Losses are the mean over tiles of the weighted total."""
@@ -117,62 +138,122 @@ class PathResult:
     steps_to_quality: Optional[int]
     time_to_quality_ratio: Optional[float]
     wall_s: float
+    final_look: Optional[float] = None
+    final_ssim: Optional[float] = None
+    time_to_look_s: Optional[float] = None
+    steps_to_look: Optional[int] = None
+    time_to_look_ratio: Optional[float] = None
+    estimated: bool = False  # a reference run cut short: its times are per-step x steps
 
 
 def run_path(name: str, content, texture, config: TransferConfig, steps: int,
-             target: Optional[float]) -> Tuple[PathResult, List]:
-    """Runs one path for at most `steps` steps (or evaluations), stopping once `target` is met."""
+             target: Optional[float], look_target: Optional[LookTarget] = None,
+             look_every: int = 0) -> Tuple[PathResult, List]:
+    """Runs one path for at most `steps` steps (or evaluations), stopping once `target` (and
+    `look_target`, when given) is met. look_every > 0 measures the picture every that many steps
+    and at the end (PathResult.final_look / final_ssim)."""
     settings, reference = PATHS[name]
     config = config.replace(iterations=steps, **settings)
     reset_peak_memory()
     start = time.perf_counter()
     job = TextureTransfer(content, texture, config, reference=reference)
-    reports = []
+    reports, looks = [], []
+    measuring = {"seconds": 0.0}
+    measure = _picture_measure(job, texture) if look_every > 0 else None
 
     def record(report):
+        report = dataclasses.replace(report, seconds=report.seconds - measuring["seconds"])
         reports.append(report)
-        if target is not None and report.total <= target:
+        if measure is not None and report.step % look_every == 0:
+            began = time.perf_counter()
+            looks.append((report, *measure(job.result())))
+            measuring["seconds"] += time.perf_counter() - began
+        quality = target is None or report.total <= target
+        look_done = look_target is None or any(look_target.reached(l, m) for _, l, m in looks)
+        if (target is not None or look_target is not None) and quality and look_done:
             raise _QualityReached
 
     try:
         job.run(record)
     except _QualityReached:
         pass
-    wall = time.perf_counter() - start
+    wall = time.perf_counter() - start - measuring["seconds"]
     # Step 0 includes tracing; the steady state is what a long run pays per step.
     gaps = [b.seconds - a.seconds for a, b in zip(reports[1:], reports[2:])]
     per_step = statistics.median(gaps) if gaps else float("nan")
     reached = next((r for r in reports if target is not None and r.total <= target), None)
+    looked = next((r for r, l, m in looks if look_target is not None and look_target.reached(l, m)),
+                  None)
     tiles = config.split[0] * config.split[1]
     flops = step_flops(config, job.tile_size, tiles, reference)
+    final_look, final_ssim = measure(job.result()) if measure is not None else (None, None)
     result = PathResult(
         path=name, steps=len(reports), seconds_per_step=per_step, ratio_to_reference=None,
         gflops_per_second=flops / per_step / 1e9, peak_memory_mb=peak_memory_mb(),
         final_total=min(r.total for r in reports), target_total=target,
         time_to_quality_s=reached.seconds if reached else None,
         steps_to_quality=reached.step if reached else None, time_to_quality_ratio=None,
-        wall_s=wall)
+        wall_s=wall, final_look=final_look, final_ssim=final_ssim,
+        time_to_look_s=looked.seconds if looked else None,
+        steps_to_look=looked.step if looked else None)
     return result, reports
 
 
-def compare(paths: List[str], content, texture, config: TransferConfig, steps: int
+def _picture_measure(job: TextureTransfer, texture):
+    """image -> (look measure, SSIM to the content), both at the result's size."""
+    look = LookMeasure(job.extractor.model, texture)
+    size = tuple(job.result().shape[:2])
+    reference = resize(job.content, size, antialias=True)
+    return lambda image: (look(image), ssim(image, reference))
+
+
+def compare(paths: List[str], content, texture, config: TransferConfig, steps: int,
+            look_every: int = 0, reference_steps: Optional[int] = None
             ) -> Tuple[List[PathResult], Dict]:
-    """Runs `paths` in order on the same input. The first sets the quality target: its total
-    after `steps` updates (the loss evaluated at step `steps`); the others stop on reaching it."""
+    """Runs `paths` in order on the same input. The first sets the targets: its total after
+    `steps` updates (the loss evaluated at step `steps`) and, with look_every > 0, the look of
+    its final picture; the others stop on reaching both.
+
+    reference_steps: run the eager 'reference' path (when it is not first) for only this many
+    steps; its times for `steps` are then estimated as its first step (tracing) plus its
+    median seconds per step times `steps`. It follows the faithful trajectory (same objective,
+    tested equal), so that is also its time to the faithful look.
+    """
     results = []
-    first, first_reports = run_path(paths[0], content, texture, config, steps + 1, None)
+    first, first_reports = run_path(paths[0], content, texture, config, steps + 1, None,
+                                    look_every=look_every)
     target = first_reports[-1].total
     first.target_total = target
-    first.time_to_quality_s = first_reports[-1].seconds
-    first.steps_to_quality = first_reports[-1].step
+    first.time_to_quality_s = first.time_to_look_s = first_reports[-1].seconds
+    first.steps_to_quality = first.steps_to_look = first_reports[-1].step
+    look_target = None
+    if look_every > 0:
+        look_target = LookTarget(first.final_look * LOOK_FACTOR, first.final_ssim - SSIM_SLACK)
     results.append(first)
     for name in paths[1:]:
-        results.append(run_path(name, content, texture, config, steps + 1, target)[0])
+        if name == "reference" and reference_steps:
+            result, reports = run_path(name, content, texture, config, reference_steps + 1, None)
+            estimate = reports[0].seconds + result.seconds_per_step * steps
+            result.target_total = target
+            result.time_to_quality_s = result.time_to_look_s = estimate
+            result.steps_to_quality = result.steps_to_look = steps
+            result.estimated = True
+        else:
+            result = run_path(name, content, texture, config, steps + 1, target, look_target,
+                              look_every)[0]
+        results.append(result)
+    # Ratios are to the eager reference when it ran (the original's cost), else to the first path.
+    base = next((r for r in results if r.path == "reference"), first)
     for result in results:
-        result.ratio_to_reference = result.seconds_per_step / first.seconds_per_step
+        result.ratio_to_reference = result.seconds_per_step / base.seconds_per_step
         if result.time_to_quality_s is not None:
-            result.time_to_quality_ratio = result.time_to_quality_s / first.time_to_quality_s
-    return results, {"device": device_name(), "steps": steps, "target_from": paths[0]}
+            result.time_to_quality_ratio = result.time_to_quality_s / base.time_to_quality_s
+        if result.time_to_look_s is not None and base.time_to_look_s:
+            result.time_to_look_ratio = result.time_to_look_s / base.time_to_look_s
+    meta = {"device": device_name(), "steps": steps, "target_from": paths[0],
+            "look_target": dataclasses.asdict(look_target) if look_target else None}
+    meta["ratios_to"] = base.path
+    return results, meta
 
 
 def memory_probe(argument: str) -> str:

@@ -8,7 +8,7 @@ import numpy as np
 
 from nst_tf import TextureTransfer
 from nst_tf.config import TransferConfig
-from nst_tf.evaluate import objective, ssim
+from nst_tf.evaluate import LookMeasure, objective, ssim
 from nst_tf.examples import Example
 from nst_tf.images import read_image, resize, split_pair
 from nst_tf.sheet import contact_sheet
@@ -33,7 +33,8 @@ def reproduce(example: Example, input_path, original_path,
               config_for: Callable[[Tuple[float, float, float, float]], TransferConfig],
               callback=None) -> Reproduction:
     """Runs the example once per weighting (config_for(weighting) gives each run's config) and
-    scores our result and the original's with the same network, weights and tiles."""
+    scores our result and the original's with the same network, weights and tiles: the
+    objective, the look measure (at our result's size) and SSIM to the content."""
     content, texture = split_pair(read_image(input_path))
     original = read_image(original_path)
     originals = side_by_side_parts(original, len(example.weightings))
@@ -46,13 +47,16 @@ def reproduce(example: Example, input_path, original_path,
         reference = resize(content, size, antialias=True)
         ours_score = objective(job.graph, result, config.split, job.tile_size)
         theirs_score = objective(job.graph, theirs, config.split, job.tile_size)
+        look = LookMeasure(job.extractor.model, texture)
+        theirs_resized = resize(theirs, size, antialias=True)
         rows.append({
             "example": example.name, "weighting": list(weighting),
             "loss_weights": list(config.loss_weights), "split": list(config.split),
             "size": [size[1], size[0]], "optimizer": config.optimizer, "steps": config.steps,
             "ours": ours_score, "original": theirs_score,
+            "look_ours": look(result), "look_original": look(theirs_resized),
+            "look_content": look(reference),
             "ssim_ours": ssim(result, reference), "ssim_original": ssim(theirs, reference),
-            "ours_no_worse": ours_score["total"] <= theirs_score["total"],
         })
         ours.append(result)
     height = min(r.shape[0] for r in ours)

@@ -3,9 +3,14 @@
     python scripts/benchmark.py                              # shipped cat/gravel, 256 px, 100 steps
     python scripts/benchmark.py --pair ../shared/medium_examples/CatCrack_in.jpg --steps 300 --json out.json
 
-Prints a table: seconds per step, ratio to the first path, achieved GFLOP/s against the FLOPs of
-the convolutions each path runs, peak resident memory, and time-to-quality (wall time until a
-path first reaches the objective the first path reaches after --steps updates).
+Prints a table: seconds per step, ratio to the reference (or the first path), achieved GFLOP/s
+against the FLOPs of the convolutions each path runs, peak resident memory, time-to-quality (wall
+time until a path first reaches the objective the first path reaches after --steps updates) and,
+with --look_every, time-to-look (until its picture first has the look of the first path's final
+picture: look measure within 10%, SSIM to the content no more than 0.05 lower).
+
+    python scripts/benchmark.py --pair ../shared/medium_examples/CatCrack_in.jpg --steps 1000 \
+        --paths adam,reference,lbfgs,adam_coarse,adam_lr20 --look_every 25 --reference_steps 20
 """
 import dataclasses
 import json
@@ -31,6 +36,10 @@ flags.DEFINE_list("paths", ["reference", "adam", "lbfgs", "lbfgs_coarse"],
 flags.DEFINE_list("memory_sizes", ["128", "256", "512"],
                   "max_dim values for the memory-growth table; empty to skip.")
 flags.DEFINE_string("json", None, "Also write the results to this JSON file.")
+flags.DEFINE_integer("look_every", 0, "Measure each path's picture (look, SSIM) every N steps "
+                     "for time-to-look; 0 skips it.")
+flags.DEFINE_integer("reference_steps", 0, "Run the eager reference (when not first) for only "
+                     "this many steps and estimate its time for --steps; 0 runs them all.")
 cli_common.define_transfer_flags()
 # The benchmark's own defaults: the shared real weights when present, at the texture weight
 # docs/algorithm.md gives for them (Keras' 5e-5 is tuned for Keras' own file).
@@ -66,21 +75,28 @@ def main(argv):
     else:
         content, texture = as_image(FLAGS.content), as_image(FLAGS.texture)
     config = cli_common.config_from_flags(max_dim=FLAGS.size)
-    results, meta = compare(FLAGS.paths, content, texture, config, FLAGS.steps)
+    results, meta = compare(FLAGS.paths, content, texture, config, FLAGS.steps,
+                            FLAGS.look_every, FLAGS.reference_steps or None)
     memory = memory_growth(content, texture, config, [int(s) for s in FLAGS.memory_sizes])
 
     print(f"device: {meta['device']}; {FLAGS.size} px, split {FLAGS.split}, weights "
           f"{Path(str(config.weights)).name}, texture weight {config.texture_weight:g}; target: "
-          f"the objective of {meta['target_from']} after {meta['steps']} steps")
+          f"the objective of {meta['target_from']} after {meta['steps']} steps; ratios to "
+          f"{meta['ratios_to']}")
+    if meta["look_target"]:
+        print(f"look target: look <= {meta['look_target']['look']:.3f}, SSIM to the content >= "
+              f"{meta['look_target']['ssim']:.3f} (* = estimated from a short run)")
     header = ["path", "s/step", "ratio", "GFLOP/s", "peak MiB", "steps run", "best total",
-              "target", "steps to target", "time to target s", "ratio"]
+              "target", "steps to target", "time to target s", "ratio", "final look",
+              "final SSIM", "steps to look", "time to look s", "ratio"]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for r in results:
         print("| " + " | ".join(cell(v) for v in (
-            r.path, r.seconds_per_step, r.ratio_to_reference, r.gflops_per_second,
-            round(r.peak_memory_mb), r.steps, r.final_total, r.target_total, r.steps_to_quality,
-            r.time_to_quality_s, r.time_to_quality_ratio)) + " |")
+            r.path + ("*" if r.estimated else ""), r.seconds_per_step, r.ratio_to_reference,
+            r.gflops_per_second, round(r.peak_memory_mb), r.steps, r.final_total, r.target_total,
+            r.steps_to_quality, r.time_to_quality_s, r.time_to_quality_ratio, r.final_look,
+            r.final_ssim, r.steps_to_look, r.time_to_look_s, r.time_to_look_ratio)) + " |")
     if memory:
         print("\n| max_dim | megapixels | peak MiB |\n|---|---|---|")
         for row in memory:

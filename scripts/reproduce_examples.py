@@ -75,14 +75,16 @@ def main(argv):
             with atomic_output(output_dir / "comparison.json") as temporary:
                 Path(temporary).write_text(json.dumps(rows, indent=1))
 
-    print("| example | weights (d, c, r, t) | ours: total (direct, content, raw, texture) | "
-          "original: total (...) | SSIM ours | SSIM original | ours no worse |")
-    print("|---|---|---|---|---|---|---|")
+    print("| example | weights (d, c, r, t) | look ours | look original | look content | "
+          "ours: total (direct, content, raw, texture) | original: total (...) | SSIM ours | "
+          "SSIM original |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         parts = lambda s: f"{s['total']:.5g} ({s['direct']:.4g}, {s['content']:.4g}, {s['raw']:.4g}, {s['texture']:.4g})"  # noqa: E731
         print(f"| {row['example']} | {', '.join(f'{w:g}' for w in row['loss_weights'])} | "
+              f"{row['look_ours']:.3f} | {row['look_original']:.3f} | {row['look_content']:.3f} | "
               f"{parts(row['ours'])} | {parts(row['original'])} | {row['ssim_ours']:.3f} | "
-              f"{row['ssim_original']:.3f} | {'yes' if row['ours_no_worse'] else 'NO'} |")
+              f"{row['ssim_original']:.3f} |")
 
 
 if __name__ == "__main__":

@@ -83,6 +83,9 @@ def test_three_shared_examples_offline_quick(tmp_path):
             assert set(row[side]) == {"total", "direct", "content", "raw", "texture"}
             assert row[side]["total"] > 0
         assert -1 <= row["ssim_ours"] <= 1 and -1 <= row["ssim_original"] <= 1
+        for look in ("look_ours", "look_original", "look_content"):
+            assert row[look] >= 0
+        assert "ours_no_worse" not in row
         assert row["steps"] == 3
     assert rows[0]["loss_weights"] == [5.0, 1.0, 0.0, 5e-5]
     assert rows[1]["loss_weights"] == [8.0, 3.0, 0.3, 2e-5]

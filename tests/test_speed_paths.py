@@ -113,7 +113,8 @@ def test_benchmark_quick_mode_json_has_every_column(tmp_path):
     assert [p["path"] for p in result["paths"]] == ["reference", "adam", "lbfgs"]
     columns = {"path", "steps", "seconds_per_step", "ratio_to_reference", "gflops_per_second",
                "peak_memory_mb", "final_total", "target_total", "time_to_quality_s",
-               "steps_to_quality", "time_to_quality_ratio", "wall_s"}
+               "steps_to_quality", "time_to_quality_ratio", "wall_s", "final_look",
+               "final_ssim", "time_to_look_s", "steps_to_look", "time_to_look_ratio", "estimated"}
     for row in result["paths"]:
         assert set(row) == columns
         assert row["seconds_per_step"] > 0 and row["gflops_per_second"] > 0
@@ -122,3 +123,23 @@ def test_benchmark_quick_mode_json_has_every_column(tmp_path):
     assert result["paths"][0]["steps_to_quality"] == 2
     assert result["memory"][0]["max_dim"] == 48 and result["memory"][0]["peak_memory_mb"] > 100
     assert "| reference |" in done.stdout and "| lbfgs |" in done.stdout
+
+
+def test_benchmark_time_to_look_with_a_short_reference(tmp_path):
+    out = tmp_path / "bench.json"
+    done = run_script("benchmark.py", "--size=48", "--steps=4", "--weights=random",
+                      "--paths=adam,reference,lbfgs", "--memory_sizes=", "--look_every=2",
+                      "--reference_steps=2", f"--json={out}")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(out.read_text())
+    first, reference, lbfgs = result["paths"]
+    target = result["meta"]["look_target"]
+    assert target["look"] == pytest.approx(1.1 * first["final_look"])
+    assert target["ssim"] == pytest.approx(first["final_ssim"] - 0.05)
+    assert first["steps_to_look"] == 4 and first["steps"] == 5
+    # The reference ran 3 steps; its time for 4 is estimated, and ratios are taken to it.
+    assert reference["estimated"] and reference["steps"] == 3
+    assert reference["time_to_look_ratio"] == 1.0 and result["meta"]["ratios_to"] == "reference"
+    assert reference["time_to_look_s"] > 4 * reference["seconds_per_step"]
+    assert lbfgs["final_look"] >= 0 and 0 < lbfgs["final_ssim"] <= 1
+    assert "| reference* |" in done.stdout and "look target: look <=" in done.stdout
