@@ -6,6 +6,7 @@ from typing import Dict, Sequence, Tuple
 
 import keras
 import numpy as np
+import scipy.ndimage
 import tensorflow as tf
 
 from nst_tf.graph import TextureTransferGraph, gram
@@ -16,6 +17,8 @@ from nst_tf.vgg import preprocess
 # (block4_conv1) and 200 px (block5_conv1), the scale of pebbles and crack networks in a
 # 512 px tile, which the objective cannot see and the original's dynamics nevertheless made.
 LOOK_LAYERS = ("block4_conv1", "block5_conv1")
+# Fine structure for layout_correlation: what a Gaussian blur of this sigma (pixels) removes.
+DETAIL_SIGMA_PX = 4.0
 
 
 def objective(graph: TextureTransferGraph, image: np.ndarray, split: Tuple[int, int],
@@ -79,3 +82,24 @@ class LookMeasure:
         targets = self.texture_grams(tuple(np.asarray(image).shape[:2]))
         return float(np.mean([np.sum((g - t) ** 2) / np.sum(t ** 2)
                               for g, t in zip(self.grams(image), targets)]))
+
+
+def fine_detail(image: np.ndarray) -> np.ndarray:
+    """Gray (luma) minus its Gaussian blur: the picture's fine structure, (h, w) float64."""
+    luma = np.asarray(image, np.float64) @ np.array([0.2989, 0.5870, 0.1140])
+    return luma - scipy.ndimage.gaussian_filter(luma, DETAIL_SIGMA_PX)
+
+
+def layout_correlation(image: np.ndarray, texture: np.ndarray) -> float:
+    """Pearson correlation of the fine structure of `image` and of `texture` resized to it.
+
+    A Gram loss matches statistics and puts the texture's structures anywhere: about 0. The raw
+    (un-Grammed) loss copies the texture's structures where they sit in the texture photo:
+    clearly above 0. The original's published peebles_under_water scores 0.57, CrocoLeaf 0.36,
+    sand_block 0.31, CatCrack 0.00; so the first three were made with the raw loss on.
+    """
+    texture = resize(np.asarray(texture, np.float32), np.asarray(image).shape[:2], antialias=True)
+    a, b = fine_detail(image).ravel(), fine_detail(texture).ravel()
+    if a.std() == 0 or b.std() == 0:
+        return 0.0
+    return float(np.corrcoef(a, b)[0, 1])

@@ -8,7 +8,7 @@ import numpy as np
 
 from nst_tf import TextureTransfer
 from nst_tf.config import TransferConfig
-from nst_tf.evaluate import LookMeasure, objective, ssim
+from nst_tf.evaluate import LookMeasure, layout_correlation, objective, ssim
 from nst_tf.examples import Example
 from nst_tf.images import read_image, resize, split_pair
 from nst_tf.sheet import contact_sheet
@@ -56,6 +56,8 @@ def reproduce(example: Example, input_path, original_path,
             "ours": ours_score, "original": theirs_score,
             "look_ours": look(result), "look_original": look(theirs_resized),
             "look_content": look(reference),
+            "layout_ours": layout_correlation(result, texture),
+            "layout_original": layout_correlation(theirs_resized, texture),
             "ssim_ours": ssim(result, reference), "ssim_original": ssim(theirs, reference),
         })
         ours.append(result)

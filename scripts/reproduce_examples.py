@@ -76,13 +76,14 @@ def main(argv):
                 Path(temporary).write_text(json.dumps(rows, indent=1))
 
     print("| example | weights (d, c, r, t) | look ours | look original | look content | "
-          "ours: total (direct, content, raw, texture) | original: total (...) | SSIM ours | "
-          "SSIM original |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "layout ours | layout original | ours: total (direct, content, raw, texture) | "
+          "original: total (...) | SSIM ours | SSIM original |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         parts = lambda s: f"{s['total']:.5g} ({s['direct']:.4g}, {s['content']:.4g}, {s['raw']:.4g}, {s['texture']:.4g})"  # noqa: E731
         print(f"| {row['example']} | {', '.join(f'{w:g}' for w in row['loss_weights'])} | "
               f"{row['look_ours']:.3f} | {row['look_original']:.3f} | {row['look_content']:.3f} | "
+              f"{row['layout_ours']:.2f} | {row['layout_original']:.2f} | "
               f"{parts(row['ours'])} | {parts(row['original'])} | {row['ssim_ours']:.3f} | "
               f"{row['ssim_original']:.3f} |")
 

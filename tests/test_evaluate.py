@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from nst_tf.evaluate import LOOK_LAYERS, LookMeasure
+from nst_tf.evaluate import LOOK_LAYERS, LookMeasure, layout_correlation
 from nst_tf.images import read_image, resize
 from conftest import ROOT, SHARED_WEIGHTS, needs_shared_weights, random_image
 
@@ -54,3 +54,37 @@ def test_look_ranks_texture_crop_scaled_copy_blur_and_flat(real_vgg):
     assert scores["crop"] < 0.15
     assert scores["scaled"] < scores["blurred"] < scores["flat"]
     assert scores["flat"] > 0.9
+
+
+def test_layout_correlation_sees_a_copied_layout_and_not_statistics():
+    gravel = read_image(GRAVEL)
+    height, width = gravel.shape[:2]
+    texture = gravel[:, :width // 2]
+    other = gravel[:, width - width // 2:]  # same statistics, other layout
+    assert layout_correlation(texture, texture) == pytest.approx(1.0)
+    assert abs(layout_correlation(other, texture)) < 0.1
+    photo = random_image(texture.shape[:2], seed=5)
+    blend = 0.5 * photo + 0.5 * texture  # a content with the texture copied over it
+    assert layout_correlation(blend, texture) > 0.5
+    assert layout_correlation(np.full_like(texture, 90.0), texture) == 0.0
+    # The texture is resized to the picture: a smaller picture of the same texture still matches.
+    assert layout_correlation(resize(texture, (height // 2, width // 4), antialias=True),
+                              texture) > 0.8
+
+
+@pytest.mark.skipif(not (ROOT.parent / "shared" / "medium_examples" / "peebles_under_water_out.jpg").is_file(),
+                    reason="shared examples not present")
+def test_published_results_layout_says_which_used_the_raw_loss():
+    from nst_tf.images import split_pair
+    folder = ROOT.parent / "shared" / "medium_examples"
+    scores = {}
+    for name, suffix in (("CatCrack", "jpg"), ("CrocoLeaf", "jpeg"), ("sand_block", "jpg"),
+                         ("peebles_under_water", "jpg")):
+        _, texture = split_pair(read_image(folder / f"{name}_in.{suffix}"))
+        original = read_image(folder / f"{name}_out.jpg")
+        if name == "CatCrack":
+            original = original[:, :original.shape[1] // 2]
+        scores[name] = layout_correlation(original, texture)
+    # Measured: CatCrack 0.00, CrocoLeaf 0.36, sand_block 0.31, peebles_under_water 0.57.
+    assert abs(scores["CatCrack"]) < 0.05
+    assert min(scores["CrocoLeaf"], scores["sand_block"], scores["peebles_under_water"]) > 0.25

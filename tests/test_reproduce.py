@@ -85,6 +85,8 @@ def test_three_shared_examples_offline_quick(tmp_path):
         assert -1 <= row["ssim_ours"] <= 1 and -1 <= row["ssim_original"] <= 1
         for look in ("look_ours", "look_original", "look_content"):
             assert row[look] >= 0
+        for layout in ("layout_ours", "layout_original"):
+            assert -1 <= row[layout] <= 1
         assert "ours_no_worse" not in row
         assert row["steps"] == 3
     assert rows[0]["loss_weights"] == [5.0, 1.0, 0.0, 5e-5]
