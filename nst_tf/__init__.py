@@ -94,11 +94,12 @@ class TextureTransfer:
                            to_tile_batch(self.texture, self.config.split, size),
                            self.config.loss_weights, self.config.texture_layer_weights)
 
-    def _optimization(self, iterations: int):
+    def _optimization(self, iterations: int, previous=None):
+        """The optimiser for this level; Adam continues the previous level's state."""
         if self.config.optimizer == "lbfgs":
             return LbfgsOptimization(self.graph, self.image, self.config, iterations)
         return AdamOptimization(self.graph, self.image, self.config, iterations,
-                                compiled=not self.reference)
+                                compiled=not self.reference, previous=previous)
 
     def _next_level(self) -> None:
         """Upsamples the image to the next level's tile size and builds that level's graph."""
@@ -115,10 +116,12 @@ class TextureTransfer:
         their time counts in each report's `seconds`.
         """
         start = time.perf_counter()
+        previous = None
         while self.level < len(self.levels) - 1:
-            self._optimization(self.config.coarse_iterations).run(None, start)
+            previous = self._optimization(self.config.coarse_iterations, previous)
+            previous.run(None, start)
             self._next_level()
-        self.optimization = self._optimization(self.config.steps)
+        self.optimization = self._optimization(self.config.steps, previous)
         self.optimization.run(callback, start)
         return self.result()
 

@@ -49,6 +49,21 @@ class Adam:
         self.m = tf.Variable(tf.zeros_like(variable), trainable=False)
         self.v = tf.Variable(tf.zeros_like(variable), trainable=False)
 
+    def carry_from(self, previous: "Adam") -> None:
+        """Continues `previous` (the same run one coarse-to-fine level down) on this larger image.
+
+        The moments are upsampled bilinearly and scaled as the gradient scales: every loss is a
+        mean over positions, so a pixel's gradient shrinks with the pixel count (m by the ratio,
+        v by its square). The step count (bias correction) and learning rate go on unchanged.
+        """
+        size = tuple(self.variable.shape[1:3])
+        ratio = (previous.variable.shape[1] * previous.variable.shape[2]) / (size[0] * size[1])
+        self.m.assign(tf.image.resize(previous.m, size, method="bilinear") * ratio)
+        self.v.assign(tf.maximum(tf.image.resize(previous.v, size, method="bilinear"), 0.0)
+                      * ratio ** 2)
+        self.iterations.assign(previous.iterations)
+        self.learning_rate.assign(previous.learning_rate)
+
     def apply(self, gradient) -> None:
         t = self.iterations.assign_add(1.0)
         alpha = (self.learning_rate * tf.sqrt(1.0 - tf.pow(self.beta_2, t))
@@ -112,14 +127,19 @@ class AdamOptimization:
     plateau schedule applied to the optimiser between steps.
 
     compiled=True makes each step one graph, traced once per run; compiled=False runs eagerly,
-    as the 2018 notebooks did (kept for the benchmark's reference).
+    as the 2018 notebooks did (kept for the benchmark's reference). previous: the Adam run of the
+    coarser level before this one (coarse-to-fine), whose moments and rate this one continues.
     """
 
     def __init__(self, graph, image: tf.Variable, config: TransferConfig, iterations: int,
-                 compiled: bool = True):
+                 compiled: bool = True, previous: Optional["AdamOptimization"] = None):
         self.graph, self.image, self.config, self.iterations = graph, image, config, iterations
         self.adam = Adam(image, config.learning_rate, config.beta_1, config.beta_2, config.epsilon)
         self.schedule = PlateauSchedule.from_config(config)
+        if previous is not None:
+            self.adam.carry_from(previous.adam)
+            # The losses of another size are not comparable: the plateau history starts anew.
+            self.schedule.learning_rate = previous.schedule.learning_rate
         self._pixel_min = tf.constant(PIXEL_MIN)
         self._pixel_max = tf.constant(PIXEL_MAX)
         self.step = (tf.function(self._step, jit_compile=config.jit_compile) if compiled

@@ -143,3 +143,33 @@ def test_benchmark_time_to_look_with_a_short_reference(tmp_path):
     assert reference["time_to_look_s"] > 4 * reference["seconds_per_step"]
     assert lbfgs["final_look"] >= 0 and 0 < lbfgs["final_ssim"] <= 1
     assert "| reference* |" in done.stdout and "look target: look <=" in done.stdout
+
+
+def test_faithful_adam_gives_the_reference_paths_images():
+    content, texture = random_image((56, 72), 21), random_image((40, 50), 22)
+    config = TransferConfig(max_dim=56, split=(2, 1), weights="random", optimizer="adam",
+                            iterations=5, raw_weight=1e3, content_weight=1e3, texture_weight=1e7)
+    fast = nst_tf.TextureTransfer(content, texture, config)
+    reference = nst_tf.TextureTransfer(content, texture, config, reference=True)
+    fast.run()
+    reference.run()
+    moved = np.abs(fast.image.numpy() - fast.graph.content.numpy()).max()
+    assert moved > 10.0  # five steps at learning rate 10 moved pixels
+    np.testing.assert_allclose(fast.image.numpy(), reference.image.numpy(), atol=1e-2)
+    # uint8 rounding may split a float difference of 1e-3 across a boundary: at most one level.
+    difference = np.abs(fast.result().astype(int) - reference.result().astype(int))
+    assert difference.max() <= 1 and difference.mean() < 0.01
+
+
+def test_coarse_to_fine_adam_carries_its_moments_scaled_to_the_larger_image():
+    from nst_tf.optimize import Adam
+    small = tf.Variable(tf.zeros((1, 8, 8, 3)))
+    coarse = Adam(small, 10.0, 0.99, 0.999, 0.1)
+    coarse.apply(tf.ones((1, 8, 8, 3)))
+    coarse.learning_rate.assign(5.0)
+    fine = Adam(tf.Variable(tf.zeros((1, 16, 16, 3))), 10.0, 0.99, 0.999, 0.1)
+    fine.carry_from(coarse)
+    # One step of gradient 1: m = 0.01, v = 0.001; 4x the pixels: m / 4, v / 16.
+    np.testing.assert_allclose(fine.m.numpy(), 0.01 / 4, rtol=1e-5)
+    np.testing.assert_allclose(fine.v.numpy(), 0.001 / 16, rtol=1e-5)
+    assert float(fine.iterations) == 1.0 and float(fine.learning_rate) == 5.0
