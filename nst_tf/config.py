@@ -20,6 +20,7 @@ MIN_TILE_PX = 32
 OPTIMIZERS = ("adam", "lbfgs")
 # Steps (Adam) or evaluations (L-BFGS) when `iterations` is not given: the original's 1000 Adam
 # steps; L-BFGS-B reaches a lower objective than those within far fewer evaluations.
+# Adam is the default: a lower objective is not the original's look (README, "The look").
 DEFAULT_ITERATIONS = {"adam": 1000, "lbfgs": 100}
 
 # The layers of Keras' VGG19 without its classifier, input to output.
@@ -61,8 +62,9 @@ class TransferConfig:
     content_layers: Tuple[str, ...] = _knob(
         DEFAULT_CONTENT_LAYERS, "VGG19 layers compared with the content.")
     optimizer: str = _knob(
-        "lbfgs", "Optimiser: 'lbfgs' (L-BFGS-B, the fastest to a given objective) or 'adam' "
-        "(the original's loop with its plateau schedule).", choices=OPTIMIZERS)
+        "adam", "Optimiser: 'adam' (the original's loop with its plateau schedule: its dynamics "
+        "make the original's look) or 'lbfgs' (L-BFGS-B: a lower objective sooner, a lighter "
+        "texture; README).", choices=OPTIMIZERS)
     jit_compile: bool = _knob(
         False, "Compile the step with XLA. Off: on 2 CPU cores it measured slower (README).")
     lbfgs_memory: int = _knob(10, "L-BFGS: number of past gradients kept for its curvature estimate.")

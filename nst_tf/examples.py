@@ -11,6 +11,21 @@ from nst_tf.errors import NSTError
 
 MANIFEST = Path(__file__).resolve().parent.parent / "examples" / "medium.json"
 
+# The manifest's loss weights are tuned for Keras' ImageNet VGG19 file. Another file computes
+# the same features up to a per-channel scale, so the weights carry over times these factors,
+# (direct, content, raw, texture). Gatys' normalized VGG19 (features about 1 in mean; the
+# shared test weights): texture 2e7 (docs/algorithm.md: 5e-5 there is 1e3 here) and raw 1e4
+# (raw 0.3 there is about 3000 here, the feature-scale change).
+LOSS_SCALES = {
+    "keras": (1.0, 1.0, 1.0, 1.0),
+    "normalized": (1.0, 1.0, 1e4, 2e7),
+}
+
+
+def scaled_weighting(weighting: Sequence[float], scales: Sequence[float]) -> Tuple[float, ...]:
+    """A manifest weighting (direct, content, raw, texture) carried to another weights file."""
+    return tuple(w * k for w, k in zip(weighting, scales))
+
 
 @dataclasses.dataclass(frozen=True)
 class Example:

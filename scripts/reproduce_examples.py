@@ -2,11 +2,11 @@
 
     python scripts/reproduce_examples.py                       # all five, downloaded
     python scripts/reproduce_examples.py --examples_dir ../shared/medium_examples \
-        --weights ../shared/weights/vgg19_normalized_notop.h5 --texture_weight_scale 2e7
+        --weights ../shared/weights/vgg19_normalized_notop.h5 --loss_scales normalized
 
 Writes per example NAME_result.png (at the original's output size) and NAME_sheet.png
-(content | texture | original result | ours), and comparison.json with the objective of each
-result and its SSIM against the content.
+(content | texture | original result | ours), and comparison.json with, for our result and the
+original's: the look measure, the layout correlation, the objective and SSIM to the content.
 """
 import json
 import sys
@@ -20,22 +20,33 @@ flags.DEFINE_string("download_dir", str(Path(__file__).resolve().parent.parent /
                     "Where downloaded example images are kept.")
 flags.DEFINE_list("only", [], "Examples to run (case-insensitive names); all by default.")
 flags.DEFINE_string("output_dir", "medium_results", "Where results, sheets and comparison.json go.")
-flags.DEFINE_float("texture_weight_scale", 1.0,
-                   "Multiplies the manifest's texture weights: 1 for Keras' ImageNet weights; "
-                   "2e7 for Gatys' normalized VGG19 (docs/algorithm.md: 5e-5 there is 1e3 here).")
+flags.DEFINE_enum("loss_scales", "keras", ["keras", "normalized"],
+                  "Carry the manifest's loss weights (tuned for Keras' ImageNet VGG19) to the "
+                  "weights file in use: 'keras' as they are; 'normalized' for Gatys' normalized "
+                  "VGG19 (raw x1e4, texture x2e7).")
+flags.DEFINE_float("texture_weight_scale", None, "Overrides the texture factor of --loss_scales.")
+flags.DEFINE_float("raw_weight_scale", None, "Overrides the raw factor of --loss_scales.")
 cli_common.define_transfer_flags()
 FLAGS = flags.FLAGS
 
 WEIGHT_FLAGS = ("direct_weight", "content_weight", "raw_weight", "texture_weight")
 
 
+def loss_scales():
+    from nst_tf.examples import LOSS_SCALES
+    direct, content, raw, texture = LOSS_SCALES[FLAGS.loss_scales]
+    raw = raw if FLAGS.raw_weight_scale is None else FLAGS.raw_weight_scale
+    texture = texture if FLAGS.texture_weight_scale is None else FLAGS.texture_weight_scale
+    return direct, content, raw, texture
+
+
 def config_for(example, base):
     """The example's parameters, unless a flag given on the command line says otherwise."""
+    from nst_tf.examples import scaled_weighting
+
     def make(weighting):
         values = {"split": example.split, "max_dim": example.max_dim}
-        weighting = list(weighting)
-        weighting[3] *= FLAGS.texture_weight_scale
-        values.update(zip(WEIGHT_FLAGS, weighting))
+        values.update(zip(WEIGHT_FLAGS, scaled_weighting(weighting, loss_scales())))
         given = {name: getattr(base, name) for name in list(values) if FLAGS[name].present}
         return base.replace(**{**values, **given})
     return make

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from nst_tf.errors import NSTError
-from nst_tf.examples import Example, fetch, load_manifest, select
+from nst_tf.examples import LOSS_SCALES, Example, fetch, load_manifest, scaled_weighting, select
 from nst_tf.reproduce import side_by_side_parts
 from conftest import SHARED_EXAMPLES, run_script
 
@@ -92,6 +92,14 @@ def test_three_shared_examples_offline_quick(tmp_path):
     assert rows[0]["loss_weights"] == [5.0, 1.0, 0.0, 5e-5]
     assert rows[1]["loss_weights"] == [8.0, 3.0, 0.3, 2e-5]
     assert rows[2]["split"] == [2, 2] and rows[2]["size"] == [128, 80]
+    # CrocoLeaf's and sand_block's published results copy the texture's layout: raw loss on.
+    assert rows[2]["loss_weights"] == rows[3]["loss_weights"] == [8.0, 3.0, 0.3, 2e-5]
     assert "| CatCrack |" in done.stdout
     assert sorted(p.name for p in out.iterdir()) == sorted(
         ["comparison.json"] + [f"{n}_{k}.png" for n in expected for k in ("result", "sheet")])
+
+
+def test_loss_scales_carry_keras_weights_to_the_normalized_file():
+    assert scaled_weighting((8.0, 3.0, 0.3, 2e-5), LOSS_SCALES["keras"]) == (8.0, 3.0, 0.3, 2e-5)
+    assert scaled_weighting((8.0, 3.0, 0.3, 2e-5), LOSS_SCALES["normalized"]) == pytest.approx(
+        (8.0, 3.0, 3000.0, 400.0))
