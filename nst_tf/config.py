@@ -139,11 +139,6 @@ class TransferConfig:
         """(direct, content, raw, texture), the order of the original notebooks."""
         return (self.direct_weight, self.content_weight, self.raw_weight, self.texture_weight)
 
-    @property
-    def layer_weights(self) -> Tuple[float, ...]:
-        """texture_layer_weights, or 1 per texture layer when it is empty."""
-        return tuple(self.texture_layer_weights) or (1.0,) * len(self.texture_layers)
-
     @classmethod
     def from_dict(cls, values: dict) -> "TransferConfig":
         """Inverse of dataclasses.asdict after a trip through JSON (lists back to tuples)."""

@@ -69,6 +69,10 @@ def bad_weights(tmp_path):
     (lambda p, c, t: {"output": p / "out.gif2"}, r"unsupported output format '\.gif2'"),
     (lambda p, c, t: {"init": t}, r"init image is 60x50, the content is 96x72"),
     (lambda p, c, t: {"max_dim": "16"}, r"max_dim must be at least 32 px"),
+    (lambda p, c, t: {"texture_layer_weights": "1,2"},
+     r"texture_layer_weights needs one weight >= 0 per texture layer \(3\), got \[1\.0, 2\.0\]"),
+    (lambda p, c, t: {"texture_layer_weights": "1,x,2"},
+     r"--texture_layer_weights takes comma-separated numbers, got '1,x,2'"),
 ])
 def test_bad_input_is_one_line_and_no_output(tmp_path, image_files, change, message):
     content, texture = image_files
