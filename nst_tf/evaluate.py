@@ -10,7 +10,7 @@ import scipy.ndimage
 import tensorflow as tf
 
 from nst_tf.graph import TextureTransferGraph, gram
-from nst_tf.images import gray3, resize, to_tile_batch
+from nst_tf.images import LUMA_WEIGHTS, gray3, resize, to_tile_batch
 from nst_tf.vgg import preprocess
 
 # Deeper than the texture layers (block3_conv1 sees 24 px): these see about 100 px
@@ -86,7 +86,7 @@ class LookMeasure:
 
 def fine_detail(image: np.ndarray) -> np.ndarray:
     """Gray (luma) minus its Gaussian blur: the picture's fine structure, (h, w) float64."""
-    luma = np.asarray(image, np.float64) @ np.array([0.2989, 0.5870, 0.1140])
+    luma = np.asarray(image, np.float64) @ np.array(LUMA_WEIGHTS)
     return luma - scipy.ndimage.gaussian_filter(luma, DETAIL_SIGMA_PX)
 
 
