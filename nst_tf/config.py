@@ -14,6 +14,10 @@ from nst_tf.errors import NSTError
 DEFAULT_TEXTURE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1")
 DEFAULT_CONTENT_LAYERS = ("block1_conv1", "block5_conv2")
 
+# Tiles of the exact tiled evaluation start on this grid: VGG19's deepest stride (block5, 4
+# poolings), so every layer's 2x2 poolings pair the same pixels in a tile as in the picture.
+TILE_GRID_PX = 16
+
 # A VGG19 tile smaller than this has almost no spatial extent left after block5's four pools.
 MIN_TILE_PX = 32
 

@@ -1,0 +1,314 @@
+"""The objective of a whole picture, evaluated tile by tile: exact, in memory bounded by the tile.
+
+The picture's objective (global statistics) is the one TextureTransferGraph computes on a batch of
+one picture: one Gram matrix per texture layer over all its positions, and the content, raw and
+direct parts averaged over all of them. Evaluating it tile by tile changes nothing because:
+
+- A feature depends only on the pixels of its receptive field. A tile that carries a halo of at
+  least that field around its core, and whose origin sits on the layer's stride grid (so the 2x2
+  poolings pair the same pixels), has the full picture's features at its core positions. Each
+  branch gets its own halo: the gray branch stops at block3_conv1 (10 px), only the colour branch
+  reaches block5_conv2 (94 px).
+- Every part is a sum over positions divided by a count known in advance, so each core adds its
+  own positions' share, and a pixel's gradient is the sum of what each tile's core loss sends it
+  (its own core, and the halos of its neighbours).
+- The Gram part is not a sum over positions, but its gradient at a position is
+  `4 / (c^2 N) (G - G_target) f`: a first pass without gradients accumulates the picture's Gram
+  `G` over the tiles; a second pass then differentiates the surrogate
+  `2 / (c^2 N) f^T (G - G_target) f`, whose gradient is exactly that, tile by tile.
+
+Memory: the image-sized arrays (image, content, gray texture, gradient, optimiser moments) plus
+one tile's activations. Targets are stored only where they are small next to the image (deep
+content layers: 512 channels at 1/256 of the positions); the shallow ones (block1_conv1: 64
+channels at every position, 2.1 GB at 4K) and the raw texture features are recomputed per tile
+from the content and texture tiles, which costs a forward pass of a few shallow layers.
+"""
+from __future__ import annotations
+
+import math
+from typing import Dict, List, Sequence, Tuple
+
+import numpy as np
+import tensorflow as tf
+
+from nst_tf.config import TILE_GRID_PX, VGG19_LAYERS
+from nst_tf.graph import LOSS_PARTS, gray
+from nst_tf.images import gray3
+from nst_tf.vgg import FeatureExtractor, preprocess
+
+# A stored target may take at most this many floats per picture pixel (the picture itself: 3).
+STORED_TARGET_FLOATS_PER_PIXEL = 4.0
+
+
+def footprint(layer: str) -> Tuple[int, int, int]:
+    """(stride, lo, hi) of a VGG19 layer: position p sees input pixels [p*stride+lo, p*stride+hi].
+
+    'same' 3x3 convolutions widen the field by one position each side; 2x2 poolings double the
+    stride and add one position on the right.
+    """
+    stride, lo, hi = 1, 0, 0
+    for name in VGG19_LAYERS:
+        if name.endswith("pool"):
+            hi += stride
+            stride *= 2
+        else:
+            lo, hi = lo - stride, hi + stride
+        if name == layer:
+            return stride, lo, hi
+    raise ValueError(f"unknown VGG19 layer {layer!r}")
+
+
+def halo(layers: Sequence[str]) -> int:
+    """Pixels of context a tile needs on every side so that `layers` are exact at its core.
+
+    A multiple of the deepest stride, so that a tile's origin (core start minus halo) stays on
+    every layer's grid when core starts do.
+    """
+    need, grid = 0, 1
+    for layer in layers:
+        stride, lo, hi = footprint(layer)
+        need = max(need, -lo, hi - (stride - 1))
+        grid = max(grid, stride)
+    return int(math.ceil(need / grid) * grid)
+
+
+def core_spans(length: int, tile: int) -> List[Tuple[int, int]]:
+    """[start, stop) cores covering 0..length, each at most `tile` long, near-equal, and every
+    start on the TILE_GRID_PX grid (the deepest stride), so halos line up with every layer."""
+    pieces = max(1, math.ceil(length / tile))
+    edges = [0] + [int(round(k * length / pieces / TILE_GRID_PX)) * TILE_GRID_PX
+                   for k in range(1, pieces)] + [length]
+    return [(a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+
+
+def core_slice(features, origin, core, stride: int):
+    """The core positions of a tile's features (1, h, w, c) at a layer of `stride`.
+
+    origin: (top, left) pixel of the tile in the picture; core: (top, bottom, left, right) pixels.
+    A position p belongs to the core [a, b) when a <= p * stride and p < b // stride: every
+    position of the picture then belongs to exactly one core.
+    """
+    top = (core[0] - origin[0]) // stride
+    bottom = core[1] // stride - origin[0] // stride
+    left = (core[2] - origin[1]) // stride
+    right = core[3] // stride - origin[1] // stride
+    return features[:, top:bottom, left:right, :]
+
+
+class TiledObjective:
+    """The global-statistics objective of one picture, evaluated in tiles of `tile_size` px.
+
+    content: (H, W, 3) RGB 0..255, the picture's content. raw_texture: (H, W, 3) RGB, the texture
+    aligned with the picture (for the raw part). gram_texture: RGB of any size, whose Gram
+    matrices are the target (usually raw_texture; another size under texture_scale).
+    loss_weights: (direct, content, raw, texture); layer_weights: per texture layer (empty: 1).
+    """
+
+    tiled = True
+
+    def __init__(self, extractor: FeatureExtractor, content, raw_texture, gram_texture,
+                 loss_weights: Sequence[float], layer_weights: Sequence[float] = (),
+                 tile_size: int = 1024):
+        self.extractor = extractor
+        self.loss_weights = dict(zip(LOSS_PARTS, (float(w) for w in loss_weights)))
+        self.texture_layers = extractor.texture_layers
+        self.content_layers = extractor.content_layers
+        self.layer_weights = tuple(float(w) for w in layer_weights) or (1.0,) * len(
+            self.texture_layers)
+        self.tile_size = int(tile_size)
+        self.size = tuple(np.asarray(content).shape[:2])
+        self.content = preprocess(np.asarray(content, np.float32)[None]).numpy()
+        self.gray_texture = preprocess(gray3(np.asarray(raw_texture, np.float32)[None])).numpy()
+        self.colour_halo = halo(self.content_layers)
+        self.gray_halo = halo(self.texture_layers)
+        self.strides = {name: footprint(name)[0] for name in self.texture_layers
+                        + self.content_layers}
+        height, width = self.size
+        self.cores = [(top, bottom, left, right)
+                      for top, bottom in core_spans(height, self.tile_size)
+                      for left, right in core_spans(width, self.tile_size)]
+        # Which content targets to keep: small ones; the others are recomputed per tile.
+        self.stored_layers = [name for name in self.content_layers
+                              if self._floats_per_pixel(name) <= STORED_TARGET_FLOATS_PER_PIXEL]
+        self.recomputed_layers = [n for n in self.content_layers if n not in self.stored_layers]
+        self.recompute_model = (extractor._outputs(tuple(self.recomputed_layers))
+                                if self.recomputed_layers else None)
+        self._compile()
+        self.stored_targets = self._stored_content_targets()
+        self.gram_targets = self._gram_targets(gram_texture)
+
+    def _floats_per_pixel(self, layer: str) -> float:
+        channels = self.extractor.model.get_layer(layer).output.shape[-1]
+        return channels / self.strides[layer] ** 2
+
+    def _count(self, layer: str, channels: int, size=None) -> float:
+        """Positions (x channels) of `layer` over a picture of `size`: the divisor of its mean."""
+        height, width = size or self.size
+        stride = self.strides[layer]
+        return float((height // stride) * (width // stride) * channels)
+
+    # --- the tiles -----------------------------------------------------------------------------
+    def _tile(self, core, halo_px: int, size=None):
+        """(origin, (top, bottom, left, right) of the tile) around `core` with `halo_px`."""
+        height, width = size or self.size
+        top, left = max(0, core[0] - halo_px), max(0, core[2] - halo_px)
+        return (top, left), (top, min(height, core[1] + halo_px),
+                             left, min(width, core[3] + halo_px))
+
+    @staticmethod
+    def _cut(array, bounds):
+        return array[:, bounds[0]:bounds[1], bounds[2]:bounds[3], :]
+
+    # --- compiled pieces, one trace for every tile shape ----------------------------------------
+    def _compile(self):
+        """Each piece is traced once: tile sizes differ (borders, halos clipped at the edges), so
+        the signatures leave height and width open."""
+        def picture(channels=3):
+            return tf.TensorSpec([1, None, None, channels], tf.float32)
+
+        def channels(name):
+            return self.extractor.model.get_layer(name).output.shape[-1]
+
+        origin, core = tf.TensorSpec([2], tf.int32), tf.TensorSpec([4], tf.int32)
+        self._gram_sums = tf.function(self._gram_sums_of, input_signature=[picture(), origin, core])
+        self._colour_step = tf.function(self._colour_gradient, input_signature=[
+            picture(), picture(), [picture(channels(n)) for n in self.stored_layers], origin, core])
+        self._gray_step = tf.function(self._gray_gradient, input_signature=[
+            picture(), picture(), [tf.TensorSpec([channels(n)] * 2, tf.float32)
+                                   for n in self.texture_layers], origin, core])
+
+    def _gram_sums_of(self, gray_tile, origin, core):
+        """sum over the core positions of f f^T, per texture layer: [(c, c)]."""
+        sums = []
+        for name, features in zip(self.texture_layers,
+                                  self.extractor.texture_features(gray_tile)):
+            flat = tf.reshape(core_slice(features, origin, core, self.strides[name]),
+                              [-1, features.shape[-1]])
+            sums.append(tf.matmul(flat, flat, transpose_a=True))
+        return sums
+
+    def _colour_gradient(self, image_tile, content_tile, stored_targets, origin, core):
+        """Gradient of the core's direct and content shares w.r.t. the tile, and the shares."""
+        recomputed = (self.extractor._as_list(self.recompute_model(content_tile, training=False))
+                      if self.recompute_model is not None else [])
+        targets = dict(zip(self.stored_layers, stored_targets))
+        for name, features in zip(self.recomputed_layers, recomputed):
+            targets[name] = core_slice(features, origin, core, self.strides[name])
+        with tf.GradientTape() as tape:
+            tape.watch(image_tile)
+            features = self.extractor.content_features(image_tile)
+            content = tf.add_n([
+                tf.reduce_sum(tf.square(core_slice(f, origin, core, self.strides[name])
+                                        - targets[name])) / self._count(name, f.shape[-1])
+                for name, f in zip(self.content_layers, features)]) / len(self.content_layers)
+            direct = tf.reduce_sum(tf.square(core_slice(image_tile - content_tile, origin, core, 1))
+                                   ) / float(self.size[0] * self.size[1] * 3)
+            weighted = (self.loss_weights["direct"] * direct
+                        + self.loss_weights["content"] * content)
+        return (tape.gradient(weighted, image_tile), self.loss_weights["direct"] * direct,
+                self.loss_weights["content"] * content)
+
+    def _gray_gradient(self, image_tile, texture_tile, gram_deltas, origin, core):
+        """Gradient of the core's raw share and of the Gram surrogate w.r.t. the tile."""
+        use_raw = self.loss_weights["raw"] > 0
+        raw_targets = self.extractor.texture_features(texture_tile) if use_raw else None
+        with tf.GradientTape() as tape:
+            tape.watch(image_tile)
+            features = self.extractor.texture_features(gray(image_tile))
+            raw, surrogate = 0.0, 0.0
+            for index, (name, f) in enumerate(zip(self.texture_layers, features)):
+                stride, channels = self.strides[name], f.shape[-1]
+                core_f = core_slice(f, origin, core, stride)
+                if use_raw:
+                    raw += tf.reduce_sum(tf.square(
+                        core_f - core_slice(raw_targets[index], origin, core, stride))
+                    ) / self._count(name, channels)
+                flat = tf.reshape(core_f, [-1, channels])
+                positions = self._count(name, 1)
+                surrogate += (self.layer_weights[index] * 2.0 / (channels ** 2 * positions)
+                              * tf.reduce_sum(tf.matmul(flat, gram_deltas[index]) * flat))
+            raw = raw / len(self.texture_layers)
+            weighted = (self.loss_weights["raw"] * raw + self.loss_weights["texture"]
+                        * surrogate / len(self.texture_layers))
+        return tape.gradient(weighted, image_tile), self.loss_weights["raw"] * raw
+
+    # --- targets ------------------------------------------------------------------------------
+    def _stored_content_targets(self) -> Dict[str, np.ndarray]:
+        """The small content targets of the whole picture, assembled from the cores."""
+        targets = {}
+        for name in self.stored_layers:
+            stride = self.strides[name]
+            channels = self.extractor.model.get_layer(name).output.shape[-1]
+            targets[name] = np.zeros((1, self.size[0] // stride, self.size[1] // stride,
+                                      channels), np.float32)
+        if not targets:
+            return targets
+        model = self.extractor._outputs(tuple(self.stored_layers))
+        for core in self.cores:
+            origin, bounds = self._tile(core, self.colour_halo)
+            features = self.extractor._as_list(model(self._cut(self.content, bounds),
+                                                     training=False))
+            for name, f in zip(self.stored_layers, features):
+                stride = self.strides[name]
+                targets[name][:, core[0] // stride:core[1] // stride,
+                              core[2] // stride:core[3] // stride] = core_slice(
+                    f, origin, core, stride).numpy()
+        return targets
+
+    def _gram_accumulated(self, gray_picture) -> List[tf.Tensor]:
+        """The Gram matrices of a gray preprocessed picture (1, h, w, 3), tile by tile."""
+        size = gray_picture.shape[1:3]
+        totals = None
+        for top, bottom in core_spans(size[0], self.tile_size):
+            for left, right in core_spans(size[1], self.tile_size):
+                core = (top, bottom, left, right)
+                origin, bounds = self._tile(core, self.gray_halo, size)
+                sums = self._gram_sums(tf.constant(self._cut(gray_picture, bounds)),
+                                       tf.constant(origin, tf.int32), tf.constant(core, tf.int32))
+                totals = sums if totals is None else [t + s for t, s in zip(totals, sums)]
+        return [total / self._count(name, 1, size)
+                for name, total in zip(self.texture_layers, totals)]
+
+    def _gram_targets(self, gram_texture) -> List[tf.Tensor]:
+        gray_texture = preprocess(gray3(np.asarray(gram_texture, np.float32)[None])).numpy()
+        return self._gram_accumulated(gray_texture)
+
+    # --- the objective ------------------------------------------------------------------------
+    def value_and_gradient(self, image) -> Tuple[float, tf.Tensor, Dict[str, float]]:
+        """(total, its gradient (1, H, W, 3), {part: weighted value, 'total'}) at `image`, a
+        preprocessed (1, H, W, 3) picture (a tf.Variable or an array)."""
+        image = image.numpy() if hasattr(image, "numpy") else np.asarray(image, np.float32)
+        parts = dict.fromkeys(LOSS_PARTS, 0.0)
+        gradient = np.zeros_like(image)
+        gram_deltas = None
+        if self.loss_weights["texture"] > 0:
+            grams = self._gram_accumulated(gray(tf.constant(image)).numpy())
+            parts["texture"] = self.loss_weights["texture"] * float(np.mean([
+                w * tf.reduce_mean(tf.square(g - t)) for w, g, t in
+                zip(self.layer_weights, grams, self.gram_targets)]))
+            gram_deltas = [g - t for g, t in zip(grams, self.gram_targets)]
+        else:
+            gram_deltas = [tf.zeros((t.shape[0], t.shape[1])) for t in self.gram_targets]
+        for core in self.cores:
+            core_t = tf.constant(core, tf.int32)
+            origin, bounds = self._tile(core, self.colour_halo)
+            stored = [tf.constant(self.stored_targets[name][
+                :, core[0] // self.strides[name]:core[1] // self.strides[name],
+                core[2] // self.strides[name]:core[3] // self.strides[name]])
+                for name in self.stored_layers]
+            tile_gradient, direct, content = self._colour_step(
+                tf.constant(self._cut(image, bounds)), tf.constant(self._cut(self.content, bounds)),
+                stored, tf.constant(origin, tf.int32), core_t)
+            gradient[:, bounds[0]:bounds[1], bounds[2]:bounds[3]] += tile_gradient.numpy()
+            parts["direct"] += float(direct)
+            parts["content"] += float(content)
+            if self.loss_weights["raw"] > 0 or self.loss_weights["texture"] > 0:
+                origin, bounds = self._tile(core, self.gray_halo)
+                tile_gradient, raw = self._gray_step(
+                    tf.constant(self._cut(image, bounds)),
+                    tf.constant(self._cut(self.gray_texture, bounds)), gram_deltas,
+                    tf.constant(origin, tf.int32), core_t)
+                gradient[:, bounds[0]:bounds[1], bounds[2]:bounds[3]] += tile_gradient.numpy()
+                parts["raw"] += float(raw)
+        parts["total"] = sum(parts[name] for name in LOSS_PARTS)
+        return parts["total"], tf.constant(gradient), parts
