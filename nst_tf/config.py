@@ -22,6 +22,7 @@ TILE_GRID_PX = 16
 MIN_TILE_PX = 32
 
 OPTIMIZERS = ("adam", "lbfgs")
+STATISTICS = ("auto", "global", "tile")
 # Steps (Adam) or evaluations (L-BFGS) when `iterations` is not given: the original's 1000 Adam
 # steps; L-BFGS-B reaches a lower objective than those within far fewer evaluations.
 # Adam is the default: a lower objective is not the original's look (README, "The look").
@@ -50,7 +51,25 @@ class TransferConfig:
     split: Tuple[int, int] = _knob(
         (1, 1), "Tiles as WxH: the content is cut into H rows of W columns, each matched "
         "against the same tile of the texture.")
-    max_dim: int = _knob(512, "Longer side of each tile, in pixels, after resizing.")
+    max_dim: int = _knob(512, "Longer side of each tile, in pixels, after resizing; 0 keeps the "
+                         "content's full resolution.")
+    statistics: str = _knob(
+        "auto", "Texture statistics: 'global' (one Gram matrix per layer over the whole picture; "
+        "content, raw and pixel parts averaged over it, as if it ran untiled), 'tile' (the "
+        "original's per-tile matching of --split), 'auto' (global at --max_dim 0, else tile).",
+        choices=STATISTICS)
+    tile_size: int = _knob(
+        1024, "Global statistics: largest core, in pixels, of the tiles one evaluation runs one "
+        "at a time (memory is bounded by one tile; the result is the untiled one); a multiple "
+        "of 16; 0: never tile.")
+    texture_scale: float = _knob(
+        1.0, "Global statistics: the texture is resized by this factor relative to the content "
+        "before its statistics are taken (2: texture features twice as large).")
+    start_dim: int = _knob(
+        1024, "At --max_dim 0: longer side of the first coarse-to-fine level, the original's "
+        "working scale (2x2 tiles of 512 px); each next level doubles it up to the full size.")
+    refine_iterations: int = _knob(
+        10, "At --max_dim 0: steps (or evaluations) at each level above the first.")
     iterations: Optional[int] = _knob(
         None, "Most optimisation steps (Adam) or evaluations (L-BFGS); default "
         + ", ".join(f"{k} {v}" for k, v in DEFAULT_ITERATIONS.items()) + ".")
@@ -103,8 +122,22 @@ class TransferConfig:
         """Raises NSTError with one line when a value cannot work."""
         if len(self.split) != 2 or min(self.split) < 1:
             raise NSTError(f"split must be two positive integers (columns x rows), got {self.split}")
-        if self.max_dim < MIN_TILE_PX:
-            raise NSTError(f"max_dim must be at least {MIN_TILE_PX} px, got {self.max_dim}")
+        if self.max_dim != 0 and self.max_dim < MIN_TILE_PX:
+            raise NSTError(f"max_dim must be 0 (full resolution) or at least {MIN_TILE_PX} px, "
+                           f"got {self.max_dim}")
+        if self.statistics not in STATISTICS:
+            raise NSTError(f"statistics must be one of {', '.join(STATISTICS)}, "
+                           f"got {self.statistics!r}")
+        if self.tile_size != 0 and (self.tile_size < 4 * TILE_GRID_PX
+                                    or self.tile_size % TILE_GRID_PX):
+            raise NSTError(f"tile_size must be 0 or a multiple of {TILE_GRID_PX} of at least "
+                           f"{4 * TILE_GRID_PX}, got {self.tile_size}")
+        if not self.texture_scale > 0:
+            raise NSTError(f"texture_scale must be > 0, got {self.texture_scale}")
+        if self.start_dim < MIN_TILE_PX:
+            raise NSTError(f"start_dim must be at least {MIN_TILE_PX} px, got {self.start_dim}")
+        if self.refine_iterations < 0:
+            raise NSTError(f"refine_iterations must be >= 0, got {self.refine_iterations}")
         if self.iterations is not None and self.iterations < 0:
             raise NSTError(f"iterations must be >= 0, got {self.iterations}")
         if self.coarse_levels < 0 or self.coarse_iterations < 0:
@@ -137,6 +170,11 @@ class TransferConfig:
     def steps(self) -> int:
         """`iterations`, or the optimiser's default when it is None."""
         return DEFAULT_ITERATIONS[self.optimizer] if self.iterations is None else self.iterations
+
+    @property
+    def global_statistics(self) -> bool:
+        """Whether the objective is the whole picture's ('auto': at full resolution only)."""
+        return self.statistics == "global" or (self.statistics == "auto" and self.max_dim == 0)
 
     @property
     def loss_weights(self) -> Tuple[float, float, float, float]:

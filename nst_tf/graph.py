@@ -50,11 +50,14 @@ class TextureTransferGraph:
 
     content_tiles, texture_tiles: (n, h, w, 3) RGB 0..255. The texture is made gray here, before
     preprocessing, so that it contributes structure and no colour. layer_weights: one per
-    texture layer for the Gram part (empty: all 1).
+    texture layer for the Gram part (empty: all 1). gram_texture_tiles: RGB tiles of another size
+    whose Gram matrices are the target instead (--texture_scale); the raw part keeps
+    texture_tiles, which are aligned with the content.
     """
 
     def __init__(self, extractor: FeatureExtractor, content_tiles, texture_tiles,
-                 loss_weights: Sequence[float], layer_weights: Sequence[float] = ()):
+                 loss_weights: Sequence[float], layer_weights: Sequence[float] = (),
+                 gram_texture_tiles=None):
         self.extractor = extractor
         self.loss_weights = tuple(float(w) for w in loss_weights)
         self.layer_weights = tuple(float(w) for w in layer_weights)
@@ -63,7 +66,11 @@ class TextureTransferGraph:
         # The constant batch [content, gray texture] runs once; each half needs only its branch.
         self.colour_targets = [tf.constant(f) for f in extractor.content_features(self.content)]
         self.raw_targets = [tf.constant(f) for f in extractor.texture_features(gray_texture)]
-        self.gram_targets = [gram(f) for f in self.raw_targets]
+        if gram_texture_tiles is None:
+            self.gram_targets = [gram(f) for f in self.raw_targets]
+        else:
+            self.gram_targets = [gram(f) for f in extractor.texture_features(
+                preprocess(gray3(gram_texture_tiles)))]
 
     def heads(self, images):
         """(colour features of `images`, raw texture features of gray(`images`))."""

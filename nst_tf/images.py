@@ -104,6 +104,17 @@ def resize(images, size: Tuple[int, int], antialias: bool = False) -> np.ndarray
     return resized.numpy()
 
 
+def mirror_fit(image: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
+    """(h, w, c) cropped or mirror-extended at its bottom and right to `size` (height, width)."""
+    height, width = size
+    pad = ((0, max(0, height - image.shape[0])), (0, max(0, width - image.shape[1])), (0, 0))
+    while pad[0][1] or pad[1][1]:  # one mirror at a time: numpy's symmetric pad needs no more
+        step = ((0, min(pad[0][1], image.shape[0])), (0, min(pad[1][1], image.shape[1])), (0, 0))
+        image = np.pad(image, step, mode="symmetric")
+        pad = ((0, max(0, height - image.shape[0])), (0, max(0, width - image.shape[1])), (0, 0))
+    return image[:height, :width]
+
+
 def gray3(rgb):
     """Luma of RGB, repeated to 3 channels; works on arrays and tensors, differentiable."""
     luma = tf.tensordot(tf.convert_to_tensor(rgb, tf.float32), tf.constant(LUMA_WEIGHTS), axes=1)
@@ -139,14 +150,15 @@ def join_tiles(tiles: Sequence[np.ndarray], split: Tuple[int, int]) -> np.ndarra
 
 
 def tile_size(image_size: Tuple[int, int], split: Tuple[int, int], max_dim: int) -> Tuple[int, int]:
-    """(height, width) of every resized tile: the nominal tile scaled so its longer side is max_dim."""
+    """(height, width) of every resized tile: the nominal tile scaled so its longer side is max_dim
+    (max_dim 0: the nominal tile, unscaled)."""
     height, width = image_size
     columns, rows = split
     nominal_height, nominal_width = height / rows, width / columns
     if min(height // rows, width // columns) < MIN_TILE_PX:
         raise NSTError(f"split {columns}x{rows} of a {width}x{height} image leaves tiles of "
                        f"{width // columns}x{height // rows} px; tiles need at least {MIN_TILE_PX} px a side")
-    scale = max_dim / max(nominal_height, nominal_width)
+    scale = max_dim / max(nominal_height, nominal_width) if max_dim else 1.0
     size = (int(round(nominal_height * scale)), int(round(nominal_width * scale)))
     if min(size) < MIN_TILE_PX:
         raise NSTError(f"max_dim {max_dim} makes tiles of {size[1]}x{size[0]} px; "

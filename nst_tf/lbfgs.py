@@ -41,8 +41,11 @@ class LbfgsOptimization:
 
     def __init__(self, graph, image: tf.Variable, config: TransferConfig, iterations: int):
         self.graph, self.image, self.config, self.iterations = graph, image, config, iterations
-        self.value_and_gradient = tf.function(lambda: loss_and_gradient(graph, image),
-                                              jit_compile=config.jit_compile)
+        if getattr(graph, "tiled", False):  # runs its tiles from Python
+            self.value_and_gradient = lambda: graph.value_and_gradient(image)
+        else:
+            self.value_and_gradient = tf.function(lambda: loss_and_gradient(graph, image),
+                                                  jit_compile=config.jit_compile)
 
     def run(self, callback: Optional[Callback] = None, start: Optional[float] = None) -> int:
         """Runs up to `iterations` evaluations; returns how many were made."""
@@ -68,7 +71,7 @@ class LbfgsOptimization:
             if callback is not None:
                 callback(make_report(evaluations, parts, None, start))
             evaluations += 1
-            gradient = gradient.numpy().astype(np.float64).ravel()
+            gradient = np.asarray(gradient, np.float64).ravel()
             if scale is None:
                 largest = np.abs(gradient).max()
                 step = self.config.lbfgs_first_step

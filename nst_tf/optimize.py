@@ -20,7 +20,9 @@ class StepReport:
 
     Each loss is the mean over tiles of a weighted part, evaluated before update `step` (step 0 is
     the initial image); `lr` is the learning rate that update used (None for L-BFGS, whose steps
-    are evaluations); `seconds` is the wall time since the first step began.
+    are evaluations); `seconds` is the wall time since the first step began. Coarse-to-fine runs
+    that report every level say which (`level` of `levels`, from 0, coarsest first) and estimate
+    the seconds left (`remaining_s`, at most: a plateau can end a level early).
     """
 
     step: int
@@ -31,6 +33,9 @@ class StepReport:
     texture: float
     lr: Optional[float]
     seconds: float
+    level: int = 0
+    levels: int = 1
+    remaining_s: Optional[float] = None
 
     def as_dict(self) -> Dict[str, float]:
         return dataclasses.asdict(self)
@@ -142,8 +147,22 @@ class AdamOptimization:
             self.schedule.learning_rate = previous.schedule.learning_rate
         self._pixel_min = tf.constant(PIXEL_MIN)
         self._pixel_max = tf.constant(PIXEL_MAX)
-        self.step = (tf.function(self._step, jit_compile=config.jit_compile) if compiled
-                     else self._step)
+        if getattr(graph, "tiled", False):
+            # A tiled objective runs its tiles from Python; only the update is one graph.
+            self._apply = tf.function(self._update)
+            self.step = self._tiled_step
+        else:
+            self.step = (tf.function(self._step, jit_compile=config.jit_compile) if compiled
+                         else self._step)
+
+    def _update(self, gradient):
+        self.adam.apply(gradient)
+        self.image.assign(tf.clip_by_value(self.image, self._pixel_min, self._pixel_max))
+
+    def _tiled_step(self):
+        _, gradient, parts = self.graph.value_and_gradient(self.image)
+        self._apply(gradient)
+        return parts
 
     def _step(self):
         _, gradient, parts = loss_and_gradient(self.graph, self.image)

@@ -12,7 +12,8 @@ from nst_tf.metrics import read_metrics
 from conftest import ROOT, random_image, run_script
 
 QUICK = ["--max_dim=64", "--iterations=2", "--weights=random", "--log_every=1"]
-METRIC_KEYS = ["step", "total", "direct", "content", "raw", "texture", "lr", "seconds"]
+METRIC_KEYS = ["step", "total", "direct", "content", "raw", "texture", "lr", "seconds", "level",
+               "levels", "remaining_s"]
 
 
 @pytest.mark.parametrize("optimizer,lr", [("lbfgs", None), ("adam", 10.0)])
@@ -68,7 +69,7 @@ def bad_weights(tmp_path):
     (lambda p, c, t: {"output": p / "no_such_dir" / "out.png"}, r"out\.png: cannot write there"),
     (lambda p, c, t: {"output": p / "out.gif2"}, r"unsupported output format '\.gif2'"),
     (lambda p, c, t: {"init": t}, r"init image is 60x50, the content is 96x72"),
-    (lambda p, c, t: {"max_dim": "16"}, r"max_dim must be at least 32 px"),
+    (lambda p, c, t: {"max_dim": "16"}, r"max_dim must be 0 \(full resolution\) or at least 32 px"),
     (lambda p, c, t: {"texture_layer_weights": "1,2"},
      r"texture_layer_weights needs one weight >= 0 per texture layer \(3\), got \[1\.0, 2\.0\]"),
     (lambda p, c, t: {"texture_layer_weights": "1,x,2"},

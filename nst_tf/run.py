@@ -1,0 +1,267 @@
+"""One texture transfer, set up and run: images, network, resolution levels, optimiser.
+
+Two kinds of run share this class. Tile statistics (the original's): the content is cut by
+`split`, each tile resized to `max_dim` and matched against its own texture tile, all tiles one
+batch. Global statistics: the picture is one image whose objective spans all of it
+(`tiled.TiledObjective` evaluates it in tiles of bounded memory when it is large), and at
+`max_dim 0` it runs coarse-to-fine from the original's working scale up to full resolution.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from typing import List, Optional, Tuple, Union
+
+import numpy as np
+import tensorflow as tf
+
+from nst_tf.config import MIN_TILE_PX, TransferConfig
+from nst_tf.errors import NSTError
+from nst_tf.graph import TextureTransferGraph
+from nst_tf.images import (from_tile_batch, mirror_fit, read_image, resize, tile_size, to_rgb,
+                           to_tile_batch)
+from nst_tf.lbfgs import LbfgsOptimization
+from nst_tf.optimize import AdamOptimization, Callback, StepReport
+from nst_tf.reference import ReferenceGraph
+from nst_tf.tiled import TiledObjective
+from nst_tf.vgg import FeatureExtractor, PIXEL_MAX, PIXEL_MIN, deprocess, preprocess, vgg19
+from nst_tf.weights import resolve_weights
+
+ImageLike = Union[str, os.PathLike, np.ndarray]
+
+
+def as_image(image: ImageLike, name: str = "image") -> np.ndarray:
+    """A path or an array -> float32 RGB (h, w, 3) 0..255."""
+    if isinstance(image, np.ndarray):
+        return to_rgb(image, name)
+    return read_image(image)
+
+
+class TextureTransfer:
+    """One transfer, set up and ready to run: images, network, and the resolution levels.
+
+    content, texture: paths or arrays (any size; the texture is resized to the content's size).
+    reference=True computes the objective the 2018 notebooks' way (eager steps, both halves of
+    each batch through the whole network): the same numbers, slower; for benchmarks (Adam only).
+    """
+
+    def __init__(self, content: ImageLike, texture: ImageLike,
+                 config: Optional[TransferConfig] = None, reference: bool = False):
+        self.config = config = config or TransferConfig()
+        if reference and (config.optimizer != "adam" or config.coarse_levels
+                          or config.global_statistics):
+            raise NSTError("the reference path runs the original Adam loop on tiles only")
+        self.reference = reference
+        self.content = as_image(content, "content")
+        self.texture = resize(as_image(texture, "texture"), self.content.shape[:2], antialias=True)
+        self.tile_size = tile_size(self.content.shape[:2], config.split, config.max_dim)
+        self.global_statistics = config.global_statistics
+        if self.global_statistics:
+            columns, rows = config.split
+            self.picture_size = (rows * self.tile_size[0], columns * self.tile_size[1])
+            self.levels, self.level_steps = self._picture_levels()
+        else:
+            self.levels = self._level_sizes()
+            self.level_steps = ([config.coarse_iterations] * (len(self.levels) - 1)
+                                + [config.steps])
+        initial = self._initial_image()
+        self.extractor = FeatureExtractor(vgg19(resolve_weights(config.weights), config.seed),
+                                          config.texture_layers, config.content_layers)
+        self.image = tf.Variable(preprocess(self._batch(initial, self.levels[0])), name="image")
+        self.level = 0
+        self.graph = self._graph(self.levels[0])
+
+    # --- levels --------------------------------------------------------------------------------
+    def _coarser(self, size: Tuple[int, int], levels: int) -> List[Tuple[int, int]]:
+        """`size` halved `levels` times down to 1 time, coarsest first; under 32 px left out."""
+        sizes = []
+        for level in range(levels, 0, -1):
+            smaller = (int(round(size[0] / 2 ** level)), int(round(size[1] / 2 ** level)))
+            if min(smaller) >= MIN_TILE_PX:
+                sizes.append(smaller)
+        return sizes
+
+    def _level_sizes(self) -> List[Tuple[int, int]]:
+        """Tile sizes from coarsest to full; coarse levels with tiles under 32 px are left out."""
+        return self._coarser(self.tile_size, self.config.coarse_levels) + [self.tile_size]
+
+    def _picture_levels(self) -> Tuple[List[Tuple[int, int]], List[int]]:
+        """Global statistics: (picture sizes coarsest first, steps at each).
+
+        At max_dim 0 the look is made at the original's working scale (`start_dim`, with the full
+        step count) and refined at doublings of it up to full size with `refine_iterations`
+        each; coarse_levels adds halvings below the first level, as on tiles.
+        """
+        config, full = self.config, self.picture_size
+        first = full
+        if config.max_dim == 0 and max(full) > config.start_dim:
+            scale = config.start_dim / max(full)
+            first = (max(1, int(round(full[0] * scale))), max(1, int(round(full[1] * scale))))
+        if min(first) < MIN_TILE_PX:
+            raise NSTError(f"start_dim {config.start_dim} makes a first level of "
+                           f"{first[1]}x{first[0]} px; it needs at least {MIN_TILE_PX} px a side")
+        above = []
+        factor = 2
+        while max(first) * factor < max(full):
+            above.append((int(round(first[0] * factor)), int(round(first[1] * factor))))
+            factor *= 2
+        if first != full:
+            above.append(full)
+        coarse = self._coarser(first, config.coarse_levels)
+        sizes = coarse + [first] + above
+        steps = ([config.coarse_iterations] * len(coarse) + [config.steps]
+                 + [config.refine_iterations] * len(above))
+        return sizes, steps
+
+    def _initial_image(self) -> np.ndarray:
+        init = self.config.init
+        if init == "content":
+            return self.content
+        if init == "noise":
+            rng = np.random.default_rng(self.config.seed)
+            return rng.uniform(0.0, 255.0, self.content.shape).astype(np.float32)
+        start = read_image(init)
+        if start.shape != self.content.shape:
+            raise NSTError(f"{init}: init image is {start.shape[1]}x{start.shape[0]}, the content "
+                           f"is {self.content.shape[1]}x{self.content.shape[0]}; they must match")
+        return start
+
+    def _batch(self, image: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
+        """The run's batch of `image` at a level: its split tiles, or the whole picture."""
+        if self.global_statistics:
+            if tuple(image.shape[:2]) == tuple(size):
+                return image[None]
+            return resize(image, size, antialias=True)[None]
+        return to_tile_batch(image, self.config.split, size)
+
+    def _graph(self, size: Tuple[int, int]):
+        config = self.config
+        if not self.global_statistics:
+            graph_class = ReferenceGraph if self.reference else TextureTransferGraph
+            return graph_class(self.extractor, self._batch(self.content, size),
+                               self._batch(self.texture, size), config.loss_weights,
+                               config.texture_layer_weights)
+        content = self._batch(self.content, size)[0]
+        gram_texture = self._batch(self.texture, size)[0]
+        if config.texture_scale != 1.0:
+            scaled = (max(1, int(round(size[0] * config.texture_scale))),
+                      max(1, int(round(size[1] * config.texture_scale))))
+            gram_texture = resize(gram_texture, scaled, antialias=True)
+            raw_texture = mirror_fit(gram_texture, size)
+        else:
+            raw_texture = gram_texture
+        if config.tile_size and max(size) > config.tile_size:
+            return TiledObjective(self.extractor, content, raw_texture, gram_texture,
+                                  config.loss_weights, config.texture_layer_weights,
+                                  config.tile_size)
+        return TextureTransferGraph(
+            self.extractor, content[None], raw_texture[None], config.loss_weights,
+            config.texture_layer_weights,
+            None if config.texture_scale == 1.0 else gram_texture[None])
+
+    def _optimization(self, iterations: int, previous=None):
+        """The optimiser for this level; Adam continues the previous level's state."""
+        if self.config.optimizer == "lbfgs":
+            return LbfgsOptimization(self.graph, self.image, self.config, iterations)
+        return AdamOptimization(self.graph, self.image, self.config, iterations,
+                                compiled=not self.reference, previous=previous)
+
+    def _upsampled(self, size: Tuple[int, int], to_full_content: Optional[np.ndarray] = None):
+        """The image at a larger `size`.
+
+        Tiles: bilinear, as before. Global statistics: the content at that size plus the
+        upsampled change the run has made so far, so the content's own fine detail comes back at
+        each level instead of a blur, and the texture's structure is kept.
+        """
+        if not self.global_statistics:
+            return tf.image.resize(self.image, size, method="bilinear")
+        current = tuple(self.image.shape[1:3])
+        content_now = preprocess(self._batch(self.content, current))
+        content_then = preprocess(self._batch(self.content, size)
+                                  if to_full_content is None else to_full_content[None])
+        change = tf.image.resize(self.image - content_now, size, method="bilinear")
+        return content_then + change
+
+    def _next_level(self) -> None:
+        """Upsamples the image to the next level's size and builds that level's graph."""
+        self.level += 1
+        size = self.levels[self.level]
+        upsampled = self._upsampled(size)
+        self.graph = None  # frees the previous level's targets before the next one's are made
+        self.image = tf.Variable(tf.clip_by_value(upsampled, PIXEL_MIN, PIXEL_MAX), name="image")
+        self.graph = self._graph(size)
+
+    def run(self, callback: Optional[Callback] = None) -> np.ndarray:
+        """Optimises and returns the result as uint8 RGB.
+
+        Tiles: callback(StepReport) follows each full-resolution step; coarse levels report
+        nothing, but their time counts in each report's `seconds`. Global statistics: every level
+        reports, with its `level`, the number of `levels` and an estimate of the seconds left.
+        """
+        start = time.perf_counter()
+        previous = None
+        progress = _Progress(self.levels, self.level_steps, start)
+        while True:
+            steps = self.level_steps[self.level]
+            last = self.level == len(self.levels) - 1
+            level_callback = callback if last else None
+            if self.global_statistics and callback is not None:
+                level_callback = progress.reporter(self.level, callback)
+            self.optimization = self._optimization(steps, previous)
+            self.optimization.run(level_callback, start)
+            if last:
+                break
+            previous = self.optimization
+            self._next_level()
+        return self.result()
+
+    def result(self) -> np.ndarray:
+        """The image as it stands now, at full resolution, tiles put back together: uint8 (H, W, 3).
+
+        Mid-run at a coarser level of a global run, the full-size picture is the content plus
+        the change so far, upsampled (see _upsampled).
+        """
+        if self.global_statistics:
+            full = self.picture_size
+            image = self.image
+            if tuple(image.shape[1:3]) != tuple(full):
+                image = tf.clip_by_value(self._upsampled(full), PIXEL_MIN, PIXEL_MAX)
+            return np.round(deprocess(image)[0].numpy()).astype(np.uint8)
+        tiles = deprocess(self.image)
+        if tuple(tiles.shape[1:3]) != self.tile_size:
+            tiles = tf.image.resize(tiles, self.tile_size, method="bilinear")
+        pixels = np.round(np.clip(tiles.numpy(), 0, 255)).astype(np.uint8)
+        return from_tile_batch(pixels, self.config.split)
+
+
+class _Progress:
+    """Adds level, levels and an estimate of the seconds left to each report of a global run.
+
+    The estimate: the current level's measured seconds per step for its remaining steps, and for
+    each later level its steps at that rate times the ratio of pixel counts (the cost of an
+    evaluation grows with the pixels).
+    """
+
+    def __init__(self, levels, level_steps, start: float):
+        self.pixels = [h * w for h, w in levels]
+        self.level_steps = level_steps
+        self.start = start
+
+    def reporter(self, level: int, callback: Callback) -> Callback:
+        begun = {"at": None}
+
+        def report(step_report: StepReport) -> None:
+            if begun["at"] is None:
+                begun["at"] = step_report.seconds
+            done = step_report.step + 1
+            per_step = (step_report.seconds - begun["at"]) / max(1, step_report.step) if (
+                step_report.step) else None
+            remaining = None
+            if per_step is not None:
+                remaining = per_step * (self.level_steps[level] - done) + sum(
+                    per_step * steps * pixels / self.pixels[level] for steps, pixels in
+                    zip(self.level_steps[level + 1:], self.pixels[level + 1:]))
+            callback(dataclasses.replace(step_report, level=level, levels=len(self.pixels),
+                                         remaining_s=remaining))
+        return report
