@@ -103,3 +103,25 @@ def layout_correlation(image: np.ndarray, texture: np.ndarray) -> float:
     if a.std() == 0 or b.std() == 0:
         return 0.0
     return float(np.corrcoef(a, b)[0, 1])
+
+
+def seam_ratio(image: np.ndarray, split: Tuple[int, int]) -> float:
+    """How much tile borders show: the mean luminance step between neighbouring pixels across
+    the borders of a `split` (columns, rows) tiling, over the same mean everywhere else.
+
+    About 1: the borders are like any other place (no seams); clearly above 1: seams.
+    """
+    from nst_tf.images import tile_bounds
+    luma = np.asarray(image, np.float64) @ np.array(LUMA_WEIGHTS)
+    steps, across = [], []
+    for axis, pieces in ((1, split[0]), (0, split[1])):
+        step = np.abs(np.diff(luma, axis=axis))  # step k: between pixels k and k + 1
+        borders = np.zeros(step.shape[axis], bool)
+        borders[[start - 1 for start, _ in tile_bounds(luma.shape[axis], pieces)[1:]]] = True
+        step = np.moveaxis(step, axis, 0)
+        steps.append(step[~borders].ravel())
+        across.append(step[borders].ravel())
+    elsewhere, border = np.concatenate(steps), np.concatenate(across)
+    if border.size == 0 or elsewhere.mean() == 0:
+        return 1.0
+    return float(border.mean() / elsewhere.mean())

@@ -90,6 +90,23 @@ def _floats(name: str, items) -> tuple:
         raise NSTError(f"--{name} takes comma-separated numbers, got {','.join(items)!r}") from None
 
 
+def log_report(report, config: TransferConfig, every: int = 1) -> None:
+    """One progress line on stderr for a StepReport, every `every` steps (and every step of a
+    level above the first, which are few and slow): level, step, loss parts, time left."""
+    from absl import logging
+    if every <= 0 or (report.step % every and report.level == 0):
+        return
+    if report.levels > 1:
+        where = f"level {report.level + 1}/{report.levels}  step {report.step}"
+    else:
+        where = f"step {report.step}/{config.steps}"
+    rate = "" if report.lr is None else f"  lr {report.lr:.3g}"
+    left = "" if report.remaining_s is None else f"  ~{report.remaining_s / 60:.1f} min left"
+    logging.info("%s  total %.4g (direct %.4g content %.4g raw %.4g texture %.4g)%s  %.1f s%s",
+                 where, report.total, report.direct, report.content, report.raw, report.texture,
+                 rate, report.seconds, left)
+
+
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
     """Ends the program with one line on stderr."""
     print(f"error: {message}", file=sys.stderr)

@@ -20,8 +20,10 @@ flags.mark_flags_as_required(["content", "texture"])
 FLAGS = flags.FLAGS
 
 
-def intermediate_path(output: Path, updates: int) -> Path:
-    return output.with_name(f"{output.stem}_{updates:05d}{output.suffix}")
+def intermediate_path(output: Path, updates: int, level: int = 0, levels: int = 1) -> Path:
+    """NAME_00050.png after 50 updates; NAME_level2_00005.png in a run of several levels."""
+    stage = f"_level{level + 1}" if levels > 1 else ""
+    return output.with_name(f"{output.stem}{stage}_{updates:05d}{output.suffix}")
 
 
 @cli_common.guarded
@@ -41,12 +43,9 @@ def main(argv):
             metrics(report)
         updates = report.step + 1
         if FLAGS.save_every > 0 and updates % FLAGS.save_every == 0:
-            write_image(intermediate_path(output, updates), job.result())
-        if FLAGS.log_every > 0 and report.step % FLAGS.log_every == 0:
-            rate = "" if report.lr is None else f"  lr {report.lr:.3g}"
-            logging.info("step %d/%d  total %.4g (direct %.4g content %.4g raw %.4g texture %.4g)"
-                         "%s  %.1f s", report.step, config.steps, report.total, report.direct,
-                         report.content, report.raw, report.texture, rate, report.seconds)
+            write_image(intermediate_path(output, updates, report.level, report.levels),
+                        job.result())
+        cli_common.log_report(report, config, FLAGS.log_every)
 
     try:
         image = job.run(on_step)

@@ -1,0 +1,152 @@
+"""Full resolution and global statistics through TextureTransfer and the command line."""
+import os
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+
+import nst_tf
+from conftest import SHARED_EXAMPLES, random_image, run_script
+from nst_tf.evaluate import seam_ratio
+from nst_tf.images import mirror_fit, read_image, split_pair
+from nst_tf.run import TextureTransfer
+from nst_tf.tiled import TiledObjective
+
+QUICK = dict(weights="random", raw_weight=1e3, texture_weight=1e3)
+
+
+def test_max_dim_0_runs_coarse_to_fine_up_to_the_odd_full_size():
+    content, texture = random_image((75, 141), 1), random_image((40, 50), 2)
+    config = nst_tf.TransferConfig(max_dim=0, start_dim=40, iterations=3, refine_iterations=2,
+                                   **QUICK)
+    assert config.global_statistics
+    job = TextureTransfer(content, texture, config)
+    assert job.levels == [(21, 40), (42, 80), (75, 141)]
+    reports = []
+    result = job.run(reports.append)
+    assert result.shape == (75, 141, 3) and result.dtype == np.uint8
+    assert job.level_steps == [3] + [2] * (len(job.levels) - 1)
+    assert [r.level for r in reports] == sum(
+        ([level] * steps for level, steps in enumerate(job.level_steps)), [])
+    assert {r.levels for r in reports} == {len(job.levels)}
+    assert reports[0].remaining_s is None and reports[-1].remaining_s == pytest.approx(0, abs=1e-6)
+    assert all(r.remaining_s >= 0 for r in reports[1:])
+
+
+def test_first_level_is_start_dim_and_levels_double():
+    content, texture = random_image((300, 500), 1), random_image((30, 30), 2)
+    config = nst_tf.TransferConfig(max_dim=0, start_dim=100, iterations=0, refine_iterations=0,
+                                   **QUICK)
+    job = TextureTransfer(content, texture, config)
+    assert job.levels == [(60, 100), (120, 200), (240, 400), (300, 500)]
+    assert job.run().shape == (300, 500, 3)
+
+
+def test_statistics_auto_is_global_at_full_resolution_only():
+    assert nst_tf.TransferConfig(max_dim=0).global_statistics
+    assert not nst_tf.TransferConfig(max_dim=512).global_statistics
+    assert nst_tf.TransferConfig(max_dim=512, statistics="global").global_statistics
+    assert not nst_tf.TransferConfig(max_dim=0, statistics="tile").global_statistics
+
+
+def test_split_with_global_statistics_is_one_picture():
+    content, texture = random_image((64, 100), 1), random_image((64, 100), 2)
+    config = nst_tf.TransferConfig(split=(2, 1), max_dim=48, statistics="global", iterations=2,
+                                   **QUICK)
+    job = TextureTransfer(content, texture, config)
+    assert tuple(job.image.shape) == (1, 61, 96, 3)  # two 48x31 tiles side by side, one picture
+    assert job.run().shape == (61, 96, 3)
+
+
+def test_a_large_picture_gets_the_tiled_objective():
+    content, texture = random_image((90, 150), 1), random_image((90, 150), 2)
+    config = nst_tf.TransferConfig(max_dim=0, tile_size=64, start_dim=150, iterations=1, **QUICK)
+    job = TextureTransfer(content, texture, config)
+    assert isinstance(job.graph, TiledObjective) and len(job.graph.cores) == 6
+    assert job.run().shape == (90, 150, 3)
+
+
+def test_an_interrupt_at_a_coarse_level_leaves_the_full_size_image():
+    content, texture = random_image((80, 120), 1), random_image((80, 120), 2)
+    config = nst_tf.TransferConfig(max_dim=0, start_dim=60, iterations=5, **QUICK)
+    job = TextureTransfer(content, texture, config)
+
+    def interrupt(report):
+        if report.step == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        job.run(interrupt)
+    image = job.result()
+    assert job.level == 0 and image.shape == (80, 120, 3)
+    # The content's own detail comes back at full size: far closer to it than a blur would be.
+    assert np.abs(image.astype(float) - content).mean() < 10
+
+
+def test_texture_scale_resizes_the_gram_target_only():
+    content, texture = random_image((64, 96), 1), random_image((64, 96), 2)
+    base = nst_tf.TransferConfig(max_dim=0, iterations=0, **QUICK)
+    same = TextureTransfer(content, texture, base).graph
+    scaled = TextureTransfer(content, texture, base.replace(texture_scale=2.0)).graph
+    assert same.raw_targets[0].shape == scaled.raw_targets[0].shape
+    assert not np.allclose(same.gram_targets[0].numpy(), scaled.gram_targets[0].numpy())
+
+
+def test_mirror_fit_crops_and_mirrors():
+    image = np.arange(2 * 3 * 1).reshape(2, 3, 1)
+    assert mirror_fit(image, (1, 2)).tolist() == [[[0], [1]]]
+    grown = mirror_fit(image, (5, 7))
+    assert grown.shape == (5, 7, 1)
+    assert grown[:, :3].tolist()[:2] == image.tolist() and grown[2, 0, 0] == image[1, 0, 0]
+
+
+@pytest.mark.parametrize("changes,message", [
+    (dict(tile_size=100), "tile_size must be 0 or a multiple of 16 of at least 64, got 100"),
+    (dict(texture_scale=0.0), "texture_scale must be > 0, got 0.0"),
+    (dict(statistics="both"), "statistics must be one of auto, global, tile, got 'both'"),
+    (dict(start_dim=8), "start_dim must be at least 32 px, got 8"),
+])
+def test_bad_full_resolution_knobs_are_one_line(changes, message):
+    with pytest.raises(nst_tf.NSTError, match=message.replace("(", r"\(")):
+        nst_tf.TransferConfig(**changes)
+
+
+def _seam_run(size, tile, steps, seed=0):
+    content, texture = random_image(size, 1), random_image(size, 2)
+    config = nst_tf.TransferConfig(max_dim=0, start_dim=max(size), tile_size=tile,
+                                   iterations=steps, seed=seed, **QUICK)
+    return TextureTransfer(content, texture, config).run().astype(np.float64)
+
+
+def test_tiles_leave_no_seams_small():
+    # The quick version of the slow test below: 10 steps, 160x112, 64 px tiles (6 tiles).
+    tiled, whole = _seam_run((112, 160), 64, 10), _seam_run((112, 160), 0, 10)
+    assert np.abs(tiled - whole).mean() <= 1.0
+    assert np.abs(tiled - whole).max() <= 4.0
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.environ.get("NST_TF_SLOW") != "1", reason="slow: set NST_TF_SLOW=1")
+def test_tiles_leave_no_seams_at_512x341():
+    tiled, whole = _seam_run((341, 512), 128, 20), _seam_run((341, 512), 0, 20)
+    assert np.abs(tiled - whole).mean() <= 1.0
+
+
+def test_seam_ratio_sees_tile_borders():
+    rng = np.random.default_rng(0)
+    smooth = np.repeat(np.linspace(0, 200, 90)[None, :, None], 60, 0).repeat(3, 2)
+    smooth = smooth + rng.normal(0, 2, smooth.shape)
+    assert seam_ratio(smooth, (2, 2)) == pytest.approx(1.0, abs=0.3)
+    seamed = smooth.copy()
+    seamed[:, 45:] += 30  # a step at the column border
+    seamed[30:] -= 20  # and one at the row border
+    assert seam_ratio(seamed, (2, 2)) > 5
+
+
+@pytest.mark.skipif(not (SHARED_EXAMPLES / "sand_block_out.jpg").is_file(),
+                    reason="shared examples not present")
+def test_the_originals_tiled_result_shows_its_seams():
+    original = read_image(SHARED_EXAMPLES / "sand_block_out.jpg")
+    content, _ = split_pair(read_image(SHARED_EXAMPLES / "sand_block_in.jpg"))
+    # One result, made from 2x2 tiles: its borders step far more than the content's do there.
+    assert seam_ratio(original, (2, 2)) > 1.5 * seam_ratio(content, (2, 2))

@@ -1,0 +1,75 @@
+"""The tiled evaluation of global statistics: exact against the untiled objective, no seams."""
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from conftest import random_image
+from nst_tf.graph import TextureTransferGraph
+from nst_tf.optimize import loss_and_gradient
+from nst_tf.tiled import TiledObjective, core_spans, footprint, halo
+from nst_tf.vgg import FeatureExtractor, preprocess
+
+CONTENT_LAYERS = ("block1_conv1", "block5_conv2")
+WEIGHTS = (5.0, 1.0, 3.0, 0.1)  # every part on, of comparable size with random weights
+
+
+def test_receptive_fields_and_halos_of_vgg19():
+    # VGG19's receptive fields: 24 px at block3_conv1, 188 px at block5_conv2.
+    for layer, field in (("block3_conv1", 24), ("block5_conv2", 188)):
+        stride, lo, hi = footprint(layer)
+        assert hi - lo + 1 == field
+    assert footprint("block3_conv1")[0] == 4 and footprint("block5_conv2")[0] == 16
+    # The gray branch needs 10 px (on a 4 px grid: 12); the colour branch 86 (on 16: 96).
+    assert halo(("block1_conv1", "block2_conv1", "block3_conv1")) == 12
+    assert halo(CONTENT_LAYERS) == 96
+
+
+@pytest.mark.parametrize("length,tile", [(341, 128), (2160, 1024), (100, 512), (5464, 1024)])
+def test_cores_cover_the_picture_on_the_stride_grid(length, tile):
+    spans = core_spans(length, tile)
+    assert spans[0][0] == 0 and spans[-1][1] == length
+    assert all(a[1] == b[0] for a, b in zip(spans[:-1], spans[1:]))
+    assert all(start % 16 == 0 for start, _ in spans)
+    assert max(b - a for a, b in spans) <= tile + 16  # near-equal, rounded to the grid
+
+
+def _untiled(extractor, content, texture, start):
+    graph = TextureTransferGraph(extractor, content[None], texture[None], WEIGHTS)
+    _, gradient, parts = loss_and_gradient(graph, tf.Variable(preprocess(start[None])))
+    return gradient.numpy(), {k: float(v) for k, v in parts.items()}
+
+
+@pytest.mark.parametrize("texture_layers,size,tile_sizes", [
+    (("block1_conv1", "block2_conv1", "block3_conv1"), (117, 150), (64, 96, 512)),
+    (("block1_conv1", "block4_conv1"), (83, 129), (64,)),
+])
+def test_tiled_loss_and_gradient_equal_the_untiled_ones(random_vgg, texture_layers, size,
+                                                        tile_sizes):
+    extractor = FeatureExtractor(random_vgg, texture_layers, CONTENT_LAYERS)
+    content, texture, start = (random_image(size, seed) for seed in (1, 2, 3))
+    gradient, parts = _untiled(extractor, content, texture, start)
+    assert all(parts[name] > 0 for name in ("direct", "content", "raw", "texture"))
+    for tile in tile_sizes:
+        objective = TiledObjective(extractor, content, texture, texture, WEIGHTS, tile_size=tile)
+        expected_tiles = len(core_spans(size[0], tile)) * len(core_spans(size[1], tile))
+        assert len(objective.cores) == expected_tiles
+        total, tiled_gradient, tiled_parts = objective.value_and_gradient(
+            preprocess(start[None]))
+        for name, value in parts.items():
+            assert tiled_parts[name] == pytest.approx(value, rel=1e-4), (tile, name)
+        assert total == pytest.approx(parts["total"], rel=1e-4)
+        error = np.abs(tiled_gradient.numpy() - gradient).max() / np.abs(gradient).max()
+        assert error <= 1e-3, (tile, error)
+
+
+def test_a_gram_target_of_another_size_is_that_pictures_gram(random_vgg):
+    extractor = FeatureExtractor(random_vgg, ("block1_conv1", "block3_conv1"), CONTENT_LAYERS)
+    content, texture = random_image((70, 90), 1), random_image((70, 90), 2)
+    larger = random_image((131, 170), 4)
+    tiled = TiledObjective(extractor, content, texture, larger, WEIGHTS, tile_size=64)
+    whole = TextureTransferGraph(extractor, content[None], texture[None], WEIGHTS,
+                                 gram_texture_tiles=larger[None])
+    for ours, theirs in zip(tiled.gram_targets, whole.gram_targets):
+        np.testing.assert_allclose(ours.numpy(), theirs[0].numpy(), rtol=1e-4, atol=1e-6)
