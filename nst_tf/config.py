@@ -18,6 +18,10 @@ DEFAULT_CONTENT_LAYERS = ("block1_conv1", "block5_conv2")
 # poolings), so every layer's 2x2 poolings pair the same pixels in a tile as in the picture.
 TILE_GRID_PX = 16
 
+# The original's working tile (its max_dim): a global-statistics picture is optimised as if it
+# were made of tiles of this longer side (TextureTransfer.gradient_scale).
+ORIGINAL_TILE_PX = 512
+
 # A VGG19 tile smaller than this has almost no spatial extent left after block5's four pools.
 MIN_TILE_PX = 32
 
@@ -51,7 +55,7 @@ class TransferConfig:
     split: Tuple[int, int] = _knob(
         (1, 1), "Tiles as WxH: the content is cut into H rows of W columns, each matched "
         "against the same tile of the texture.")
-    max_dim: int = _knob(512, "Longer side of each tile, in pixels, after resizing; 0 keeps the "
+    max_dim: int = _knob(ORIGINAL_TILE_PX, "Longer side of each tile, in pixels, after resizing; 0 keeps the "
                          "content's full resolution.")
     statistics: str = _knob(
         "auto", "Texture statistics: 'global' (one Gram matrix per layer over the whole picture; "

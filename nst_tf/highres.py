@@ -36,7 +36,8 @@ def parse_rows(text: str) -> List[Tuple[Tuple[int, int], int]]:
 
 def evaluation_probe(argument: str) -> str:
     """Runs `steps` Adam steps on one picture at full resolution in this process; returns JSON
-    with the seconds of the fastest step after the first (the first traces) and the peak RSS.
+    with the seconds of the fastest step after the first (the first traces), or with one step
+    that step's seconds (tracing included: an upper bound), and the peak RSS.
 
     argument: JSON {"content", "texture", "config", "steps"}; the config's start_dim is the
     picture's size, so there is one level: the picture itself, tiled by its tile_size.
@@ -48,12 +49,13 @@ def evaluation_probe(argument: str) -> str:
     job = TextureTransfer(task["content"], task["texture"], config)
     job.run(lambda report: seconds.append(report.seconds))
     height, width = job.picture_size
-    steps = [b - a for a, b in zip(seconds[:-1], seconds[1:])]
+    steps = [b - a for a, b in zip(seconds[:-1], seconds[1:])] or seconds[:1]
     objective = job.graph
     return json.dumps({
         "width": width, "height": height, "megapixels": height * width / 1e6,
         "tile_size": config.tile_size, "tiles": len(getattr(objective, "cores", [None])),
-        "seconds_per_evaluation": min(steps), "peak_memory_mb": peak_memory_mb()})
+        "seconds_per_evaluation": min(steps), "includes_tracing": len(seconds) < 2,
+        "peak_memory_mb": peak_memory_mb()})
 
 
 def evaluation_rows(content, texture, config: TransferConfig,

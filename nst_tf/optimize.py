@@ -54,15 +54,17 @@ class Adam:
         self.m = tf.Variable(tf.zeros_like(variable), trainable=False)
         self.v = tf.Variable(tf.zeros_like(variable), trainable=False)
 
-    def carry_from(self, previous: "Adam") -> None:
+    def carry_from(self, previous: "Adam", gradient_ratio: Optional[float] = None) -> None:
         """Continues `previous` (the same run one coarse-to-fine level down) on this larger image.
 
         The moments are upsampled bilinearly and scaled as the gradient scales: every loss is a
         mean over positions, so a pixel's gradient shrinks with the pixel count (m by the ratio,
-        v by its square). The step count (bias correction) and learning rate go on unchanged.
+        v by its square; gradient_ratio, when given, is the ratio of a pixel's gradient here to
+        there instead). The step count (bias correction) and learning rate go on unchanged.
         """
         size = tuple(self.variable.shape[1:3])
-        ratio = (previous.variable.shape[1] * previous.variable.shape[2]) / (size[0] * size[1])
+        ratio = gradient_ratio if gradient_ratio is not None else (
+            previous.variable.shape[1] * previous.variable.shape[2]) / (size[0] * size[1])
         self.m.assign(tf.image.resize(previous.m, size, method="bilinear") * ratio)
         self.v.assign(tf.maximum(tf.image.resize(previous.v, size, method="bilinear"), 0.0)
                       * ratio ** 2)
@@ -134,15 +136,22 @@ class AdamOptimization:
     compiled=True makes each step one graph, traced once per run; compiled=False runs eagerly,
     as the 2018 notebooks did (kept for the benchmark's reference). previous: the Adam run of the
     coarser level before this one (coarse-to-fine), whose moments and rate this one continues.
+    gradient_scale: the gradient is multiplied by this before the update (global statistics:
+    the picture's size in original tiles, see run.TextureTransfer.gradient_scale).
     """
 
     def __init__(self, graph, image: tf.Variable, config: TransferConfig, iterations: int,
-                 compiled: bool = True, previous: Optional["AdamOptimization"] = None):
+                 compiled: bool = True, previous: Optional["AdamOptimization"] = None,
+                 gradient_scale: float = 1.0):
         self.graph, self.image, self.config, self.iterations = graph, image, config, iterations
+        self.gradient_scale = float(gradient_scale)
         self.adam = Adam(image, config.learning_rate, config.beta_1, config.beta_2, config.epsilon)
         self.schedule = PlateauSchedule.from_config(config)
         if previous is not None:
-            self.adam.carry_from(previous.adam)
+            pixels = image.shape[1] * image.shape[2]
+            previous_pixels = previous.image.shape[1] * previous.image.shape[2]
+            self.adam.carry_from(previous.adam, previous_pixels / pixels * self.gradient_scale
+                                 / previous.gradient_scale)
             # The losses of another size are not comparable: the plateau history starts anew.
             self.schedule.learning_rate = previous.schedule.learning_rate
         self._pixel_min = tf.constant(PIXEL_MIN)
@@ -156,7 +165,7 @@ class AdamOptimization:
                          else self._step)
 
     def _update(self, gradient):
-        self.adam.apply(gradient)
+        self.adam.apply(gradient * self.gradient_scale)
         self.image.assign(tf.clip_by_value(self.image, self._pixel_min, self._pixel_max))
 
     def _tiled_step(self):
@@ -166,7 +175,7 @@ class AdamOptimization:
 
     def _step(self):
         _, gradient, parts = loss_and_gradient(self.graph, self.image)
-        self.adam.apply(gradient)
+        self.adam.apply(gradient * self.gradient_scale if self.gradient_scale != 1.0 else gradient)
         self.image.assign(tf.clip_by_value(self.image, self._pixel_min, self._pixel_max))
         return parts
 

@@ -16,7 +16,7 @@ from typing import List, Optional, Tuple, Union
 import numpy as np
 import tensorflow as tf
 
-from nst_tf.config import MIN_TILE_PX, TransferConfig
+from nst_tf.config import MIN_TILE_PX, ORIGINAL_TILE_PX, TransferConfig
 from nst_tf.errors import NSTError
 from nst_tf.graph import TextureTransferGraph
 from nst_tf.images import (from_tile_batch, mirror_fit, read_image, resize, tile_size, to_rgb,
@@ -160,12 +160,33 @@ class TextureTransfer:
             config.texture_layer_weights,
             None if config.texture_scale == 1.0 else gram_texture[None])
 
+    def gradient_scale(self, size: Tuple[int, int]) -> float:
+        """What Adam multiplies the gradient by at a level of `size` (1 on tiles).
+
+        Every loss is a mean over positions, so a pixel's gradient shrinks with the pixel count.
+        The original's Adam (epsilon 0.1, which its gradients are not far above) took its steps
+        on tiles of `max_dim` (512 px), summing their losses; a global picture covers several
+        such tiles, and with a bare mean its steps would be several times too short (at 1024x576
+        the first step moved pixels by a thousandth of a level). So the picture is optimised as
+        the sum over the tiles it covers: the gradient times pixels / (one tile's pixels), which
+        keeps a pixel's gradient, and so Adam's steps, the original's at every level.
+        """
+        if not self.global_statistics:
+            return 1.0
+        if self.config.max_dim:
+            tile_pixels = self.tile_size[0] * self.tile_size[1]
+        else:
+            full = self.picture_size
+            tile_pixels = full[0] * full[1] * (ORIGINAL_TILE_PX / max(full)) ** 2
+        return size[0] * size[1] / tile_pixels
+
     def _optimization(self, iterations: int, previous=None):
         """The optimiser for this level; Adam continues the previous level's state."""
         if self.config.optimizer == "lbfgs":
             return LbfgsOptimization(self.graph, self.image, self.config, iterations)
         return AdamOptimization(self.graph, self.image, self.config, iterations,
-                                compiled=not self.reference, previous=previous)
+                                compiled=not self.reference, previous=previous,
+                                gradient_scale=self.gradient_scale(self.levels[self.level]))
 
     def _upsampled(self, size: Tuple[int, int], to_full_content: Optional[np.ndarray] = None):
         """The image at a larger `size`.

@@ -171,6 +171,10 @@ class TiledObjective:
 
         origin, core = tf.TensorSpec([2], tf.int32), tf.TensorSpec([4], tf.int32)
         self._gram_sums = tf.function(self._gram_sums_of, input_signature=[picture(), origin, core])
+        # The image's gray is made per tile (it is per pixel): no picture-sized gray copy.
+        self._image_gram_sums = tf.function(
+            lambda image_tile, origin, core: self._gram_sums_of(gray(image_tile), origin, core),
+            input_signature=[picture(), origin, core])
         self._colour_step = tf.function(self._colour_gradient, input_signature=[
             picture(), picture(), [picture(channels(n)) for n in self.stored_layers], origin, core])
         self._gray_step = tf.function(self._gray_gradient, input_signature=[
@@ -255,15 +259,17 @@ class TiledObjective:
                     f, origin, core, stride).numpy()
         return targets
 
-    def _gram_accumulated(self, gray_picture) -> List[tf.Tensor]:
-        """The Gram matrices of a gray preprocessed picture (1, h, w, 3), tile by tile."""
-        size = gray_picture.shape[1:3]
+    def _gram_accumulated(self, picture, sums_of=None) -> List[tf.Tensor]:
+        """The Gram matrices of a preprocessed picture (1, h, w, 3), tile by tile; sums_of: the
+        compiled per-tile sums (default: of a picture that is already gray)."""
+        sums_of = sums_of or self._gram_sums
+        size = picture.shape[1:3]
         totals = None
         for top, bottom in core_spans(size[0], self.tile_size):
             for left, right in core_spans(size[1], self.tile_size):
                 core = (top, bottom, left, right)
                 origin, bounds = self._tile(core, self.gray_halo, size)
-                sums = self._gram_sums(tf.constant(self._cut(gray_picture, bounds)),
+                sums = sums_of(tf.constant(self._cut(picture, bounds)),
                                        tf.constant(origin, tf.int32), tf.constant(core, tf.int32))
                 totals = sums if totals is None else [t + s for t, s in zip(totals, sums)]
         return [total / self._count(name, 1, size)
@@ -282,7 +288,7 @@ class TiledObjective:
         gradient = np.zeros_like(image)
         gram_deltas = None
         if self.loss_weights["texture"] > 0:
-            grams = self._gram_accumulated(gray(tf.constant(image)).numpy())
+            grams = self._gram_accumulated(image, self._image_gram_sums)
             parts["texture"] = self.loss_weights["texture"] * float(np.mean([
                 w * tf.reduce_mean(tf.square(g - t)) for w, g, t in
                 zip(self.layer_weights, grams, self.gram_targets)]))

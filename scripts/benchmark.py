@@ -11,6 +11,12 @@ picture: look measure within 10%, SSIM to the content no more than 0.05 lower).
 
     python scripts/benchmark.py --pair ../shared/medium_examples/CatCrack_in.jpg --steps 1000 \
         --paths adam,reference,lbfgs,adam_coarse,adam_lr20 --look_every 25 --reference_steps 20
+
+Full resolution (global statistics, tiled): one evaluation per picture size and tile size, each
+in a fresh process, seconds per megapixel against the first row, and peak resident memory:
+
+    python scripts/benchmark.py --pair ../shared/medium_examples/peebles_under_water_in.jpg \
+        --highres 512x341:0,3840x2160:1024,5464x3640:1024
 """
 import dataclasses
 import json
@@ -35,6 +41,10 @@ flags.DEFINE_list("paths", ["reference", "adam", "lbfgs", "lbfgs_coarse"],
                   "adam_coarse.")
 flags.DEFINE_list("memory_sizes", ["128", "256", "512"],
                   "max_dim values for the memory-growth table; empty to skip.")
+flags.DEFINE_string("highres", None, "Instead of the paths: full-resolution rows "
+                    "WIDTHxHEIGHT:TILE_SIZE,... (TILE_SIZE 0: untiled), the first the baseline.")
+flags.DEFINE_integer("highres_steps", 2, "Adam steps per full-resolution row; the fastest after "
+                     "the first is reported (1: the first, tracing included).")
 flags.DEFINE_string("json", None, "Also write the results to this JSON file.")
 flags.DEFINE_integer("look_every", 0, "Measure each path's picture (look, SSIM) every N steps "
                      "for time-to-look; 0 skips it.")
@@ -74,6 +84,8 @@ def main(argv):
         content, texture = split_pair(as_image(FLAGS.pair))
     else:
         content, texture = as_image(FLAGS.content), as_image(FLAGS.texture)
+    if FLAGS.highres:
+        return highres(content, texture)
     config = cli_common.config_from_flags(max_dim=FLAGS.size)
     results, meta = compare(FLAGS.paths, content, texture, config, FLAGS.steps,
                             FLAGS.look_every, FLAGS.reference_steps or None)
@@ -106,6 +118,27 @@ def main(argv):
             Path(temporary).write_text(json.dumps(
                 {"meta": {**meta, "size": FLAGS.size, "argv": sys.argv[1:]},
                  "paths": [dataclasses.asdict(r) for r in results], "memory": memory}, indent=1))
+
+
+def highres(content, texture):
+    from nst_tf.files import atomic_output
+    from nst_tf.highres import evaluation_rows, parse_rows
+
+    config = cli_common.config_from_flags()
+    rows = evaluation_rows(content, texture, config, parse_rows(FLAGS.highres),
+                           FLAGS.highres_steps)
+    print(f"weights {Path(str(config.weights)).name}; one Adam step (value, gradient, update) "
+          f"per row, global statistics; * = first step, tracing included")
+    print("| picture | tile size | tiles | s/evaluation | s/MP | per-MP ratio | peak MiB |")
+    print("|---|---|---|---|---|---|---|")
+    for row in rows:
+        print(f"| {row['width']}x{row['height']} | {row['tile_size'] or 'untiled'} | "
+              f"{row['tiles']} | {row['seconds_per_evaluation']:.1f}"
+              f"{'*' if row['includes_tracing'] else ''} | {row['seconds_per_mp']:.1f} | "
+              f"{row['per_mp_ratio']:.2f} | {row['peak_memory_mb']:.0f} |")
+    if FLAGS.json:
+        with atomic_output(FLAGS.json) as temporary:
+            Path(temporary).write_text(json.dumps({"argv": sys.argv[1:], "rows": rows}, indent=1))
 
 
 if __name__ == "__main__":
