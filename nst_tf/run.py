@@ -259,15 +259,16 @@ class TextureTransfer:
 class _Progress:
     """Adds level, levels and an estimate of the seconds left to each report of a global run.
 
-    The estimate: the current level's measured seconds per step for its remaining steps, and for
-    each later level its steps at that rate times the ratio of pixel counts (the cost of an
-    evaluation grows with the pixels).
+    The estimate: seconds per step per pixel, measured on the current level once it has made a
+    step (before that, the last level's), times the pixels and steps still to come. None until
+    one step has been timed.
     """
 
     def __init__(self, levels, level_steps, start: float):
         self.pixels = [h * w for h, w in levels]
         self.level_steps = level_steps
         self.start = start
+        self.seconds_per_pixel_step = None
 
     def reporter(self, level: int, callback: Callback) -> Callback:
         begun = {"at": None}
@@ -275,14 +276,15 @@ class _Progress:
         def report(step_report: StepReport) -> None:
             if begun["at"] is None:
                 begun["at"] = step_report.seconds
-            done = step_report.step + 1
-            per_step = (step_report.seconds - begun["at"]) / max(1, step_report.step) if (
-                step_report.step) else None
+            elif step_report.step:
+                self.seconds_per_pixel_step = ((step_report.seconds - begun["at"])
+                                               / step_report.step / self.pixels[level])
             remaining = None
-            if per_step is not None:
-                remaining = per_step * (self.level_steps[level] - done) + sum(
-                    per_step * steps * pixels / self.pixels[level] for steps, pixels in
+            if self.seconds_per_pixel_step is not None:
+                left = [(self.level_steps[level] - step_report.step - 1, self.pixels[level])] + list(
                     zip(self.level_steps[level + 1:], self.pixels[level + 1:]))
+                remaining = self.seconds_per_pixel_step * sum(steps * pixels
+                                                              for steps, pixels in left)
             callback(dataclasses.replace(step_report, level=level, levels=len(self.pixels),
                                          remaining_s=remaining))
         return report
