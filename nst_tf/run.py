@@ -188,7 +188,7 @@ class TextureTransfer:
                                 compiled=not self.reference, previous=previous,
                                 gradient_scale=self.gradient_scale(self.levels[self.level]))
 
-    def _upsampled(self, size: Tuple[int, int], to_full_content: Optional[np.ndarray] = None):
+    def _upsampled(self, size: Tuple[int, int]):
         """The image at a larger `size`.
 
         Tiles: bilinear, as before. Global statistics: the content at that size plus the
@@ -199,8 +199,7 @@ class TextureTransfer:
             return tf.image.resize(self.image, size, method="bilinear")
         current = tuple(self.image.shape[1:3])
         content_now = preprocess(self._batch(self.content, current))
-        content_then = preprocess(self._batch(self.content, size)
-                                  if to_full_content is None else to_full_content[None])
+        content_then = preprocess(self._batch(self.content, size))
         change = tf.image.resize(self.image - content_now, size, method="bilinear")
         return content_then + change
 

@@ -150,3 +150,19 @@ def test_the_originals_tiled_result_shows_its_seams():
     content, _ = split_pair(read_image(SHARED_EXAMPLES / "sand_block_in.jpg"))
     # One result, made from 2x2 tiles: its borders step far more than the content's do there.
     assert seam_ratio(original, (2, 2)) > 1.5 * seam_ratio(content, (2, 2))
+
+
+def test_adam_sees_the_gradient_of_the_originals_tiles():
+    # A global picture is optimised as the sum over the 512 px tiles it covers: at max_dim 0 a
+    # 1024x576 level is 4 such tiles, the full 2048x1152 picture 16; on tiles nothing changes.
+    content, texture = random_image((1152, 2048), 1), random_image((32, 32), 2)
+    job = TextureTransfer(content, texture, nst_tf.TransferConfig(
+        max_dim=0, start_dim=64, iterations=0, refine_iterations=0, **QUICK))
+    assert job.gradient_scale((576, 1024)) == pytest.approx(4.0)
+    assert job.gradient_scale((1152, 2048)) == pytest.approx(16.0)
+    tiles = TextureTransfer(content, texture, nst_tf.TransferConfig(
+        split=(2, 2), max_dim=64, iterations=0, **QUICK))
+    assert tiles.gradient_scale(tiles.levels[0]) == 1.0
+    global_split = TextureTransfer(content, texture, nst_tf.TransferConfig(
+        split=(2, 2), max_dim=64, statistics="global", iterations=0, **QUICK))
+    assert global_split.gradient_scale(global_split.levels[0]) == pytest.approx(4.0)
