@@ -63,7 +63,7 @@ class TransferConfig:
         "original's per-tile matching of --split), 'auto' (global at --max_dim 0, else tile).",
         choices=STATISTICS)
     tile_size: int = _knob(
-        1024, "Global statistics: largest core, in pixels, of the tiles one evaluation runs one "
+        512, "Global statistics: largest core, in pixels, of the tiles one evaluation runs one "
         "at a time (memory is bounded by one tile; the result is the untiled one); a multiple "
         "of 16; 0: never tile.")
     texture_scale: float = _knob(

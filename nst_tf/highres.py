@@ -62,7 +62,8 @@ def evaluation_rows(content, texture, config: TransferConfig,
                     rows: Sequence[Tuple[Tuple[int, int], int]], steps: int = 2) -> List[Dict]:
     """One fresh process per (size, tile size): seconds per evaluation, per megapixel, and the
     peak resident memory; `per_mp_ratio` is relative to the first row, the baseline, which is
-    always timed after its first step (so its tracing never flatters the ratios)."""
+    timed as its fastest of steps 2-4 (its first steps are still warming up: with one more step only,
+    512x341 measured 6.1 s instead of 4.3 s here, which would flatter the ratios)."""
     results = []
     root = Path(__file__).resolve().parent.parent
     with tempfile.TemporaryDirectory() as folder:
@@ -73,7 +74,7 @@ def evaluation_rows(content, texture, config: TransferConfig,
             write_image(texture_path, resize(texture, size, antialias=True))
             probe = config.replace(max_dim=0, statistics="global", tile_size=tile,
                                    start_dim=max(size), coarse_levels=0,
-                                   iterations=max(steps, 2) if index == 0 else steps)
+                                   iterations=max(steps, 4) if index == 0 else steps)
             argument = json.dumps({"content": str(content_path), "texture": str(texture_path),
                                    "config": dataclasses.asdict(probe)})
             code = ("import sys; from nst_tf.highres import evaluation_probe; "
