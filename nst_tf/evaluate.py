@@ -84,10 +84,20 @@ class LookMeasure:
                               for g, t in zip(self.grams(image), targets)]))
 
 
+def luma(image: np.ndarray) -> np.ndarray:
+    """The gray (luma) of an RGB picture, (h, w) float64."""
+    return np.asarray(image, np.float64) @ np.array(LUMA_WEIGHTS)
+
+
 def fine_detail(image: np.ndarray) -> np.ndarray:
     """Gray (luma) minus its Gaussian blur: the picture's fine structure, (h, w) float64."""
-    luma = np.asarray(image, np.float64) @ np.array(LUMA_WEIGHTS)
-    return luma - scipy.ndimage.gaussian_filter(luma, DETAIL_SIGMA_PX)
+    gray_image = luma(image)
+    return gray_image - scipy.ndimage.gaussian_filter(gray_image, DETAIL_SIGMA_PX)
+
+
+def mean_laplacian(image: np.ndarray) -> float:
+    """Mean absolute Laplacian of the luma: how much fine detail a picture carries."""
+    return float(np.mean(np.abs(scipy.ndimage.laplace(luma(image)))))
 
 
 def layout_correlation(image: np.ndarray, texture: np.ndarray) -> float:
@@ -112,12 +122,12 @@ def seam_ratio(image: np.ndarray, split: Tuple[int, int]) -> float:
     About 1: the borders are like any other place (no seams); clearly above 1: seams.
     """
     from nst_tf.images import tile_bounds
-    luma = np.asarray(image, np.float64) @ np.array(LUMA_WEIGHTS)
+    gray_image = luma(image)
     steps, across = [], []
     for axis, pieces in ((1, split[0]), (0, split[1])):
-        step = np.abs(np.diff(luma, axis=axis))  # step k: between pixels k and k + 1
+        step = np.abs(np.diff(gray_image, axis=axis))  # step k: between pixels k and k + 1
         borders = np.zeros(step.shape[axis], bool)
-        borders[[start - 1 for start, _ in tile_bounds(luma.shape[axis], pieces)[1:]]] = True
+        borders[[start - 1 for start, _ in tile_bounds(gray_image.shape[axis], pieces)[1:]]] = True
         step = np.moveaxis(step, axis, 0)
         steps.append(step[~borders].ravel())
         across.append(step[borders].ravel())

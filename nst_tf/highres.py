@@ -39,8 +39,8 @@ def evaluation_probe(argument: str) -> str:
     with the seconds of the fastest step after the first (the first traces), or with one step
     that step's seconds (tracing included: an upper bound), and the peak RSS.
 
-    argument: JSON {"content", "texture", "config", "steps"}; the config's start_dim is the
-    picture's size, so there is one level: the picture itself, tiled by its tile_size.
+    argument: JSON {"content", "texture", "config"}; the config's iterations are the steps and
+    its start_dim the picture's size, so there is one level: the picture, tiled by tile_size.
     """
     from nst_tf.run import TextureTransfer
     task = json.loads(argument)
@@ -93,15 +93,6 @@ def evaluation_rows(content, texture, config: TransferConfig,
     return results
 
 
-def mean_laplacian(image) -> float:
-    """Mean absolute Laplacian of the luma: how much fine detail a picture carries."""
-    import numpy as np
-    import scipy.ndimage
-    from nst_tf.images import LUMA_WEIGHTS
-    luma = np.asarray(image, np.float64) @ np.array(LUMA_WEIGHTS)
-    return float(np.mean(np.abs(scipy.ndimage.laplace(luma))))
-
-
 def full_resolution_check(content, texture, original, config: TransferConfig,
                           baseline_steps: int = 100, baseline_size=(341, 512), callback=None):
     """A full-resolution run scored against the original's downscaled result, timed against
@@ -116,7 +107,7 @@ def full_resolution_check(content, texture, original, config: TransferConfig,
 
     import numpy as np
 
-    from nst_tf.evaluate import LookMeasure, ssim
+    from nst_tf.evaluate import LookMeasure, mean_laplacian, ssim
     from nst_tf.run import TextureTransfer
 
     baseline_config = config.replace(max_dim=max(baseline_size), split=(1, 1), statistics="tile",

@@ -221,7 +221,7 @@ class TextureTransfer:
         """
         start = time.perf_counter()
         previous = None
-        progress = _Progress(self.levels, self.level_steps, start)
+        progress = _Progress(self.levels, self.level_steps)
         while True:
             steps = self.level_steps[self.level]
             last = self.level == len(self.levels) - 1
@@ -263,10 +263,9 @@ class _Progress:
     one step has been timed.
     """
 
-    def __init__(self, levels, level_steps, start: float):
+    def __init__(self, levels, level_steps):
         self.pixels = [h * w for h, w in levels]
         self.level_steps = level_steps
-        self.start = start
         self.seconds_per_pixel_step = None
 
     def reporter(self, level: int, callback: Callback) -> Callback:

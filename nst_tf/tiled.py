@@ -7,8 +7,8 @@ direct parts averaged over all of them. Evaluating it tile by tile changes nothi
 - A feature depends only on the pixels of its receptive field. A tile that carries a halo of at
   least that field around its core, and whose origin sits on the layer's stride grid (so the 2x2
   poolings pair the same pixels), has the full picture's features at its core positions. Each
-  branch gets its own halo: the gray branch stops at block3_conv1 (10 px), only the colour branch
-  reaches block5_conv2 (94 px).
+  branch gets its own halo: the gray branch stops at block3_conv1 (10 px, 12 on its 4 px grid), only
+  the colour branch reaches block5_conv2 (86 px, 96 on its 16 px grid).
 - Every part is a sum over positions divided by a count known in advance, so each core adds its
   own positions' share, and a pixel's gradient is the sum of what each tile's core loss sends it
   (its own core, and the halos of its neighbours).
@@ -137,9 +137,11 @@ class TiledObjective:
         self.stored_targets = self._stored_content_targets()
         self.gram_targets = self._gram_targets(gram_texture)
 
+    def _channels(self, layer: str) -> int:
+        return self.extractor.model.get_layer(layer).output.shape[-1]
+
     def _floats_per_pixel(self, layer: str) -> float:
-        channels = self.extractor.model.get_layer(layer).output.shape[-1]
-        return channels / self.strides[layer] ** 2
+        return self._channels(layer) / self.strides[layer] ** 2
 
     def _count(self, layer: str, channels: int, size=None) -> float:
         """Positions (x channels) of `layer` over a picture of `size`: the divisor of its mean."""
@@ -166,9 +168,6 @@ class TiledObjective:
         def picture(channels=3):
             return tf.TensorSpec([1, None, None, channels], tf.float32)
 
-        def channels(name):
-            return self.extractor.model.get_layer(name).output.shape[-1]
-
         origin, core = tf.TensorSpec([2], tf.int32), tf.TensorSpec([4], tf.int32)
         self._gram_sums = tf.function(self._gram_sums_of, input_signature=[picture(), origin, core])
         # The image's gray is made per tile (it is per pixel): no picture-sized gray copy.
@@ -176,9 +175,9 @@ class TiledObjective:
             lambda image_tile, origin, core: self._gram_sums_of(gray(image_tile), origin, core),
             input_signature=[picture(), origin, core])
         self._colour_step = tf.function(self._colour_gradient, input_signature=[
-            picture(), picture(), [picture(channels(n)) for n in self.stored_layers], origin, core])
+            picture(), picture(), [picture(self._channels(n)) for n in self.stored_layers], origin, core])
         self._gray_step = tf.function(self._gray_gradient, input_signature=[
-            picture(), picture(), [tf.TensorSpec([channels(n)] * 2, tf.float32)
+            picture(), picture(), [tf.TensorSpec([self._channels(n)] * 2, tf.float32)
                                    for n in self.texture_layers], origin, core])
 
     def _gram_sums_of(self, gray_tile, origin, core):
@@ -242,9 +241,8 @@ class TiledObjective:
         targets = {}
         for name in self.stored_layers:
             stride = self.strides[name]
-            channels = self.extractor.model.get_layer(name).output.shape[-1]
             targets[name] = np.zeros((1, self.size[0] // stride, self.size[1] // stride,
-                                      channels), np.float32)
+                                      self._channels(name)), np.float32)
         if not targets:
             return targets
         model = self.extractor._outputs(tuple(self.stored_layers))
@@ -286,7 +284,6 @@ class TiledObjective:
         image = image.numpy() if hasattr(image, "numpy") else np.asarray(image, np.float32)
         parts = dict.fromkeys(LOSS_PARTS, 0.0)
         gradient = np.zeros_like(image)
-        gram_deltas = None
         if self.loss_weights["texture"] > 0:
             grams = self._gram_accumulated(image, self._image_gram_sums)
             parts["texture"] = self.loss_weights["texture"] * float(np.mean([
