@@ -6,6 +6,7 @@ lives here and nowhere else.
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Optional, Tuple
 
 from nst_tf.errors import NSTError
@@ -24,6 +25,11 @@ ORIGINAL_TILE_PX = 512
 
 # A VGG19 tile smaller than this has almost no spatial extent left after block5's four pools.
 MIN_TILE_PX = 32
+
+# Images whose header claims more are refused before decoding: 250 MP is 12x a 20 MP camera
+# photo, and already 3 GB as float32 RGB; a header beyond it is a damaged file or a
+# decompression bomb (a few KB that decode to gigabytes).
+MAX_IMAGE_MEGAPIXELS = 250
 
 OPTIMIZERS = ("adam", "lbfgs")
 STATISTICS = ("auto", "global", "tile")
@@ -124,6 +130,11 @@ class TransferConfig:
 
     def validate(self) -> None:
         """Raises NSTError with one line when a value cannot work."""
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            values = value if isinstance(value, tuple) else (value,)
+            if any(isinstance(v, float) and not math.isfinite(v) for v in values):
+                raise NSTError(f"{field.name} must be a finite number, got {value}")
         if len(self.split) != 2 or min(self.split) < 1:
             raise NSTError(f"split must be two positive integers (columns x rows), got {self.split}")
         if self.max_dim != 0 and self.max_dim < MIN_TILE_PX:
@@ -169,6 +180,15 @@ class TransferConfig:
             raise NSTError(f"learning_rate must be > 0, got {self.learning_rate}")
         if self.plateau_window < 2:
             raise NSTError(f"plateau_window must be >= 2, got {self.plateau_window}")
+        for name in ("beta_1", "beta_2"):
+            if not 0 <= getattr(self, name) < 1:
+                raise NSTError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+        if self.epsilon <= 0:
+            raise NSTError(f"epsilon must be > 0, got {self.epsilon}")
+        if not 0 < self.plateau_decay <= 1:
+            raise NSTError(f"plateau_decay must be in (0, 1], got {self.plateau_decay}")
+        if self.plateau_tolerance < 0 or self.min_learning_rate < 0 or self.plateau_after < 0:
+            raise NSTError("plateau_tolerance, min_learning_rate and plateau_after must be >= 0")
 
     @property
     def steps(self) -> int:

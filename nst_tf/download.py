@@ -7,16 +7,27 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import os
+import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Optional
 
+from absl import logging
+
 from nst_tf.errors import NSTError
 from nst_tf.files import atomic_output
 
-# Seconds a connection may stay silent before a download gives up.
+# Seconds a connection may stay silent before an attempt gives up.
 DOWNLOAD_TIMEOUT_S = 20
+# A download that cannot get through gives up within this many seconds, retries included.
+DOWNLOAD_DEADLINE_S = 30
+# Waits before the 2nd, 3rd and 4th attempts after a transient failure (backoff).
+RETRY_DELAYS_S = (1.0, 2.0, 4.0)
+# HTTP answers that say "try again later" rather than "no".
+RETRY_HTTP_CODES = (408, 429, 500, 502, 503, 504)
 CHUNK_BYTES = 1 << 20
 
 
@@ -42,36 +53,100 @@ def verified(path, expected_hash: Optional[str]) -> bool:
     return expected_hash is None or file_hash(path, _hash_algorithm(expected_hash)) == expected_hash.lower()
 
 
-def download(url: str, dest, expected_hash: Optional[str] = None,
-             timeout: float = DOWNLOAD_TIMEOUT_S) -> Path:
-    """Fetches `url` to `dest`, checking an md5 or sha256; a no-op when `dest` already verifies.
+class _Transient(Exception):
+    """A network failure worth another try (no route yet, refused, reset, timed out, HTTP 5xx)."""
 
-    Returns dest. Raises NSTError with one line when the network fails or the hash differs; in
-    every failure (an interrupt included) nothing is left at `dest`.
-    """
+
+def destination(dest, url: str) -> Path:
+    """`dest` itself, or, when it is a folder (an existing one, or a path ending in a slash),
+    the URL's file name inside it, as `wget -P` does."""
+    text = str(dest)
     dest = Path(dest)
+    if dest.is_dir() or text.endswith(("/", os.sep)):
+        name = Path(urllib.parse.urlparse(url).path).name
+        if not name:
+            raise NSTError(f"{url}: no file name in the URL; give --dest a file path")
+        return dest / name
+    return dest
+
+
+def download(url: str, dest, expected_hash: Optional[str] = None,
+             timeout: float = DOWNLOAD_TIMEOUT_S, deadline: float = DOWNLOAD_DEADLINE_S,
+             sleep=time.sleep) -> Path:
+    """Fetches `url` to `dest` (a file, or a folder to put it in), checking an md5 or sha256; a
+    no-op when the file already verifies. Returns the file's path.
+
+    A transient network failure is retried after RETRY_DELAYS_S while the attempts fit in
+    `deadline` seconds, so with no network at all it still fails within it. Raises NSTError with
+    one line (what failed, and what to do); in every failure (an interrupt included) nothing is
+    left at the destination.
+    """
+    dest = destination(dest, url)
     if verified(dest, expected_hash):
         return dest
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise NSTError(f"cannot write to {dest.parent} ({error.strerror or error})") from None
+    if dest.is_dir():
+        raise NSTError(f"{dest}: is a folder; give --dest a file path or a folder to put it in")
+    start = time.monotonic()
+    for attempt, delay in enumerate(RETRY_DELAYS_S + (None,), start=1):
+        remaining = deadline - (time.monotonic() - start)
+        try:
+            _fetch(url, dest, expected_hash, max(1.0, min(timeout, remaining)))
+            return dest
+        except _Transient as error:
+            spent = time.monotonic() - start
+            if delay is None or spent + delay >= deadline:
+                raise NSTError(f"cannot download {url} ({error}; {attempt} attempts in "
+                               f"{spent:.0f} s); fetch it on a machine with internet access and "
+                               f"place it at {dest}") from None
+            logging.warning("download failed (%s); trying again in %g s", error, delay)
+            sleep(delay)
+    raise AssertionError("unreachable")
+
+
+def _transient_reason(error: BaseException) -> str:
+    reason = getattr(error, "reason", None) or getattr(error, "strerror", None) or error
+    return str(reason)
+
+
+def _fetch(url: str, dest: Path, expected_hash: Optional[str], timeout: float) -> None:
+    """One attempt. Network failures raise _Transient (or NSTError when retrying cannot help:
+    HTTP 4xx, a bad URL, a missing local file); a local write failure raises NSTError."""
+    remote = urllib.parse.urlparse(url).scheme not in ("file", "")
+    try:
+        response = urllib.request.urlopen(url, timeout=timeout)
+    except urllib.error.HTTPError as error:
+        if error.code in RETRY_HTTP_CODES:
+            raise _Transient(f"HTTP {error.code} {error.reason}") from None
+        raise NSTError(f"cannot download {url} (HTTP {error.code} {error.reason})") from None
+    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as error:
+        if remote and not isinstance(error, ValueError):
+            raise _Transient(_transient_reason(error)) from None
+        raise NSTError(f"cannot download {url} ({_transient_reason(error)}); fetch it on a "
+                       f"machine with internet access and place it at {dest}") from None
     algorithm = _hash_algorithm(expected_hash or "")
     digest = hashlib.new(algorithm)
-    try:
-        with atomic_output(dest) as temporary, open(temporary, "wb") as out, \
-                urllib.request.urlopen(url, timeout=timeout) as response:
-            for chunk in iter(lambda: response.read(CHUNK_BYTES), b""):
+    with response, atomic_output(dest) as temporary:
+        try:
+            out = open(temporary, "wb")
+        except OSError as error:
+            raise NSTError(f"cannot write {dest} ({error.strerror or error})") from None
+        with out:
+            while True:
+                try:
+                    chunk = response.read(CHUNK_BYTES)
+                except (http.client.HTTPException, OSError) as error:
+                    raise _Transient(f"connection lost: {_transient_reason(error)}") from None
+                if not chunk:
+                    break
                 digest.update(chunk)
-                out.write(chunk)
-            out.flush()
-            if expected_hash is not None and digest.hexdigest() != expected_hash.lower():
-                raise NSTError(f"{url}: {algorithm} is {digest.hexdigest()}, expected "
-                               f"{expected_hash}; the download is corrupt or the file changed")
-    except NSTError:
-        raise
-    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as error:
-        reason = getattr(error, "reason", None) or getattr(error, "strerror", None) or error
-        raise NSTError(f"cannot download {url} ({reason}); fetch it on a machine with internet "
-                       f"access and place it at {dest}") from None
-    return dest
+                try:
+                    out.write(chunk)
+                except OSError as error:
+                    raise NSTError(f"cannot write {dest} ({error.strerror or error})") from None
+        if expected_hash is not None and digest.hexdigest() != expected_hash.lower():
+            raise NSTError(f"{url}: {algorithm} is {digest.hexdigest()}, expected "
+                           f"{expected_hash}; the download is corrupt or the file changed")

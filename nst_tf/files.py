@@ -52,3 +52,26 @@ def atomic_output(dest):
         pending.commit()
     finally:
         pending.discard()
+
+
+def check_apart(outputs: dict, inputs: dict) -> None:
+    """Refuses, before any work, an output path that is one of the inputs (or two outputs that
+    are one file): a run must never overwrite the photos it reads.
+
+    outputs, inputs: {flag name: path or None}; None entries are ignored.
+    """
+    def same(a: Path, b: Path) -> bool:
+        if a.resolve() == b.resolve():
+            return True
+        return a.exists() and b.exists() and os.path.samefile(a, b)  # hard links
+
+    seen = {}
+    for out_name, out_path in outputs.items():
+        if out_path is None:
+            continue
+        out_path = Path(out_path)
+        for in_name, in_path in list(inputs.items()) + list(seen.items()):
+            if in_path is not None and same(out_path, Path(in_path)):
+                raise NSTError(f"{out_path}: --{out_name} would overwrite --{in_name}; "
+                               f"choose another path")
+        seen[out_name] = out_path

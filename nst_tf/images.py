@@ -6,14 +6,16 @@ An image here is a float32 array of shape (height, width, 3), RGB, values 0..255
 from __future__ import annotations
 
 import tempfile
+import warnings
 from pathlib import Path
 from typing import List, Sequence, Tuple
 
 import imageio.v3 as iio
 import numpy as np
 import tensorflow as tf
+from PIL import Image, ImageOps, UnidentifiedImageError
 
-from nst_tf.config import MIN_TILE_PX
+from nst_tf.config import MAX_IMAGE_MEGAPIXELS, MIN_TILE_PX
 from nst_tf.errors import NSTError
 from nst_tf.files import atomic_output
 
@@ -25,9 +27,13 @@ WRITABLE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
 
 def read_image(path) -> np.ndarray:
-    """Reads any image imageio understands as float32 RGB (h, w, 3) in 0..255.
+    """Reads a photo as it comes from a phone, a camera or the web: float32 RGB (h, w, 3), 0..255.
 
-    Grayscale is repeated to 3 channels, alpha is dropped, 16-bit and float images are rescaled.
+    EXIF orientation is applied (a portrait phone photo comes out portrait); CMYK, palette,
+    grayscale and 16-bit images are converted; alpha is composited over white (what a viewer
+    shows on a page); an animation gives its first frame. A file that is empty, not an image,
+    truncated or corrupt, or whose header claims more than MAX_IMAGE_MEGAPIXELS, raises NSTError
+    naming the file and the problem; the size is checked before any pixel is decoded.
     """
     path = Path(path)
     if not path.exists():
@@ -35,14 +41,67 @@ def read_image(path) -> np.ndarray:
     if path.is_dir():
         raise NSTError(f"{path}: is a directory, not an image")
     try:
-        pixels = iio.imread(path)
-    except Exception as error:  # imageio raises many types for a file that is not an image
-        raise NSTError(f"{path}: cannot read as an image ({type(error).__name__})") from None
+        if path.stat().st_size == 0:
+            raise NSTError(f"{path}: empty file (0 bytes), not an image")
+        opened = _open_unchecked(path)
+    except NSTError:
+        raise
+    except PermissionError:
+        raise NSTError(f"{path}: cannot read it (permission denied)") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        raise NSTError(f"{path}: not an image, or a format this tool cannot read") from None
+    with opened:
+        width, height = opened.size
+        if width * height > MAX_IMAGE_MEGAPIXELS * 1e6:
+            raise NSTError(
+                f"{path}: its header says {width}x{height} px ({width * height / 1e6:.0f} MP), "
+                f"more than the {MAX_IMAGE_MEGAPIXELS} MP this tool reads: a damaged file or a "
+                "decompression bomb")
+        try:
+            pixels = _decoded(opened)
+        except Exception as error:  # Pillow raises OSError, SyntaxError, ValueError, zlib.error
+            reason = str(error).splitlines()[0][:120] if str(error) else type(error).__name__
+            raise NSTError(f"{path}: truncated or corrupt {opened.format or 'image'} data "
+                           f"({reason})") from None
     return to_rgb(pixels, str(path))
 
 
+def _open_unchecked(path: Path):
+    """Pillow's lazy open (header only), with Pillow's own pixel limit off: read_image applies
+    the project's, with a message naming the file and its size."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+        try:
+            return Image.open(path)
+        finally:
+            Image.MAX_IMAGE_PIXELS = limit
+
+
+# Pillow modes holding 16 bits per pixel (PNG and TIFF grayscale); "I" is how Pillow reads a
+# 16-bit grayscale PNG into 32-bit integers.
+_SIXTEEN_BIT_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N")
+
+
+def _decoded(image) -> np.ndarray:
+    """The first frame's pixels, upright, as an array to_rgb understands."""
+    image.seek(0)
+    image = ImageOps.exif_transpose(image)
+    if image.mode in _SIXTEEN_BIT_MODES:
+        return np.clip(np.asarray(image), 0, 65535).astype(np.uint16)
+    if image.mode == "F":
+        return np.asarray(image, np.float32)
+    if image.mode in ("RGBA", "LA", "RGB", "L"):
+        return np.asarray(image)
+    has_alpha = "A" in image.mode or "a" in image.mode or "transparency" in image.info
+    return np.asarray(image.convert("RGBA" if has_alpha else "RGB"))
+
+
 def to_rgb(pixels, name: str = "image") -> np.ndarray:
-    """Any array image (gray, gray+alpha, RGB, RGBA; uint8, uint16, bool or float) -> float32 RGB 0..255."""
+    """Any array image (gray, gray+alpha, RGB, RGBA; uint8, uint16, bool or float) -> float32 RGB 0..255.
+
+    Alpha is composited over white.
+    """
     pixels = np.asarray(pixels)
     if pixels.ndim == 4:  # an animation or a multi-page file: its first frame
         pixels = pixels[0]
@@ -55,12 +114,17 @@ def to_rgb(pixels, name: str = "image") -> np.ndarray:
     elif pixels.dtype == bool:
         scale = 255.0
     elif np.issubdtype(pixels.dtype, np.floating):
+        if not np.isfinite(pixels).all():
+            raise NSTError(f"{name}: has pixels that are not finite numbers")
         scale = 255.0 if pixels.max(initial=0.0) <= 1.0 else 1.0
     else:
         scale = 1.0
     channels = pixels.shape[-1]
     colour = pixels[..., :1] if channels <= 2 else pixels[..., :3]
     rgb = np.broadcast_to(colour, pixels.shape[:2] + (3,)).astype(np.float32) * np.float32(scale)
+    if channels in (2, 4):
+        alpha = np.clip(pixels[..., -1:].astype(np.float32) * np.float32(scale) / 255.0, 0, 1)
+        rgb = rgb * alpha + 255.0 * (1.0 - alpha)
     return np.clip(rgb, 0.0, 255.0)
 
 

@@ -24,7 +24,7 @@ import scipy.optimize
 import tensorflow as tf
 
 from nst_tf.config import TransferConfig
-from nst_tf.optimize import Callback, loss_and_gradient, make_report
+from nst_tf.optimize import Callback, loss_and_gradient, make_report, non_finite
 from nst_tf.vgg import PIXEL_MAX, PIXEL_MIN
 
 
@@ -47,6 +47,9 @@ class LbfgsOptimization:
             self.value_and_gradient = tf.function(lambda: loss_and_gradient(graph, image),
                                                   jit_compile=config.jit_compile)
 
+    def restore_best(self) -> None:
+        """Nothing to do: run() always leaves the image at the best point it evaluated."""
+
     def run(self, callback: Optional[Callback] = None, start: Optional[float] = None) -> int:
         """Runs up to `iterations` evaluations; returns how many were made."""
         start = time.perf_counter() if start is None else start
@@ -65,6 +68,8 @@ class LbfgsOptimization:
             self.image.assign(x.reshape(shape).astype(np.float32))
             summed, gradient, parts = self.value_and_gradient()
             parts = {name: float(value) for name, value in parts.items()}
+            if not np.isfinite(parts["total"]):
+                raise non_finite(evaluations, parts)  # the finally below goes back to the best
             # Best first: a callback that interrupts must not lose the point it was shown.
             if parts["total"] < best["total"]:
                 best["total"], best["x"] = parts["total"], x.copy()

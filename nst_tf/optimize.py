@@ -10,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from nst_tf.config import TransferConfig
+from nst_tf.errors import NonFiniteLoss
 from nst_tf.graph import LOSS_PARTS
 from nst_tf.vgg import PIXEL_MAX, PIXEL_MIN
 
@@ -156,6 +157,10 @@ class AdamOptimization:
             self.schedule.learning_rate = previous.schedule.learning_rate
         self._pixel_min = tf.constant(PIXEL_MIN)
         self._pixel_max = tf.constant(PIXEL_MAX)
+        # The image with the lowest total seen, kept on the device: an interrupted run writes it,
+        # and a run whose loss stops being finite goes back to it.
+        self.best = tf.Variable(image, trainable=False)
+        self.best_total = tf.Variable(np.inf, dtype=tf.float32, trainable=False)
         if getattr(graph, "tiled", False):
             # A tiled objective runs its tiles from Python; only the update is one graph.
             self._apply = tf.function(self._update)
@@ -168,13 +173,26 @@ class AdamOptimization:
         self.adam.apply(gradient * self.gradient_scale)
         self.image.assign(tf.clip_by_value(self.image, self._pixel_min, self._pixel_max))
 
+    def _keep_if_best(self, summed) -> None:
+        """Copies the image (before its update) into `best` when its total is the lowest yet;
+        a NaN total never is."""
+        improved = summed < self.best_total
+        self.best.assign(tf.where(improved, self.image, self.best))
+        self.best_total.assign(tf.where(improved, summed, self.best_total))
+
+    def restore_best(self) -> None:
+        """Puts the best image seen back into the image variable."""
+        self.image.assign(self.best)
+
     def _tiled_step(self):
-        _, gradient, parts = self.graph.value_and_gradient(self.image)
+        summed, gradient, parts = self.graph.value_and_gradient(self.image)
+        self._keep_if_best(tf.constant(summed, tf.float32))
         self._apply(gradient)
         return parts
 
     def _step(self):
-        _, gradient, parts = loss_and_gradient(self.graph, self.image)
+        summed, gradient, parts = loss_and_gradient(self.graph, self.image)
+        self._keep_if_best(summed)
         self.adam.apply(gradient * self.gradient_scale if self.gradient_scale != 1.0 else gradient)
         self.image.assign(tf.clip_by_value(self.image, self._pixel_min, self._pixel_max))
         return parts
@@ -189,6 +207,9 @@ class AdamOptimization:
         for updates, step in enumerate(range(self.iterations), start=1):
             learning_rate = self.schedule.learning_rate
             parts = {name: float(value) for name, value in self.step().items()}
+            if not np.isfinite(parts["total"]):
+                self.restore_best()
+                raise non_finite(step, parts)
             if callback is not None:
                 callback(make_report(step, parts, learning_rate, start))
             next_rate = self.schedule.update(step, parts["total"])
@@ -197,6 +218,12 @@ class AdamOptimization:
             if self.schedule.stopped:
                 break
         return updates
+
+
+def non_finite(step: int, parts: Dict[str, float]) -> NonFiniteLoss:
+    """The error for a step whose total is not finite, naming the first part that is not."""
+    part = next((name for name in LOSS_PARTS if not np.isfinite(parts[name])), "total")
+    return NonFiniteLoss(step, part, parts[part])
 
 
 def make_report(step: int, parts: Dict[str, float], learning_rate, start: float) -> StepReport:

@@ -236,6 +236,13 @@ class TextureTransfer:
             self._next_level()
         return self.result()
 
+    def keep_best(self) -> None:
+        """After an interrupt: the current level's image goes back to the best it has seen (the
+        lowest total); result() then gives that picture."""
+        optimization = getattr(self, "optimization", None)
+        if optimization is not None and optimization.image is self.image:
+            optimization.restore_best()
+
     def result(self) -> np.ndarray:
         """The image as it stands now, at full resolution, tiles put back together: uint8 (H, W, 3).
 

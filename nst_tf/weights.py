@@ -6,8 +6,12 @@ import os
 from pathlib import Path
 from typing import Optional
 
+from nst_tf.config import VGG19_LAYERS
 from nst_tf.download import download, verified
 from nst_tf.errors import NSTError
+
+# What to run when a weights file is missing or broken.
+DOWNLOAD_ADVICE = "get Keras' VGG19 file with: python scripts/download_weights.py"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,4 +62,56 @@ def resolve_weights(spec: Optional[str], weights_dir=None, allow_download: bool 
     if not path.is_file():
         raise NSTError(f"{spec}: no such weights file (use 'imagenet', 'random' or a path to a "
                        "VGG19 notop .h5)")
+    check_vgg19_file(path)
     return str(path)
+
+
+def vgg19_kernel_shapes() -> dict:
+    """{conv layer name: its kernel's shape} for VGG19 without its classifier."""
+    widths = {1: 64, 2: 128, 3: 256, 4: 512, 5: 512}
+    shapes, channels = {}, 3
+    for name in VGG19_LAYERS:
+        if "_conv" in name:
+            width = widths[int(name[len("block")])]
+            shapes[name] = (3, 3, channels, width)
+            channels = width
+    return shapes
+
+
+def check_vgg19_file(path) -> None:
+    """Fails with one line, and the fix, unless `path` is a readable Keras VGG19 notop .h5 whose
+    conv kernels have VGG19's shapes. Reads only the file's index, not the 80 MB of weights, so
+    it runs before the network is built."""
+    import h5py  # Keras' own dependency for .h5 files
+
+    named, kernels = {}, []
+    try:
+        with h5py.File(path, "r") as handle:
+            legacy = "layer_names" in handle.attrs  # Keras 2's layout, Keras' download's
+
+            def note(name, item):
+                if isinstance(item, h5py.Dataset) and len(item.shape) == 4:
+                    kernels.append(tuple(item.shape))
+                    named.setdefault(name.split("/", 1)[0], tuple(item.shape))
+            handle.visititems(note)
+    except (OSError, ValueError, KeyError) as error:
+        reason = str(error).splitlines()[0][:100] if str(error) else type(error).__name__
+        raise NSTError(f"{path}: not a VGG19 notop weights file (truncated or corrupt: {reason}); "
+                       f"{DOWNLOAD_ADVICE}") from None
+    expected_shapes = vgg19_kernel_shapes()
+    if not legacy:
+        # Keras 3's .weights.h5 names layers by class (conv2d_3), not by VGG19's names: compare
+        # the kernels' shapes as a whole.
+        if sorted(kernels) != sorted(expected_shapes.values()):
+            raise NSTError(f"{path}: not a VGG19 notop weights file (its {len(kernels)} "
+                           f"convolution kernels are not VGG19's 16); {DOWNLOAD_ADVICE}")
+        return
+    for layer, expected in expected_shapes.items():
+        found = named.get(layer)
+        if found is None:
+            raise NSTError(f"{path}: not a VGG19 notop weights file (no {layer} in it: another "
+                           f"network's weights?); {DOWNLOAD_ADVICE}")
+        if found != expected:
+            raise NSTError(f"{path}: not a VGG19 notop weights file ({layer}'s kernel is "
+                           f"{'x'.join(map(str, found))}, VGG19's is "
+                           f"{'x'.join(map(str, expected))}); {DOWNLOAD_ADVICE}")

@@ -2,6 +2,7 @@
 and turning bad input into one line on stderr with a non-zero exit."""
 import dataclasses
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -39,8 +40,24 @@ import_tensorflow_quietly()  # before nst_tf, whose package imports TensorFlow
 from nst_tf.config import TransferConfig, parse_split  # noqa: E402
 from nst_tf.errors import NSTError  # noqa: E402
 
+EXIT_FAILED = 1  # the run itself failed (its loss stopped being finite)
 EXIT_BAD_INPUT = 2
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130, the shell's convention for a signal
+EXIT_TERMINATED = 128 + signal.SIGTERM  # 143
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a `kill`, a job scheduler's stop), raised like Ctrl-C's KeyboardInterrupt so the
+    same code keeps the work; exits 143 instead of 130."""
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated()
+
+
+def exit_code(interrupt: KeyboardInterrupt) -> int:
+    """130 for Ctrl-C, 143 for SIGTERM."""
+    return EXIT_TERMINATED if isinstance(interrupt, Terminated) else EXIT_INTERRUPTED
 
 _DEFAULTS = TransferConfig()
 
@@ -114,12 +131,24 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
 
 
 def guarded(main):
-    """Wraps an absl main so that bad input (NSTError) ends in one line, not a traceback."""
+    """Wraps an absl main so that bad input (NSTError) ends in one line, not a traceback, and
+    SIGTERM is handled as Ctrl-C is (a main that has work to keep catches KeyboardInterrupt;
+    one that reaches here had none: one line, and 130 or 143)."""
     def wrapper(argv):
+        signal.signal(signal.SIGTERM, _raise_terminated)
         if len(argv) > 1:
             fail(f"unexpected arguments: {' '.join(argv[1:])} (flags are written --name=value)")
         try:
             return main(argv)
         except NSTError as error:
             fail(str(error))
+        except KeyboardInterrupt as interrupt:
+            fail("interrupted before any result; nothing written", exit_code(interrupt))
     return wrapper
+
+
+def path_flags(config: TransferConfig) -> dict:
+    """The files a transfer's config reads besides the content and texture: {flag: path}."""
+    init = None if config.init in ("content", "noise") else config.init
+    weights = None if config.weights in (None, "imagenet", "random") else config.weights
+    return {"init": init, "weights": weights}

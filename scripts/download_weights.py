@@ -13,7 +13,8 @@ from nst_tf.weights import KERAS_VGG19_NOTOP, WEIGHTS_DIR
 
 flags.DEFINE_string("url", KERAS_VGG19_NOTOP.url, "Where to download from.")
 flags.DEFINE_string("md5", KERAS_VGG19_NOTOP.md5, "Expected md5 (or sha256) of the file.")
-flags.DEFINE_string("dest", str(WEIGHTS_DIR / KERAS_VGG19_NOTOP.filename), "Where to write it.")
+flags.DEFINE_string("dest", str(WEIGHTS_DIR / KERAS_VGG19_NOTOP.filename),
+                    "Where to write it: a file path, or a folder to put it in (as wget -P).")
 FLAGS = flags.FLAGS
 
 

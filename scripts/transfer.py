@@ -29,12 +29,18 @@ def intermediate_path(output: Path, updates: int, level: int = 0, levels: int = 
 @cli_common.guarded
 def main(argv):
     import nst_tf
+    from nst_tf.errors import NonFiniteLoss
+    from nst_tf.files import check_apart
     from nst_tf.images import check_writable, write_image
     from nst_tf.metrics import MetricsLog
 
+    # Everything that can be checked is checked before the network is built (TextureTransfer
+    # reads the images and the weights file's index first).
     config = cli_common.config_from_flags()
     output = Path(FLAGS.output)
     check_writable(output)
+    check_apart({"output": output, "metrics": FLAGS.metrics},
+                {"content": FLAGS.content, "texture": FLAGS.texture, **cli_common.path_flags(config)})
     job = nst_tf.TextureTransfer(FLAGS.content, FLAGS.texture, config)
     metrics = MetricsLog(FLAGS.metrics) if FLAGS.metrics else None
 
@@ -47,14 +53,24 @@ def main(argv):
                         job.result())
         cli_common.log_report(report, config, FLAGS.log_every)
 
-    try:
-        image = job.run(on_step)
-    except KeyboardInterrupt:
+    def keep(what: str) -> str:
+        """Writes the image and closes the metrics; says where."""
         write_image(output, job.result())
+        where = f"wrote {what} to {output}"
         if metrics is not None:
             metrics.close()
-        print(f"interrupted: wrote the image so far to {output}", file=sys.stderr)
-        sys.exit(cli_common.EXIT_INTERRUPTED)
+            where += f" and the metrics to {metrics.path}"
+        return where
+
+    try:
+        image = job.run(on_step)
+    except KeyboardInterrupt as interrupt:  # Ctrl-C, or SIGTERM (cli_common.Terminated)
+        job.keep_best()
+        print(f"interrupted: {keep('the best image so far')}", file=sys.stderr)
+        sys.exit(cli_common.exit_code(interrupt))
+    except NonFiniteLoss as error:
+        cli_common.fail(f"{error}; {keep('the best image before it')} (lower the loss weights "
+                        "or the learning rate)", cli_common.EXIT_FAILED)
     except BaseException:
         if metrics is not None:
             metrics.discard()

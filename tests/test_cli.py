@@ -61,7 +61,7 @@ def bad_weights(tmp_path):
 
 @pytest.mark.parametrize("change,message", [
     (lambda p, c, t: {"content": p / "missing.png"}, r"missing\.png: no such file"),
-    (lambda p, c, t: {"texture": p / "notes.png"}, r"notes\.png: cannot read as an image"),
+    (lambda p, c, t: {"texture": p / "notes.png"}, r"notes\.png: not an image, or a format this tool cannot read"),
     (lambda p, c, t: {"split": "4x4"}, r"split 4x4 of a 96x72 image leaves tiles of 24x18 px"),
     (lambda p, c, t: {"split": "2by2"}, r"split must look like WxH"),
     (lambda p, c, t: {"texture_layers": "block1_conv1,block9_conv1"}, r"unknown VGG19 layer 'block9_conv1'"),
@@ -110,7 +110,7 @@ def test_interrupt_keeps_the_image_and_the_metrics(tmp_path, image_files):
     finally:
         process.kill()
     assert process.returncode == 130
-    assert f"interrupted: wrote the image so far to {output}" in rest
+    assert f"interrupted: wrote the best image so far to {output} and the metrics to {metrics}" in rest
     assert iio.imread(output).shape == (48, 64, 3)
     records = read_metrics(metrics)
     assert len(records) >= 4 and [r["step"] for r in records] == list(range(len(records)))

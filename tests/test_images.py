@@ -75,9 +75,14 @@ def test_read_accepts_gray_rgba_16bit_and_palette(tmp_path):
     assert image.shape == (12, 20, 3) and image.dtype == np.float32
     np.testing.assert_array_equal(image[..., 1], gray)
 
+    # Alpha is composited over white: transparent -> white, opaque -> the colour, half between.
     rgba = np.dstack([np.full((8, 9), v, np.uint8) for v in (10, 20, 30, 0)])
+    rgba[0, 1, 3], rgba[0, 2, 3] = 255, 51
     iio.imwrite(tmp_path / "rgba.png", rgba)
-    np.testing.assert_array_equal(read_image(tmp_path / "rgba.png")[0, 0], [10, 20, 30])
+    composited = read_image(tmp_path / "rgba.png")
+    np.testing.assert_array_equal(composited[0, 0], [255, 255, 255])
+    np.testing.assert_array_equal(composited[0, 1], [10, 20, 30])
+    np.testing.assert_allclose(composited[0, 2], [206, 208, 210], atol=0.01)
 
     deep = np.full((6, 7), 65535, np.uint16)
     deep[0, 0], deep[0, 1] = 0, 32896
@@ -96,7 +101,7 @@ def test_read_errors_are_one_line(tmp_path):
     with pytest.raises(NSTError, match=r"nope\.png: no such file$"):
         read_image(tmp_path / "nope.png")
     (tmp_path / "notes.png").write_text("not an image")
-    with pytest.raises(NSTError, match=r"notes\.png: cannot read as an image"):
+    with pytest.raises(NSTError, match=r"notes\.png: not an image, or a format this tool cannot read"):
         read_image(tmp_path / "notes.png")
     with pytest.raises(NSTError, match="is a directory"):
         read_image(tmp_path)
