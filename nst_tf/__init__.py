@@ -5,24 +5,36 @@
 
 `result` is a uint8 RGB array. TextureTransfer gives step-by-step control (callbacks, the image
 so far after an interrupt).
+
+Importing the package does not start TensorFlow: the names that need it load on first use, so
+the configuration and the input checks (nst_tf.inputs) answer in a fraction of a second.
 """
 from __future__ import annotations
 
-from typing import Optional
-
-import numpy as np
+import importlib
 
 from nst_tf.config import TransferConfig, parse_split
-from nst_tf.errors import NSTError
-from nst_tf.optimize import Callback, StepReport
-from nst_tf.run import ImageLike, TextureTransfer, as_image
+from nst_tf.errors import NSTError, NonFiniteLoss
+from nst_tf.inputs import ImageLike, as_image, load_inputs
 
-__all__ = ["TransferConfig", "TextureTransfer", "StepReport", "NSTError", "transfer",
-           "parse_split", "as_image"]
+__all__ = ["TransferConfig", "TextureTransfer", "StepReport", "NSTError", "NonFiniteLoss",
+           "transfer", "parse_split", "as_image", "load_inputs"]
+
+# name -> the module that defines it, imported (with TensorFlow) when the name is first used.
+_LAZY = {"TextureTransfer": "nst_tf.run", "StepReport": "nst_tf.optimize",
+         "Callback": "nst_tf.optimize"}
 
 
-def transfer(content: ImageLike, texture: ImageLike, config: Optional[TransferConfig] = None,
-             callback: Optional[Callback] = None) -> np.ndarray:
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'nst_tf' has no attribute {name!r}")
+
+
+def transfer(content: ImageLike, texture: ImageLike, config: TransferConfig = None,
+             callback=None):
     """Puts the texture of `texture` into `content`; returns uint8 RGB of size
-    (rows * tile_height, columns * tile_width, 3) (at --max_dim 0: the content's size)."""
+    (rows * tile_height, columns * tile_width, 3) (at --max_dim 0: the content's size).
+    callback(StepReport) follows each step."""
+    from nst_tf.run import TextureTransfer
     return TextureTransfer(content, texture, config).run(callback)

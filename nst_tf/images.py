@@ -12,7 +12,6 @@ from typing import List, Sequence, Tuple
 
 import imageio.v3 as iio
 import numpy as np
-import tensorflow as tf
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from nst_tf.config import MAX_IMAGE_MEGAPIXELS, MIN_TILE_PX
@@ -163,6 +162,7 @@ def write_image(path, image) -> None:
 
 def resize(images, size: Tuple[int, int], antialias: bool = False) -> np.ndarray:
     """Bilinear resize of an image (h, w, 3) or a batch (n, h, w, 3) to size (height, width)."""
+    import tensorflow as tf  # here, not above: reading and checking photos must not start it
     resized = tf.image.resize(np.asarray(images, np.float32), size, method="bilinear",
                               antialias=antialias)
     return resized.numpy()
@@ -181,6 +181,7 @@ def mirror_fit(image: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
 
 def gray3(rgb):
     """Luma of RGB, repeated to 3 channels; works on arrays and tensors, differentiable."""
+    import tensorflow as tf
     luma = tf.tensordot(tf.convert_to_tensor(rgb, tf.float32), tf.constant(LUMA_WEIGHTS), axes=1)
     return tf.repeat(luma[..., None], 3, axis=-1)
 

@@ -9,9 +9,8 @@ batch. Global statistics: the picture is one image whose objective spans all of 
 from __future__ import annotations
 
 import dataclasses
-import os
 import time
-from typing import List, Optional, Tuple, Union
+from typing import List, Optional, Tuple
 
 import numpy as np
 import tensorflow as tf
@@ -19,23 +18,13 @@ import tensorflow as tf
 from nst_tf.config import MIN_TILE_PX, ORIGINAL_TILE_PX, TransferConfig
 from nst_tf.errors import NSTError
 from nst_tf.graph import TextureTransferGraph
-from nst_tf.images import (from_tile_batch, mirror_fit, read_image, resize, tile_size, to_rgb,
-                           to_tile_batch)
+from nst_tf.images import from_tile_batch, mirror_fit, resize, tile_size, to_tile_batch
+from nst_tf.inputs import ImageLike, as_image, load_inputs  # noqa: F401  as_image: re-exported
 from nst_tf.lbfgs import LbfgsOptimization
 from nst_tf.optimize import AdamOptimization, Callback, StepReport
 from nst_tf.reference import ReferenceGraph
 from nst_tf.tiled import TiledObjective
 from nst_tf.vgg import FeatureExtractor, PIXEL_MAX, PIXEL_MIN, deprocess, preprocess, vgg19
-from nst_tf.weights import resolve_weights
-
-ImageLike = Union[str, os.PathLike, np.ndarray]
-
-
-def as_image(image: ImageLike, name: str = "image") -> np.ndarray:
-    """A path or an array -> float32 RGB (h, w, 3) 0..255."""
-    if isinstance(image, np.ndarray):
-        return to_rgb(image, name)
-    return read_image(image)
 
 
 class TextureTransfer:
@@ -53,8 +42,10 @@ class TextureTransfer:
                           or config.global_statistics):
             raise NSTError("the reference path runs the original Adam loop on tiles only")
         self.reference = reference
-        self.content = as_image(content, "content")
-        self.texture = resize(as_image(texture, "texture"), self.content.shape[:2], antialias=True)
+        # Every input is read and checked before the network is built.
+        self.inputs = inputs = load_inputs(content, texture, config)
+        self.content = inputs.content
+        self.texture = resize(inputs.texture, self.content.shape[:2], antialias=True)
         self.tile_size = tile_size(self.content.shape[:2], config.split, config.max_dim)
         self.global_statistics = config.global_statistics
         if self.global_statistics:
@@ -66,7 +57,7 @@ class TextureTransfer:
             self.level_steps = ([config.coarse_iterations] * (len(self.levels) - 1)
                                 + [config.steps])
         initial = self._initial_image()
-        self.extractor = FeatureExtractor(vgg19(resolve_weights(config.weights), config.seed),
+        self.extractor = FeatureExtractor(vgg19(inputs.weights_path, config.seed),
                                           config.texture_layers, config.content_layers)
         self.image = tf.Variable(preprocess(self._batch(initial, self.levels[0])), name="image")
         self.level = 0
@@ -121,11 +112,7 @@ class TextureTransfer:
         if init == "noise":
             rng = np.random.default_rng(self.config.seed)
             return rng.uniform(0.0, 255.0, self.content.shape).astype(np.float32)
-        start = read_image(init)
-        if start.shape != self.content.shape:
-            raise NSTError(f"{init}: init image is {start.shape[1]}x{start.shape[0]}, the content "
-                           f"is {self.content.shape[1]}x{self.content.shape[0]}; they must match")
-        return start
+        return self.inputs.init
 
     def _batch(self, image: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
         """The run's batch of `image` at a level: its split tiles, or the whole picture."""

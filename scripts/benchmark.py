@@ -69,6 +69,7 @@ def cell(value, digits=3):
 
 @cli_common.guarded
 def main(argv):
+    cli_common.import_tensorflow_quietly()
     import tensorflow as tf
     # Each path builds its own compiled step; TensorFlow's retracing warning would say so per path.
     tf.get_logger().setLevel("ERROR")

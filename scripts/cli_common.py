@@ -35,8 +35,6 @@ def import_tensorflow_quietly() -> None:
         os.close(devnull)
 
 
-import_tensorflow_quietly()  # before nst_tf, whose package imports TensorFlow
-
 from nst_tf.config import TransferConfig, parse_split  # noqa: E402
 from nst_tf.errors import NSTError  # noqa: E402
 

@@ -28,6 +28,7 @@ FLAGS = flags.FLAGS
 
 @cli_common.guarded
 def main(argv):
+    cli_common.import_tensorflow_quietly()
     import nst_tf
     from nst_tf.files import atomic_output
     from nst_tf.highres import full_resolution_check

@@ -54,6 +54,7 @@ def config_for(example, base):
 
 @cli_common.guarded
 def main(argv):
+    cli_common.import_tensorflow_quietly()
     from nst_tf.examples import fetch, load_manifest, select
     from nst_tf.files import atomic_output
     from nst_tf.images import check_writable, write_image

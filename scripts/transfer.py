@@ -28,20 +28,23 @@ def intermediate_path(output: Path, updates: int, level: int = 0, levels: int = 
 
 @cli_common.guarded
 def main(argv):
-    import nst_tf
     from nst_tf.errors import NonFiniteLoss
     from nst_tf.files import check_apart
     from nst_tf.images import check_writable, write_image
-    from nst_tf.metrics import MetricsLog
+    from nst_tf.inputs import load_inputs
 
-    # Everything that can be checked is checked before the network is built (TextureTransfer
-    # reads the images and the weights file's index first).
+    # Every flag and input is checked before TensorFlow starts and the network is built.
     config = cli_common.config_from_flags()
     output = Path(FLAGS.output)
     check_writable(output)
     check_apart({"output": output, "metrics": FLAGS.metrics},
                 {"content": FLAGS.content, "texture": FLAGS.texture, **cli_common.path_flags(config)})
-    job = nst_tf.TextureTransfer(FLAGS.content, FLAGS.texture, config)
+    inputs = load_inputs(FLAGS.content, FLAGS.texture, config)
+    cli_common.import_tensorflow_quietly()
+    from nst_tf.metrics import MetricsLog
+    from nst_tf.run import TextureTransfer
+
+    job = TextureTransfer(inputs.content, inputs.texture, config)
     metrics = MetricsLog(FLAGS.metrics) if FLAGS.metrics else None
 
     def on_step(report):
