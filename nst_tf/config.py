@@ -213,6 +213,37 @@ class TransferConfig:
     def replace(self, **changes) -> "TransferConfig":
         return dataclasses.replace(self, **changes)
 
+    @classmethod
+    def parse_field(cls, name: str, text: str):
+        """The value of field `name` written as text, as on the command line ('2x2', '1e3',
+        'true', 'block1_conv1,block2_conv1'); NSTError names the field when it cannot be read."""
+        kinds = {field.name: str(field.type) for field in dataclasses.fields(cls)}
+        if name not in kinds:
+            raise NSTError(f"{name!r} is not a transfer setting")
+        kind, text = kinds[name], text.strip()
+        try:
+            if name == "split":
+                return parse_split(text)
+            if kind.startswith("Tuple[float"):
+                return tuple(float(item) for item in text.split(",") if item.strip())
+            if kind.startswith("Tuple[str"):
+                return tuple(item.strip() for item in text.split(",") if item.strip())
+            if kind == "bool":
+                if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                    raise ValueError(text)
+                return text.lower() in ("true", "1", "yes")
+            if "int" in kind:
+                return int(text)
+            if "float" in kind:
+                return float(text)
+            return text
+        except NSTError:
+            raise
+        except ValueError:
+            readable = ("true or false" if kind == "bool" else "a whole number" if "int" in kind
+                        else "numbers" if kind.startswith("Tuple") else "a number")
+            raise NSTError(f"{name} takes {readable}, got {text!r}") from None
+
 
 def parse_split(text: str) -> Tuple[int, int]:
     """'2x3' -> (2, 3): 2 columns, 3 rows."""

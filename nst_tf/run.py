@@ -33,10 +33,13 @@ class TextureTransfer:
     content, texture: paths or arrays (any size; the texture is resized to the content's size).
     reference=True computes the objective the 2018 notebooks' way (eager steps, both halves of
     each batch through the whole network): the same numbers, slower; for benchmarks (Adam only).
+    network: a VGG19 already built from the same weights (and seed, for random weights), to
+    reuse across transfers (the batch runner); None builds one.
     """
 
     def __init__(self, content: ImageLike, texture: ImageLike,
-                 config: Optional[TransferConfig] = None, reference: bool = False):
+                 config: Optional[TransferConfig] = None, reference: bool = False,
+                 network=None):
         self.config = config = config or TransferConfig()
         if reference and (config.optimizer != "adam" or config.coarse_levels
                           or config.global_statistics):
@@ -57,7 +60,9 @@ class TextureTransfer:
             self.level_steps = ([config.coarse_iterations] * (len(self.levels) - 1)
                                 + [config.steps])
         initial = self._initial_image()
-        self.extractor = FeatureExtractor(vgg19(inputs.weights_path, config.seed),
+        if network is None:
+            network = vgg19(inputs.weights_path, config.seed)
+        self.extractor = FeatureExtractor(network,
                                           config.texture_layers, config.content_layers)
         self.image = tf.Variable(preprocess(self._batch(initial, self.levels[0])), name="image")
         self.level = 0
