@@ -9,7 +9,8 @@ from pathlib import Path
 # TensorFlow's C++ start-up chatter would bury the one line a user needs to read.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # The scripts run from a checkout, without installing the package.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
 from absl import flags  # noqa: E402
 
