@@ -349,3 +349,21 @@ def test_download_script_takes_a_folder_or_a_file(tmp_path, flaky_server):
                       f"--dest={folder}")
     assert done.returncode == 2
     assert done.stderr.strip() == f"error: cannot download {url}/missing.h5 (HTTP 404 not here)"
+
+
+@pytest.mark.parametrize("interrupt,code", [("KeyboardInterrupt", 130), ("Terminated", 143)])
+def test_an_interrupt_before_the_run_writes_nothing_and_says_so(capsys, interrupt, code):
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import cli_common
+    raised = KeyboardInterrupt if interrupt == "KeyboardInterrupt" else cli_common.Terminated
+
+    def main(argv):
+        raise raised()  # as Ctrl-C or SIGTERM during the start-up or the network build would
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        with pytest.raises(SystemExit) as stop:
+            cli_common.guarded(main)(["transfer.py"])
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert stop.value.code == code
+    assert capsys.readouterr().err == "error: interrupted before any result; nothing written\n"
