@@ -45,6 +45,20 @@ VGG19_LAYERS = tuple(
     for kind in [f"conv{i}" for i in range(1, convs + 1)] + ["pool"])
 
 
+def keras_layer_name(name: str) -> str:
+    """A VGG19 layer in Keras' spelling (block4_conv2) from the Caffe/Torch spelling the other
+    neural-style tools use (relu4_2, conv4_2, pool4); Keras' names pass through. Keras' conv
+    layers include their ReLU, so relu4_2 and conv4_2 are both block4_conv2's output."""
+    import re
+    match = re.fullmatch(r"(?:relu|conv)(\d)_(\d)", name.strip().lower())
+    if match:
+        return f"block{match.group(1)}_conv{match.group(2)}"
+    match = re.fullmatch(r"pool(\d)", name.strip().lower())
+    if match:
+        return f"block{match.group(1)}_pool"
+    return name.strip()
+
+
 def _knob(default, help_text, **extra):
     """A dataclass field whose help text travels to the generated command-line flag."""
     return dataclasses.field(default=default, metadata={"help": help_text, **extra})
@@ -88,12 +102,12 @@ class TransferConfig:
     raw_weight: float = _knob(0.0, "Weight of the raw (un-Grammed) texture-feature loss.")
     texture_weight: float = _knob(5e-5, "Weight of the Gram-matrix texture loss.")
     texture_layers: Tuple[str, ...] = _knob(
-        DEFAULT_TEXTURE_LAYERS, "VGG19 layers compared with the gray texture.")
+        DEFAULT_TEXTURE_LAYERS, "VGG19 layers compared with the gray texture (Keras' names, or relu1_1 / conv1_1 / pool1).")
     texture_layer_weights: Tuple[float, ...] = _knob(
         (), "One weight per texture layer for the Gram part (the part is the mean over layers "
         "of weight x loss); empty: all 1, as in the original.")
     content_layers: Tuple[str, ...] = _knob(
-        DEFAULT_CONTENT_LAYERS, "VGG19 layers compared with the content.")
+        DEFAULT_CONTENT_LAYERS, "VGG19 layers compared with the content (Keras' names, or relu4_2 ...).")
     optimizer: str = _knob(
         "adam", "Optimiser: 'adam' (the original's loop with its plateau schedule: its dynamics "
         "make the original's look) or 'lbfgs' (L-BFGS-B: a lower objective sooner, a lighter "
@@ -126,6 +140,10 @@ class TransferConfig:
         "a path to a VGG19 notop .h5 file, or 'random' (untrained, for tests).")
 
     def __post_init__(self):
+        for name in ("texture_layers", "content_layers"):  # one spelling from here on
+            layers = [keras_layer_name(layer) if keras_layer_name(layer) in VGG19_LAYERS else layer
+                      for layer in getattr(self, name)]  # an unknown one is reported as written
+            object.__setattr__(self, name, tuple(layers))
         self.validate()
 
     def validate(self) -> None:
@@ -168,7 +186,8 @@ class TransferConfig:
             raise NSTError("texture_layers and content_layers each need at least one layer")
         for name in tuple(self.texture_layers) + tuple(self.content_layers):
             if name not in VGG19_LAYERS:
-                raise NSTError(f"unknown VGG19 layer {name!r}; choose from {', '.join(VGG19_LAYERS)}")
+                raise NSTError(f"unknown VGG19 layer {name!r}; choose from {', '.join(VGG19_LAYERS)} "
+                               "(or relu4_2, conv4_2, pool4: the Caffe/Torch spelling)")
         if self.texture_layer_weights and (
                 len(self.texture_layer_weights) != len(self.texture_layers)
                 or min(self.texture_layer_weights) < 0):

@@ -174,3 +174,18 @@ def test_texture_layer_weights_scale_each_layers_gram_loss(random_vgg):
     equal = TextureTransferGraph(extractor, content, texture, weights)
     np.testing.assert_allclose(equal.loss_parts(image)["texture"].numpy(),
                                sum(per_layer) / 3.0, rtol=1e-5)
+
+
+def test_layer_names_in_the_caffe_and_torch_spelling():
+    from nst_tf.config import TransferConfig, keras_layer_name
+    from nst_tf.errors import NSTError
+    assert [keras_layer_name(n) for n in ("relu4_2", "conv1_1", "pool5", "RELU2_1", "block3_conv1")] \
+        == ["block4_conv2", "block1_conv1", "block5_pool", "block2_conv1", "block3_conv1"]
+    config = TransferConfig(texture_layers=("relu1_1", "conv2_1", "block3_conv1"),
+                            content_layers=("relu4_2",))
+    assert config.texture_layers == ("block1_conv1", "block2_conv1", "block3_conv1")
+    assert config.content_layers == ("block4_conv2",)
+    assert config == TransferConfig(texture_layers=config.texture_layers, content_layers=("block4_conv2",))
+    with pytest.raises(NSTError, match=r"unknown VGG19 layer 'relu9_1'; choose from block1_conv1, .* "
+                                       r"\(or relu4_2, conv4_2, pool4: the Caffe/Torch spelling\)"):
+        TransferConfig(texture_layers=("relu9_1",))
