@@ -14,6 +14,8 @@ flags.DEFINE_string("output", "output.png", "Where the result is written (png, j
 flags.DEFINE_integer("save_every", 0, "Also write the image every N steps beside the output "
                      "(NAME_00050.png = after 50 updates); 0 never.")
 flags.DEFINE_string("metrics", None, "Write one JSON object per step to this file (JSON Lines).")
+flags.DEFINE_string("sheet", None, "Also write a labelled contact sheet here: content | texture "
+                    "| result, side by side.")
 flags.DEFINE_integer("log_every", 50, "Log progress to stderr every N steps; 0 never.")
 cli_common.define_transfer_flags()
 flags.mark_flags_as_required(["content", "texture"])
@@ -37,7 +39,9 @@ def main(argv):
     config = cli_common.config_from_flags()
     output = Path(FLAGS.output)
     check_writable(output)
-    check_apart({"output": output, "metrics": FLAGS.metrics},
+    if FLAGS.sheet:
+        check_writable(FLAGS.sheet)
+    check_apart({"output": output, "metrics": FLAGS.metrics, "sheet": FLAGS.sheet},
                 {"content": FLAGS.content, "texture": FLAGS.texture, **cli_common.path_flags(config)})
     inputs = load_inputs(FLAGS.content, FLAGS.texture, config)
     cli_common.import_tensorflow_quietly()
@@ -81,6 +85,10 @@ def main(argv):
     write_image(output, image)
     if metrics is not None:
         metrics.close()
+    if FLAGS.sheet:
+        from nst_tf.sheet import contact_sheet
+        write_image(FLAGS.sheet, contact_sheet([("content", inputs.content),
+                                                ("texture", inputs.texture), ("result", image)]))
     logging.info("wrote %s (%dx%d)", output, image.shape[1], image.shape[0])
 
 

@@ -16,9 +16,10 @@ METRIC_KEYS = ["step", "total", "direct", "content", "raw", "texture", "lr", "se
 def test_two_step_run_writes_image_metrics_and_snapshots(tmp_path, image_files, optimizer, lr):
     content, texture = image_files
     output, metrics = tmp_path / "out.png", tmp_path / "run.jsonl"
+    sheet = tmp_path / "sheet.jpg"
     done = run_script("transfer.py", f"--content={content}", f"--texture={texture}",
                       f"--output={output}", f"--metrics={metrics}", "--save_every=1",
-                      f"--optimizer={optimizer}", *QUICK)
+                      f"--optimizer={optimizer}", f"--sheet={sheet}", *QUICK)
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr and "Logging error" not in done.stderr
     assert "step 1/2  total" in done.stderr
@@ -33,6 +34,9 @@ def test_two_step_run_writes_image_metrics_and_snapshots(tmp_path, image_files, 
     assert records[0]["direct"] == 0.0 and records[1]["seconds"] >= records[0]["seconds"] > 0
     for updates in (1, 2):
         assert iio.imread(tmp_path / f"out_{updates:05d}.png").shape == (48, 64, 3)
+    # The sheet: three panels 320 px high under a caption row (sheet.py), content 96x72 -> 427
+    # wide, texture 60x50 -> 384, result 64x48 -> 427, with 8 px gaps.
+    assert iio.imread(sheet).shape == (320 + 28 + 16, 427 + 384 + 427 + 4 * 8, 3)
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
 
 
