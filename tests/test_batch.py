@@ -147,3 +147,41 @@ def test_ray_batch_runs_resumes_and_matches_transfer_py(photos):
                       *TINY, *ray_flags, timeout=600)
     _check_batch(photos, out, done, ray_flags)
     _same_bytes_as_transfer_py(photos, out)
+
+
+def test_ctrl_c_keeps_the_finished_jobs_and_a_rerun_goes_on(photos):
+    import signal
+    import subprocess
+    import sys
+    from conftest import ROOT
+    out = photos / "out"
+    (photos / "photos" / "broken.png").unlink()
+    for k in range(2):  # enough slow jobs that the batch is mid-way when interrupted
+        iio.imwrite(photos / "photos" / f"more{k}.png", random_image((40, 56), 20 + k).astype(np.uint8))
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts" / "batch.py"), f"--content_dir={photos / 'photos'}",
+         f"--texture={photos / 'cracks.png'}", f"--output_dir={out}", "--max_dim=48",
+         "--iterations=150", "--plateau_tolerance=0", "--weights=random"],
+        stderr=subprocess.PIPE, text=True)
+    try:
+        for line in process.stderr:
+            if line.startswith("[1/4] done"):
+                process.send_signal(signal.SIGINT)
+                break
+        rest = process.stderr.read()
+        process.wait(timeout=120)
+    finally:
+        process.kill()
+    assert process.returncode == 130
+    assert f"interrupted: the finished jobs are in {out / 'report.jsonl'}" in rest
+    finished = [r["job"] for r in _report(out) if r["status"] == "done"]
+    assert finished and len(finished) < 4
+    assert sorted(p.name for p in out.iterdir() if p.suffix == ".png") == sorted(finished)
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no half-written output
+    again = run_script("batch.py", f"--content_dir={photos / 'photos'}",
+                       f"--texture={photos / 'cracks.png'}", f"--output_dir={out}", "--max_dim=48",
+                       "--iterations=2", "--weights=random")
+    assert again.returncode == 0, again.stderr
+    skipped = [r["job"] for r in _report(out)[len(finished):] if r["status"] == "skipped"]
+    assert sorted(skipped) == sorted(finished)
+    assert f"{4 - len(finished)} done, {len(finished)} skipped, 0 failed" in again.stderr
