@@ -275,20 +275,26 @@ def memory_probe(argument: str) -> str:
 def memory_growth(content, texture, config: TransferConfig, sizes, steps: int = 3) -> List[Dict]:
     """Peak resident memory of `config`'s path at each max_dim, each size in a fresh process."""
     rows = []
-    root = Path(__file__).resolve().parent.parent
     with tempfile.TemporaryDirectory() as folder:
         content_path, texture_path = Path(folder) / "content.png", Path(folder) / "texture.png"
         write_image(content_path, content)
         write_image(texture_path, texture)
         for size in sorted(sizes):
-            argument = json.dumps({"content": str(content_path), "texture": str(texture_path),
-                                   "config": dataclasses.asdict(config.replace(max_dim=size)),
-                                   "steps": steps})
-            code = "import sys; from nst_tf.benchmark import memory_probe; print(memory_probe(sys.argv[1]))"
-            done = subprocess.run([sys.executable, "-c", code, argument], capture_output=True,
-                                  text=True, cwd=root, env={**os.environ, "PYTHONPATH": str(root),
-                                                             "TF_CPP_MIN_LOG_LEVEL": "3"})
-            if done.returncode != 0:
-                raise RuntimeError(f"memory probe at {size} px failed: {done.stderr[-500:]}")
-            rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
+            rows.append(run_probe("nst_tf.benchmark", "memory_probe", {
+                "content": str(content_path), "texture": str(texture_path),
+                "config": dataclasses.asdict(config.replace(max_dim=size)), "steps": steps},
+                f"memory probe at {size} px"))
     return rows
+
+
+def run_probe(module: str, function: str, argument: dict, what: str) -> dict:
+    """Runs module.function(json argument) in a fresh Python process (so its peak memory and
+    its timing are its own) and returns the JSON object it prints last."""
+    root = Path(__file__).resolve().parent.parent
+    code = f"import sys; from {module} import {function}; print({function}(sys.argv[1]))"
+    done = subprocess.run([sys.executable, "-c", code, json.dumps(argument)], capture_output=True,
+                          text=True, cwd=root, env={**os.environ, "PYTHONPATH": str(root),
+                                                     "TF_CPP_MIN_LOG_LEVEL": "3"})
+    if done.returncode != 0:
+        raise RuntimeError(f"{what} failed: {done.stderr[-800:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])

@@ -7,14 +7,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
 
-from nst_tf.benchmark import peak_memory_mb
+from nst_tf.benchmark import peak_memory_mb, run_probe
 from nst_tf.config import TransferConfig
 from nst_tf.errors import NSTError
 from nst_tf.images import resize, write_image
@@ -65,7 +62,6 @@ def evaluation_rows(content, texture, config: TransferConfig,
     timed as its fastest of steps 2-4 (its first steps are still warming up: with one more step only,
     512x341 measured 6.1 s instead of 4.3 s here, which would flatter the ratios)."""
     results = []
-    root = Path(__file__).resolve().parent.parent
     with tempfile.TemporaryDirectory() as folder:
         for index, (size, tile) in enumerate(rows):
             content_path = Path(folder) / f"content_{size[1]}x{size[0]}.png"
@@ -75,17 +71,10 @@ def evaluation_rows(content, texture, config: TransferConfig,
             probe = config.replace(max_dim=0, statistics="global", tile_size=tile,
                                    start_dim=max(size), coarse_levels=0,
                                    iterations=max(steps, 4) if index == 0 else steps)
-            argument = json.dumps({"content": str(content_path), "texture": str(texture_path),
-                                   "config": dataclasses.asdict(probe)})
-            code = ("import sys; from nst_tf.highres import evaluation_probe; "
-                    "print(evaluation_probe(sys.argv[1]))")
-            done = subprocess.run([sys.executable, "-c", code, argument], capture_output=True,
-                                  text=True, cwd=root, env={**os.environ, "PYTHONPATH": str(root),
-                                                             "TF_CPP_MIN_LOG_LEVEL": "3"})
-            if done.returncode != 0:
-                raise RuntimeError(f"evaluation probe at {size[1]}x{size[0]} failed: "
-                                   f"{done.stderr[-800:]}")
-            row = json.loads(done.stdout.strip().splitlines()[-1])
+            row = run_probe("nst_tf.highres", "evaluation_probe",
+                            {"content": str(content_path), "texture": str(texture_path),
+                             "config": dataclasses.asdict(probe)},
+                            f"evaluation probe at {size[1]}x{size[0]}")
             row["seconds_per_mp"] = row["seconds_per_evaluation"] / row["megapixels"]
             results.append(row)
     for row in results:

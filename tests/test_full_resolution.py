@@ -166,3 +166,16 @@ def test_adam_sees_the_gradient_of_the_originals_tiles():
     global_split = TextureTransfer(content, texture, nst_tf.TransferConfig(
         split=(2, 2), max_dim=64, statistics="global", iterations=0, **QUICK))
     assert global_split.gradient_scale(global_split.levels[0]) == pytest.approx(4.0)
+
+
+def test_evaluation_rows_each_in_a_fresh_process():
+    from nst_tf.config import TransferConfig
+    from nst_tf.highres import evaluation_rows
+    from conftest import random_image
+    rows = evaluation_rows(random_image((90, 120), 1), random_image((90, 120), 2),
+                           TransferConfig(weights="random"), [((96, 128), 64)], steps=2)
+    assert [(r["width"], r["height"], r["tile_size"]) for r in rows] == [(128, 96, 64)]
+    assert rows[0]["tiles"] == 4 and rows[0]["per_mp_ratio"] == 1.0
+    for row in rows:
+        assert row["seconds_per_evaluation"] > 0 and row["peak_memory_mb"] > 100
+        assert row["seconds_per_mp"] == row["seconds_per_evaluation"] / row["megapixels"]
