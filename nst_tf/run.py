@@ -19,7 +19,7 @@ from nst_tf.config import MIN_TILE_PX, ORIGINAL_TILE_PX, TransferConfig
 from nst_tf.errors import NSTError
 from nst_tf.graph import TextureTransferGraph
 from nst_tf.images import from_tile_batch, mirror_fit, resize, tile_size, to_tile_batch
-from nst_tf.inputs import ImageLike, as_image, load_inputs  # noqa: F401  as_image: re-exported
+from nst_tf.inputs import ImageLike, load_inputs
 from nst_tf.lbfgs import LbfgsOptimization
 from nst_tf.optimize import AdamOptimization, Callback, StepReport
 from nst_tf.reference import ReferenceGraph
