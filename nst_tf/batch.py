@@ -18,7 +18,6 @@ from nst_tf.errors import NonFiniteLoss, NSTError
 from nst_tf.jobs import Job
 
 REPORT_NAME = "report.jsonl"
-STATUSES = ("done", "skipped", "failed")
 
 
 class Report:
@@ -77,6 +76,7 @@ def _network(weights_path: Optional[str], seed: int):
 def run_job(job: Job) -> dict:
     """Runs one job to its output file; returns its report record. A bad input or a failing
     run is a 'failed' record with its one-line error, not an exception (Ctrl-C still is)."""
+    from nst_tf.graph import LOSS_PARTS
     from nst_tf.images import write_image
     from nst_tf.inputs import load_inputs
     from nst_tf.run import TextureTransfer
@@ -85,10 +85,10 @@ def run_job(job: Job) -> dict:
     last: Dict[str, float] = {}
     try:
         inputs = load_inputs(job.content, job.texture, job.config)
-        transfer = TextureTransfer(inputs.content, inputs.texture, job.config,
+        transfer = TextureTransfer(job.content, job.texture, job.config, inputs=inputs,
                                    network=_network(inputs.weights_path, job.config.seed))
         image = transfer.run(lambda report: last.update(
-            {k: report.as_dict()[k] for k in ("total", "direct", "content", "raw", "texture")}))
+            {part: getattr(report, part) for part in ("total",) + LOSS_PARTS}))
         Path(job.output).parent.mkdir(parents=True, exist_ok=True)
         write_image(job.output, image)
     except (NSTError, NonFiniteLoss) as error:

@@ -19,7 +19,7 @@ from nst_tf.config import MIN_TILE_PX, ORIGINAL_TILE_PX, TransferConfig
 from nst_tf.errors import NSTError
 from nst_tf.graph import TextureTransferGraph
 from nst_tf.images import from_tile_batch, mirror_fit, resize, tile_size, to_tile_batch
-from nst_tf.inputs import ImageLike, load_inputs
+from nst_tf.inputs import ImageLike, Inputs, load_inputs
 from nst_tf.lbfgs import LbfgsOptimization
 from nst_tf.optimize import AdamOptimization, Callback, StepReport
 from nst_tf.reference import ReferenceGraph
@@ -35,18 +35,20 @@ class TextureTransfer:
     each batch through the whole network): the same numbers, slower; for benchmarks (Adam only).
     network: a VGG19 already built from the same weights (and seed, for random weights), to
     reuse across transfers (the batch runner); None builds one.
+    inputs: what load_inputs(content, texture, config) returned, when the caller has already
+    checked them (the command line does so before TensorFlow starts); None reads them here.
     """
 
     def __init__(self, content: ImageLike, texture: ImageLike,
                  config: Optional[TransferConfig] = None, reference: bool = False,
-                 network=None):
+                 network=None, inputs: Optional[Inputs] = None):
         self.config = config = config or TransferConfig()
         if reference and (config.optimizer != "adam" or config.coarse_levels
                           or config.global_statistics):
             raise NSTError("the reference path runs the original Adam loop on tiles only")
         self.reference = reference
         # Every input is read and checked before the network is built.
-        self.inputs = inputs = load_inputs(content, texture, config)
+        self.inputs = inputs = inputs or load_inputs(content, texture, config)
         self.content = inputs.content
         self.texture = resize(inputs.texture, self.content.shape[:2], antialias=True)
         self.tile_size = tile_size(self.content.shape[:2], config.split, config.max_dim)

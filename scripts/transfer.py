@@ -48,7 +48,7 @@ def main(argv):
     from nst_tf.metrics import MetricsLog
     from nst_tf.run import TextureTransfer
 
-    job = TextureTransfer(inputs.content, inputs.texture, config)
+    job = TextureTransfer(FLAGS.content, FLAGS.texture, config, inputs=inputs)
     metrics = MetricsLog(FLAGS.metrics) if FLAGS.metrics else None
 
     def on_step(report):
