@@ -148,6 +148,7 @@ def guarded(main):
 
 def path_flags(config: TransferConfig) -> dict:
     """The files a transfer's config reads besides the content and texture: {flag: path}."""
-    init = None if config.init in ("content", "noise") else config.init
+    from nst_tf.inputs import INIT_KINDS
+    init = None if config.init in INIT_KINDS else config.init
     weights = None if config.weights in (None, "imagenet", "random") else config.weights
     return {"init": init, "weights": weights}
