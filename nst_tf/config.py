@@ -31,12 +31,64 @@ MIN_TILE_PX = 32
 # decompression bomb (a few KB that decode to gigabytes).
 MAX_IMAGE_MEGAPIXELS = 250
 
-OPTIMIZERS = ("adam", "lbfgs")
+OPTIMIZERS = ("adam", "lbfgs", "sgd")
 STATISTICS = ("auto", "global", "tile")
 # Steps (Adam) or evaluations (L-BFGS) when `iterations` is not given: the original's 1000 Adam
 # steps; L-BFGS-B reaches a lower objective than those within far fewer evaluations.
 # Adam is the default: a lower objective is not the original's look (README, "The look").
-DEFAULT_ITERATIONS = {"adam": 1000, "lbfgs": 100}
+DEFAULT_ITERATIONS = {"adam": 1000, "lbfgs": 100, "sgd": 1000}
+
+# What is made: texture transfer (the original), classic style transfer (Gatys et al. 2015),
+# texture synthesis from noise, and content reconstruction from noise at a chosen layer.
+MODES = ("texture", "style", "synthesize", "reconstruct")
+# Which weights file a mode's default loss weights are tuned for: Keras' ImageNet VGG19, or
+# Gatys' normalized VGG19 (the shared offline file), whose features are about 1 in mean.
+PRESETS = ("imagenet", "normalized")
+
+ALL_CONV1 = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
+
+# Each mode's defaults for the fields that depend on it, per weights preset. A field left None
+# (in the dataclass or on the command line) takes its value from here; given, it wins.
+# texture, imagenet: the original notebooks' settings. texture, normalized: the same carried to
+# Gatys' normalized file (examples.LOSS_SCALES: texture x 2e7, raw x 1e4).
+# style, imagenet: Keras' example (content 2.5e-8 at block5_conv2, style 1e-6 over the five
+# blockN_conv1, TV 1e-6) rewritten in this project's normalisation, where every part is a mean:
+# its per-layer style loss is this one's times c^2 / (36 stride^4) (c channels), and its content
+# loss a sum over the 672 x 512 block5_conv2 features of a 512x341 picture; only the ratios
+# matter to Adam. Its TV term (a sum of |grad|^2.5) has another form; ours is the mean squared
+# neighbour difference, weighted to match it for differences of about 10 levels.
+# The normalized presets were tuned by eye on examples/ and hold the test in tests/test_modes.py.
+MODE_FIELDS = ("direct_weight", "content_weight", "raw_weight", "texture_weight", "tv_weight",
+               "texture_layers", "texture_layer_weights", "content_layers", "gray_texture",
+               "init")
+_TEXTURE = dict(direct_weight=5.0, content_weight=1.0, raw_weight=0.0, texture_weight=5e-5,
+                tv_weight=0.0, texture_layers=DEFAULT_TEXTURE_LAYERS, texture_layer_weights=(),
+                content_layers=DEFAULT_CONTENT_LAYERS, gray_texture=True, init="content")
+_STYLE = dict(_TEXTURE, direct_weight=0.0, content_weight=1.0, texture_weight=1.16e-4,
+              texture_layers=ALL_CONV1, texture_layer_weights=(113.8, 28.4, 7.1, 1.78, 0.111),
+              content_layers=("block5_conv2",), gray_texture=False, tv_weight=0.03)
+_SYNTHESIZE = dict(_STYLE, content_weight=0.0, texture_weight=1e-4, tv_weight=0.0,
+                   init="noise")
+_RECONSTRUCT = dict(_TEXTURE, direct_weight=0.0, content_weight=1.0, texture_weight=0.0,
+                    content_layers=("block4_conv2",), init="noise")
+MODE_PRESETS = {
+    ("texture", "imagenet"): _TEXTURE,
+    ("texture", "normalized"): dict(_TEXTURE, texture_weight=1e3),
+    ("style", "imagenet"): _STYLE,
+    ("style", "normalized"): dict(_STYLE, content_weight=1.0, texture_weight=30.0,
+                                  texture_layer_weights=(), tv_weight=0.03),
+    ("synthesize", "imagenet"): _SYNTHESIZE,
+    ("synthesize", "normalized"): dict(_SYNTHESIZE, texture_weight=1e3,
+                                       texture_layer_weights=()),
+    ("reconstruct", "imagenet"): _RECONSTRUCT,
+    ("reconstruct", "normalized"): dict(_RECONSTRUCT, content_weight=1e3),
+}
+
+
+def mode_default(mode: str, preset: str, name: str):
+    """The default of field `name` in `mode` for weights `preset` (MODE_PRESETS)."""
+    return MODE_PRESETS[(mode, preset)][name]
+
 
 # The layers of Keras' VGG19 without its classifier, input to output.
 VGG19_LAYERS = tuple(
@@ -64,6 +116,18 @@ def _knob(default, help_text, **extra):
     return dataclasses.field(default=default, metadata={"help": help_text, **extra})
 
 
+def _shown(value) -> str:
+    if isinstance(value, tuple):
+        return ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value) or "empty"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _mode_knob(name: str, help_text: str):
+    """A field whose default depends on the mode (None: take MODE_PRESETS'); the help lists them."""
+    defaults = "; ".join(f"{mode} {_shown(mode_default(mode, 'imagenet', name))}" for mode in MODES)
+    return _knob(None, f"{help_text} Default by mode (imagenet preset): {defaults}.", mode_field=True)
+
+
 @dataclasses.dataclass(frozen=True)
 class TransferConfig:
     """Every parameter of one texture transfer.
@@ -72,6 +136,15 @@ class TransferConfig:
     other weights (e.g. Gatys' normalized VGG19) the texture weight needs rescaling.
     """
 
+    mode: str = _knob(
+        "texture", "What is made: 'texture' (the original's texture transfer), 'style' (Gatys' "
+        "style transfer: colour Gram matrices of the style, content at block5_conv2, total "
+        "variation), 'synthesize' (the texture's statistics from noise, no content, --size), "
+        "'reconstruct' (the content's features at --content_layers, from noise).",
+        choices=MODES)
+    preset: str = _knob(
+        "imagenet", "Which weights file the mode's default loss weights are tuned for: "
+        "'imagenet' (Keras' VGG19) or 'normalized' (Gatys' normalized VGG19).", choices=PRESETS)
     split: Tuple[int, int] = _knob(
         (1, 1), "Tiles as WxH: the content is cut into H rows of W columns, each matched "
         "against the same tile of the texture.")
@@ -97,21 +170,41 @@ class TransferConfig:
     iterations: Optional[int] = _knob(
         None, "Most optimisation steps (Adam) or evaluations (L-BFGS); default "
         + ", ".join(f"{k} {v}" for k, v in DEFAULT_ITERATIONS.items()) + ".")
-    direct_weight: float = _knob(5.0, "Weight of the pixel loss against the content.")
-    content_weight: float = _knob(1.0, "Weight of the colour-feature loss against the content.")
-    raw_weight: float = _knob(0.0, "Weight of the raw (un-Grammed) texture-feature loss.")
-    texture_weight: float = _knob(5e-5, "Weight of the Gram-matrix texture loss.")
-    texture_layers: Tuple[str, ...] = _knob(
-        DEFAULT_TEXTURE_LAYERS, "VGG19 layers compared with the gray texture (Keras' names, or relu1_1 / conv1_1 / pool1).")
-    texture_layer_weights: Tuple[float, ...] = _knob(
-        (), "One weight per texture layer for the Gram part (the part is the mean over layers "
-        "of weight x loss); empty: all 1, as in the original.")
-    content_layers: Tuple[str, ...] = _knob(
-        DEFAULT_CONTENT_LAYERS, "VGG19 layers compared with the content (Keras' names, or relu4_2 ...).")
+    direct_weight: Optional[float] = _mode_knob(
+        "direct_weight", "Weight of the pixel loss against the content.")
+    content_weight: Optional[float] = _mode_knob(
+        "content_weight", "Weight of the colour-feature loss against the content.")
+    raw_weight: Optional[float] = _mode_knob(
+        "raw_weight", "Weight of the raw (un-Grammed) texture-feature loss.")
+    texture_weight: Optional[float] = _mode_knob(
+        "texture_weight", "Weight of the Gram-matrix texture (or style) loss.")
+    tv_weight: Optional[float] = _mode_knob(
+        "tv_weight", "Weight of the total-variation loss (mean squared difference of "
+        "neighbouring pixels): smooths the result.")
+    texture_layers: Optional[Tuple[str, ...]] = _mode_knob(
+        "texture_layers", "VGG layers compared with the texture (Keras' names, or relu1_1 / "
+        "conv1_1 / pool1).")
+    texture_layer_weights: Optional[Tuple[float, ...]] = _mode_knob(
+        "texture_layer_weights", "One weight per texture layer for the Gram part (the part is "
+        "the mean over layers of weight x loss); empty: all 1.")
+    content_layers: Optional[Tuple[str, ...]] = _mode_knob(
+        "content_layers", "VGG layers compared with the content (Keras' names, or relu4_2 ...).")
+    gray_texture: Optional[bool] = _mode_knob(
+        "gray_texture", "Compare the texture in gray (it brings structure, no colour) instead "
+        "of in colour.")
+    texture_blend: Tuple[float, ...] = _knob(
+        (), "With several textures (--texture a.jpg,b.jpg): one weight each; their Gram (and "
+        "raw) targets are blended by these weights, normalised to sum 1; empty: equal.")
+    original_colors: bool = _knob(
+        False, "Keep the content's colours: the result's luminance with the content's chroma "
+        "(YIQ); the texture is then compared in gray unless --gray_texture says otherwise.")
+    size: Tuple[int, int] = _knob(
+        (0, 0), "synthesize: the output's size WxH (0x0: the texture's size), before max_dim.")
     optimizer: str = _knob(
         "adam", "Optimiser: 'adam' (the original's loop with its plateau schedule: its dynamics "
-        "make the original's look) or 'lbfgs' (L-BFGS-B: a lower objective sooner, a lighter "
-        "texture; README).", choices=OPTIMIZERS)
+        "make the original's look), 'lbfgs' (L-BFGS-B: a lower objective sooner, a lighter "
+        "texture; README) or 'sgd' (plain gradient steps with exponential decay, Keras' style "
+        "example's schedule: --learning_rate --decay_steps --decay_rate).", choices=OPTIMIZERS)
     jit_compile: bool = _knob(
         False, "Compile the step with XLA. Off: on 2 CPU cores it measured slower (README).")
     lbfgs_memory: int = _knob(10, "L-BFGS: number of past gradients kept for its curvature estimate.")
@@ -122,7 +215,12 @@ class TransferConfig:
         0, "Coarse-to-fine: optimise first at 1/2**k of max_dim for k = levels..1, upsampling "
         "the image between levels; 0 off. Levels whose tiles would be under 32 px are skipped.")
     coarse_iterations: int = _knob(50, "Steps or evaluations at each coarse level.")
-    learning_rate: float = _knob(10.0, "Initial Adam learning rate (pixel units).")
+    learning_rate: float = _knob(
+        10.0, "Initial learning rate: Adam's (pixel units), or SGD's (pixels per unit of "
+        "gradient; Keras' style example uses 100 on its own loss scale).")
+    decay_steps: int = _knob(100, "sgd: the learning rate is multiplied by decay_rate every "
+                             "decay_steps steps (Keras' example's ExponentialDecay).")
+    decay_rate: float = _knob(0.96, "sgd: see decay_steps.")
     beta_1: float = _knob(0.99, "Adam beta_1.")
     beta_2: float = _knob(0.999, "Adam beta_2.")
     epsilon: float = _knob(0.1, "Adam epsilon.")
@@ -132,14 +230,21 @@ class TransferConfig:
         1e-4, "Mean relative loss change below which the learning rate decays.")
     plateau_decay: float = _knob(0.75, "Factor applied to the learning rate on a plateau.")
     min_learning_rate: float = _knob(5e-6, "Stop once the learning rate falls below this.")
-    init: str = _knob("content", "Start image: 'content', 'noise', or a path to an image "
-                      "of the content's size.")
+    init: Optional[str] = _mode_knob("init", "Start image: 'content', 'noise', or a path to an "
+                                     "image of the content's size.")
     seed: int = _knob(0, "Seed for noise initialisation and random-weight networks.")
     weights: Optional[str] = _knob(
         "imagenet", "'imagenet' (Keras' VGG19 file, downloaded into weights/ when missing), "
         "a path to a VGG19 notop .h5 file, or 'random' (untrained, for tests).")
 
     def __post_init__(self):
+        if self.mode in MODES and self.preset in PRESETS:
+            for name in MODE_FIELDS:  # None: the mode's default
+                if getattr(self, name) is None:
+                    value = mode_default(self.mode, self.preset, name)
+                    if name == "gray_texture" and self.original_colors:
+                        value = True  # luminance-only transfer: the style brings no colour
+                    object.__setattr__(self, name, value)
         for name in ("texture_layers", "content_layers"):  # one spelling from here on
             layers = [keras_layer_name(layer) if keras_layer_name(layer) in VGG19_LAYERS else layer
                       for layer in getattr(self, name)]  # an unknown one is reported as written
@@ -153,6 +258,19 @@ class TransferConfig:
             values = value if isinstance(value, tuple) else (value,)
             if any(isinstance(v, float) and not math.isfinite(v) for v in values):
                 raise NSTError(f"{field.name} must be a finite number, got {value}")
+        if self.mode not in MODES:
+            raise NSTError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+        if self.preset not in PRESETS:
+            raise NSTError(f"preset must be one of {', '.join(PRESETS)}, got {self.preset!r}")
+        if len(self.size) != 2 or min(self.size) < 0:
+            raise NSTError(f"size must be WxH with W, H >= 0, got {self.size}")
+        if self.texture_blend and min(self.texture_blend) < 0 or (
+                self.texture_blend and sum(self.texture_blend) <= 0):
+            raise NSTError(f"texture_blend needs weights >= 0 with a positive sum, "
+                           f"got {list(self.texture_blend)}")
+        if self.decay_steps < 1 or not 0 < self.decay_rate <= 1:
+            raise NSTError(f"decay_steps must be >= 1 and decay_rate in (0, 1], got "
+                           f"{self.decay_steps} and {self.decay_rate}")
         if len(self.split) != 2 or min(self.split) < 1:
             raise NSTError(f"split must be two positive integers (columns x rows), got {self.split}")
         if self.max_dim != 0 and self.max_dim < MIN_TILE_PX:
@@ -179,7 +297,8 @@ class TransferConfig:
             raise NSTError(f"lbfgs_first_step must be >= 0, got {self.lbfgs_first_step}")
         if self.lbfgs_memory < 1:
             raise NSTError(f"lbfgs_memory must be >= 1, got {self.lbfgs_memory}")
-        for name in ("direct_weight", "content_weight", "raw_weight", "texture_weight"):
+        for name in ("direct_weight", "content_weight", "raw_weight", "texture_weight",
+                     "tv_weight"):
             if getattr(self, name) < 0:
                 raise NSTError(f"{name} must be >= 0, got {getattr(self, name)}")
         if not self.texture_layers or not self.content_layers:
@@ -220,9 +339,10 @@ class TransferConfig:
         return self.statistics == "global" or (self.statistics == "auto" and self.max_dim == 0)
 
     @property
-    def loss_weights(self) -> Tuple[float, float, float, float]:
-        """(direct, content, raw, texture), the order of the original notebooks."""
-        return (self.direct_weight, self.content_weight, self.raw_weight, self.texture_weight)
+    def loss_weights(self) -> Tuple[float, float, float, float, float]:
+        """(direct, content, raw, texture, tv): the original notebooks' order, then TV."""
+        return (self.direct_weight, self.content_weight, self.raw_weight, self.texture_weight,
+                self.tv_weight)
 
     @classmethod
     def from_dict(cls, values: dict) -> "TransferConfig":
@@ -236,13 +356,13 @@ class TransferConfig:
     def parse_field(cls, name: str, text: str):
         """The value of field `name` written as text, as on the command line ('2x2', '1e3',
         'true', 'block1_conv1,block2_conv1'); NSTError names the field when it cannot be read."""
-        kinds = {field.name: str(field.type) for field in dataclasses.fields(cls)}
+        kinds = {field.name: field_kind(field) for field in dataclasses.fields(cls)}
         if name not in kinds:
             raise NSTError(f"{name!r} is not a transfer setting")
         kind, text = kinds[name], text.strip()
         try:
-            if name == "split":
-                return parse_split(text)
+            if name in ("split", "size"):
+                return parse_split(text, name)
             if kind.startswith("Tuple[float"):
                 return tuple(float(item) for item in text.split(",") if item.strip())
             if kind.startswith("Tuple[str"):
@@ -264,13 +384,20 @@ class TransferConfig:
             raise NSTError(f"{name} takes {readable}, got {text!r}") from None
 
 
-def parse_split(text: str) -> Tuple[int, int]:
-    """'2x3' -> (2, 3): 2 columns, 3 rows."""
+def field_kind(field: dataclasses.Field) -> str:
+    """A field's type as text without Optional[...]: 'float', 'Tuple[str, ...]', 'bool'..."""
+    kind = str(field.type)
+    return kind[len("Optional["):-1] if kind.startswith("Optional[") else kind
+
+
+def parse_split(text: str, name: str = "split") -> Tuple[int, int]:
+    """'2x3' -> (2, 3): 2 columns (width), 3 rows (height). `size` may be 0x0 (its default)."""
     parts = text.lower().split("x")
     try:
         columns, rows = (int(p) for p in parts)
     except ValueError:
-        raise NSTError(f"split must look like WxH (e.g. 2x2), got {text!r}") from None
-    if columns < 1 or rows < 1:
-        raise NSTError(f"split must be positive, got {text!r}")
+        example = "2x2" if name == "split" else "640x480"
+        raise NSTError(f"{name} must look like WxH (e.g. {example}), got {text!r}") from None
+    if (columns < 1 or rows < 1) and not (name == "size" and columns == rows == 0):
+        raise NSTError(f"{name} must be positive, got {text!r}")
     return columns, rows

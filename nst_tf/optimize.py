@@ -34,6 +34,7 @@ class StepReport:
     texture: float
     lr: Optional[float]
     seconds: float
+    tv: float = 0.0
     level: int = 0
     levels: int = 1
     remaining_s: Optional[float] = None
@@ -79,6 +80,37 @@ class Adam:
         self.m.assign_add((gradient - self.m) * (1.0 - self.beta_1))
         self.v.assign_add((tf.square(gradient) - self.v) * (1.0 - self.beta_2))
         self.variable.assign_sub(alpha * self.m / (tf.sqrt(self.v) + self.epsilon))
+
+
+class GradientDescent:
+    """Plain gradient steps (Keras' style example's SGD): variable -= learning_rate * gradient.
+    The same interface as Adam: a learning-rate variable, carry_from, apply."""
+
+    def __init__(self, variable: tf.Variable, learning_rate: float):
+        self.variable = variable
+        self.learning_rate = tf.Variable(learning_rate, dtype=tf.float32, trainable=False)
+
+    def carry_from(self, previous: "GradientDescent", gradient_ratio: Optional[float] = None) -> None:
+        """No state but the rate, which goes on unchanged."""
+        self.learning_rate.assign(previous.learning_rate)
+
+    def apply(self, gradient) -> None:
+        self.variable.assign_sub(self.learning_rate * gradient)
+
+
+class ExponentialDecay:
+    """Keras' ExponentialDecay as a schedule between steps: rate0 * decay_rate ** (step /
+    decay_steps); never stops a run early."""
+
+    def __init__(self, learning_rate: float, decay_steps: int, decay_rate: float):
+        self.initial, self.decay_steps, self.decay_rate = learning_rate, decay_steps, decay_rate
+        self.learning_rate = learning_rate
+
+    def update(self, step: int, loss: float) -> float:
+        self.learning_rate = self.initial * self.decay_rate ** ((step + 1) / self.decay_steps)
+        return self.learning_rate
+
+    stopped = False
 
 
 class PlateauSchedule:
@@ -132,7 +164,8 @@ def loss_and_gradient(graph, image: tf.Variable):
 
 class AdamOptimization:
     """The faithful optimiser: Adam steps on the pixels, clipped to the valid range, with the
-    plateau schedule applied to the optimiser between steps.
+    plateau schedule applied to the optimiser between steps (optimizer 'sgd': plain gradient
+    steps with exponential decay instead, the same loop).
 
     compiled=True makes each step one graph, traced once per run; compiled=False runs eagerly,
     as the 2018 notebooks did (kept for the benchmark's reference). previous: the Adam run of the
@@ -146,8 +179,14 @@ class AdamOptimization:
                  gradient_scale: float = 1.0):
         self.graph, self.image, self.config, self.iterations = graph, image, config, iterations
         self.gradient_scale = float(gradient_scale)
-        self.adam = Adam(image, config.learning_rate, config.beta_1, config.beta_2, config.epsilon)
-        self.schedule = PlateauSchedule.from_config(config)
+        if config.optimizer == "sgd":
+            self.adam = GradientDescent(image, config.learning_rate)
+            self.schedule = ExponentialDecay(config.learning_rate, config.decay_steps,
+                                             config.decay_rate)
+        else:
+            self.adam = Adam(image, config.learning_rate, config.beta_1, config.beta_2,
+                             config.epsilon)
+            self.schedule = PlateauSchedule.from_config(config)
         if previous is not None:
             pixels = image.shape[1] * image.shape[2]
             previous_pixels = previous.image.shape[1] * previous.image.shape[2]

@@ -10,7 +10,7 @@ from typing import Sequence
 
 import tensorflow as tf
 
-from nst_tf.graph import TextureTransferGraph, gram, gray
+from nst_tf.graph import TextureTransferGraph, gram, gray, part_weights
 from nst_tf.images import gray3
 from nst_tf.vgg import FeatureExtractor, preprocess
 
@@ -22,6 +22,8 @@ class ReferenceGraph(TextureTransferGraph):
                  loss_weights: Sequence[float], layer_weights: Sequence[float] = ()):
         self.extractor = extractor
         self.loss_weights = tuple(float(w) for w in loss_weights)
+        self.weights = part_weights(self.loss_weights)
+        self.uses_colour = self.uses_texture = self.gray_texture = True  # the texture mode only
         self.layer_weights = tuple(float(w) for w in layer_weights)
         self.content = preprocess(content_tiles)
         constant = tf.concat([self.content, preprocess(gray3(texture_tiles))], axis=0)

@@ -50,7 +50,12 @@ class TextureTransfer:
         # Every input is read and checked before the network is built.
         self.inputs = inputs = inputs or load_inputs(content, texture, config)
         self.content = inputs.content
-        self.texture = resize(inputs.texture, self.content.shape[:2], antialias=True)
+        # Each texture aligned with the content: resized to it (the original), or for synthesis
+        # cropped or mirror-extended to the output, so its features keep their own size.
+        self.textures = [mirror_fit(t, self.content.shape[:2]) if config.mode == "synthesize"
+                         else resize(t, self.content.shape[:2], antialias=True)
+                         for t in inputs.textures]
+        self.texture = self.textures[0]
         self.tile_size = tile_size(self.content.shape[:2], config.split, config.max_dim)
         self.global_statistics = config.global_statistics
         if self.global_statistics:
@@ -129,30 +134,43 @@ class TextureTransfer:
             return resize(image, size, antialias=True)[None]
         return to_tile_batch(image, self.config.split, size)
 
+    def _scaled(self, image: np.ndarray) -> np.ndarray:
+        """`image` (h, w, 3) resized by texture_scale."""
+        scale = self.config.texture_scale
+        return resize(image, (max(1, int(round(image.shape[0] * scale))),
+                              max(1, int(round(image.shape[1] * scale)))), antialias=True)
+
     def _graph(self, size: Tuple[int, int]):
         config = self.config
+        texture_options = dict(gray_texture=config.gray_texture, blend=config.texture_blend)
+        scaled = config.texture_scale != 1.0
         if not self.global_statistics:
-            graph_class = ReferenceGraph if self.reference else TextureTransferGraph
-            return graph_class(self.extractor, self._batch(self.content, size),
-                               self._batch(self.texture, size), config.loss_weights,
-                               config.texture_layer_weights)
+            texture_tiles = [self._batch(t, size) for t in self.textures]
+            if self.reference:
+                return ReferenceGraph(self.extractor, self._batch(self.content, size),
+                                      texture_tiles[0], config.loss_weights,
+                                      config.texture_layer_weights)
+            gram_tiles = ([np.stack([self._scaled(tile) for tile in tiles])
+                           for tiles in texture_tiles] if scaled else None)
+            return TextureTransferGraph(self.extractor, self._batch(self.content, size),
+                                        texture_tiles, config.loss_weights,
+                                        config.texture_layer_weights, gram_tiles,
+                                        **texture_options)
         content = self._batch(self.content, size)[0]
-        gram_texture = self._batch(self.texture, size)[0]
-        if config.texture_scale != 1.0:
-            scaled = (max(1, int(round(size[0] * config.texture_scale))),
-                      max(1, int(round(size[1] * config.texture_scale))))
-            gram_texture = resize(gram_texture, scaled, antialias=True)
-            raw_texture = mirror_fit(gram_texture, size)
+        gram_textures = [self._batch(t, size)[0] for t in self.textures]
+        if scaled:
+            gram_textures = [self._scaled(t) for t in gram_textures]
+            raw_textures = [mirror_fit(t, size) for t in gram_textures]
         else:
-            raw_texture = gram_texture
+            raw_textures = gram_textures
         if config.tile_size and max(size) > config.tile_size:
-            return TiledObjective(self.extractor, content, raw_texture, gram_texture,
+            return TiledObjective(self.extractor, content, raw_textures, gram_textures,
                                   config.loss_weights, config.texture_layer_weights,
-                                  config.tile_size)
+                                  config.tile_size, **texture_options)
         return TextureTransferGraph(
-            self.extractor, content[None], raw_texture[None], config.loss_weights,
+            self.extractor, content[None], [t[None] for t in raw_textures], config.loss_weights,
             config.texture_layer_weights,
-            None if config.texture_scale == 1.0 else gram_texture[None])
+            [t[None] for t in gram_textures] if scaled else None, **texture_options)
 
     def gradient_scale(self, size: Tuple[int, int]) -> float:
         """What Adam multiplies the gradient by at a level of `size` (1 on tiles).
@@ -248,12 +266,30 @@ class TextureTransfer:
             image = self.image
             if tuple(image.shape[1:3]) != tuple(full):
                 image = tf.clip_by_value(self._upsampled(full), PIXEL_MIN, PIXEL_MAX)
-            return np.round(deprocess(image)[0].numpy()).astype(np.uint8)
+            return self._coloured(np.round(deprocess(image)[0].numpy()).astype(np.uint8))
         tiles = deprocess(self.image)
         if tuple(tiles.shape[1:3]) != self.tile_size:
             tiles = tf.image.resize(tiles, self.tile_size, method="bilinear")
         pixels = np.round(np.clip(tiles.numpy(), 0, 255)).astype(np.uint8)
-        return from_tile_batch(pixels, self.config.split)
+        return self._coloured(from_tile_batch(pixels, self.config.split))
+
+    def _coloured(self, image: np.ndarray) -> np.ndarray:
+        """original_colors: the result's luminance with the content's chroma (YIQ), else as is."""
+        if not self.config.original_colors:
+            return image
+        content = resize(self.content, image.shape[:2], antialias=True)
+        return original_colors(image, content)
+
+
+def original_colors(result: np.ndarray, content: np.ndarray) -> np.ndarray:
+    """uint8 RGB (h, w, 3): Y (luminance) of `result`, I and Q (chroma) of `content` (same size,
+    RGB 0..255); the luminance-only transfer of Gatys et al., "Preserving Color in Neural
+    Artistic Style Transfer" (2016)."""
+    result_yiq = tf.image.rgb_to_yiq(np.asarray(result, np.float32) / 255.0)
+    content_yiq = tf.image.rgb_to_yiq(np.asarray(content, np.float32) / 255.0)
+    mixed = tf.concat([result_yiq[..., :1], content_yiq[..., 1:]], axis=-1)
+    rgb = tf.image.yiq_to_rgb(mixed).numpy() * 255.0
+    return np.round(np.clip(rgb, 0, 255)).astype(np.uint8)
 
 
 class _Progress:

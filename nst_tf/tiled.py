@@ -32,7 +32,8 @@ import numpy as np
 import tensorflow as tf
 
 from nst_tf.config import TILE_GRID_PX, VGG19_LAYERS
-from nst_tf.graph import LOSS_PARTS, gray
+from nst_tf.graph import (LOSS_PARTS, as_texture_list, blend_weights, gray, part_weights,
+                          total_variation)
 from nst_tf.images import gray3
 from nst_tf.vgg import FeatureExtractor, preprocess
 
@@ -100,17 +101,24 @@ class TiledObjective:
 
     content: (H, W, 3) RGB 0..255, the picture's content. raw_texture: (H, W, 3) RGB, the texture
     aligned with the picture (for the raw part). gram_texture: RGB of any size, whose Gram
-    matrices are the target (usually raw_texture; another size under texture_scale).
-    loss_weights: (direct, content, raw, texture); layer_weights: per texture layer (empty: 1).
+    matrices are the target (usually raw_texture; another size under texture_scale). Several
+    textures: lists of both, blended by `blend` (TextureTransferGraph). gray_texture: the texture
+    branch sees gray images (the texture mode) or colour ones (style, synthesis).
+    loss_weights: (direct, content, raw, texture, tv); layer_weights: per texture layer (empty: 1).
+    The TV part is a pixel-level sum: computed on the whole picture, which is in memory anyway.
     """
 
     tiled = True
 
     def __init__(self, extractor: FeatureExtractor, content, raw_texture, gram_texture,
                  loss_weights: Sequence[float], layer_weights: Sequence[float] = (),
-                 tile_size: int = 1024):
+                 tile_size: int = 1024, gray_texture: bool = True, blend: Sequence[float] = ()):
         self.extractor = extractor
-        self.loss_weights = dict(zip(LOSS_PARTS, (float(w) for w in loss_weights)))
+        self.view = gray if gray_texture else (lambda images: images)
+        raw_textures = as_texture_list(raw_texture)
+        gram_textures = as_texture_list(gram_texture)
+        self.blend = blend_weights(blend, len(raw_textures))
+        self.loss_weights = part_weights(loss_weights)
         self.texture_layers = extractor.texture_layers
         self.content_layers = extractor.content_layers
         self.layer_weights = tuple(float(w) for w in layer_weights) or (1.0,) * len(
@@ -118,7 +126,9 @@ class TiledObjective:
         self.tile_size = int(tile_size)
         self.size = tuple(np.asarray(content).shape[:2])
         self.content = preprocess(np.asarray(content, np.float32)[None]).numpy()
-        self.gray_texture = preprocess(gray3(np.asarray(raw_texture, np.float32)[None])).numpy()
+        # Every texture's view (gray or colour), stacked: the raw target of a tile is the blend
+        # of their features there.
+        self.texture_views = np.concatenate([self._viewed(t) for t in raw_textures])
         self.colour_halo = halo(self.content_layers)
         self.gray_halo = halo(self.texture_layers)
         self.strides = {name: footprint(name)[0] for name in self.texture_layers
@@ -134,8 +144,15 @@ class TiledObjective:
         self.recompute_model = (extractor._outputs(tuple(self.recomputed_layers))
                                 if self.recomputed_layers else None)
         self._compile()
-        self.stored_targets = self._stored_content_targets()
-        self.gram_targets = self._gram_targets(gram_texture)
+        self.uses_colour = self.loss_weights["content"] > 0 or self.loss_weights["direct"] > 0
+        self.stored_targets = self._stored_content_targets() if self.uses_colour else {}
+        self.gram_targets = [sum(w * g for w, g in zip(self.blend, grams)) for grams in zip(
+            *[self._gram_accumulated(self._viewed(t)) for t in gram_textures])]
+
+    def _viewed(self, rgb):
+        """An RGB 0..255 (H, W, 3) texture as the texture branch sees it, preprocessed (1, H, W, 3)."""
+        rgb = np.asarray(rgb, np.float32)[None]
+        return (preprocess(gray3(rgb)) if self.view is gray else preprocess(rgb)).numpy()
 
     def _channels(self, layer: str) -> int:
         return self.extractor.model.get_layer(layer).output.shape[-1]
@@ -172,12 +189,13 @@ class TiledObjective:
         self._gram_sums = tf.function(self._gram_sums_of, input_signature=[picture(), origin, core])
         # The image's gray is made per tile (it is per pixel): no picture-sized gray copy.
         self._image_gram_sums = tf.function(
-            lambda image_tile, origin, core: self._gram_sums_of(gray(image_tile), origin, core),
+            lambda image_tile, origin, core: self._gram_sums_of(self.view(image_tile), origin,
+                                                                core),
             input_signature=[picture(), origin, core])
         self._colour_step = tf.function(self._colour_gradient, input_signature=[
             picture(), picture(), [picture(self._channels(n)) for n in self.stored_layers], origin, core])
         self._gray_step = tf.function(self._gray_gradient, input_signature=[
-            picture(), picture(), [tf.TensorSpec([self._channels(n)] * 2, tf.float32)
+            picture(), tf.TensorSpec([None, None, None, 3], tf.float32), [tf.TensorSpec([self._channels(n)] * 2, tf.float32)
                                    for n in self.texture_layers], origin, core])
 
     def _gram_sums_of(self, gray_tile, origin, core):
@@ -212,12 +230,17 @@ class TiledObjective:
                 self.loss_weights["content"] * content)
 
     def _gray_gradient(self, image_tile, texture_tile, gram_deltas, origin, core):
-        """Gradient of the core's raw share and of the Gram surrogate w.r.t. the tile."""
+        """Gradient of the core's raw share and of the Gram surrogate w.r.t. the tile.
+        texture_tile: (k, h, w, 3), the k textures' views there, blended after the network."""
         use_raw = self.loss_weights["raw"] > 0
-        raw_targets = self.extractor.texture_features(texture_tile) if use_raw else None
+        raw_targets = None
+        if use_raw:
+            blend = tf.constant(self.blend, tf.float32)[:, None, None, None]
+            raw_targets = [tf.reduce_sum(blend * f, axis=0, keepdims=True)
+                           for f in self.extractor.texture_features(texture_tile)]
         with tf.GradientTape() as tape:
             tape.watch(image_tile)
-            features = self.extractor.texture_features(gray(image_tile))
+            features = self.extractor.texture_features(self.view(image_tile))
             raw, surrogate = 0.0, 0.0
             for index, (name, f) in enumerate(zip(self.texture_layers, features)):
                 stride, channels = self.strides[name], f.shape[-1]
@@ -273,10 +296,6 @@ class TiledObjective:
         return [total / self._count(name, 1, size)
                 for name, total in zip(self.texture_layers, totals)]
 
-    def _gram_targets(self, gram_texture) -> List[tf.Tensor]:
-        gray_texture = preprocess(gray3(np.asarray(gram_texture, np.float32)[None])).numpy()
-        return self._gram_accumulated(gray_texture)
-
     # --- the objective ------------------------------------------------------------------------
     def value_and_gradient(self, image) -> Tuple[float, tf.Tensor, Dict[str, float]]:
         """(total, its gradient (1, H, W, 3), {part: weighted value, 'total'}) at `image`, a
@@ -292,9 +311,19 @@ class TiledObjective:
             gram_deltas = [g - t for g, t in zip(grams, self.gram_targets)]
         else:
             gram_deltas = [tf.zeros((t.shape[0], t.shape[1])) for t in self.gram_targets]
+        if self.loss_weights["tv"] > 0:
+            picture = tf.constant(image)
+            with tf.GradientTape() as tape:
+                tape.watch(picture)
+                tv = self.loss_weights["tv"] * total_variation(picture)[0]
+            gradient += tape.gradient(tv, picture).numpy()
+            parts["tv"] = float(tv)
         for core in self.cores:
             core_t = tf.constant(core, tf.int32)
             origin, bounds = self._tile(core, self.colour_halo)
+            if not self.uses_colour:  # synthesis: no content at all
+                self._texture_tile_step(image, core, core_t, gradient, parts, gram_deltas)
+                continue
             stored = [tf.constant(self.stored_targets[name][
                 :, core[0] // self.strides[name]:core[1] // self.strides[name],
                 core[2] // self.strides[name]:core[3] // self.strides[name]])
@@ -305,13 +334,18 @@ class TiledObjective:
             gradient[:, bounds[0]:bounds[1], bounds[2]:bounds[3]] += tile_gradient.numpy()
             parts["direct"] += float(direct)
             parts["content"] += float(content)
-            if self.loss_weights["raw"] > 0 or self.loss_weights["texture"] > 0:
-                origin, bounds = self._tile(core, self.gray_halo)
-                tile_gradient, raw = self._gray_step(
-                    tf.constant(self._cut(image, bounds)),
-                    tf.constant(self._cut(self.gray_texture, bounds)), gram_deltas,
-                    tf.constant(origin, tf.int32), core_t)
-                gradient[:, bounds[0]:bounds[1], bounds[2]:bounds[3]] += tile_gradient.numpy()
-                parts["raw"] += float(raw)
+            self._texture_tile_step(image, core, core_t, gradient, parts, gram_deltas)
         parts["total"] = sum(parts[name] for name in LOSS_PARTS)
         return parts["total"], tf.constant(gradient), parts
+
+    def _texture_tile_step(self, image, core, core_t, gradient, parts, gram_deltas) -> None:
+        """Adds the texture branch's gradient over one tile (core and halo) and its raw share."""
+        if self.loss_weights["raw"] == 0 and self.loss_weights["texture"] == 0:
+            return
+        origin, bounds = self._tile(core, self.gray_halo)
+        tile_gradient, raw = self._gray_step(
+            tf.constant(self._cut(image, bounds)),
+            tf.constant(self._cut(self.texture_views, bounds)), gram_deltas,
+            tf.constant(origin, tf.int32), core_t)
+        gradient[:, bounds[0]:bounds[1], bounds[2]:bounds[3]] += tile_gradient.numpy()
+        parts["raw"] += float(raw)

@@ -36,7 +36,7 @@ def import_tensorflow_quietly() -> None:
         os.close(devnull)
 
 
-from nst_tf.config import TransferConfig, parse_split  # noqa: E402
+from nst_tf.config import TransferConfig, field_kind, parse_split  # noqa: E402
 from nst_tf.errors import NSTError  # noqa: E402
 
 EXIT_FAILED = 1  # the run itself failed (its loss stopped being finite)
@@ -64,15 +64,17 @@ _DEFAULTS = TransferConfig()
 def define_transfer_flags() -> None:
     """One flag per TransferConfig field, its default and help taken from the dataclass."""
     for field in dataclasses.fields(TransferConfig):
-        default = getattr(_DEFAULTS, field.name)
+        # A mode-dependent field has no default of its own (None: the mode's, MODE_PRESETS).
+        default = None if field.metadata.get("mode_field") else getattr(_DEFAULTS, field.name)
         help_text = field.metadata["help"]
-        kind = str(field.type)
-        if field.name == "split":
+        kind = field_kind(field)
+        if field.name in ("split", "size"):
             flags.DEFINE_string(field.name, "x".join(map(str, default)), help_text)
         elif "choices" in field.metadata:
             flags.DEFINE_enum(field.name, default, field.metadata["choices"], help_text)
         elif kind.startswith("Tuple[str") or kind.startswith("Tuple[float"):
-            flags.DEFINE_list(field.name, [str(v) for v in default], help_text)
+            flags.DEFINE_list(field.name, None if default is None else [str(v) for v in default],
+                              help_text)
         elif kind == "bool":
             flags.DEFINE_boolean(field.name, default, help_text)
         elif "int" in kind:
@@ -88,11 +90,11 @@ def config_from_flags(**overrides) -> TransferConfig:
     values = {}
     for field in dataclasses.fields(TransferConfig):
         value = flags.FLAGS[field.name].value
-        if field.name == "split":
-            value = parse_split(value)
+        if field.name in ("split", "size"):
+            value = parse_split(value, field.name)
         elif isinstance(value, list):
             value = tuple(item.strip() for item in value if item.strip())
-            if str(field.type).startswith("Tuple[float"):
+            if field_kind(field).startswith("Tuple[float"):
                 value = _floats(field.name, value)
         values[field.name] = value
     values.update(overrides)
