@@ -109,20 +109,14 @@ def _floats(name: str, items) -> tuple:
 
 
 def log_report(report, config: TransferConfig, every: int = 1) -> None:
-    """One progress line on stderr for a StepReport, every `every` steps (and every step of a
-    level above the first, which are few and slow): level, step, loss parts, time left."""
+    """One progress line (nst_tf.progress.format_report) through absl's log, every `every` steps
+    (and every step of a level above the first, which are few and slow)."""
     from absl import logging
-    if every <= 0 or (report.step % every and report.level == 0):
+    from nst_tf.progress import format_report
+    if every <= 0 or ((report.step + 1) % every and report.level == 0):
         return
-    if report.levels > 1:
-        where = f"level {report.level + 1}/{report.levels}  step {report.step}"
-    else:
-        where = f"step {report.step}/{config.steps}"
-    rate = "" if report.lr is None else f"  lr {report.lr:.3g}"
-    left = "" if report.remaining_s is None else f"  ~{report.remaining_s / 60:.1f} min left"
-    logging.info("%s  total %.4g (direct %.4g content %.4g raw %.4g texture %.4g)%s  %.1f s%s",
-                 where, report.total, report.direct, report.content, report.raw, report.texture,
-                 rate, report.seconds, left)
+    steps = config.steps if report.level == 0 else config.refine_iterations
+    logging.info("%s", format_report(report, steps))
 
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> None:

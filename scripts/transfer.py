@@ -1,6 +1,9 @@
-"""Neural Texture Transfer from the command line.
+"""Neural Texture Transfer from the command line, and its sibling recipes (--mode).
 
     python scripts/transfer.py --content cat.jpg --texture cracks.jpg --output cat_cracked.png
+    python scripts/transfer.py --mode style --content cat.jpg --style painting.jpg
+    python scripts/transfer.py --mode synthesize --texture gravel.jpg --size 512x512
+    python scripts/transfer.py --mode reconstruct --content cat.jpg --content_layers relu4_2
 """
 import sys
 from pathlib import Path
@@ -8,17 +11,25 @@ from pathlib import Path
 import cli_common
 from absl import app, flags, logging
 
-flags.DEFINE_string("content", None, "Content image: the photo whose layout and colours are kept.")
-flags.DEFINE_string("texture", None, "Texture image: the photo whose texture (not colour) is wanted.")
+flags.DEFINE_string("content", None, "Content image: the photo whose layout and colours are kept "
+                    "(not needed by --mode synthesize).")
+flags.DEFINE_string("texture", None, "Texture image (--mode style: the style image): the photo "
+                    "whose texture is wanted; several comma-separated, blended by --texture_blend "
+                    "(not needed by --mode reconstruct).")
 flags.DEFINE_string("output", "output.png", "Where the result is written (png, jpg, ...).")
 flags.DEFINE_integer("save_every", 0, "Also write the image every N steps beside the output "
                      "(NAME_00050.png = after 50 updates); 0 never.")
 flags.DEFINE_string("metrics", None, "Write one JSON object per step to this file (JSON Lines).")
 flags.DEFINE_string("sheet", None, "Also write a labelled contact sheet here: content | texture "
                     "| result, side by side.")
-flags.DEFINE_integer("log_every", 50, "Log progress to stderr every N steps; 0 never.")
+flags.DEFINE_string("plot", None, "Also draw the loss parts over the steps into this PNG (log "
+                    "scale).")
+flags.DEFINE_boolean("progress", True, "Show progress on stderr: a bar on a terminal, else a "
+                     "line every --log_every steps; --noprogress: nothing.")
+flags.DEFINE_integer("log_every", 50, "Without a terminal: a progress line every N steps; 0 never.")
 cli_common.define_transfer_flags()
-flags.mark_flags_as_required(["content", "texture"])
+flags.DEFINE_alias("style", "texture")
+flags.DEFINE_alias("style_scale", "texture_scale")
 FLAGS = flags.FLAGS
 
 
@@ -26,6 +37,17 @@ def intermediate_path(output: Path, updates: int, level: int = 0, levels: int = 
     """NAME_00050.png after 50 updates; NAME_level2_00005.png in a run of several levels."""
     stage = f"_level{level + 1}" if levels > 1 else ""
     return output.with_name(f"{output.stem}{stage}_{updates:05d}{output.suffix}")
+
+
+def sheet_panels(config, inputs, result):
+    """[(caption, image)] for the contact sheet: the photos the mode used, then the result."""
+    texture_name = "style" if config.mode == "style" else "texture"
+    panels = [] if config.mode == "synthesize" else [("content", inputs.content)]
+    if config.mode != "reconstruct":
+        many = len(inputs.textures) > 1
+        panels += [(f"{texture_name} {i + 1}" if many else texture_name, t)
+                   for i, t in enumerate(inputs.textures)]
+    return panels + [("result", result)]
 
 
 @cli_common.guarded
@@ -38,27 +60,39 @@ def main(argv):
     # Every flag and input is checked before TensorFlow starts and the network is built.
     config = cli_common.config_from_flags()
     output = Path(FLAGS.output)
-    check_writable(output)
-    if FLAGS.sheet:
-        check_writable(FLAGS.sheet)
-    check_apart({"output": output, "metrics": FLAGS.metrics, "sheet": FLAGS.sheet},
-                {"content": FLAGS.content, "texture": FLAGS.texture, **cli_common.path_flags(config)})
-    inputs = load_inputs(FLAGS.content, FLAGS.texture, config)
+    textures = [t.strip() for t in FLAGS.texture.split(",") if t.strip()] if FLAGS.texture else []
+    # A mode that does not use a photo does not read it (synthesize still takes its size).
+    content = FLAGS.content if config.mode != "synthesize" or config.size == (0, 0) else None
+    textures = textures if config.mode != "reconstruct" else []
+    for path in (output, FLAGS.sheet, FLAGS.plot):
+        if path:
+            check_writable(path)
+    if FLAGS.plot and Path(FLAGS.plot).suffix.lower() != ".png":
+        cli_common.fail(f"{FLAGS.plot}: --plot writes a PNG; give a name ending in .png")
+    check_apart({"output": output, "metrics": FLAGS.metrics, "sheet": FLAGS.sheet,
+                 "plot": FLAGS.plot},
+                {"content": content, **{f"texture {i + 1}": t for i, t in enumerate(textures)},
+                 **cli_common.path_flags(config)})
+    inputs = load_inputs(content, textures or None, config)
     cli_common.import_tensorflow_quietly()
     from nst_tf.metrics import MetricsLog
+    from nst_tf.progress import StepProgress
     from nst_tf.run import TextureTransfer
 
-    job = TextureTransfer(FLAGS.content, FLAGS.texture, config, inputs=inputs)
+    job = TextureTransfer(content, textures or None, config, inputs=inputs)
     metrics = MetricsLog(FLAGS.metrics) if FLAGS.metrics else None
+    progress = StepProgress(job.level_steps, FLAGS.log_every, enabled=FLAGS.progress)
+    records = []
 
     def on_step(report):
+        records.append(report.as_dict())
         if metrics is not None:
             metrics(report)
         updates = report.step + 1
         if FLAGS.save_every > 0 and updates % FLAGS.save_every == 0:
             write_image(intermediate_path(output, updates, report.level, report.levels),
                         job.result())
-        cli_common.log_report(report, config, FLAGS.log_every)
+        progress(report)
 
     def keep(what: str) -> str:
         """Writes the image and closes the metrics; says where."""
@@ -70,7 +104,10 @@ def main(argv):
         return where
 
     try:
-        image = job.run(on_step)
+        try:
+            image = job.run(on_step)
+        finally:
+            progress.close()
     except KeyboardInterrupt as interrupt:  # Ctrl-C, or SIGTERM (cli_common.Terminated)
         job.keep_best()
         print(f"interrupted: {keep('the best image so far')}", file=sys.stderr)
@@ -87,8 +124,10 @@ def main(argv):
         metrics.close()
     if FLAGS.sheet:
         from nst_tf.sheet import contact_sheet
-        write_image(FLAGS.sheet, contact_sheet([("content", inputs.content),
-                                                ("texture", inputs.texture), ("result", image)]))
+        write_image(FLAGS.sheet, contact_sheet(sheet_panels(config, inputs, image)))
+    if FLAGS.plot:
+        from nst_tf.plot import plot_losses
+        plot_losses(records, FLAGS.plot)
     logging.info("wrote %s (%dx%d)", output, image.shape[1], image.shape[0])
 
 
