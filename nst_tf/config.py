@@ -238,13 +238,16 @@ class TransferConfig:
         "a path to a VGG19 notop .h5 file, or 'random' (untrained, for tests).")
 
     def __post_init__(self):
-        if self.mode in MODES and self.preset in PRESETS:
-            for name in MODE_FIELDS:  # None: the mode's default
-                if getattr(self, name) is None:
-                    value = mode_default(self.mode, self.preset, name)
-                    if name == "gray_texture" and self.original_colors:
-                        value = True  # luminance-only transfer: the style brings no colour
-                    object.__setattr__(self, name, value)
+        if self.mode not in MODES:
+            raise NSTError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+        if self.preset not in PRESETS:
+            raise NSTError(f"preset must be one of {', '.join(PRESETS)}, got {self.preset!r}")
+        for name in MODE_FIELDS:  # None: the mode's default
+            if getattr(self, name) is None:
+                value = mode_default(self.mode, self.preset, name)
+                if name == "gray_texture" and self.original_colors:
+                    value = True  # luminance-only transfer: the style brings no colour
+                object.__setattr__(self, name, value)
         for name in ("texture_layers", "content_layers"):  # one spelling from here on
             layers = [keras_layer_name(layer) if keras_layer_name(layer) in VGG19_LAYERS else layer
                       for layer in getattr(self, name)]  # an unknown one is reported as written
@@ -258,10 +261,6 @@ class TransferConfig:
             values = value if isinstance(value, tuple) else (value,)
             if any(isinstance(v, float) and not math.isfinite(v) for v in values):
                 raise NSTError(f"{field.name} must be a finite number, got {value}")
-        if self.mode not in MODES:
-            raise NSTError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
-        if self.preset not in PRESETS:
-            raise NSTError(f"preset must be one of {', '.join(PRESETS)}, got {self.preset!r}")
         if len(self.size) != 2 or min(self.size) < 0:
             raise NSTError(f"size must be WxH with W, H >= 0, got {self.size}")
         if self.texture_blend and min(self.texture_blend) < 0 or (

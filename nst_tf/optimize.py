@@ -32,9 +32,9 @@ class StepReport:
     content: float
     raw: float
     texture: float
+    tv: float
     lr: Optional[float]
     seconds: float
-    tv: float = 0.0
     level: int = 0
     levels: int = 1
     remaining_s: Optional[float] = None

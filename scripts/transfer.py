@@ -71,7 +71,8 @@ def main(argv):
         cli_common.fail(f"{FLAGS.plot}: --plot writes a PNG; give a name ending in .png")
     check_apart({"output": output, "metrics": FLAGS.metrics, "sheet": FLAGS.sheet,
                  "plot": FLAGS.plot},
-                {"content": content, **{f"texture {i + 1}": t for i, t in enumerate(textures)},
+                {"content": content, **{"texture" + (f" #{i + 1}" if len(textures) > 1 else ""): t
+                                       for i, t in enumerate(textures)},
                  **cli_common.path_flags(config)})
     inputs = load_inputs(content, textures or None, config)
     cli_common.import_tensorflow_quietly()

@@ -8,8 +8,8 @@ from nst_tf.metrics import read_metrics
 from conftest import random_image, run_script
 
 QUICK = ["--max_dim=64", "--iterations=2", "--weights=random", "--log_every=1"]
-METRIC_KEYS = ["step", "total", "direct", "content", "raw", "texture", "lr", "seconds", "level",
-               "levels", "remaining_s"]
+METRIC_KEYS = ["step", "total", "direct", "content", "raw", "texture", "tv", "lr", "seconds",
+               "level", "levels", "remaining_s"]
 
 
 @pytest.mark.parametrize("optimizer,lr", [("lbfgs", None), ("adam", 10.0)])
@@ -29,7 +29,8 @@ def test_two_step_run_writes_image_metrics_and_snapshots(tmp_path, image_files, 
     for record in records:
         assert list(record) == METRIC_KEYS
         assert record["total"] == pytest.approx(
-            record["direct"] + record["content"] + record["raw"] + record["texture"], rel=1e-5)
+            record["direct"] + record["content"] + record["raw"] + record["texture"]
+            + record["tv"], rel=1e-5)
         assert record["lr"] == lr
     assert records[0]["direct"] == 0.0 and records[1]["seconds"] >= records[0]["seconds"] > 0
     for updates in (1, 2):
