@@ -73,3 +73,38 @@ def test_a_gram_target_of_another_size_is_that_pictures_gram(random_vgg):
                                  gram_texture_tiles=larger[None])
     for ours, theirs in zip(tiled.gram_targets, whole.gram_targets):
         np.testing.assert_allclose(ours.numpy(), theirs[0].numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_tiled_equals_untiled_in_style_mode_with_a_blend_and_tv(random_vgg):
+    # Colour texture branch, two textures blended (raw and Gram), and the TV part.
+    extractor = FeatureExtractor(random_vgg, ("block1_conv1", "block2_conv1"), CONTENT_LAYERS)
+    content, first, second, start = (random_image((83, 101), seed) for seed in (1, 2, 5, 3))
+    weights = WEIGHTS + (0.5,)
+    options = dict(gray_texture=False, blend=(0.25, 0.75))
+    graph = TextureTransferGraph(extractor, content[None], [first[None], second[None]], weights,
+                                 **options)
+    _, gradient, parts = loss_and_gradient(graph, tf.Variable(preprocess(start[None])))
+    assert all(float(parts[name]) > 0 for name in ("direct", "content", "raw", "texture", "tv"))
+    objective = TiledObjective(extractor, content, [first, second], [first, second], weights,
+                               tile_size=64, **options)
+    total, tiled_gradient, tiled_parts = objective.value_and_gradient(preprocess(start[None]))
+    for name, value in parts.items():
+        assert tiled_parts[name] == pytest.approx(float(value), rel=1e-4), name
+    gradient = gradient.numpy()
+    assert np.abs(tiled_gradient.numpy() - gradient).max() / np.abs(gradient).max() <= 1e-3
+
+
+def test_tiled_synthesis_runs_without_a_content_branch(random_vgg):
+    extractor = FeatureExtractor(random_vgg, ("block1_conv1", "block2_conv1"), CONTENT_LAYERS)
+    texture, start = random_image((70, 90), 2), random_image((70, 90), 3)
+    weights = (0.0, 0.0, 0.0, 1.0, 0.0)
+    graph = TextureTransferGraph(extractor, np.zeros((1, 70, 90, 3), np.float32), texture[None],
+                                 weights, gray_texture=False)
+    _, gradient, parts = loss_and_gradient(graph, tf.Variable(preprocess(start[None])))
+    objective = TiledObjective(extractor, np.zeros((70, 90, 3), np.float32), texture, texture,
+                               weights, tile_size=64, gray_texture=False)
+    assert not objective.uses_colour and objective.stored_targets == {}
+    total, tiled_gradient, _ = objective.value_and_gradient(preprocess(start[None]))
+    assert total == pytest.approx(float(parts["total"]), rel=1e-4)
+    gradient = gradient.numpy()
+    assert np.abs(tiled_gradient.numpy() - gradient).max() / np.abs(gradient).max() <= 1e-3
