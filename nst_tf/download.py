@@ -13,7 +13,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
-from typing import Optional
+import sys
+from typing import Callable, Optional
 
 from absl import logging
 
@@ -29,6 +30,36 @@ RETRY_DELAYS_S = (1.0, 2.0, 4.0)
 # HTTP answers that say "try again later" rather than "no".
 RETRY_HTTP_CODES = (408, 429, 500, 502, 503, 504)
 CHUNK_BYTES = 1 << 20
+
+
+class ByteProgress:
+    """Shows a download's progress on `stream`: one line redrawn in place on a terminal, else a
+    line at each further 10% (or each 10 MB when the size is unknown). Called with (bytes so
+    far, total bytes or None); no TensorFlow here, so the download script starts at once."""
+
+    def __init__(self, stream=None, terminal: Optional[bool] = None, clock=time.monotonic):
+        self.stream = stream or sys.stderr
+        self.terminal = self.stream.isatty() if terminal is None else terminal
+        self.clock = clock
+        self.start = clock()
+        self.shown = -1  # the last tenth (or 10 MB) written as a line
+
+    def __call__(self, done: int, total: Optional[int]) -> None:
+        elapsed = max(self.clock() - self.start, 1e-9)
+        speed = done / elapsed
+        line = f"{done / 1e6:.1f}" + (f"/{total / 1e6:.1f} MB  {100 * done / total:.0f}%"
+                                      if total else " MB") + f"  {speed / 1e6:.1f} MB/s"
+        if total and speed > 0:
+            line += f"  ~{(total - done) / speed:.0f} s left"
+        if self.terminal:
+            end = "\n" if total and done >= total else ""
+            self.stream.write(f"\r{line}\x1b[K{end}")
+            self.stream.flush()
+            return
+        mark = int(10 * done / total) if total else done // 10_000_000
+        if mark > self.shown:
+            self.shown = mark
+            print(line, file=self.stream, flush=True)
 
 
 def file_hash(path, algorithm: str = "md5") -> str:
@@ -72,14 +103,15 @@ def destination(dest, url: str) -> Path:
 
 def download(url: str, dest, expected_hash: Optional[str] = None,
              timeout: float = DOWNLOAD_TIMEOUT_S, deadline: float = DOWNLOAD_DEADLINE_S,
-             sleep=time.sleep) -> Path:
+             sleep=time.sleep,
+             progress: Optional[Callable[[int, Optional[int]], None]] = None) -> Path:
     """Fetches `url` to `dest` (a file, or a folder to put it in), checking an md5 or sha256; a
     no-op when the file already verifies. Returns the file's path.
 
     A transient network failure is retried after RETRY_DELAYS_S while the attempts fit in
     `deadline` seconds, so with no network at all it still fails within it. Raises NSTError with
     one line (what failed, and what to do); in every failure (an interrupt included) nothing is
-    left at the destination.
+    left at the destination. progress(bytes so far, total or None) follows each chunk.
     """
     dest = destination(dest, url)
     if verified(dest, expected_hash):
@@ -94,7 +126,7 @@ def download(url: str, dest, expected_hash: Optional[str] = None,
     for attempt, delay in enumerate(RETRY_DELAYS_S + (None,), start=1):
         remaining = deadline - (time.monotonic() - start)
         try:
-            _fetch(url, dest, expected_hash, max(1.0, min(timeout, remaining)))
+            _fetch(url, dest, expected_hash, max(1.0, min(timeout, remaining)), progress)
             return dest
         except _Transient as error:
             spent = time.monotonic() - start
@@ -112,7 +144,8 @@ def _transient_reason(error: BaseException) -> str:
     return str(reason)
 
 
-def _fetch(url: str, dest: Path, expected_hash: Optional[str], timeout: float) -> None:
+def _fetch(url: str, dest: Path, expected_hash: Optional[str], timeout: float,
+           progress=None) -> None:
     """One attempt. Network failures raise _Transient (or NSTError when retrying cannot help:
     HTTP 4xx, a bad URL, a missing local file); a local write failure raises NSTError."""
     remote = urllib.parse.urlparse(url).scheme not in ("file", "")
@@ -129,6 +162,9 @@ def _fetch(url: str, dest: Path, expected_hash: Optional[str], timeout: float) -
                        f"machine with internet access and place it at {dest}") from None
     algorithm = _hash_algorithm(expected_hash or "")
     digest = hashlib.new(algorithm)
+    length = response.headers.get("Content-Length") if response.headers else None
+    total = int(length) if length and length.isdigit() else None
+    done = 0
     with response, atomic_output(dest) as temporary:
         try:
             out = open(temporary, "wb")
@@ -143,6 +179,9 @@ def _fetch(url: str, dest: Path, expected_hash: Optional[str], timeout: float) -
                 if not chunk:
                     break
                 digest.update(chunk)
+                done += len(chunk)
+                if progress is not None:
+                    progress(done, total)
                 try:
                     out.write(chunk)
                 except OSError as error:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Optional
 
 from nst_tf.config import VGG19_LAYERS
-from nst_tf.download import download, verified
+from nst_tf.download import ByteProgress, download, verified
 from nst_tf.errors import NSTError
 
 # What to run when a weights file is missing or broken.
@@ -56,8 +56,9 @@ def resolve_weights(spec: Optional[str], weights_dir=None, allow_download: bool 
         if not allow_download:
             raise NSTError(f"Keras' VGG19 weights are not in {weights_dir}; "
                            "run python scripts/download_weights.py")
+        # 80 MB on a first run: the user sees it coming in.
         return str(download(KERAS_VGG19_NOTOP.url, weights_dir / KERAS_VGG19_NOTOP.filename,
-                            KERAS_VGG19_NOTOP.md5))
+                            KERAS_VGG19_NOTOP.md5, progress=ByteProgress()))
     path = Path(spec)
     if not path.is_file():
         raise NSTError(f"{spec}: no such weights file (use 'imagenet', 'random' or a path to a "

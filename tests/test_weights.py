@@ -102,8 +102,30 @@ def test_download_script(tmp_path, source):
     done = run_script("download_weights.py", f"--url={path.as_uri()}", f"--md5={md5}", f"--dest={dest}")
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == f"{dest} verified"
+    # Progress without a terminal: a line at each further tenth, the last one at 100%.
+    lines = done.stderr.strip().splitlines()
+    assert lines[-1].startswith("3.1/3.1 MB  100%") and len(lines) == 4  # 4 chunks of 1 MiB
     bad = run_script("download_weights.py", f"--url={path.as_uri()}", "--md5=" + "1" * 32,
-                     f"--dest={tmp_path / 'bad.h5'}")
+                     f"--dest={tmp_path / 'bad.h5'}", "--noprogress")
     assert bad.returncode == 2
     assert bad.stderr.strip().count("\n") == 0 and bad.stderr.startswith("error: ")
     assert not (tmp_path / "bad.h5").exists()
+
+
+def test_byte_progress_lines_and_terminal_form():
+    import io
+    ticks = iter(range(100))
+    stream = io.StringIO()
+    progress = fetch.ByteProgress(stream, terminal=False, clock=lambda: float(next(ticks)))
+    for done in (5_000_000, 8_000_000, 9_000_000, 20_000_000, 40_000_000):
+        progress(done, 40_000_000)
+    assert stream.getvalue().splitlines() == [
+        "5.0/40.0 MB  12%  5.0 MB/s  ~7 s left",
+        "8.0/40.0 MB  20%  4.0 MB/s  ~8 s left",
+        "20.0/40.0 MB  50%  5.0 MB/s  ~4 s left",
+        "40.0/40.0 MB  100%  8.0 MB/s  ~0 s left"]
+    terminal = io.StringIO()
+    ticks = iter(range(100))
+    progress = fetch.ByteProgress(terminal, terminal=True, clock=lambda: float(next(ticks)))
+    progress(1_000_000, None)
+    assert terminal.getvalue() == "\r1.0 MB  1.0 MB/s\x1b[K"
