@@ -64,12 +64,12 @@ def record(job: Job, status: str, seconds: float = 0.0, error: Optional[str] = N
 _NETWORKS: Dict[tuple, object] = {}
 
 
-def _network(weights_path: Optional[str], seed: int):
-    from nst_tf.vgg import vgg19
+def _network(weights_path: Optional[str], seed: int, network: str = "vgg19"):
+    from nst_tf.vgg import vgg
     # Random weights depend on the seed; a weights file does not.
-    key = (weights_path, seed if weights_path is None else None)
+    key = (network, weights_path, seed if weights_path is None else None)
     if key not in _NETWORKS:
-        _NETWORKS[key] = vgg19(weights_path, seed)
+        _NETWORKS[key] = vgg(network, weights_path, seed)
     return _NETWORKS[key]
 
 
@@ -86,7 +86,8 @@ def run_job(job: Job) -> dict:
     try:
         inputs = load_inputs(job.content, job.texture, job.config)
         transfer = TextureTransfer(job.content, job.texture, job.config, inputs=inputs,
-                                   network=_network(inputs.weights_path, job.config.seed))
+                                   network=_network(inputs.weights_path, job.config.seed,
+                                                    job.config.network))
         image = transfer.run(lambda report: last.update(
             {part: getattr(report, part) for part in ("total",) + LOSS_PARTS}))
         Path(job.output).parent.mkdir(parents=True, exist_ok=True)

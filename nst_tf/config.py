@@ -90,11 +90,17 @@ def mode_default(mode: str, preset: str, name: str):
     return MODE_PRESETS[(mode, preset)][name]
 
 
-# The layers of Keras' VGG19 without its classifier, input to output.
-VGG19_LAYERS = tuple(
-    f"block{block}_{kind}"
-    for block, convs in ((1, 2), (2, 2), (3, 4), (4, 4), (5, 4))
-    for kind in [f"conv{i}" for i in range(1, convs + 1)] + ["pool"])
+def _vgg_layers(convs_per_block) -> Tuple[str, ...]:
+    return tuple(f"block{block}_{kind}" for block, convs in enumerate(convs_per_block, start=1)
+                 for kind in [f"conv{i}" for i in range(1, convs + 1)] + ["pool"])
+
+
+# The layers of Keras' VGG19 and VGG16 without their classifiers, input to output. VGG16 has
+# three convolutions in blocks 3 to 5 where VGG19 has four; the names otherwise agree.
+VGG19_LAYERS = _vgg_layers((2, 2, 4, 4, 4))
+VGG16_LAYERS = _vgg_layers((2, 2, 3, 3, 3))
+NETWORK_LAYERS = {"vgg19": VGG19_LAYERS, "vgg16": VGG16_LAYERS}
+NETWORKS = tuple(NETWORK_LAYERS)
 
 
 def keras_layer_name(name: str) -> str:
@@ -233,9 +239,13 @@ class TransferConfig:
     init: Optional[str] = _mode_knob("init", "Start image: 'content', 'noise', or a path to an "
                                      "image of the content's size.")
     seed: int = _knob(0, "Seed for noise initialisation and random-weight networks.")
+    network: str = _knob("vgg19", "The frozen network: 'vgg19' (the original's) or 'vgg16' "
+                         "(Keras' VGG16: blocks 3-5 have 3 convolutions, not 4).",
+                         choices=NETWORKS)
     weights: Optional[str] = _knob(
-        "imagenet", "'imagenet' (Keras' VGG19 file, downloaded into weights/ when missing), "
-        "a path to a VGG19 notop .h5 file, or 'random' (untrained, for tests).")
+        "imagenet", "'imagenet' (Keras' file for --network, downloaded into weights/ when "
+        "missing), a path to a notop .h5 file of that network, or 'random' (untrained, for "
+        "tests).")
 
     def __post_init__(self):
         if self.mode not in MODES:
@@ -248,8 +258,11 @@ class TransferConfig:
                 if name == "gray_texture" and self.original_colors:
                     value = True  # luminance-only transfer: the style brings no colour
                 object.__setattr__(self, name, value)
+        if self.network not in NETWORKS:
+            raise NSTError(f"network must be one of {', '.join(NETWORKS)}, got {self.network!r}")
+        known = NETWORK_LAYERS[self.network]
         for name in ("texture_layers", "content_layers"):  # one spelling from here on
-            layers = [keras_layer_name(layer) if keras_layer_name(layer) in VGG19_LAYERS else layer
+            layers = [keras_layer_name(layer) if keras_layer_name(layer) in known else layer
                       for layer in getattr(self, name)]  # an unknown one is reported as written
             object.__setattr__(self, name, tuple(layers))
         self.validate()
@@ -303,8 +316,9 @@ class TransferConfig:
         if not self.texture_layers or not self.content_layers:
             raise NSTError("texture_layers and content_layers each need at least one layer")
         for name in tuple(self.texture_layers) + tuple(self.content_layers):
-            if name not in VGG19_LAYERS:
-                raise NSTError(f"unknown VGG19 layer {name!r}; choose from {', '.join(VGG19_LAYERS)} "
+            if name not in NETWORK_LAYERS[self.network]:
+                raise NSTError(f"unknown {self.network.upper()} layer {name!r}; choose from "
+                               f"{', '.join(NETWORK_LAYERS[self.network])} "
                                "(or relu4_2, conv4_2, pool4: the Caffe/Torch spelling)")
         if self.texture_layer_weights and (
                 len(self.texture_layer_weights) != len(self.texture_layers)

@@ -92,4 +92,5 @@ def load_inputs(content: Optional[ImageLike], texture: TextureArg,
         if init.shape != content.shape:
             raise NSTError(f"{config.init}: init image is {init.shape[1]}x{init.shape[0]}, the "
                            f"content is {content.shape[1]}x{content.shape[0]}; they must match")
-    return Inputs(content, textures, init, resolve_weights(config.weights))
+    return Inputs(content, textures, init, resolve_weights(config.weights,
+                                                               network=config.network))

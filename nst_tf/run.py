@@ -24,7 +24,7 @@ from nst_tf.lbfgs import LbfgsOptimization
 from nst_tf.optimize import AdamOptimization, Callback, StepReport
 from nst_tf.reference import ReferenceGraph
 from nst_tf.tiled import TiledObjective
-from nst_tf.vgg import FeatureExtractor, PIXEL_MAX, PIXEL_MIN, deprocess, preprocess, vgg19
+from nst_tf.vgg import FeatureExtractor, PIXEL_MAX, PIXEL_MIN, deprocess, preprocess, vgg
 
 
 class TextureTransfer:
@@ -68,7 +68,7 @@ class TextureTransfer:
                                 + [config.steps])
         initial = self._initial_image()
         if network is None:
-            network = vgg19(inputs.weights_path, config.seed)
+            network = vgg(config.network, inputs.weights_path, config.seed)
         self.extractor = FeatureExtractor(network,
                                           config.texture_layers, config.content_layers)
         self.image = tf.Variable(preprocess(self._batch(initial, self.levels[0])), name="image")

@@ -41,14 +41,15 @@ from nst_tf.vgg import FeatureExtractor, preprocess
 STORED_TARGET_FLOATS_PER_PIXEL = 4.0
 
 
-def footprint(layer: str) -> Tuple[int, int, int]:
-    """(stride, lo, hi) of a VGG19 layer: position p sees input pixels [p*stride+lo, p*stride+hi].
+def footprint(layer: str, network_layers: Sequence[str] = VGG19_LAYERS) -> Tuple[int, int, int]:
+    """(stride, lo, hi) of a layer of the network whose layers, input to output, are
+    `network_layers` (VGG19's by default): position p sees input pixels [p*stride+lo, p*stride+hi].
 
     'same' 3x3 convolutions widen the field by one position each side; 2x2 poolings double the
     stride and add one position on the right.
     """
     stride, lo, hi = 1, 0, 0
-    for name in VGG19_LAYERS:
+    for name in network_layers:
         if name.endswith("pool"):
             hi += stride
             stride *= 2
@@ -56,10 +57,10 @@ def footprint(layer: str) -> Tuple[int, int, int]:
             lo, hi = lo - stride, hi + stride
         if name == layer:
             return stride, lo, hi
-    raise ValueError(f"unknown VGG19 layer {layer!r}")
+    raise ValueError(f"unknown layer {layer!r}")
 
 
-def halo(layers: Sequence[str]) -> int:
+def halo(layers: Sequence[str], network_layers: Sequence[str] = VGG19_LAYERS) -> int:
     """Pixels of context a tile needs on every side so that `layers` are exact at its core.
 
     A multiple of the deepest stride, so that a tile's origin (core start minus halo) stays on
@@ -67,7 +68,7 @@ def halo(layers: Sequence[str]) -> int:
     """
     need, grid = 0, 1
     for layer in layers:
-        stride, lo, hi = footprint(layer)
+        stride, lo, hi = footprint(layer, network_layers)
         need = max(need, -lo, hi - (stride - 1))
         grid = max(grid, stride)
     return int(math.ceil(need / grid) * grid)
@@ -129,9 +130,11 @@ class TiledObjective:
         # Every texture's view (gray or colour), stacked: the raw target of a tile is the blend
         # of their features there.
         self.texture_views = np.concatenate([self._viewed(t) for t in raw_textures])
-        self.colour_halo = halo(self.content_layers)
-        self.gray_halo = halo(self.texture_layers)
-        self.strides = {name: footprint(name)[0] for name in self.texture_layers
+        # The network's own layers (VGG19 or VGG16), input to output, set the fields.
+        network_layers = tuple(layer.name for layer in extractor.model.layers[1:])
+        self.colour_halo = halo(self.content_layers, network_layers)
+        self.gray_halo = halo(self.texture_layers, network_layers)
+        self.strides = {name: footprint(name, network_layers)[0] for name in self.texture_layers
                         + self.content_layers}
         height, width = self.size
         self.cores = [(top, bottom, left, right)

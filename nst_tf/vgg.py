@@ -30,20 +30,28 @@ def deprocess(bgr):
     return tf.clip_by_value((bgr + tf.constant(BGR_MEANS))[..., ::-1], 0.0, 255.0)
 
 
-def vgg19(weights_path: Optional[str], seed: int = 0) -> keras.Model:
-    """Keras' VGG19 without its classifier, frozen.
+def vgg(network: str, weights_path: Optional[str], seed: int = 0) -> keras.Model:
+    """Keras' VGG19 or VGG16 (`network`) without its classifier, frozen.
 
-    weights_path: a VGG19 notop .h5 file, or None for random (untrained) weights drawn from `seed`.
+    weights_path: a notop .h5 file of that network, or None for random (untrained) weights
+    drawn from `seed`.
     """
     if weights_path is None:
         keras.utils.set_random_seed(seed)
+    build = {"vgg19": keras.applications.VGG19, "vgg16": keras.applications.VGG16}[network]
     try:
-        model = keras.applications.VGG19(include_top=False, weights=weights_path)
+        model = build(include_top=False, weights=weights_path)
     except Exception as error:  # Keras raises ValueError, OSError or KeyError for a wrong file
         reason = str(error).splitlines()[0][:160] if str(error) else type(error).__name__
-        raise NSTError(f"{weights_path}: not a VGG19 notop weights file ({reason})") from None
+        raise NSTError(f"{weights_path}: not a {network.upper()} notop weights file "
+                       f"({reason})") from None
     model.trainable = False
     return model
+
+
+def vgg19(weights_path: Optional[str], seed: int = 0) -> keras.Model:
+    """Keras' VGG19 without its classifier, frozen (vgg('vgg19', ...))."""
+    return vgg("vgg19", weights_path, seed)
 
 
 class FeatureExtractor:

@@ -47,3 +47,15 @@ def run_script(name, *args, timeout=300):
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     return subprocess.run([sys.executable, str(ROOT / "scripts" / name), *map(str, args)],
                           capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def legacy_weights_file(path, shapes):
+    """A Keras-2-layout notop file with these {layer: kernel shape} (zeros; only shapes matter)."""
+    import h5py
+    with h5py.File(path, "w") as handle:
+        handle.attrs["layer_names"] = [name.encode() for name in shapes]
+        for name, shape in shapes.items():
+            group = handle.create_group(name)
+            group.attrs["weight_names"] = [f"{name}/kernel:0".encode(), f"{name}/bias:0".encode()]
+            group.create_dataset(f"{name}/kernel:0", shape=shape, dtype="f4")
+            group.create_dataset(f"{name}/bias:0", data=np.zeros(shape[-1], "f4"))

@@ -22,7 +22,7 @@ from nst_tf.files import check_apart
 from nst_tf.images import read_image, write_image
 from nst_tf.metrics import read_metrics
 from nst_tf.weights import check_vgg19_file, vgg19_kernel_shapes
-from conftest import ROOT, run_script
+from conftest import ROOT, legacy_weights_file, run_script
 from unusual_inputs import CASES, decompression_bomb_png, phone_portrait_jpeg
 
 QUICK = ["--max_dim=64", "--iterations=2", "--weights=random", "--log_every=0"]
@@ -88,10 +88,10 @@ def test_a_portrait_phone_photo_runs_upright(tmp_path, image_files):
 
 def test_inputs_are_checked_before_the_network_is_built(tmp_path, image_files, monkeypatch):
     import nst_tf.run
-    monkeypatch.setattr(nst_tf.run, "vgg19", lambda *a, **k: pytest.fail("network built"))
+    monkeypatch.setattr(nst_tf.run, "vgg", lambda *a, **k: pytest.fail("network built"))
     content, texture = image_files
     truncated = tmp_path / "truncated.h5"
-    _legacy_weights_file(truncated, vgg19_kernel_shapes())
+    legacy_weights_file(truncated, vgg19_kernel_shapes())
     truncated.write_bytes(truncated.read_bytes()[:1000])
     for bad, message in [
             ({"texture": decompression_bomb_png(tmp_path)}, "decompression bomb"),
@@ -103,21 +103,10 @@ def test_inputs_are_checked_before_the_network_is_built(tmp_path, image_files, m
             TextureTransfer(**args)
 
 
-def _legacy_weights_file(path, shapes):
-    """A Keras-2-layout notop file with these {layer: kernel shape} (zeros; only shapes matter)."""
-    with h5py.File(path, "w") as handle:
-        handle.attrs["layer_names"] = [name.encode() for name in shapes]
-        for name, shape in shapes.items():
-            group = handle.create_group(name)
-            group.attrs["weight_names"] = [f"{name}/kernel:0".encode(), f"{name}/bias:0".encode()]
-            group.create_dataset(f"{name}/kernel:0", shape=shape, dtype="f4")
-            group.create_dataset(f"{name}/bias:0", data=np.zeros(shape[-1], "f4"))
-
-
 def test_weights_files_truncated_corrupt_or_of_another_network(tmp_path):
     shapes = vgg19_kernel_shapes()
     good = tmp_path / "good.h5"
-    _legacy_weights_file(good, shapes)
+    legacy_weights_file(good, shapes)
     check_vgg19_file(good)
     advice = "get Keras' VGG19 file with: python scripts/download_weights.py"
 
@@ -126,9 +115,9 @@ def test_weights_files_truncated_corrupt_or_of_another_network(tmp_path):
     corrupt = tmp_path / "corrupt.h5"
     corrupt.write_bytes(b"PK\x03\x04" + bytes(5000))
     vgg16 = tmp_path / "vgg16.h5"  # VGG16 has three convolutions in blocks 3 to 5
-    _legacy_weights_file(vgg16, {k: v for k, v in shapes.items() if not k.endswith("conv4")})
+    legacy_weights_file(vgg16, {k: v for k, v in shapes.items() if not k.endswith("conv4")})
     narrow = tmp_path / "narrow.h5"
-    _legacy_weights_file(narrow, {**shapes, "block1_conv1": (3, 3, 3, 32)})
+    legacy_weights_file(narrow, {**shapes, "block1_conv1": (3, 3, 3, 32)})
     for path, reason in [
             (truncated, r"truncated or corrupt: .*"), (corrupt, r"truncated or corrupt: .*"),
             (vgg16, r"no block3_conv4 in it: another network's weights\?"),

@@ -129,3 +129,47 @@ def test_byte_progress_lines_and_terminal_form():
     progress = fetch.ByteProgress(terminal, terminal=True, clock=lambda: float(next(ticks)))
     progress(1_000_000, None)
     assert terminal.getvalue() == "\r1.0 MB  1.0 MB/s\x1b[K"
+
+
+# --- VGG16 ------------------------------------------------------------------------------------
+def test_vgg16_files_are_told_from_vgg19_ones(tmp_path):
+    from conftest import legacy_weights_file
+    vgg16_file, vgg19_file = tmp_path / "vgg16.h5", tmp_path / "vgg19.h5"
+    legacy_weights_file(vgg16_file, weights.kernel_shapes("vgg16"))
+    legacy_weights_file(vgg19_file, weights.kernel_shapes("vgg19"))
+    assert len(weights.kernel_shapes("vgg16")) == 13 and len(weights.kernel_shapes("vgg19")) == 16
+    weights.check_weights_file(vgg16_file, "vgg16")
+    assert weights.resolve_weights(str(vgg16_file), network="vgg16") == str(vgg16_file)
+    with pytest.raises(NSTError, match=r"not a VGG19 notop weights file \(no block3_conv4 in it"):
+        weights.check_weights_file(vgg16_file, "vgg19")
+    with pytest.raises(NSTError, match=r"not a VGG16 notop weights file \(it has block3_conv4, "
+                                       r"which VGG16 has not.*--network vgg16$"):
+        weights.check_weights_file(vgg19_file, "vgg16")
+
+
+def test_imagenet_vgg16_is_keras_file_and_downloads_on_its_own(tmp_path, source, monkeypatch):
+    assert weights.keras_file("vgg16").md5 == "6d6bbae143d832006294945121d1f1fc"
+    assert weights.keras_file("vgg16").url.endswith(
+        "vgg16/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5")
+    path, md5, _ = source
+    monkeypatch.setattr(weights, "KERAS_VGG16_NOTOP",
+                        weights.WeightsFile("vgg16.h5", path.as_uri(), md5))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "no-keras-cache"))
+    with pytest.raises(NSTError, match="run python scripts/download_weights.py --network vgg16"):
+        weights.resolve_weights("imagenet", tmp_path / "w", allow_download=False, network="vgg16")
+    assert weights.resolve_weights("imagenet", tmp_path / "w", network="vgg16") == str(
+        tmp_path / "w" / "vgg16.h5")
+
+
+def test_a_random_vgg16_runs_a_mode_and_checks_its_layer_names():
+    from nst_tf.config import TransferConfig
+    from nst_tf.run import TextureTransfer
+    from conftest import random_image
+    with pytest.raises(NSTError, match="unknown VGG16 layer 'relu3_4'; choose from block1_conv1"):
+        TransferConfig(network="vgg16", texture_layers=("relu3_4",))
+    config = TransferConfig(mode="style", network="vgg16", weights="random", iterations=2,
+                            max_dim=48)
+    job = TextureTransfer(random_image((36, 48), 1), random_image((30, 30), 2), config)
+    assert len(job.extractor.model.layers) == 19  # input, 13 convolutions, 5 poolings
+    reports = []
+    assert job.run(reports.append).shape == (36, 48, 3) and len(reports) == 2
