@@ -55,18 +55,21 @@ ALL_CONV1 = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "bl
 # blockN_conv1, TV 1e-6) rewritten in this project's normalisation, where every part is a mean:
 # its per-layer style loss is this one's times c^2 / (36 stride^4) (c channels), and its content
 # loss a sum over the 672 x 512 block5_conv2 features of a 512x341 picture; only the ratios
-# matter to Adam. Its TV term (a sum of |grad|^2.5) has another form; ours is the mean squared
-# neighbour difference, weighted to match it for differences of about 10 levels.
+# matter to Adam. Its TV term (a sum over pixels and channels of (dx^2 + dy^2)^1.25) has
+# another form; ours is the mean squared neighbour difference, weighted to match it where
+# neighbours differ by about 5 levels (1e-6 x 3 x 174592 x 2.7 / 8.6e-3).
 # The normalized presets were tuned by eye on examples/ and hold the test in tests/test_modes.py.
 MODE_FIELDS = ("direct_weight", "content_weight", "raw_weight", "texture_weight", "tv_weight",
                "texture_layers", "texture_layer_weights", "content_layers", "gray_texture",
-               "init")
+               "init", "optimizer")
 _TEXTURE = dict(direct_weight=5.0, content_weight=1.0, raw_weight=0.0, texture_weight=5e-5,
                 tv_weight=0.0, texture_layers=DEFAULT_TEXTURE_LAYERS, texture_layer_weights=(),
-                content_layers=DEFAULT_CONTENT_LAYERS, gray_texture=True, init="content")
+                content_layers=DEFAULT_CONTENT_LAYERS, gray_texture=True, init="content",
+                optimizer="adam")
 _STYLE = dict(_TEXTURE, direct_weight=0.0, content_weight=1.0, texture_weight=1.16e-4,
               texture_layers=ALL_CONV1, texture_layer_weights=(113.8, 28.4, 7.1, 1.78, 0.111),
-              content_layers=("block5_conv2",), gray_texture=False, tv_weight=0.03)
+              content_layers=("block5_conv2",), gray_texture=False, tv_weight=150.0,
+              optimizer="lbfgs")
 _SYNTHESIZE = dict(_STYLE, content_weight=0.0, texture_weight=1e-4, tv_weight=0.0,
                    init="noise")
 _RECONSTRUCT = dict(_TEXTURE, direct_weight=0.0, content_weight=1.0, texture_weight=0.0,
@@ -128,10 +131,11 @@ def _shown(value) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def _mode_knob(name: str, help_text: str):
+def _mode_knob(name: str, help_text: str, **extra):
     """A field whose default depends on the mode (None: take MODE_PRESETS'); the help lists them."""
     defaults = "; ".join(f"{mode} {_shown(mode_default(mode, 'imagenet', name))}" for mode in MODES)
-    return _knob(None, f"{help_text} Default by mode (imagenet preset): {defaults}.", mode_field=True)
+    return _knob(None, f"{help_text} Default by mode (imagenet preset): {defaults}.",
+                 mode_field=True, **extra)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -206,10 +210,11 @@ class TransferConfig:
         "(YIQ); the texture is then compared in gray unless --gray_texture says otherwise.")
     size: Tuple[int, int] = _knob(
         (0, 0), "synthesize: the output's size WxH (0x0: the texture's size), before max_dim.")
-    optimizer: str = _knob(
-        "adam", "Optimiser: 'adam' (the original's loop with its plateau schedule: its dynamics "
-        "make the original's look), 'lbfgs' (L-BFGS-B: a lower objective sooner, a lighter "
-        "texture; README) or 'sgd' (plain gradient steps with exponential decay, Keras' style "
+    optimizer: Optional[str] = _mode_knob(
+        "optimizer", "Optimiser: 'adam' (the original's loop with its plateau schedule: its "
+        "dynamics make the original's look), 'lbfgs' (L-BFGS-B: a lower objective sooner, a "
+        "lighter texture; README; it scales the objective itself, so only the ratios of the "
+        "weights matter) or 'sgd' (plain gradient steps with exponential decay, Keras' style "
         "example's schedule: --learning_rate --decay_steps --decay_rate).", choices=OPTIMIZERS)
     jit_compile: bool = _knob(
         False, "Compile the step with XLA. Off: on 2 CPU cores it measured slower (README).")
