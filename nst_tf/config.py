@@ -73,7 +73,7 @@ _STYLE = dict(_TEXTURE, direct_weight=0.0, content_weight=1.0, texture_weight=1.
 _SYNTHESIZE = dict(_STYLE, content_weight=0.0, texture_weight=1e-4, tv_weight=0.0,
                    init="noise")
 _RECONSTRUCT = dict(_TEXTURE, direct_weight=0.0, content_weight=1.0, texture_weight=0.0,
-                    content_layers=("block4_conv2",), init="noise")
+                    content_layers=("block4_conv2",), init="noise", optimizer="lbfgs")
 MODE_PRESETS = {
     ("texture", "imagenet"): _TEXTURE,
     ("texture", "normalized"): dict(_TEXTURE, texture_weight=1e3),

@@ -30,6 +30,7 @@ flags.DEFINE_integer("log_every", 50, "Without a terminal: a progress line every
 cli_common.define_transfer_flags()
 flags.DEFINE_alias("style", "texture")
 flags.DEFINE_alias("style_scale", "texture_scale")
+flags.adopt_module_key_flags(cli_common)  # --help lists the transfer's settings too
 FLAGS = flags.FLAGS
 
 
