@@ -101,7 +101,7 @@ def _check_batch(photos, out, done, runner_flags):
     assert lines["broken_out.png"]["status"] == "failed"
     assert lines["broken_out.png"]["error"] == (f"{photos / 'photos' / 'broken.png'}: not an "
                                                 "image, or a format this tool cannot read")
-    assert set(lines["cat_out.png"]["loss"]) == {"total", "direct", "content", "raw", "texture"}
+    assert set(lines["cat_out.png"]["loss"]) == {"total", "direct", "content", "raw", "texture", "tv"}
     assert sorted(p.name for p in out.iterdir()) == ["cat_out.png", "dog.png", "report.jsonl"]
     assert re.search(r"2 done, 0 skipped, 1 failed in [\d.]+ s \([\d.]+ photos per minute\)",
                      done.stderr)
