@@ -15,7 +15,7 @@ import importlib
 
 from nst_tf.config import TransferConfig, parse_split
 from nst_tf.errors import NSTError, NonFiniteLoss
-from nst_tf.inputs import ImageLike, as_image, load_inputs
+from nst_tf.inputs import as_image, load_inputs
 
 __all__ = ["TransferConfig", "TextureTransfer", "StepReport", "NSTError", "NonFiniteLoss",
            "transfer", "parse_split", "as_image", "load_inputs"]
@@ -31,10 +31,11 @@ def __getattr__(name):
     raise AttributeError(f"module 'nst_tf' has no attribute {name!r}")
 
 
-def transfer(content: ImageLike, texture: ImageLike, config: TransferConfig = None,
-             callback=None):
-    """Puts the texture of `texture` into `content`; returns uint8 RGB of size
-    (rows * tile_height, columns * tile_width, 3) (at --max_dim 0: the content's size).
-    callback(StepReport) follows each step."""
+def transfer(content, texture, config: TransferConfig = None, callback=None):
+    """Puts the texture of `texture` into `content` (config.mode: or makes a style transfer, a
+    synthesis, a reconstruction); returns uint8 RGB of size (rows * tile_height,
+    columns * tile_width, 3) (at --max_dim 0: the content's size). content: a path or an array
+    (None for synthesis); texture: one, a list of them (blended by config.texture_blend), or
+    None for reconstruction. callback(StepReport) follows each step."""
     from nst_tf.run import TextureTransfer
     return TextureTransfer(content, texture, config).run(callback)

@@ -6,6 +6,7 @@ both tools and no new dependency (tqdm would do the same at the cost of a packag
 """
 from __future__ import annotations
 
+import contextlib
 import sys
 from typing import Callable, Optional, Sequence
 
@@ -58,7 +59,7 @@ class StepProgress:
         self.enabled = enabled
         self.bar = self.stream.isatty() if bar is None else bar
         self.write = write or (lambda line: print(line, file=self.stream, flush=True))
-        self._progbar, self._level = None, None
+        self._progbar, self._level, self._full = None, None, False
 
     def __call__(self, report) -> None:
         if not self.enabled:
@@ -71,9 +72,15 @@ class StepProgress:
             self.write(format_report(report, steps))
 
     def _update_bar(self, report, steps: int) -> None:
+        # Progbar writes to sys.stdout (and asks it whether it is a terminal); the bar belongs
+        # on stderr with the rest of the progress, leaving stdout to the program's output.
+        with contextlib.redirect_stdout(self.stream):
+            self._draw(report, steps)
+
+    def _draw(self, report, steps: int) -> None:
         import keras
         if self._level != report.level:
-            if self._progbar is not None:
+            if self._progbar is not None and not self._full:
                 self.stream.write("\n")
             self._level = report.level
             if report.levels > 1:
@@ -82,9 +89,10 @@ class StepProgress:
         values = [("total", report.total)] + [(name, getattr(report, name)) for name in LOSS_PARTS
                                               if getattr(report, name)]
         self._progbar.update(report.step + 1, values=values)
+        self._full = report.step + 1 >= steps  # Progbar has ended its line
 
     def close(self) -> None:
         """Ends the bar's line (a plateau may stop a run before the bar is full)."""
-        if self.enabled and self.bar and self._progbar is not None:
+        if self.enabled and self.bar and self._progbar is not None and not self._full:
             self.stream.write("\n")
             self.stream.flush()

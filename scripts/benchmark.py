@@ -50,7 +50,7 @@ flags.DEFINE_integer("look_every", 0, "Measure each path's picture (look, SSIM) 
                      "for time-to-look; 0 skips it.")
 flags.DEFINE_integer("reference_steps", 0, "Run the eager reference (when not first) for only "
                      "this many steps and estimate its time for --steps; 0 runs them all.")
-cli_common.define_transfer_flags()
+cli_common.define_transfer_flags(exclude=("size",))
 # The benchmark's own defaults: the shared real weights when present, at the texture weight
 # docs/algorithm.md gives for them (Keras' 5e-5 is tuned for Keras' own file).
 if SHARED_WEIGHTS.is_file():

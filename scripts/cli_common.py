@@ -61,9 +61,18 @@ def exit_code(interrupt: KeyboardInterrupt) -> int:
 _DEFAULTS = TransferConfig()
 
 
-def define_transfer_flags() -> None:
-    """One flag per TransferConfig field, its default and help taken from the dataclass."""
+# Settings a script leaves at their defaults because its own flag of that name means something
+# else there (benchmark.py's --size is its picture's longer side).
+_EXCLUDED = set()
+
+
+def define_transfer_flags(exclude=()) -> None:
+    """One flag per TransferConfig field, its default and help taken from the dataclass;
+    `exclude`: fields that get no flag (and keep their defaults)."""
+    _EXCLUDED.update(exclude)
     for field in dataclasses.fields(TransferConfig):
+        if field.name in _EXCLUDED:
+            continue
         # A mode-dependent field has no default of its own (None: the mode's, MODE_PRESETS).
         default = None if field.metadata.get("mode_field") else getattr(_DEFAULTS, field.name)
         help_text = field.metadata["help"]
@@ -89,6 +98,8 @@ def config_from_flags(**overrides) -> TransferConfig:
     """The TransferConfig the command line asks for."""
     values = {}
     for field in dataclasses.fields(TransferConfig):
+        if field.name in _EXCLUDED:
+            continue
         value = flags.FLAGS[field.name].value
         if field.name in ("split", "size"):
             value = parse_split(value, field.name)

@@ -80,7 +80,7 @@ def test_three_shared_examples_offline_quick(tmp_path):
     assert [r["example"] for r in rows] == ["CatCrack", "CatCrack", "CrocoLeaf", "sand_block"]
     for row in rows:
         for side in ("ours", "original"):
-            assert set(row[side]) == {"total", "direct", "content", "raw", "texture"}
+            assert set(row[side]) == {"total", "direct", "content", "raw", "texture", "tv"}
             assert row[side]["total"] > 0
         assert -1 <= row["ssim_ours"] <= 1 and -1 <= row["ssim_original"] <= 1
         for look in ("look_ours", "look_original", "look_content"):
@@ -89,11 +89,11 @@ def test_three_shared_examples_offline_quick(tmp_path):
             assert -1 <= row[layout] <= 1
         assert "ours_no_worse" not in row
         assert row["steps"] == 3
-    assert rows[0]["loss_weights"] == [5.0, 1.0, 0.0, 5e-5]
-    assert rows[1]["loss_weights"] == [8.0, 3.0, 0.3, 2e-5]
+    assert rows[0]["loss_weights"] == [5.0, 1.0, 0.0, 5e-5, 0.0]  # the last: tv
+    assert rows[1]["loss_weights"] == [8.0, 3.0, 0.3, 2e-5, 0.0]
     assert rows[2]["split"] == [2, 2] and rows[2]["size"] == [128, 80]
     # CrocoLeaf's and sand_block's published results copy the texture's layout: raw loss on.
-    assert rows[2]["loss_weights"] == rows[3]["loss_weights"] == [8.0, 3.0, 0.3, 2e-5]
+    assert rows[2]["loss_weights"] == rows[3]["loss_weights"] == [8.0, 3.0, 0.3, 2e-5, 0.0]
     assert "| CatCrack |" in done.stdout
     assert sorted(p.name for p in out.iterdir()) == sorted(
         ["comparison.json"] + [f"{n}_{k}.png" for n in expected for k in ("result", "sheet")])

@@ -217,7 +217,7 @@ def test_signals_keep_the_best_image_and_the_metrics(tmp_path, image_files, sent
         stderr=subprocess.PIPE, text=True)
     try:
         for line in process.stderr:
-            if "step 3/" in line:
+            if "step 4/" in line:  # the 4th step reported (its step field is 3)
                 process.send_signal(sent)
                 break
         rest = process.stderr.read()
