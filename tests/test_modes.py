@@ -184,22 +184,29 @@ def test_texture_scale_on_tiles_takes_the_gram_of_the_resized_texture(random_vgg
         np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-4, atol=1e-6)
 
 
-# On the shared real weights, each mode's normalized preset, 30 steps at 96 px, lowers its own
-# objective at least this many times (measured: see the README's "Modes").
-LOWERS_BY = {"texture": 1.5, "style": 3.0, "synthesize": 5.0, "reconstruct": 5.0}
+# On the shared real weights, each mode's normalized preset, 30 steps at 96 px on the cat and
+# gravel, lowers its own objective at least this many times: about half of what it measured
+# (texture/Adam 1.73, style/L-BFGS 19.2, synthesize 205, reconstruct 24.6).
+LOWERS_BY = {"texture": 1.5, "style": 10.0, "synthesize": 100.0, "reconstruct": 12.0}
+
+
+@pytest.fixture(scope="module")
+def shared_vgg():
+    from nst_tf.vgg import vgg19
+    return vgg19(str(SHARED_WEIGHTS))
 
 
 @needs_shared_weights
 @pytest.mark.parametrize("mode", MODES)
-def test_each_modes_normalized_preset_lowers_its_objective(mode, tmp_path):
-    from nst_tf.vgg import vgg19
+def test_each_modes_normalized_preset_lowers_its_objective(mode, shared_vgg):
     from conftest import ROOT
     config = TransferConfig(mode=mode, preset="normalized", weights=str(SHARED_WEIGHTS),
                             iterations=30, max_dim=96)
     content = None if mode == "synthesize" else ROOT / "examples" / "cat.jpg"
     texture = None if mode == "reconstruct" else ROOT / "examples" / "gravel.jpg"
     reports = []
-    TextureTransfer(content, texture, config).run(reports.append)
+    TextureTransfer(content, texture, config, network=shared_vgg).run(reports.append)
+    assert len(reports) == 30
     assert reports[0].total / reports[-1].total >= LOWERS_BY[mode], (
         mode, reports[0].total, reports[-1].total)
 
