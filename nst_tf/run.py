@@ -44,8 +44,11 @@ class TextureTransfer:
                  network=None, inputs: Optional[Inputs] = None):
         self.config = config = config or TransferConfig()
         if reference and (config.optimizer != "adam" or config.coarse_levels
-                          or config.global_statistics):
-            raise NSTError("the reference path runs the original Adam loop on tiles only")
+                          or config.global_statistics or config.mode != "texture"
+                          or config.tv_weight or not config.gray_texture
+                          or isinstance(texture, (list, tuple)) and len(texture) > 1):
+            raise NSTError("the reference path runs the original Adam loop of the texture mode "
+                           "(one texture, gray, no TV) on tiles only")
         self.reference = reference
         # Every input is read and checked before the network is built.
         self.inputs = inputs = inputs or load_inputs(content, texture, config)

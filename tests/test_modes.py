@@ -142,9 +142,17 @@ def test_each_mode_runs_two_steps_on_the_command_line(tmp_path, image_files):
     }
     for mode, (photos, shape) in cases.items():
         output, plot = tmp_path / f"out_{mode}.png", tmp_path / f"{mode}_plot.png"
+        sheet = tmp_path / f"{mode}_sheet.png"
         done = run_script("transfer.py", f"--mode={mode}", *photos, f"--output={output}",
-                          f"--plot={plot}", *TINY)
+                          f"--plot={plot}", f"--sheet={sheet}", *TINY)
         assert done.returncode == 0, (mode, done.stderr)
+        # The sheet shows the photos the mode used (sheet.py: 320 px high, 8 px gaps): style
+        # content 96x72 | style 60x50 | result; synthesis texture 1 | texture 2 | result;
+        # reconstruction content | result.
+        widths = {"style": 427 + 384 + 427, "synthesize": 384 + 427 + 427,
+                  "reconstruct": 427 + 427}[mode]
+        panels = 2 if mode == "reconstruct" else 3
+        assert iio.imread(sheet).shape == (364, widths + (panels + 1) * 8, 3), mode
         assert iio.imread(output).shape == shape + (3,), mode
         assert iio.imread(plot).shape[:2] == (540, 960), mode
         assert "step 2/2  total" in done.stderr and "steps/s" in done.stderr, mode
