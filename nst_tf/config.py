@@ -47,10 +47,16 @@ PRESETS = ("imagenet", "normalized")
 
 ALL_CONV1 = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
 
+# Keras' ImageNet VGG19 and Gatys' normalized VGG19 compute the same features up to a
+# per-channel scale, so loss weights tuned on one carry to the other times these factors,
+# (direct, content, raw, texture): texture 2e7 (docs/algorithm.md: 5e-5 there is 1e3 here), raw
+# 1e4 (raw 0.3 there is about 3000 here, the feature-scale change).
+NORMALIZED_LOSS_SCALES = (1.0, 1.0, 1e4, 2e7)
+
 # Each mode's defaults for the fields that depend on it, per weights preset. A field left None
 # (in the dataclass or on the command line) takes its value from here; given, it wins.
 # texture, imagenet: the original notebooks' settings. texture, normalized: the same carried to
-# Gatys' normalized file (examples.LOSS_SCALES: texture x 2e7, raw x 1e4).
+# Gatys' normalized file by NORMALIZED_LOSS_SCALES.
 # style, imagenet: Keras' example (content 2.5e-8 at block5_conv2, style 1e-6 over the five
 # blockN_conv1, TV 1e-6) rewritten in this project's normalisation, where every part is a mean:
 # its per-layer style loss is this one's times c^2 / (36 stride^4) (c channels), and its content
@@ -76,7 +82,10 @@ _RECONSTRUCT = dict(_TEXTURE, direct_weight=0.0, content_weight=1.0, texture_wei
                     content_layers=("block4_conv2",), init="noise", optimizer="lbfgs")
 MODE_PRESETS = {
     ("texture", "imagenet"): _TEXTURE,
-    ("texture", "normalized"): dict(_TEXTURE, texture_weight=1e3),
+    ("texture", "normalized"): dict(
+        _TEXTURE, **{name: _TEXTURE[name] * scale for name, scale in zip(
+            ("direct_weight", "content_weight", "raw_weight", "texture_weight"),
+            NORMALIZED_LOSS_SCALES)}),
     ("style", "imagenet"): _STYLE,
     ("style", "normalized"): dict(_STYLE, content_weight=1.0, texture_weight=30.0,
                                   texture_layer_weights=(), tv_weight=0.03),

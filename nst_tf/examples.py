@@ -6,19 +6,18 @@ import json
 from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
 
+from nst_tf.config import NORMALIZED_LOSS_SCALES
 from nst_tf.download import download, verified
 from nst_tf.errors import NSTError
 
 MANIFEST = Path(__file__).resolve().parent.parent / "examples" / "medium.json"
 
-# The manifest's loss weights are tuned for Keras' ImageNet VGG19 file. Another file computes
-# the same features up to a per-channel scale, so the weights carry over times these factors,
-# (direct, content, raw, texture). Gatys' normalized VGG19 (features about 1 in mean; the
-# shared test weights): texture 2e7 (docs/algorithm.md: 5e-5 there is 1e3 here) and raw 1e4
-# (raw 0.3 there is about 3000 here, the feature-scale change).
+# The manifest's loss weights are tuned for Keras' ImageNet VGG19 file; config's
+# NORMALIZED_LOSS_SCALES carries them to Gatys' normalized file (the texture mode's preset uses
+# the same factors).
 LOSS_SCALES = {
     "keras": (1.0, 1.0, 1.0, 1.0),
-    "normalized": (1.0, 1.0, 1e4, 2e7),
+    "normalized": NORMALIZED_LOSS_SCALES,
 }
 
 
