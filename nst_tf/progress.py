@@ -22,7 +22,8 @@ def format_report(report, steps: int) -> str:
         where = f"step {report.step + 1}/{steps}"
     parts = " ".join(f"{name} {getattr(report, name):.4g}" for name in LOSS_PARTS)
     rate = "" if report.lr is None else f"  lr {report.lr:.3g}"
-    speed = (report.step + 1) / report.seconds if report.seconds > 0 else None
+    # seconds count from the run's start: a rate only on the first level, which began there
+    speed = (report.step + 1) / report.seconds if report.seconds > 0 and not report.level else None
     left = report.remaining_s
     if left is None and speed and report.levels == 1:
         left = (steps - report.step - 1) / speed  # at most: a plateau may stop it sooner
