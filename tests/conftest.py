@@ -42,6 +42,15 @@ def image_files(tmp_path):
     return content, texture
 
 
+def interruptible():
+    """Popen preexec_fn: the child takes Ctrl-C (SIGINT) again. A shell starts background jobs
+    with SIGINT ignored, children inherit that, and Python then installs no KeyboardInterrupt
+    handler: a test that sends SIGINT would wait for nothing (seen under CI run in the
+    background with pytest-xdist's workers)."""
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def run_script(name, *args, timeout=300):
     """Runs scripts/NAME with flags; returns the CompletedProcess (text output)."""
     env = dict(os.environ, PYTHONUNBUFFERED="1")

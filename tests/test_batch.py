@@ -11,7 +11,7 @@ from nst_tf.batch import Report, record
 from nst_tf.config import TransferConfig
 from nst_tf.errors import NSTError
 from nst_tf.jobs import jobs_from_folder, read_jobs
-from conftest import random_image, run_script
+from conftest import interruptible, random_image, run_script
 
 TINY = ["--max_dim=48", "--iterations=3", "--weights=random"]
 
@@ -162,7 +162,7 @@ def test_ctrl_c_keeps_the_finished_jobs_and_a_rerun_goes_on(photos):
         [sys.executable, str(ROOT / "scripts" / "batch.py"), f"--content_dir={photos / 'photos'}",
          f"--texture={photos / 'cracks.png'}", f"--output_dir={out}", "--max_dim=48",
          "--iterations=150", "--plateau_tolerance=0", "--weights=random"],
-        stderr=subprocess.PIPE, text=True)
+        stderr=subprocess.PIPE, text=True, preexec_fn=interruptible)
     try:
         for line in process.stderr:
             if line.startswith("[1/4] done"):

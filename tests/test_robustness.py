@@ -22,7 +22,7 @@ from nst_tf.files import check_apart
 from nst_tf.images import read_image, write_image
 from nst_tf.metrics import read_metrics
 from nst_tf.weights import check_vgg19_file, vgg19_kernel_shapes
-from conftest import ROOT, legacy_weights_file, run_script
+from conftest import ROOT, interruptible, legacy_weights_file, run_script
 from unusual_inputs import CASES, decompression_bomb_png, phone_portrait_jpeg
 
 QUICK = ["--max_dim=64", "--iterations=2", "--weights=random", "--log_every=0"]
@@ -214,7 +214,7 @@ def test_signals_keep_the_best_image_and_the_metrics(tmp_path, image_files, sent
         [sys.executable, str(ROOT / "scripts" / "transfer.py"), f"--content={content}",
          f"--texture={texture}", f"--output={output}", f"--metrics={metrics}", "--max_dim=64",
          "--iterations=100000", "--weights=random", "--log_every=1"],
-        stderr=subprocess.PIPE, text=True)
+        stderr=subprocess.PIPE, text=True, preexec_fn=interruptible)
     try:
         for line in process.stderr:
             if "step 4/" in line:  # the 4th step reported (its step field is 3)
