@@ -10,6 +10,7 @@ import tensorflow as tf
 
 from nst_tf.errors import NSTError
 from nst_tf.images import gray3
+from nst_tf.inputs import as_texture_list
 from nst_tf.vgg import FeatureExtractor, deprocess, preprocess
 
 LOSS_PARTS = ("direct", "content", "raw", "texture", "tv")
@@ -43,9 +44,10 @@ def blend_weights(blend: Sequence[float], count: int) -> Tuple[float, ...]:
     return tuple(w / sum(blend) for w in blend)
 
 
-def as_texture_list(textures) -> List:
-    """One texture batch, or a list of them (several textures): always a list."""
-    return list(textures) if isinstance(textures, (list, tuple)) else [textures]
+def blended(per_texture: Sequence[Sequence], weights: Sequence[float]) -> List:
+    """Layer by layer, the weighted sum over textures: per_texture[k][layer] -> [layer]."""
+    return [tf.add_n([w * term for w, term in zip(weights, layer)]) if len(weights) > 1
+            else weights[0] * layer[0] for layer in zip(*per_texture)]
 
 
 def gray(images):
@@ -107,21 +109,12 @@ class TextureTransferGraph:
                                if self.uses_colour else [])
         self.raw_targets, self.gram_targets = [], []
         if self.uses_texture:
-            grams = as_texture_list(gram_texture_tiles) if gram_texture_tiles is not None else None
-            for index, (weight, tiles) in enumerate(zip(weights, textures)):
-                raw = extractor.texture_features(self.texture_view_of_rgb(tiles))
-                gram_source = raw if grams is None else extractor.texture_features(
-                    self.texture_view_of_rgb(grams[index]))
-                self._accumulate(self.raw_targets, [weight * f for f in raw])
-                self._accumulate(self.gram_targets, [weight * gram(f) for f in gram_source])
-            self.raw_targets = [tf.constant(f) for f in self.raw_targets]
-
-    @staticmethod
-    def _accumulate(totals: List, terms: List) -> None:
-        if not totals:
-            totals.extend(terms)
-        else:
-            totals[:] = [total + term for total, term in zip(totals, terms)]
+            raws = [extractor.texture_features(self.texture_view_of_rgb(t)) for t in textures]
+            grams = raws if gram_texture_tiles is None else [
+                extractor.texture_features(self.texture_view_of_rgb(t))
+                for t in as_texture_list(gram_texture_tiles)]
+            self.raw_targets = [tf.constant(f) for f in blended(raws, weights)]
+            self.gram_targets = blended([[gram(f) for f in layers] for layers in grams], weights)
 
     def texture_view_of_rgb(self, rgb_tiles):
         """RGB 0..255 texture tiles as the texture branch sees them: preprocessed, gray or not."""

@@ -55,7 +55,8 @@ class Inputs:
 TextureArg = Union[ImageLike, Sequence[ImageLike], None]
 
 
-def _texture_list(texture: TextureArg) -> list:
+def as_texture_list(texture: TextureArg) -> list:
+    """One texture (a path, an array, a batch), a list of them, or None: always a list."""
     if texture is None:
         return []
     if isinstance(texture, (list, tuple)):
@@ -69,7 +70,7 @@ def load_inputs(content: Optional[ImageLike], texture: TextureArg,
     problem. texture: one photo or a list (blended by config.texture_blend); synthesis needs no
     content, reconstruction no texture. The weights file's index is checked (or Keras' file
     found or downloaded)."""
-    textures = _texture_list(texture)
+    textures = as_texture_list(texture)
     if content is None and config.mode != "synthesize":
         raise NSTError(f"mode {config.mode} needs a content photo (--content)")
     if not textures and config.mode != "reconstruct":

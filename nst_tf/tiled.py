@@ -32,8 +32,9 @@ import numpy as np
 import tensorflow as tf
 
 from nst_tf.config import TILE_GRID_PX, VGG19_LAYERS
-from nst_tf.graph import (LOSS_PARTS, as_texture_list, blend_weights, gray, part_weights,
+from nst_tf.graph import (LOSS_PARTS, blend_weights, blended, gray, part_weights,
                           total_variation)
+from nst_tf.inputs import as_texture_list
 from nst_tf.images import gray3
 from nst_tf.vgg import FeatureExtractor, preprocess
 
@@ -115,7 +116,7 @@ class TiledObjective:
                  loss_weights: Sequence[float], layer_weights: Sequence[float] = (),
                  tile_size: int = 1024, gray_texture: bool = True, blend: Sequence[float] = ()):
         self.extractor = extractor
-        self.view = gray if gray_texture else (lambda images: images)
+        self.gray_texture = gray_texture
         raw_textures = as_texture_list(raw_texture)
         gram_textures = as_texture_list(gram_texture)
         self.blend = blend_weights(blend, len(raw_textures))
@@ -147,15 +148,21 @@ class TiledObjective:
         self.recompute_model = (extractor._outputs(tuple(self.recomputed_layers))
                                 if self.recomputed_layers else None)
         self._compile()
-        self.uses_colour = self.loss_weights["content"] > 0 or self.loss_weights["direct"] > 0
-        self.stored_targets = self._stored_content_targets() if self.uses_colour else {}
-        self.gram_targets = [sum(w * g for w, g in zip(self.blend, grams)) for grams in zip(
-            *[self._gram_accumulated(self._viewed(t)) for t in gram_textures])]
+        # The colour step computes the direct part too; synthesis has neither.
+        self.runs_colour_step = (self.loss_weights["content"] > 0
+                                 or self.loss_weights["direct"] > 0)
+        self.stored_targets = self._stored_content_targets() if self.runs_colour_step else {}
+        self.gram_targets = blended([self._gram_accumulated(self._viewed(t))
+                                     for t in gram_textures], self.blend)
 
     def _viewed(self, rgb):
         """An RGB 0..255 (H, W, 3) texture as the texture branch sees it, preprocessed (1, H, W, 3)."""
         rgb = np.asarray(rgb, np.float32)[None]
-        return (preprocess(gray3(rgb)) if self.view is gray else preprocess(rgb)).numpy()
+        return (preprocess(gray3(rgb)) if self.gray_texture else preprocess(rgb)).numpy()
+
+    def view(self, images):
+        """A preprocessed tile as the texture branch sees it (gray, or as it is)."""
+        return gray(images) if self.gray_texture else images
 
     def _channels(self, layer: str) -> int:
         return self.extractor.model.get_layer(layer).output.shape[-1]
@@ -324,7 +331,7 @@ class TiledObjective:
         for core in self.cores:
             core_t = tf.constant(core, tf.int32)
             origin, bounds = self._tile(core, self.colour_halo)
-            if not self.uses_colour:  # synthesis: no content at all
+            if not self.runs_colour_step:  # synthesis: no content at all
                 self._texture_tile_step(image, core, core_t, gradient, parts, gram_deltas)
                 continue
             stored = [tf.constant(self.stored_targets[name][

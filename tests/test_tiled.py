@@ -103,7 +103,7 @@ def test_tiled_synthesis_runs_without_a_content_branch(random_vgg):
     _, gradient, parts = loss_and_gradient(graph, tf.Variable(preprocess(start[None])))
     objective = TiledObjective(extractor, np.zeros((70, 90, 3), np.float32), texture, texture,
                                weights, tile_size=64, gray_texture=False)
-    assert not objective.uses_colour and objective.stored_targets == {}
+    assert not objective.runs_colour_step and objective.stored_targets == {}
     total, tiled_gradient, _ = objective.value_and_gradient(preprocess(start[None]))
     assert total == pytest.approx(float(parts["total"]), rel=1e-4)
     gradient = gradient.numpy()
