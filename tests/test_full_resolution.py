@@ -83,6 +83,29 @@ def test_an_interrupt_at_a_coarse_level_leaves_the_full_size_image():
     assert np.abs(image.astype(float) - content).mean() < 10
 
 
+def test_going_up_a_level_keeps_the_picture_below():
+    """Downscaled, the next level's starting picture is the level below's (back-projection),
+    where plain bilinear upsampling of the change blurs the texture's grain away."""
+    import tensorflow as tf
+
+    from nst_tf.images import resize
+    from nst_tf.vgg import deprocess, preprocess
+    content, texture = random_image((96, 160), 1), random_image((96, 160), 2)
+    job = TextureTransfer(content, texture, nst_tf.TransferConfig(max_dim=0, start_dim=80, **QUICK))
+    assert job.levels == [(48, 80), (96, 160)]
+    below = deprocess(job.image)[0].numpy()  # the content at 80x48, as the run starts
+    job.image.assign(preprocess(np.clip(below + random_image((48, 80), 3) / 4 - 32, 0, 255)[None]))
+    below = deprocess(job.image)[0].numpy()  # a grain of +-32 levels on every pixel
+    up = job._upsampled((96, 160))
+    error = np.abs(resize(deprocess(up)[0].numpy(), (48, 80), antialias=True) - below).mean()
+    content_up = content.astype(np.float32) + tf.image.resize(
+        (below - resize(content, (48, 80), antialias=True))[None], (96, 160)).numpy()[0]
+    plain = np.abs(resize(content_up, (48, 80), antialias=True) - below).mean()
+    # white noise is the hardest case (all of it at the level below's finest scale): measured
+    # 0.87 levels left with back-projection, 3.24 without
+    assert error < 1.0 and plain > 3 * error
+
+
 def test_texture_scale_resizes_the_gram_target_only():
     content, texture = random_image((64, 96), 1), random_image((64, 96), 2)
     base = nst_tf.TransferConfig(max_dim=0, iterations=0, **QUICK)
