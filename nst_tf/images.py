@@ -14,7 +14,7 @@ import imageio.v3 as iio
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from nst_tf.config import MAX_IMAGE_MEGAPIXELS, MIN_TILE_PX
+from nst_tf.config import MAX_IMAGE_MEGAPIXELS, MIN_TILE_PX, UPSAMPLE_METHOD, UPSAMPLE_ROUNDS
 from nst_tf.errors import NSTError
 from nst_tf.files import atomic_output
 
@@ -166,6 +166,24 @@ def resize(images, size: Tuple[int, int], antialias: bool = False) -> np.ndarray
     resized = tf.image.resize(np.asarray(images, np.float32), size, method="bilinear",
                               antialias=antialias)
     return resized.numpy()
+
+
+def upsampled_onto(picture, content_small, content_large, rounds: int = UPSAMPLE_ROUNDS,
+                   method: str = UPSAMPLE_METHOD):
+    """A picture made on `content_small`, carried to the size of `content_large`: the large
+    content plus the upsampled change, back-projected `rounds` times (each round adds the
+    upsampled difference between `picture` and the result downscaled), so that the result
+    downscaled is `picture` again while the content's finer detail stays.
+
+    All (1, h, w, c) float arrays or tensors in one value range; returns a tensor.
+    """
+    import tensorflow as tf
+    small, large = tuple(picture.shape[1:3]), tuple(content_large.shape[1:3])
+    result = content_large + tf.image.resize(picture - content_small, large, method=method)
+    for _ in range(rounds):
+        down = tf.image.resize(result, small, method="bilinear", antialias=True)
+        result = result + tf.image.resize(picture - down, large, method=method)
+    return result
 
 
 def mirror_fit(image: np.ndarray, size: Tuple[int, int]) -> np.ndarray:

@@ -15,10 +15,11 @@ from typing import List, Optional, Tuple
 import numpy as np
 import tensorflow as tf
 
-from nst_tf.config import MIN_TILE_PX, ORIGINAL_TILE_PX, UPSAMPLE_ROUNDS, TransferConfig
+from nst_tf.config import MIN_TILE_PX, ORIGINAL_TILE_PX, TransferConfig
 from nst_tf.errors import NSTError
 from nst_tf.graph import TextureTransferGraph
-from nst_tf.images import from_tile_batch, mirror_fit, resize, tile_size, to_tile_batch
+from nst_tf.images import (from_tile_batch, mirror_fit, resize, tile_size, to_tile_batch,
+                           upsampled_onto)
 from nst_tf.inputs import ImageLike, Inputs, load_inputs
 from nst_tf.lbfgs import LbfgsOptimization
 from nst_tf.optimize import AdamOptimization, Callback, StepReport
@@ -211,19 +212,13 @@ class TextureTransfer:
         each level instead of a blur; then back-projected (UPSAMPLE_ROUNDS): each round adds the
         upsampled difference between the current picture and the new one downscaled, so that
         the new picture downscaled is the current one again. The look made below is kept; only
-        detail finer than the level below is new.
+        detail finer than the level below is new (images.upsampled_onto).
         """
         if not self.global_statistics:
             return tf.image.resize(self.image, size, method="bilinear")
         current = tuple(self.image.shape[1:3])
-        content_now = preprocess(self._batch(self.content, current))
-        content_then = preprocess(self._batch(self.content, size))
-        upsampled = content_then + tf.image.resize(self.image - content_now, size,
-                                                   method="bilinear")
-        for _ in range(UPSAMPLE_ROUNDS):
-            down = tf.image.resize(upsampled, current, method="bilinear", antialias=True)
-            upsampled = upsampled + tf.image.resize(self.image - down, size, method="bilinear")
-        return upsampled
+        return upsampled_onto(self.image, preprocess(self._batch(self.content, current)),
+                              preprocess(self._batch(self.content, size)))
 
     def _next_level(self) -> None:
         """Upsamples the image to the next level's size and builds that level's graph."""
