@@ -35,6 +35,10 @@ UPSAMPLE_ROUNDS = 10
 # back-projection, 1% in the content). Lanczos-5 is nearly phase-independent: 8%, same look.
 UPSAMPLE_METHOD = "lanczos5"
 
+# (height, width) of the untiled picture that full-resolution costs are compared with: 512 px,
+# the original's working tile, at a 3:2 photo's shape (benchmark --highres, full_resolution.py).
+BASELINE_SIZE = (341, 512)
+
 # A VGG19 tile smaller than this has almost no spatial extent left after block5's four pools.
 MIN_TILE_PX = 32
 

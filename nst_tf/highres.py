@@ -9,10 +9,10 @@ import dataclasses
 import json
 import tempfile
 from pathlib import Path
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from nst_tf.benchmark import peak_memory_mb, run_probe
-from nst_tf.config import TransferConfig
+from nst_tf.config import BASELINE_SIZE, TransferConfig
 from nst_tf.errors import NSTError
 from nst_tf.images import resize, write_image
 
@@ -56,11 +56,20 @@ def evaluation_probe(argument: str) -> str:
 
 
 def evaluation_rows(content, texture, config: TransferConfig,
-                    rows: Sequence[Tuple[Tuple[int, int], int]], steps: int = 2) -> List[Dict]:
+                    rows: Sequence[Tuple[Tuple[int, int], int]], steps: int = 2,
+                    baseline: Optional[Tuple[Tuple[int, int], int]] = (BASELINE_SIZE, 0)
+                    ) -> List[Dict]:
     """One fresh process per (size, tile size): seconds per evaluation, per megapixel, and the
     peak resident memory; `per_mp_ratio` is relative to the first row, the baseline, which is
     timed as its fastest of steps 2-4 (its first steps are still warming up: with one more step only,
-    512x341 measured 6.1 s instead of 4.3 s here, which would flatter the ratios)."""
+    512x341 measured 6.1 s instead of 4.3 s here, which would flatter the ratios).
+
+    baseline: the row put first unless `rows` start with it (untiled 512x341 by default), so a
+    large row is never the baseline, timed over four steps; None: the first row is the baseline.
+    """
+    rows = list(rows)
+    if baseline is not None and (not rows or tuple(rows[0]) != tuple(baseline)):
+        rows.insert(0, baseline)
     results = []
     with tempfile.TemporaryDirectory() as folder:
         for index, (size, tile) in enumerate(rows):
@@ -83,7 +92,7 @@ def evaluation_rows(content, texture, config: TransferConfig,
 
 
 def full_resolution_check(content, texture, original, config: TransferConfig,
-                          baseline_steps: int = 100, baseline_size=(341, 512), callback=None):
+                          baseline_steps: int = 100, baseline_size=BASELINE_SIZE, callback=None):
     """A full-resolution run scored against the original's downscaled result, timed against
     `baseline_steps` Adam steps at `baseline_size` (height, width) measured first, in this process.
 

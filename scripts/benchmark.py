@@ -42,7 +42,8 @@ flags.DEFINE_list("paths", ["reference", "adam", "lbfgs", "lbfgs_coarse"],
 flags.DEFINE_list("memory_sizes", ["128", "256", "512"],
                   "max_dim values for the memory-growth table; empty to skip.")
 flags.DEFINE_string("highres", None, "Instead of the paths: full-resolution rows "
-                    "WIDTHxHEIGHT:TILE_SIZE,... (TILE_SIZE 0: untiled), the first the baseline.")
+                    "WIDTHxHEIGHT:TILE_SIZE,... (TILE_SIZE 0: untiled); the baseline, untiled "
+                    "512x341, is run first when not given first.")
 flags.DEFINE_integer("highres_steps", 2, "Adam steps per full-resolution row; the fastest after "
                      "the first is reported (1: the first, tracing included).")
 flags.DEFINE_string("json", None, "Also write the results to this JSON file.")
