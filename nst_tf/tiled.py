@@ -75,33 +75,6 @@ def halo(layers: Sequence[str], network_layers: Sequence[str] = VGG19_LAYERS) ->
     return int(math.ceil(need / grid) * grid)
 
 
-def crop_schedule(last_layer: str, halo_px: int,
-                  network_layers: Sequence[str] = VGG19_LAYERS) -> List[Tuple[str, int]]:
-    """(layer, pixels dropped from a tile's halo side once that layer has run), for every layer
-    of the network up to `last_layer`, for a tile carrying `halo_px` on that side.
-
-    Each 3x3 'same' convolution spoils one more position at a tile's inner edge (its zero padding
-    stands in for the neighbour's pixels), so that many pixels, `spoilt`, carry no information the
-    core needs; dropping them saves the deeper layers from running over them, and those are the
-    costly ones. A drop keeps the tile's edge on twice the stride while a pooling lies ahead, so
-    the 2x2 poolings pair the same positions as the whole picture's.
-    """
-    layers = list(network_layers[:list(network_layers).index(last_layer) + 1])
-    stride, spoilt, dropped, schedule = 1, 0, 0, []
-    for index, name in enumerate(layers):
-        if name.endswith("pool"):
-            stride *= 2
-            spoilt = math.ceil(spoilt / stride) * stride  # a pooled position with one spoilt input
-        else:
-            spoilt += stride
-        grid = 2 * stride if any(n.endswith("pool") for n in layers[index + 1:]) else stride
-        dropped = max(dropped, min(spoilt, halo_px) // grid * grid)
-        schedule.append((name, dropped))
-    if spoilt > halo_px:
-        raise ValueError(f"a {halo_px} px halo is too small for {last_layer} ({spoilt} px)")
-    return schedule
-
-
 def core_spans(length: int, tile: int) -> List[Tuple[int, int]]:
     """[start, stop) cores covering 0..length, each at most `tile` long, near-equal, and every
     start on the TILE_GRID_PX grid (the deepest stride), so halos line up with every layer."""
@@ -161,8 +134,6 @@ class TiledObjective:
         # The network's own layers (VGG19 or VGG16), input to output, set the fields.
         network_layers = tuple(layer.name for layer in extractor.model.layers[1:])
         self.colour_halo = halo(self.content_layers, network_layers)
-        deepest = max(self.content_layers, key=network_layers.index)
-        self.colour_crops = crop_schedule(deepest, self.colour_halo, network_layers)
         self.gray_halo = halo(self.texture_layers, network_layers)
         self.strides = {name: footprint(name, network_layers)[0] for name in self.texture_layers
                         + self.content_layers}
@@ -256,44 +227,17 @@ class TiledObjective:
             targets[name] = core_slice(features, origin, core, self.strides[name])
         with tf.GradientTape() as tape:
             tape.watch(image_tile)
-            features = self._content_features_cropped(image_tile, origin)
+            features = self.extractor.content_features(image_tile)
             content = tf.add_n([
-                tf.reduce_sum(tf.square(core_slice(f, f_origin, core, self.strides[name])
+                tf.reduce_sum(tf.square(core_slice(f, origin, core, self.strides[name])
                                         - targets[name])) / self._count(name, f.shape[-1])
-                for name, (f, f_origin) in zip(self.content_layers, features)]
-            ) / len(self.content_layers)
+                for name, f in zip(self.content_layers, features)]) / len(self.content_layers)
             direct = tf.reduce_sum(tf.square(core_slice(image_tile - content_tile, origin, core, 1))
                                    ) / float(self.size[0] * self.size[1] * 3)
             weighted = (self.loss_weights["direct"] * direct
                         + self.loss_weights["content"] * content)
         return (tape.gradient(weighted, image_tile), self.loss_weights["direct"] * direct,
                 self.loss_weights["content"] * content)
-
-    def _content_features_cropped(self, image_tile, origin):
-        """[(features, origin of their first position in picture pixels)] of the content layers
-        for a tile, running the colour branch layer by layer and dropping the spoilt halo as it
-        goes (crop_schedule): on a side that has a neighbour; a side on the picture's border keeps
-        its zero padding, as the whole picture has it there."""
-        shape = tf.shape(image_tile)
-        height, width = self.size
-        top, left = tf.cast(origin[0] > 0, tf.int32), tf.cast(origin[1] > 0, tf.int32)
-        bottom = tf.cast(origin[0] + shape[1] < height, tf.int32)
-        right = tf.cast(origin[1] + shape[2] < width, tf.int32)
-        x, dropped, stride, found = image_tile, 0, 1, {}
-        for name, drop in self.colour_crops:
-            x = self.extractor.model.get_layer(name)(x)
-            if name.endswith("pool"):
-                stride *= 2
-            if name in self.content_layers:
-                found[name] = (x, origin + dropped * tf.stack([top, left]))
-            if len(found) == len(self.content_layers):
-                break
-            if drop > dropped:
-                step = (drop - dropped) // stride
-                rows, columns = tf.shape(x)[1], tf.shape(x)[2]
-                x = x[:, top * step:rows - bottom * step, left * step:columns - right * step, :]
-                dropped = drop
-        return [found[name] for name in self.content_layers]
 
     def _gray_gradient(self, image_tile, texture_tile, gram_deltas, origin, core):
         """Gradient of the core's raw share and of the Gram surrogate w.r.t. the tile.

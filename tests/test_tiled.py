@@ -8,8 +8,7 @@ import tensorflow as tf
 from conftest import random_image
 from nst_tf.graph import TextureTransferGraph
 from nst_tf.optimize import loss_and_gradient
-from nst_tf.config import VGG16_LAYERS, VGG19_LAYERS
-from nst_tf.tiled import TiledObjective, core_spans, crop_schedule, footprint, halo
+from nst_tf.tiled import TiledObjective, core_spans, footprint, halo
 from nst_tf.vgg import FeatureExtractor, preprocess
 
 CONTENT_LAYERS = ("block1_conv1", "block5_conv2")
@@ -25,29 +24,6 @@ def test_receptive_fields_and_halos_of_vgg19():
     # The gray branch needs 10 px (on a 4 px grid: 12); the colour branch 86 (on 16: 96).
     assert halo(("block1_conv1", "block2_conv1", "block3_conv1")) == 12
     assert halo(CONTENT_LAYERS) == 96
-
-
-@pytest.mark.parametrize("network_layers", [VGG19_LAYERS, VGG16_LAYERS])
-def test_the_colour_branch_drops_only_spoilt_halo_and_keeps_the_pooling_grid(network_layers):
-    schedule = crop_schedule("block5_conv2", 96, network_layers)
-    assert [name for name, _ in schedule] == list(
-        network_layers[:network_layers.index("block5_conv2") + 1])
-    drops = [drop for _, drop in schedule]
-    assert drops == sorted(drops) and drops[-1] <= 96
-    stride = 1
-    for index, (name, drop) in enumerate(schedule):
-        if name.endswith("pool"):
-            # what was dropped before a pooling keeps its 2x2 pairs those of the whole picture
-            assert schedule[index - 1][1] % (2 * stride) == 0, name
-            stride *= 2
-        # never more than the convolutions so far have spoilt: one position each
-        spoilt = sum(2 ** sum(n.endswith("pool") for n in network_layers[:k])
-                     for k, n in enumerate(network_layers[:index + 1]) if "conv" in n)
-        assert drop <= spoilt + stride, name
-    if network_layers is VGG19_LAYERS:
-        assert dict(schedule)["block3_conv4"] == 24 and dict(schedule)["block4_conv4"] == 48
-    with pytest.raises(ValueError, match="too small"):
-        crop_schedule("block5_conv2", 48, network_layers)
 
 
 @pytest.mark.parametrize("length,tile", [(341, 128), (2160, 1024), (100, 512), (5464, 1024)])
@@ -68,9 +44,6 @@ def _untiled(extractor, content, texture, start):
 @pytest.mark.parametrize("texture_layers,size,tile_sizes", [
     (("block1_conv1", "block2_conv1", "block3_conv1"), (117, 150), (64, 96, 512)),
     (("block1_conv1", "block4_conv1"), (83, 129), (64,)),
-    # Large enough that inner tiles have a neighbour on every side: the colour branch drops its
-    # spoilt halo there (crop_schedule).
-    (("block1_conv1", "block2_conv1", "block3_conv1"), (400, 421), (64, 96)),
 ])
 def test_tiled_loss_and_gradient_equal_the_untiled_ones(random_vgg, texture_layers, size,
                                                         tile_sizes):
@@ -82,11 +55,6 @@ def test_tiled_loss_and_gradient_equal_the_untiled_ones(random_vgg, texture_laye
         objective = TiledObjective(extractor, content, texture, texture, WEIGHTS, tile_size=tile)
         expected_tiles = len(core_spans(size[0], tile)) * len(core_spans(size[1], tile))
         assert len(objective.cores) == expected_tiles
-        if size[0] > 300:
-            assert any(top > objective.colour_halo and left > objective.colour_halo
-                       and bottom + objective.colour_halo < size[0]
-                       and right + objective.colour_halo < size[1]
-                       for top, bottom, left, right in objective.cores), tile
         total, tiled_gradient, tiled_parts = objective.value_and_gradient(
             preprocess(start[None]))
         for name, value in parts.items():
