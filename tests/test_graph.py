@@ -103,6 +103,35 @@ def test_truncated_branches_equal_the_full_network(random_vgg):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("compiled", [False, True])
+def test_the_convolutions_backward_pass_gives_kerass_gradient(random_vgg, compiled):
+    # conv_relu's gradient (a forward convolution with the kernel turned) against TensorFlow's
+    # own through the Keras model, on an odd-sized batch, every branch.
+    extractor = FeatureExtractor(random_vgg, DEFAULT_TEXTURE_LAYERS, DEFAULT_CONTENT_LAYERS)
+    images = preprocess(tiles(2)[:, :37, :45])
+    applied = []
+    apply = extractor.apply
+    extractor.apply = lambda name, x: applied.append(name) or apply(name, x)
+
+    def loss_and_gradient(features_of):
+        with tf.GradientTape() as tape:
+            tape.watch(images)
+            loss = tf.add_n([tf.reduce_mean(tf.square(f - 0.3)) for f in features_of(images)])
+        return loss, tape.gradient(loss, images)
+
+    for ours, keras_model in ((extractor.texture_features, extractor.texture_model),
+                              (extractor.content_features, extractor.content_model)):
+        run = tf.function(loss_and_gradient) if compiled else loss_and_gradient
+        loss, gradient = run(ours)
+        expected_loss, expected = run(lambda x: extractor._as_list(keras_model(x, training=False)))
+        assert float(loss) == pytest.approx(float(expected_loss), rel=1e-6)
+        error = np.abs(gradient.numpy() - expected.numpy()).max() / np.abs(expected.numpy()).max()
+        assert error < 1e-5
+    # The gray branch stops at block3_conv1: 7 layers; the colour one at block5_conv2: 18.
+    assert applied[:7][-1] == "block3_conv1" and applied[7:25][-1] == "block5_conv2"
+    assert len(applied) == 25
+
+
 @pytest.mark.parametrize("texture_layers,content_layers", [
     (DEFAULT_TEXTURE_LAYERS, DEFAULT_CONTENT_LAYERS),
     (("block2_conv2", "block4_conv1"), ("block3_conv3",)),

@@ -44,6 +44,8 @@ def _untiled(extractor, content, texture, start):
 @pytest.mark.parametrize("texture_layers,size,tile_sizes", [
     (("block1_conv1", "block2_conv1", "block3_conv1"), (117, 150), (64, 96, 512)),
     (("block1_conv1", "block4_conv1"), (83, 129), (64,)),
+    # Large enough that inner tiles carry their full halo on every side.
+    (("block1_conv1", "block2_conv1", "block3_conv1"), (400, 421), (64, 96)),
 ])
 def test_tiled_loss_and_gradient_equal_the_untiled_ones(random_vgg, texture_layers, size,
                                                         tile_sizes):
@@ -55,6 +57,11 @@ def test_tiled_loss_and_gradient_equal_the_untiled_ones(random_vgg, texture_laye
         objective = TiledObjective(extractor, content, texture, texture, WEIGHTS, tile_size=tile)
         expected_tiles = len(core_spans(size[0], tile)) * len(core_spans(size[1], tile))
         assert len(objective.cores) == expected_tiles
+        if size[0] > 300:
+            assert any(top > objective.colour_halo and left > objective.colour_halo
+                       and bottom + objective.colour_halo < size[0]
+                       and right + objective.colour_halo < size[1]
+                       for top, bottom, left, right in objective.cores), tile
         total, tiled_gradient, tiled_parts = objective.value_and_gradient(
             preprocess(start[None]))
         for name, value in parts.items():
