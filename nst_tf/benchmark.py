@@ -44,7 +44,10 @@ PATHS = {
     "adam_lr20": ({"optimizer": "adam", "learning_rate": 20.0}, False),
     "lbfgs": ({"optimizer": "lbfgs"}, False),
     "lbfgs_coarse": ({"optimizer": "lbfgs", "coarse_levels": 1, "coarse_iterations": 20}, False),
+    "adam_tf_backward": ({"optimizer": "adam"}, False),
 }
+# Paths that differ from another only in the feature extractor: attribute -> value.
+EXTRACTOR_SETTINGS = {"adam_tf_backward": {"turned_backward": False}}
 
 
 def conv_flops(image_size: Tuple[int, int], deepest: str, images: int) -> float:
@@ -157,6 +160,8 @@ def run_path(name: str, content, texture, config: TransferConfig, steps: int,
     reset_peak_memory()
     start = time.perf_counter()
     job = TextureTransfer(content, texture, config, reference=reference)
+    for attribute, value in EXTRACTOR_SETTINGS.get(name, {}).items():
+        setattr(job.extractor, attribute, value)
     reports, looks = [], []
     measuring = {"seconds": 0.0}
     measure = _picture_measure(job, texture) if look_every > 0 else None

@@ -98,6 +98,9 @@ class FeatureExtractor:
         self.texture_model = self._outputs(self.texture_layers)
         self.content_model = self._outputs(self.content_layers)
         self.all_layers_model = self._outputs(self.texture_layers + self.content_layers)
+        # False: TensorFlow's own backward convolutions (the Keras models), for side-by-side
+        # measurement (benchmark path adam_tf_backward); the features are the same.
+        self.turned_backward = True
 
     def _outputs(self, layer_names: Sequence[str]) -> keras.Model:
         # A functional model runs only the layers between its input and its outputs.
@@ -130,10 +133,14 @@ class FeatureExtractor:
 
     def texture_features(self, images) -> List[tf.Tensor]:
         """Features of `texture_layers` for a preprocessed batch."""
+        if not self.turned_backward:
+            return self._as_list(self.texture_model(images, training=False))
         return self.features(images, self.texture_layers)
 
     def content_features(self, images) -> List[tf.Tensor]:
         """Features of `content_layers` for a preprocessed batch."""
+        if not self.turned_backward:
+            return self._as_list(self.content_model(images, training=False))
         return self.features(images, self.content_layers)
 
     def all_features(self, images) -> List[tf.Tensor]:
