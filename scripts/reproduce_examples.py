@@ -23,7 +23,7 @@ flags.DEFINE_string("output_dir", "medium_results", "Where results, sheets and c
 flags.DEFINE_enum("loss_scales", "keras", ["keras", "normalized"],
                   "Carry the manifest's loss weights (tuned for Keras' ImageNet VGG19) to the "
                   "weights file in use: 'keras' as they are; 'normalized' for Gatys' normalized "
-                  "VGG19 (raw x1e4, texture x2e7).")
+                  "VGG19 (raw x1e4, texture x5e7).")
 flags.DEFINE_float("texture_weight_scale", None, "Overrides the texture factor of --loss_scales.")
 flags.DEFINE_float("raw_weight_scale", None, "Overrides the raw factor of --loss_scales.")
 cli_common.define_transfer_flags()

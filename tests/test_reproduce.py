@@ -102,4 +102,4 @@ def test_three_shared_examples_offline_quick(tmp_path):
 def test_loss_scales_carry_keras_weights_to_the_normalized_file():
     assert scaled_weighting((8.0, 3.0, 0.3, 2e-5), LOSS_SCALES["keras"]) == (8.0, 3.0, 0.3, 2e-5)
     assert scaled_weighting((8.0, 3.0, 0.3, 2e-5), LOSS_SCALES["normalized"]) == pytest.approx(
-        (8.0, 3.0, 3000.0, 400.0))
+        (8.0, 3.0, 3000.0, 1000.0))
