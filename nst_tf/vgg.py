@@ -98,8 +98,8 @@ class FeatureExtractor:
         self.texture_model = self._outputs(self.texture_layers)
         self.content_model = self._outputs(self.content_layers)
         self.all_layers_model = self._outputs(self.texture_layers + self.content_layers)
-        # False: TensorFlow's own backward convolutions (the Keras models), for side-by-side
-        # measurement (benchmark path adam_tf_backward); the features are the same.
+        # False: the convolutions as Keras runs them, with TensorFlow's own backward pass, for
+        # side-by-side measurement (benchmark path adam_tf_backward); the features are the same.
         self.turned_backward = True
 
     def _outputs(self, layer_names: Sequence[str]) -> keras.Model:
@@ -112,9 +112,9 @@ class FeatureExtractor:
 
     def apply(self, layer_name: str, x):
         """One layer of the network on x; its convolutions through conv_relu (a faster gradient,
-        the same numbers), anything else as Keras runs it."""
+        the same numbers) unless turned_backward is off, anything else as Keras runs it."""
         layer = self.model.get_layer(layer_name)
-        if _is_plain_conv(layer):
+        if self.turned_backward and _is_plain_conv(layer):
             return conv_relu(x, tf.convert_to_tensor(layer.kernel), tf.convert_to_tensor(layer.bias))
         return layer(x)
 
@@ -133,14 +133,10 @@ class FeatureExtractor:
 
     def texture_features(self, images) -> List[tf.Tensor]:
         """Features of `texture_layers` for a preprocessed batch."""
-        if not self.turned_backward:
-            return self._as_list(self.texture_model(images, training=False))
         return self.features(images, self.texture_layers)
 
     def content_features(self, images) -> List[tf.Tensor]:
         """Features of `content_layers` for a preprocessed batch."""
-        if not self.turned_backward:
-            return self._as_list(self.content_model(images, training=False))
         return self.features(images, self.content_layers)
 
     def all_features(self, images) -> List[tf.Tensor]:
