@@ -194,10 +194,11 @@ class TransferConfig:
         "content, raw and pixel parts averaged over it, as if it ran untiled), 'tile' (the "
         "original's per-tile matching of --split), 'auto' (global at --max_dim 0, else tile).",
         choices=STATISTICS)
-    # 768: the fastest tile that keeps both memory targets (README "Full resolution": one
-    # evaluation at 3840x2160 3468 MiB, 10% faster than 512 px tiles; 5464x3640 4822 MiB).
+    # 1024: the fastest tile measured that keeps both memory targets (README "Full resolution":
+    # one evaluation at 3840x2160 175.5 s, 3537 MiB, 3% faster than 768 px tiles; 5464x3640
+    # 5427 MiB). A level no larger than one tile runs untiled (1024x576: 3072 MiB).
     tile_size: int = _knob(
-        768, "Global statistics: largest core, in pixels, of the tiles one evaluation runs one "
+        1024, "Global statistics: largest core, in pixels, of the tiles one evaluation runs one "
         "at a time (memory is bounded by one tile; the result is the untiled one); a multiple "
         "of 16; 0: never tile.")
     texture_scale: float = _knob(
