@@ -63,6 +63,14 @@ def select(examples: Sequence[Example], names: Optional[Sequence[str]]) -> List[
     return [e for e in examples if e.name.lower() in wanted]
 
 
+def check_tile(example: Example, tile: Optional[int]) -> None:
+    """Fails with one line when `tile` (row-major, from 0) is not one of the example's tiles."""
+    count = example.split[0] * example.split[1]
+    if tile is not None and not 0 <= tile < count:
+        raise NSTError(f"tile {tile}: {example.name} has {count} tile(s) "
+                       f"({example.split[0]}x{example.split[1]}), numbered 0 to {count - 1}")
+
+
 def fetch(example: Example, base_url: str, folder, examples_dir=None) -> Tuple[Path, Path]:
     """Paths of the example's input and original-result images.
 

@@ -2,15 +2,15 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, Dict, List, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
 from nst_tf import TextureTransfer
 from nst_tf.config import TransferConfig
 from nst_tf.evaluate import LookMeasure, layout_correlation, objective, ssim
-from nst_tf.examples import Example
-from nst_tf.images import read_image, resize, split_pair
+from nst_tf.examples import Example, check_tile
+from nst_tf.images import read_image, resize, split_pair, split_tiles
 from nst_tf.sheet import contact_sheet
 
 
@@ -29,18 +29,37 @@ def side_by_side_parts(image: np.ndarray, count: int) -> List[np.ndarray]:
     return [image[:, k * width:(k + 1) * width] for k in range(count)]
 
 
+def one_tile(split: Tuple[int, int], tile: int, content: np.ndarray, texture: np.ndarray,
+             originals: List[np.ndarray]) -> Tuple[np.ndarray, np.ndarray, List[np.ndarray]]:
+    """Tile `tile` (row-major) of a `split` run: the content's, the texture's (resized to the
+    content first, as a run does) and each published result's."""
+    texture = resize(texture, content.shape[:2], antialias=True)
+    pick = lambda image: split_tiles(image, split)[tile]  # noqa: E731
+    return pick(content), pick(texture), [pick(image) for image in originals]
+
+
 def reproduce(example: Example, input_path, original_path,
               config_for: Callable[[Tuple[float, float, float, float]], TransferConfig],
-              callback=None) -> Reproduction:
+              callback=None, tile: Optional[int] = None) -> Reproduction:
     """Runs the example once per weighting (config_for(weighting) gives each run's config) and
     scores our result and the original's with the same network, weights and tiles: the
-    objective, the look measure (at our result's size) and SSIM to the content."""
+    objective, the look measure (at our result's size) and SSIM to the content.
+
+    With `tile` only that tile of the example's split runs, alone (split 1x1), scored against
+    the same tile of the original's result. With the original's per-tile statistics a tile's
+    gradient is its own, so this is the split run's tile, except that the plateau schedule then
+    watches this tile's loss instead of the mean over all tiles."""
     content, texture = split_pair(read_image(input_path))
     original = read_image(original_path)
     originals = side_by_side_parts(original, len(example.weightings))
+    if tile is not None:
+        check_tile(example, tile)
+        content, texture, originals = one_tile(example.split, tile, content, texture, originals)
     ours, rows = [], []
     for weighting, theirs in zip(example.weightings, originals):
         config = config_for(weighting)
+        if tile is not None:
+            config = config.replace(split=(1, 1))
         job = TextureTransfer(content, texture, config)
         result = job.run(callback)
         size = result.shape[:2]
@@ -50,7 +69,7 @@ def reproduce(example: Example, input_path, original_path,
         look = LookMeasure(job.extractor.model, texture)
         theirs_resized = resize(theirs, size, antialias=True)
         rows.append({
-            "example": example.name, "weighting": list(weighting),
+            "example": example.name, "tile": tile, "weighting": list(weighting),
             "loss_weights": list(config.loss_weights), "split": list(config.split),
             "size": [size[1], size[0]], "optimizer": config.optimizer, "steps": config.steps,
             "ours": ours_score, "original": theirs_score,
@@ -63,7 +82,11 @@ def reproduce(example: Example, input_path, original_path,
         ours.append(result)
     height = min(r.shape[0] for r in ours)
     combined = np.concatenate([r[:height] for r in ours], axis=1)
-    width, height = example.original_size
+    if tile is None:
+        width, height = example.original_size
+    else:  # the published result's tile: its side-by-side parts' tiles put back together
+        original = np.concatenate(originals, axis=1)
+        height, width = original.shape[:2]
     result = np.clip(np.round(resize(combined, (height, width), antialias=True)), 0, 255).astype(np.uint8)
     sheet = contact_sheet([("content", content), ("texture", texture),
                            ("original result", original), ("nst_tf", result)])

@@ -24,6 +24,9 @@ flags.DEFINE_enum("loss_scales", "keras", ["keras", "normalized"],
                   "Carry the manifest's loss weights (tuned for Keras' ImageNet VGG19) to the "
                   "weights file in use: 'keras' as they are; 'normalized' for Gatys' normalized "
                   "VGG19 (raw x1e4, texture x5e7).")
+flags.DEFINE_integer("tile", None, "Run only this tile (row-major, from 0) of each example's "
+                     "split, alone, and score it against the same tile of the original's result; "
+                     "files are then named NAME_tileK_result.png and NAME_tileK_sheet.png.")
 flags.DEFINE_float("texture_weight_scale", None, "Overrides the texture factor of --loss_scales.")
 flags.DEFINE_float("raw_weight_scale", None, "Overrides the raw factor of --loss_scales.")
 cli_common.define_transfer_flags()
@@ -55,7 +58,7 @@ def config_for(example, base):
 @cli_common.guarded
 def main(argv):
     cli_common.import_tensorflow_quietly()
-    from nst_tf.examples import fetch, load_manifest, select
+    from nst_tf.examples import check_tile, fetch, load_manifest, select
     from nst_tf.files import atomic_output
     from nst_tf.images import check_writable, write_image
     from nst_tf.reproduce import reproduce
@@ -63,6 +66,8 @@ def main(argv):
     base = cli_common.config_from_flags()
     base_url, examples = load_manifest()
     chosen = select(examples, FLAGS.only)
+    for example in chosen:
+        check_tile(example, FLAGS.tile)
     # Every image first, so that a missing one stops the run before any work.
     images = [fetch(example, base_url, FLAGS.download_dir, FLAGS.examples_dir) for example in chosen]
     output_dir = Path(FLAGS.output_dir)
@@ -75,9 +80,11 @@ def main(argv):
     try:
         for example, (input_path, original_path) in zip(chosen, images):
             logging.info("%s: running %d weighting(s)", example.name, len(example.weightings))
-            done = reproduce(example, input_path, original_path, config_for(example, base))
-            write_image(output_dir / f"{example.name}_result.png", done.result)
-            write_image(output_dir / f"{example.name}_sheet.png", done.sheet)
+            done = reproduce(example, input_path, original_path, config_for(example, base),
+                             tile=FLAGS.tile)
+            stem = example.name if FLAGS.tile is None else f"{example.name}_tile{FLAGS.tile}"
+            write_image(output_dir / f"{stem}_result.png", done.result)
+            write_image(output_dir / f"{stem}_sheet.png", done.sheet)
             rows.extend(done.rows)
     except KeyboardInterrupt:
         print(f"interrupted: finished examples are in {output_dir}", file=sys.stderr)
@@ -93,7 +100,8 @@ def main(argv):
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         parts = lambda s: f"{s['total']:.5g} ({s['direct']:.4g}, {s['content']:.4g}, {s['raw']:.4g}, {s['texture']:.4g})"  # noqa: E731
-        print(f"| {row['example']} | {', '.join(f'{w:g}' for w in row['loss_weights'])} | "
+        name = row["example"] if row["tile"] is None else f"{row['example']} tile {row['tile']}"
+        print(f"| {name} | {', '.join(f'{w:g}' for w in row['loss_weights'])} | "
               f"{row['look_ours']:.3f} | {row['look_original']:.3f} | {row['look_content']:.3f} | "
               f"{row['layout_ours']:.2f} | {row['layout_original']:.2f} | "
               f"{parts(row['ours'])} | {parts(row['original'])} | {row['ssim_ours']:.3f} | "

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from nst_tf.errors import NSTError
-from nst_tf.examples import LOSS_SCALES, Example, fetch, load_manifest, scaled_weighting, select
-from nst_tf.reproduce import side_by_side_parts
+from nst_tf.examples import (LOSS_SCALES, Example, check_tile, fetch, load_manifest,
+                             scaled_weighting, select)
+from nst_tf.reproduce import one_tile, side_by_side_parts
 from conftest import SHARED_EXAMPLES, run_script
 
 needs_shared_examples = pytest.mark.skipif(
@@ -64,6 +65,48 @@ def test_side_by_side_parts():
     assert left.shape == right.shape == (2, 5) and right[0, 0] == 5
 
 
+def test_one_tile_cuts_content_texture_and_originals_alike():
+    content = np.arange(10 * 20 * 3, dtype=np.float32).reshape(10, 20, 3)
+    texture = np.ones((5, 10, 3), np.float32)  # resized to the content before it is cut
+    original = np.arange(20 * 40 * 3, dtype=np.float32).reshape(20, 40, 3)
+    piece, texture_piece, (original_piece,) = one_tile((2, 2), 3, content, texture, [original])
+    np.testing.assert_array_equal(piece, content[5:, 10:])
+    assert texture_piece.shape == (5, 10, 3) and np.allclose(texture_piece, 1.0)
+    np.testing.assert_array_equal(original_piece, original[10:, 20:])
+
+
+def test_check_tile_names_the_valid_range():
+    _, examples = load_manifest()
+    croco = select(examples, ["crocoleaf"])[0]
+    check_tile(croco, None)
+    check_tile(croco, 3)
+    with pytest.raises(NSTError, match=r"^tile 4: CrocoLeaf has 4 tile\(s\) \(2x2\), numbered 0 to 3$"):
+        check_tile(croco, 4)
+    with pytest.raises(NSTError, match="numbered 0 to 3"):
+        check_tile(croco, -1)
+
+
+@needs_shared_examples
+def test_one_tile_of_an_example_offline(tmp_path):
+    out = tmp_path / "results"
+    done = run_script("reproduce_examples.py", f"--examples_dir={SHARED_EXAMPLES}",
+                      f"--output_dir={out}", "--max_dim=64", "--iterations=2", "--weights=random",
+                      "--only=CrocoLeaf", "--tile=3", timeout=600)
+    assert done.returncode == 0, done.stderr
+    # The published result is 1024x640; its bottom-right quarter is 512x320.
+    assert iio.imread(out / "CrocoLeaf_tile3_result.png").shape == (320, 512, 3)
+    assert sorted(p.name for p in out.iterdir()) == [
+        "CrocoLeaf_tile3_result.png", "CrocoLeaf_tile3_sheet.png", "comparison.json"]
+    (row,) = json.loads((out / "comparison.json").read_text())
+    assert row["tile"] == 3 and row["split"] == [1, 1] and row["size"] == [64, 40]
+    assert "| CrocoLeaf tile 3 |" in done.stdout
+    bad = run_script("reproduce_examples.py", f"--examples_dir={SHARED_EXAMPLES}",
+                     f"--output_dir={tmp_path / 'bad'}", "--only=CrocoLeaf", "--tile=4")
+    assert bad.returncode == 2
+    assert bad.stderr.strip().splitlines()[-1].endswith("numbered 0 to 3")
+    assert not (tmp_path / "bad").exists()
+
+
 @needs_shared_examples
 def test_three_shared_examples_offline_quick(tmp_path):
     out = tmp_path / "results"
@@ -87,7 +130,7 @@ def test_three_shared_examples_offline_quick(tmp_path):
             assert row[look] >= 0
         for layout in ("layout_ours", "layout_original"):
             assert -1 <= row[layout] <= 1
-        assert "ours_no_worse" not in row
+        assert "ours_no_worse" not in row and row["tile"] is None
         assert row["steps"] == 3
     assert rows[0]["loss_weights"] == [5.0, 1.0, 0.0, 5e-5, 0.0]  # the last: tv
     assert rows[1]["loss_weights"] == [8.0, 3.0, 0.3, 2e-5, 0.0]
