@@ -7,22 +7,23 @@
 so far after an interrupt).
 
 Importing the package does not start TensorFlow: the names that need it load on first use, so
-the configuration and the input checks (nst_tf.inputs) answer in a fraction of a second.
+the configuration and the input checks (nst_tf.io.inputs) answer in a fraction of a second.
 """
 from __future__ import annotations
 
 import importlib
 
-from nst_tf.config import TransferConfig, parse_split
+from nst_tf.config import TransferConfig
+from nst_tf.fields import parse_split
 from nst_tf.errors import NSTError, NonFiniteLoss
-from nst_tf.inputs import as_image, load_inputs
+from nst_tf.io.inputs import as_image, load_inputs
+from nst_tf.steps import Callback, StepReport
 
 __all__ = ["TransferConfig", "TextureTransfer", "StepReport", "NSTError", "NonFiniteLoss",
            "transfer", "parse_split", "as_image", "load_inputs"]
 
 # name -> the module that defines it, imported (with TensorFlow) when the name is first used.
-_LAZY = {"TextureTransfer": "nst_tf.run", "StepReport": "nst_tf.optimize",
-         "Callback": "nst_tf.optimize"}
+_LAZY = {"TextureTransfer": "nst_tf.run.texture_transfer"}
 
 
 def __getattr__(name):
@@ -37,5 +38,5 @@ def transfer(content, texture, config: TransferConfig = None, callback=None):
     columns * tile_width, 3) (at --max_dim 0: the content's size). content: a path or an array
     (None for synthesis); texture: one, a list of them (blended by config.texture_blend), or
     None for reconstruction. callback(StepReport) follows each step."""
-    from nst_tf.run import TextureTransfer
+    from nst_tf.run.texture_transfer import TextureTransfer
     return TextureTransfer(content, texture, config).run(callback)

@@ -10,10 +10,10 @@ import math
 from typing import Optional, Tuple
 
 from nst_tf.errors import NSTError
-
-# VGG19's shallowest layers carry texture; block5_conv2 carries the content's layout.
-DEFAULT_TEXTURE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1")
-DEFAULT_CONTENT_LAYERS = ("block1_conv1", "block5_conv2")
+from nst_tf.fields import coerced, field_kind, from_text
+from nst_tf.network.layers import NETWORK_LAYERS, NETWORKS, keras_layer_name
+from nst_tf.presets import (DEFAULT_ITERATIONS, MODE_FIELDS, MODES, OPTIMIZERS, PRESETS,
+                            STATISTICS, mode_default)
 
 # Tiles of the exact tiled evaluation start on this grid: VGG19's deepest stride (block5, 4
 # poolings), so every layer's 2x2 poolings pair the same pixels in a tile as in the picture.
@@ -36,10 +36,6 @@ UPSAMPLE_ROUNDS = 10
 # back-projection, 1% in the content). Lanczos-5 is nearly phase-independent: 8%, same look.
 UPSAMPLE_METHOD = "lanczos5"
 
-# (height, width) of the untiled picture that full-resolution costs are compared with: 512 px,
-# the original's working tile, at a 3:2 photo's shape (benchmark --highres, full_resolution.py).
-BASELINE_SIZE = (341, 512)
-
 # A VGG19 tile smaller than this has almost no spatial extent left after block5's four pools.
 MIN_TILE_PX = 32
 
@@ -47,107 +43,6 @@ MIN_TILE_PX = 32
 # photo, and already 3 GB as float32 RGB; a header beyond it is a damaged file or a
 # decompression bomb (a few KB that decode to gigabytes).
 MAX_IMAGE_MEGAPIXELS = 250
-
-OPTIMIZERS = ("adam", "lbfgs", "sgd")
-STATISTICS = ("auto", "global", "tile")
-# Steps (Adam) or evaluations (L-BFGS) when `iterations` is not given: the original's 1000 Adam
-# steps; L-BFGS-B reaches a lower objective than those within far fewer evaluations.
-# Adam is the default: a lower objective is not the original's look (README, "The look").
-DEFAULT_ITERATIONS = {"adam": 1000, "lbfgs": 100, "sgd": 1000}
-
-# What is made: texture transfer (the original), classic style transfer (Gatys et al. 2015),
-# texture synthesis from noise, and content reconstruction from noise at a chosen layer.
-MODES = ("texture", "style", "synthesize", "reconstruct")
-# Which weights file a mode's default loss weights are tuned for: Keras' ImageNet VGG19, or
-# Gatys' normalized VGG19 (the shared offline file), whose features are about 1 in mean.
-PRESETS = ("imagenet", "normalized")
-
-ALL_CONV1 = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
-
-# Keras' ImageNet VGG19 and Gatys' normalized VGG19 compute the same features up to a
-# per-channel scale, so loss weights tuned on one carry to the other times these factors,
-# (direct, content, raw, texture): raw 1e4 (raw 0.3 there is about 3000 here, the feature-scale
-# change); texture 5e7, chosen by the look at the Medium size (README "The look": 1000 faithful
-# steps give the original's look on CatCrack at 512 px with 5e7, not with 2e7, 1.36x; with 5e7
-# CrocoLeaf's and sand_block's first tiles reach 1.03x and 0.94x). 2e7 (docs/algorithm.md's 1e3
-# for 5e-5) suits 128-256 px, where each pixel's gradient is larger.
-NORMALIZED_LOSS_SCALES = (1.0, 1.0, 1e4, 5e7)
-
-# Each mode's defaults for the fields that depend on it, per weights preset. A field left None
-# (in the dataclass or on the command line) takes its value from here; given, it wins.
-# texture, imagenet: the original notebooks' settings. texture, normalized: the same carried to
-# Gatys' normalized file by NORMALIZED_LOSS_SCALES.
-# style, imagenet: Keras' example (content 2.5e-8 at block5_conv2, style 1e-6 over the five
-# blockN_conv1, TV 1e-6) rewritten in this project's normalisation, where every part is a mean:
-# its per-layer style loss is this one's times c^2 / (36 stride^4) (c channels), and its content
-# loss a sum over the 672 x 512 block5_conv2 features of a 512x341 picture; only the ratios
-# matter to Adam. Its TV term (a sum over pixels and channels of (dx^2 + dy^2)^1.25) has
-# another form; ours is the mean squared neighbour difference, weighted to match it where
-# neighbours differ by about 5 levels (1e-6 x 3 x 174592 x 2.7 / 8.6e-3).
-# The normalized presets were tuned by eye on examples/ and hold the test in tests/test_modes.py.
-MODE_FIELDS = ("direct_weight", "content_weight", "raw_weight", "texture_weight", "tv_weight",
-               "texture_layers", "texture_layer_weights", "content_layers", "gray_texture",
-               "init", "optimizer")
-_TEXTURE = dict(direct_weight=5.0, content_weight=1.0, raw_weight=0.0, texture_weight=5e-5,
-                tv_weight=0.0, texture_layers=DEFAULT_TEXTURE_LAYERS, texture_layer_weights=(),
-                content_layers=DEFAULT_CONTENT_LAYERS, gray_texture=True, init="content",
-                optimizer="adam")
-_STYLE = dict(_TEXTURE, direct_weight=0.0, content_weight=1.0, texture_weight=1.16e-4,
-              texture_layers=ALL_CONV1, texture_layer_weights=(113.8, 28.4, 7.1, 1.78, 0.111),
-              content_layers=("block5_conv2",), gray_texture=False, tv_weight=150.0,
-              optimizer="lbfgs")
-_SYNTHESIZE = dict(_STYLE, content_weight=0.0, texture_weight=1e-4, tv_weight=0.0,
-                   init="noise")
-_RECONSTRUCT = dict(_TEXTURE, direct_weight=0.0, content_weight=1.0, texture_weight=0.0,
-                    content_layers=("block4_conv2",), init="noise", optimizer="lbfgs")
-MODE_PRESETS = {
-    ("texture", "imagenet"): _TEXTURE,
-    ("texture", "normalized"): dict(
-        _TEXTURE, **{name: _TEXTURE[name] * scale for name, scale in zip(
-            ("direct_weight", "content_weight", "raw_weight", "texture_weight"),
-            NORMALIZED_LOSS_SCALES)}),
-    ("style", "imagenet"): _STYLE,
-    ("style", "normalized"): dict(_STYLE, content_weight=1.0, texture_weight=30.0,
-                                  texture_layer_weights=(), tv_weight=0.03),
-    ("synthesize", "imagenet"): _SYNTHESIZE,
-    ("synthesize", "normalized"): dict(_SYNTHESIZE, texture_weight=1e3,
-                                       texture_layer_weights=()),
-    ("reconstruct", "imagenet"): _RECONSTRUCT,
-    ("reconstruct", "normalized"): dict(_RECONSTRUCT, content_weight=1e3),
-}
-
-
-def mode_default(mode: str, preset: str, name: str):
-    """The default of field `name` in `mode` for weights `preset` (MODE_PRESETS)."""
-    return MODE_PRESETS[(mode, preset)][name]
-
-
-def _vgg_layers(convs_per_block) -> Tuple[str, ...]:
-    return tuple(f"block{block}_{kind}" for block, convs in enumerate(convs_per_block, start=1)
-                 for kind in [f"conv{i}" for i in range(1, convs + 1)] + ["pool"])
-
-
-# The layers of Keras' VGG19 and VGG16 without their classifiers, input to output. VGG16 has
-# three convolutions in blocks 3 to 5 where VGG19 has four; the names otherwise agree.
-VGG19_LAYERS = _vgg_layers((2, 2, 4, 4, 4))
-VGG16_LAYERS = _vgg_layers((2, 2, 3, 3, 3))
-NETWORK_LAYERS = {"vgg19": VGG19_LAYERS, "vgg16": VGG16_LAYERS}
-NETWORKS = tuple(NETWORK_LAYERS)
-
-
-def keras_layer_name(name: str) -> str:
-    """A VGG19 layer in Keras' spelling (block4_conv2) from the Caffe/Torch spelling the other
-    neural-style tools use (relu4_2, conv4_2, pool4); Keras' names pass through. Keras' conv
-    layers include their ReLU, so relu4_2 and conv4_2 are both block4_conv2's output."""
-    import re
-    match = re.fullmatch(r"(?:relu|conv)(\d)_(\d)", name.strip().lower())
-    if match:
-        return f"block{match.group(1)}_conv{match.group(2)}"
-    match = re.fullmatch(r"pool(\d)", name.strip().lower())
-    if match:
-        return f"block{match.group(1)}_pool"
-    return name.strip()
-
 
 def _knob(default, help_text, **extra):
     """A dataclass field whose help text travels to the generated command-line flag."""
@@ -169,10 +64,13 @@ def _mode_knob(name: str, help_text: str, **extra):
 
 @dataclasses.dataclass(frozen=True)
 class TransferConfig:
-    """Every parameter of one texture transfer.
+    """Every setting of one transfer, with its default; frozen (use .replace(name=value)).
 
-    Loss weights follow the original notebooks and were tuned for Keras' ImageNet VGG19; with
-    other weights (e.g. Gatys' normalized VGG19) the texture weight needs rescaling.
+    A field left None takes its mode's default for the weights preset (nst_tf.presets): the
+    texture mode's are the 2018 notebooks', tuned for Keras' ImageNet VGG19; preset='normalized'
+    carries them to Gatys' normalized VGG19. Values may be written as on the command line
+    (split='2x2', texture_layers='block1_conv1,block2_conv1') or as Python values ((2, 2), a
+    list); a wrong one raises NSTError naming the field.
     """
 
     mode: str = _knob(
@@ -285,6 +183,9 @@ class TransferConfig:
         "tests).")
 
     def __post_init__(self):
+        for field in dataclasses.fields(self):  # '2x2', [a, b], 'a,b', 100 for 100.0 ...
+            object.__setattr__(self, field.name, coerced(field.name, field_kind(field),
+                                                         getattr(self, field.name)))
         if self.mode not in MODES:
             raise NSTError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
         if self.preset not in PRESETS:
@@ -409,45 +310,18 @@ class TransferConfig:
         kinds = {field.name: field_kind(field) for field in dataclasses.fields(cls)}
         if name not in kinds:
             raise NSTError(f"{name!r} is not a transfer setting")
-        kind, text = kinds[name], text.strip()
-        try:
-            if name in ("split", "size"):
-                return parse_split(text, name)
-            if kind.startswith("Tuple[float"):
-                return tuple(float(item) for item in text.split(",") if item.strip())
-            if kind.startswith("Tuple[str"):
-                return tuple(item.strip() for item in text.split(",") if item.strip())
-            if kind == "bool":
-                if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
-                    raise ValueError(text)
-                return text.lower() in ("true", "1", "yes")
-            if "int" in kind:
-                return int(text)
-            if "float" in kind:
-                return float(text)
-            return text
-        except NSTError:
-            raise
-        except ValueError:
-            readable = ("true or false" if kind == "bool" else "a whole number" if "int" in kind
-                        else "numbers" if kind.startswith("Tuple") else "a number")
-            raise NSTError(f"{name} takes {readable}, got {text!r}") from None
+        return from_text(name, kinds[name], text)
 
 
-def field_kind(field: dataclasses.Field) -> str:
-    """A field's type as text without Optional[...]: 'float', 'Tuple[str, ...]', 'bool'..."""
-    kind = str(field.type)
-    return kind[len("Optional["):-1] if kind.startswith("Optional[") else kind
+def _field_list() -> str:
+    """Every field with its default and help, for TransferConfig's docstring (help())."""
+    lines = []
+    for field in dataclasses.fields(TransferConfig):
+        default = "by mode" if field.metadata.get("mode_field") else _shown(field.default)
+        lines.append(f"    {field.name} ({field_kind(field)}, default {default}):")
+        lines.append(f"        {field.metadata['help']}")
+    return "\n".join(lines)
 
 
-def parse_split(text: str, name: str = "split") -> Tuple[int, int]:
-    """'2x3' -> (2, 3): 2 columns (width), 3 rows (height). `size` may be 0x0 (its default)."""
-    parts = text.lower().split("x")
-    try:
-        columns, rows = (int(p) for p in parts)
-    except ValueError:
-        example = "2x2" if name == "split" else "640x480"
-        raise NSTError(f"{name} must look like WxH (e.g. {example}), got {text!r}") from None
-    if (columns < 1 or rows < 1) and not (name == "size" and columns == rows == 0):
-        raise NSTError(f"{name} must be positive, got {text!r}")
-    return columns, rows
+TransferConfig.__doc__ += "\n    Fields:\n\n" + _field_list() + "\n"
+

@@ -56,8 +56,8 @@ class JobProgress:
 
 @cli_common.guarded
 def main(argv):
-    from nst_tf.batch import REPORT_NAME, run_batch, run_local
-    from nst_tf.jobs import jobs_from_folder, read_jobs
+    from nst_tf.batch.runner import REPORT_NAME, run_batch, run_local
+    from nst_tf.batch.jobs import jobs_from_folder, read_jobs
 
     if (FLAGS.jobs is None) == (FLAGS.content_dir is None):
         cli_common.fail("give either --jobs FILE.csv or --content_dir FOLDER (with --texture)")
@@ -70,7 +70,7 @@ def main(argv):
             cli_common.fail("--content_dir needs --texture")
         jobs = jobs_from_folder(FLAGS.content_dir, FLAGS.texture, output_dir, base)
     if FLAGS.ray_address:
-        from nst_tf import ray_batch
+        from nst_tf.batch import ray_runner as ray_batch
         ray_batch.connect(FLAGS.ray_address, FLAGS.ray_cpus)
         runner = ray_batch.ray_runner(FLAGS.gpus_per_job, FLAGS.cpus_per_job)
     else:

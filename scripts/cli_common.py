@@ -36,7 +36,8 @@ def import_tensorflow_quietly() -> None:
         os.close(devnull)
 
 
-from nst_tf.config import TransferConfig, field_kind, parse_split  # noqa: E402
+from nst_tf.config import TransferConfig  # noqa: E402
+from nst_tf.fields import field_kind, parse_split  # noqa: E402
 from nst_tf.errors import NSTError  # noqa: E402
 
 EXIT_FAILED = 1  # the run itself failed (its loss stopped being finite)
@@ -120,10 +121,10 @@ def _floats(name: str, items) -> tuple:
 
 
 def log_report(report, config: TransferConfig, every: int = 1) -> None:
-    """One progress line (nst_tf.progress.format_report) through absl's log, every `every` steps
+    """One progress line (nst_tf.report.progress.format_report) through absl's log, every `every` steps
     (and every step of a level above the first, which are few and slow)."""
     from absl import logging
-    from nst_tf.progress import format_report
+    from nst_tf.report.progress import format_report
     if every <= 0 or ((report.step + 1) % every and report.level == 0):
         return
     steps = config.steps if report.level == 0 else config.refine_iterations
@@ -155,7 +156,7 @@ def guarded(main):
 
 def path_flags(config: TransferConfig) -> dict:
     """The files a transfer's config reads besides the content and texture: {flag: path}."""
-    from nst_tf.inputs import INIT_KINDS
+    from nst_tf.io.inputs import INIT_KINDS
     init = None if config.init in INIT_KINDS else config.init
     weights = None if config.weights in (None, "imagenet", "random") else config.weights
     return {"init": init, "weights": weights}

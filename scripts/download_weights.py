@@ -10,9 +10,9 @@ A no-op when a verified file is already there; a failed download leaves nothing 
 import cli_common
 from absl import app, flags
 
-from nst_tf.config import NETWORKS
-from nst_tf.download import ByteProgress, download
-from nst_tf.weights import WEIGHTS_DIR, keras_file
+from nst_tf.network.layers import NETWORKS
+from nst_tf.io.download import ByteProgress, download
+from nst_tf.network.weights import WEIGHTS_DIR, keras_file
 
 flags.DEFINE_enum("network", "vgg19", NETWORKS, "Whose Keras notop file to fetch.")
 flags.DEFINE_string("url", None, "Where to download from (default: Keras' file of --network).")

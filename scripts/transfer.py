@@ -54,9 +54,9 @@ def sheet_panels(config, inputs, result):
 @cli_common.guarded
 def main(argv):
     from nst_tf.errors import NonFiniteLoss
-    from nst_tf.files import check_apart
-    from nst_tf.images import check_writable, write_image
-    from nst_tf.inputs import load_inputs
+    from nst_tf.io.files import check_apart
+    from nst_tf.io.images import check_writable, write_image
+    from nst_tf.io.inputs import load_inputs
 
     # Every flag and input is checked before TensorFlow starts and the network is built.
     config = cli_common.config_from_flags()
@@ -77,13 +77,13 @@ def main(argv):
                  **cli_common.path_flags(config)})
     inputs = load_inputs(content, textures or None, config)
     cli_common.import_tensorflow_quietly()
-    from nst_tf.metrics import MetricsLog
-    from nst_tf.progress import StepProgress
-    from nst_tf.run import TextureTransfer
+    from nst_tf.report.steplog import MetricsLog
+    from nst_tf.report.progress import StepProgress
+    from nst_tf.run.texture_transfer import TextureTransfer
 
     job = TextureTransfer(content, textures or None, config, inputs=inputs)
     metrics = MetricsLog(FLAGS.metrics) if FLAGS.metrics else None
-    progress = StepProgress(job.level_steps, FLAGS.log_every, enabled=FLAGS.progress)
+    progress = StepProgress(job.plan.steps, FLAGS.log_every, enabled=FLAGS.progress)
     records = []
 
     def on_step(report):
@@ -125,10 +125,10 @@ def main(argv):
     if metrics is not None:
         metrics.close()
     if FLAGS.sheet:
-        from nst_tf.sheet import contact_sheet
+        from nst_tf.report.sheet import contact_sheet
         write_image(FLAGS.sheet, contact_sheet(sheet_panels(config, inputs, image)))
     if FLAGS.plot:
-        from nst_tf.plot import plot_losses
+        from nst_tf.report.plot import plot_losses
         plot_losses(records, FLAGS.plot)
     logging.info("wrote %s (%dx%d)", output, image.shape[1], image.shape[0])
 

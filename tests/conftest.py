@@ -8,17 +8,21 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# A real trained VGG19 (Gatys' normalized file, Keras notop layout) and the original's Medium
+# example photos, for the tests that need them (docs/developing.md): from these variables, else
+# from the shared folder beside the checkout; tests that need them skip when neither exists.
 SHARED = ROOT.parent / "shared"
-SHARED_WEIGHTS = SHARED / "weights" / "vgg19_normalized_notop.h5"
-SHARED_EXAMPLES = SHARED / "medium_examples"
+SHARED_WEIGHTS = Path(os.environ.get("NST_TF_REAL_WEIGHTS")
+                      or SHARED / "weights" / "vgg19_normalized_notop.h5")
+SHARED_EXAMPLES = Path(os.environ.get("NST_TF_MEDIUM_EXAMPLES") or SHARED / "medium_examples")
 
 needs_shared_weights = pytest.mark.skipif(
-    not SHARED_WEIGHTS.is_file(), reason=f"real weights not at {SHARED_WEIGHTS}")
+    not SHARED_WEIGHTS.is_file(), reason=f"real weights not at {SHARED_WEIGHTS} (NST_TF_REAL_WEIGHTS)")
 
 
 @pytest.fixture(scope="session")
 def random_vgg():
-    from nst_tf.vgg import vgg19
+    from nst_tf.network.vgg import vgg19
     return vgg19(None, seed=1)
 
 
@@ -52,9 +56,11 @@ def interruptible():
 
 
 def run_script(name, *args, timeout=300):
-    """Runs scripts/NAME with flags; returns the CompletedProcess (text output)."""
+    """Runs scripts/NAME (or NAME relative to the checkout, when it has a folder: the bench
+    scripts) with flags; returns the CompletedProcess (text output)."""
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    return subprocess.run([sys.executable, str(ROOT / "scripts" / name), *map(str, args)],
+    path = ROOT / name if "/" in name else ROOT / "scripts" / name
+    return subprocess.run([sys.executable, str(path), *map(str, args)],
                           capture_output=True, text=True, timeout=timeout, env=env)
 
 

@@ -7,10 +7,10 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from nst_tf.batch import Report, record
+from nst_tf.batch.runner import Report, record
 from nst_tf.config import TransferConfig
 from nst_tf.errors import NSTError
-from nst_tf.jobs import jobs_from_folder, read_jobs
+from nst_tf.batch.jobs import jobs_from_folder, read_jobs
 from conftest import interruptible, random_image, run_script
 
 TINY = ["--max_dim=48", "--iterations=3", "--weights=random"]

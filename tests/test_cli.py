@@ -4,7 +4,7 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from nst_tf.metrics import read_metrics
+from nst_tf.report.steplog import read_metrics
 from conftest import random_image, run_script
 
 QUICK = ["--max_dim=64", "--iterations=2", "--weights=random", "--log_every=1"]

@@ -3,16 +3,16 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from nst_tf.evaluate import LOOK_LAYERS, LookMeasure, layout_correlation
-from nst_tf.images import read_image, resize
-from conftest import ROOT, SHARED_WEIGHTS, needs_shared_weights, random_image
+from bench.look import LOOK_LAYERS, LookMeasure, layout_correlation
+from nst_tf.io.images import read_image, resize
+from conftest import ROOT, SHARED_EXAMPLES, SHARED_WEIGHTS, needs_shared_weights, random_image
 
 GRAVEL = ROOT / "examples" / "gravel.jpg"
 
 
 @pytest.fixture(scope="module")
 def real_vgg():
-    from nst_tf.vgg import vgg19
+    from nst_tf.network.vgg import vgg19
     return vgg19(str(SHARED_WEIGHTS))
 
 
@@ -72,11 +72,11 @@ def test_layout_correlation_sees_a_copied_layout_and_not_statistics():
                               texture) > 0.8
 
 
-@pytest.mark.skipif(not (ROOT.parent / "shared" / "medium_examples" / "peebles_under_water_out.jpg").is_file(),
+@pytest.mark.skipif(not (SHARED_EXAMPLES / "peebles_under_water_out.jpg").is_file(),
                     reason="shared examples not present")
 def test_published_results_layout_says_which_used_the_raw_loss():
-    from nst_tf.images import split_pair
-    folder = ROOT.parent / "shared" / "medium_examples"
+    from nst_tf.io.images import split_pair
+    folder = SHARED_EXAMPLES
     scores = {}
     for name, suffix in (("CatCrack", "jpg"), ("CrocoLeaf", "jpeg"), ("sand_block", "jpg"),
                          ("peebles_under_water", "jpg")):

@@ -3,9 +3,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from nst_tf.config import DEFAULT_CONTENT_LAYERS, DEFAULT_TEXTURE_LAYERS
-from nst_tf.graph import TextureTransferGraph, gram
-from nst_tf.vgg import FeatureExtractor, deprocess, preprocess
+from nst_tf.presets import DEFAULT_CONTENT_LAYERS, DEFAULT_TEXTURE_LAYERS
+from nst_tf.objective.whole import WholeObjective
+from nst_tf.objective.terms import gram
+from nst_tf.network.vgg import FeatureExtractor, deprocess, preprocess
 from conftest import random_image
 
 MEANS = np.array([103.939, 116.779, 123.68])
@@ -141,7 +142,7 @@ def test_loss_parts_match_numpy(random_vgg, texture_layers, content_layers):
     # Random weights make small features; weights chosen so every part is of similar size.
     weights = (5.0, 1e3, 1e3, 1e7)
     extractor = FeatureExtractor(random_vgg, texture_layers, content_layers)
-    graph = TextureTransferGraph(extractor, content, texture, weights)
+    graph = WholeObjective(extractor, content, texture, weights)
     image = np_preprocess(tiles(30))
     parts = {k: v.numpy() for k, v in graph.loss_parts(tf.constant(image, tf.float32)).items()}
     expected = np_loss_parts(random_vgg, content.astype(np.float64), texture.astype(np.float64),
@@ -155,7 +156,7 @@ def test_loss_parts_match_numpy(random_vgg, texture_layers, content_layers):
 def test_loss_is_zero_for_the_content_in_everything_but_texture(random_vgg):
     content = tiles(40)
     extractor = FeatureExtractor(random_vgg, DEFAULT_TEXTURE_LAYERS, DEFAULT_CONTENT_LAYERS)
-    graph = TextureTransferGraph(extractor, content, tiles(50), (5.0, 1.0, 1.0, 1.0))
+    graph = WholeObjective(extractor, content, tiles(50), (5.0, 1.0, 1.0, 1.0))
     parts = graph.loss_parts(preprocess(content))
     np.testing.assert_allclose(parts["direct"].numpy(), 0.0, atol=1e-9)
     np.testing.assert_allclose(parts["content"].numpy(), 0.0, atol=1e-9)
@@ -165,7 +166,7 @@ def test_loss_is_zero_for_the_content_in_everything_but_texture(random_vgg):
 def test_gradient_matches_finite_differences(random_vgg):
     extractor = FeatureExtractor(random_vgg, DEFAULT_TEXTURE_LAYERS, DEFAULT_CONTENT_LAYERS)
     content, texture = tiles(60, n=1, shape=(32, 32)), tiles(70, n=1, shape=(32, 32))
-    graph = TextureTransferGraph(extractor, content, texture, (5.0, 1e3, 1e3, 1e7))
+    graph = WholeObjective(extractor, content, texture, (5.0, 1e3, 1e3, 1e7))
     image = tf.constant(np_preprocess(np.clip(content + 20.0 * np.sin(np.arange(32))[:, None, None],
                                               5, 250)), tf.float32)
 
@@ -194,19 +195,20 @@ def test_texture_layer_weights_scale_each_layers_gram_loss(random_vgg):
     weights = (0.0, 0.0, 0.0, 1e7)
     per_layer = []
     for layer in layers:  # each layer alone: the texture part of a one-layer graph
-        alone = TextureTransferGraph(FeatureExtractor(random_vgg, (layer,), DEFAULT_CONTENT_LAYERS),
+        alone = WholeObjective(FeatureExtractor(random_vgg, (layer,), DEFAULT_CONTENT_LAYERS),
                                      content, texture, weights)
         per_layer.append(alone.loss_parts(image)["texture"].numpy())
-    weighted = TextureTransferGraph(extractor, content, texture, weights, (1.0, 4.0, 0.5))
+    weighted = WholeObjective(extractor, content, texture, weights, (1.0, 4.0, 0.5))
     expected = (1.0 * per_layer[0] + 4.0 * per_layer[1] + 0.5 * per_layer[2]) / 3.0
     np.testing.assert_allclose(weighted.loss_parts(image)["texture"].numpy(), expected, rtol=1e-5)
-    equal = TextureTransferGraph(extractor, content, texture, weights)
+    equal = WholeObjective(extractor, content, texture, weights)
     np.testing.assert_allclose(equal.loss_parts(image)["texture"].numpy(),
                                sum(per_layer) / 3.0, rtol=1e-5)
 
 
 def test_layer_names_in_the_caffe_and_torch_spelling():
-    from nst_tf.config import TransferConfig, keras_layer_name
+    from nst_tf.config import TransferConfig
+    from nst_tf.network.layers import keras_layer_name
     from nst_tf.errors import NSTError
     assert [keras_layer_name(n) for n in ("relu4_2", "conv1_1", "pool5", "RELU2_1", "block3_conv1")] \
         == ["block4_conv2", "block1_conv1", "block5_pool", "block2_conv1", "block3_conv1"]

@@ -5,8 +5,8 @@ import tensorflow as tf
 from PIL import Image
 
 from nst_tf.errors import NSTError
-from nst_tf.images import (from_tile_batch, gray3, join_tiles, read_image, split_tiles,
-                           tile_bounds, tile_size, to_tile_batch, write_image)
+from nst_tf.io.images import gray3, read_image, write_image
+from nst_tf.io.tiles import from_tile_batch, join_tiles, split_tiles, tile_bounds, tile_size, to_tile_batch
 
 
 @pytest.mark.parametrize("height,width,split", [

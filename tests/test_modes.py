@@ -7,13 +7,17 @@ import pytest
 import tensorflow as tf
 
 from conftest import SHARED_WEIGHTS, needs_shared_weights, random_image, run_script
-from nst_tf.config import ALL_CONV1, MODE_PRESETS, MODES, PRESETS, TransferConfig
+from nst_tf.config import TransferConfig
+from nst_tf.network.layers import ALL_CONV1
+from nst_tf.presets import MODE_PRESETS, MODES, PRESETS
 from nst_tf.errors import NSTError
-from nst_tf.graph import TextureTransferGraph, total_variation
-from nst_tf.optimize import ExponentialDecay, StepReport
-from nst_tf.progress import StepProgress, format_report
-from nst_tf.run import TextureTransfer, original_colors
-from nst_tf.vgg import FeatureExtractor, preprocess
+from nst_tf.objective.whole import WholeObjective
+from nst_tf.objective.terms import total_variation
+from nst_tf.optimize.schedules import ExponentialDecay
+from nst_tf.steps import StepReport
+from nst_tf.report.progress import StepProgress, format_report
+from nst_tf.run.texture_transfer import TextureTransfer, original_colors
+from nst_tf.network.vgg import FeatureExtractor, preprocess
 
 TINY = ["--max_dim=48", "--iterations=2", "--weights=random", "--log_every=1"]
 
@@ -74,7 +78,7 @@ def test_style_colour_gram_loss_and_tv_match_numpy(random_vgg):
     extractor = FeatureExtractor(random_vgg, layers, ("block5_conv2",))
     content, style, image = (random_image((40, 56), seed) for seed in (1, 2, 3))
     layer_weights = (2.0, 1.0, 0.5)
-    graph = TextureTransferGraph(extractor, content[None], style[None], (0, 0, 0, 1.0, 0.25),
+    graph = WholeObjective(extractor, content[None], style[None], (0, 0, 0, 1.0, 0.25),
                                  layer_weights, gray_texture=False)
     parts = {k: float(v[0]) for k, v in graph.loss_parts(preprocess(image[None])).items()}
     # Independent: the features of the colour images (no gray), Gram and mean squares in NumPy.
@@ -88,7 +92,7 @@ def test_style_colour_gram_loss_and_tv_match_numpy(random_vgg):
     assert parts["tv"] == pytest.approx(0.25 * tv, rel=1e-5)
     assert parts["direct"] == parts["content"] == parts["raw"] == 0.0
     # The gray texture branch gives another number: colour matters here.
-    gray_graph = TextureTransferGraph(extractor, content[None], style[None], (0, 0, 0, 1.0, 0),
+    gray_graph = WholeObjective(extractor, content[None], style[None], (0, 0, 0, 1.0, 0),
                                       layer_weights)
     assert float(gray_graph.loss_parts(preprocess(image[None]))["texture"][0]) != pytest.approx(
         parts["texture"], rel=1e-2)
@@ -108,7 +112,7 @@ def test_blended_gram_targets_are_the_weighted_sum_of_the_single_ones(random_vgg
     weights = (0, 1.0, 1.0, 1.0, 0)
 
     def targets(textures, blend=()):
-        graph = TextureTransferGraph(extractor, content, textures, weights, blend=blend)
+        graph = WholeObjective(extractor, content, textures, weights, blend=blend)
         return graph.gram_targets, graph.raw_targets
 
     (gram_a, raw_a), (gram_b, raw_b) = targets(first), targets(second)
@@ -186,9 +190,9 @@ def test_texture_scale_on_tiles_takes_the_gram_of_the_resized_texture(random_vgg
     config = TransferConfig(weights="random", iterations=1, max_dim=64, texture_scale=0.5)
     job = TextureTransfer(content, texture, config, network=random_vgg)
     half = tf.image.resize(texture[None], (24, 32), antialias=True).numpy()
-    direct = TextureTransferGraph(job.extractor, content[None], texture[None], (0, 0, 0, 1, 0),
+    direct = WholeObjective(job.extractor, content[None], texture[None], (0, 0, 0, 1, 0),
                                   gram_texture_tiles=half)
-    for ours, theirs in zip(job.graph.gram_targets, direct.gram_targets):
+    for ours, theirs in zip(job.objective.gram_targets, direct.gram_targets):
         np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-4, atol=1e-6)
 
 
@@ -200,7 +204,7 @@ LOWERS_BY = {"texture": 1.5, "style": 10.0, "synthesize": 100.0, "reconstruct": 
 
 @pytest.fixture(scope="module")
 def shared_vgg():
-    from nst_tf.vgg import vgg19
+    from nst_tf.network.vgg import vgg19
     return vgg19(str(SHARED_WEIGHTS))
 
 
@@ -257,7 +261,7 @@ def test_the_bar_on_a_terminal_is_keras_progbar(monkeypatch):
 
 
 def test_plot_is_a_png_of_the_promised_size_with_levels(tmp_path):
-    from nst_tf.plot import PLOT_SIZE_PX, plot_losses
+    from nst_tf.report.plot import PLOT_SIZE_PX, plot_losses
     records = [_report(step, level=level, levels=2).as_dict()
                for level in (0, 1) for step in range(5)]
     path = tmp_path / "losses.png"

@@ -5,8 +5,9 @@ import tensorflow as tf
 
 import nst_tf
 from nst_tf.config import TransferConfig
-from nst_tf.optimize import Adam, PlateauSchedule
-from nst_tf.vgg import PIXEL_MAX, PIXEL_MIN
+from nst_tf.optimize.adam import Adam
+from nst_tf.optimize.schedules import PlateauSchedule
+from nst_tf.network.vgg import PIXEL_MAX, PIXEL_MIN
 from conftest import random_image
 
 
@@ -64,7 +65,9 @@ def test_step_is_traced_once_clips_and_lowers_the_loss(small_job):
     reports = []
     result = small_job.run(reports.append)
     assert [r.step for r in reports] == list(range(6))
-    assert small_job.optimization.step.experimental_get_tracing_count() == 1
+    # One trace of the objective's value and gradient and one of the update, for all six steps.
+    assert small_job.objective.value_and_gradient.experimental_get_tracing_count() == 1
+    assert small_job.optimization._update.experimental_get_tracing_count() == 1
     image = small_job.image.numpy()
     assert image.shape == (2, 48, 40, 3)
     assert np.all(image >= np.array(PIXEL_MIN) - 1e-4) and np.all(image <= np.array(PIXEL_MAX) + 1e-4)
@@ -82,7 +85,7 @@ def test_reported_step_0_is_the_loss_at_the_initial_image():
     config = TransferConfig(max_dim=40, iterations=2, weights="random", texture_weight=1e7,
                             init="noise", seed=3, optimizer="adam")
     job = nst_tf.TextureTransfer(random_image((40, 40), 4), random_image((40, 40), 5), config)
-    before = {k: float(tf.reduce_mean(v)) for k, v in job.graph.loss_parts(job.image).items()}
+    before = {k: float(tf.reduce_mean(v)) for k, v in job.objective.loss_parts(job.image).items()}
     reports = []
     job.run(reports.append)
     for name, value in before.items():

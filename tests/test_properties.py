@@ -4,7 +4,8 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings, strategies as st
 from PIL import Image
 
-from nst_tf.images import join_tiles, read_image, split_tiles, tile_bounds, write_image
+from nst_tf.io.images import read_image, write_image
+from nst_tf.io.tiles import join_tiles, split_tiles, tile_bounds
 
 # Files are written to a fresh folder per example; the default deadline is tight for file I/O.
 FILES = settings(max_examples=40, deadline=None,

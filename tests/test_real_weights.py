@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 import nst_tf
-from nst_tf.images import read_image, to_tile_batch
+from nst_tf.io.images import read_image
+from nst_tf.io.tiles import to_tile_batch
 from conftest import ROOT, SHARED_EXAMPLES, SHARED_WEIGHTS, needs_shared_weights
 
 
@@ -46,7 +47,7 @@ def test_lbfgs_beats_adam_on_the_same_objective_and_budget():
 @pytest.mark.skipif(not (SHARED_EXAMPLES / "peebles_under_water_in.jpg").is_file(),
                     reason="peebles_under_water not in the shared examples")
 def test_lbfgs_does_not_stall_on_peebles_under_water():
-    from nst_tf.images import split_pair
+    from nst_tf.io.images import split_pair
     content, texture = split_pair(read_image(SHARED_EXAMPLES / "peebles_under_water_in.jpg"))
     config = nst_tf.TransferConfig(split=(2, 2), max_dim=96, texture_weight=1e3, iterations=30,
                                    weights=str(SHARED_WEIGHTS), optimizer="lbfgs")

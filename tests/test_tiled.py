@@ -6,10 +6,10 @@ import pytest
 import tensorflow as tf
 
 from conftest import random_image
-from nst_tf.graph import TextureTransferGraph
-from nst_tf.optimize import loss_and_gradient
-from nst_tf.tiled import TiledObjective, core_spans, footprint, halo
-from nst_tf.vgg import FeatureExtractor, preprocess
+from nst_tf.objective.whole import WholeObjective
+from nst_tf.objective.tiled import TiledObjective
+from nst_tf.objective.grid import core_spans, footprint, halo
+from nst_tf.network.vgg import FeatureExtractor, preprocess
 
 CONTENT_LAYERS = ("block1_conv1", "block5_conv2")
 WEIGHTS = (5.0, 1.0, 3.0, 0.1)  # every part on, of comparable size with random weights
@@ -36,8 +36,8 @@ def test_cores_cover_the_picture_on_the_stride_grid(length, tile):
 
 
 def _untiled(extractor, content, texture, start):
-    graph = TextureTransferGraph(extractor, content[None], texture[None], WEIGHTS)
-    _, gradient, parts = loss_and_gradient(graph, tf.Variable(preprocess(start[None])))
+    graph = WholeObjective(extractor, content[None], texture[None], WEIGHTS)
+    _, gradient, parts = graph.value_and_gradient(tf.Variable(preprocess(start[None])))
     return gradient.numpy(), {k: float(v) for k, v in parts.items()}
 
 
@@ -76,7 +76,7 @@ def test_a_gram_target_of_another_size_is_that_pictures_gram(random_vgg):
     content, texture = random_image((70, 90), 1), random_image((70, 90), 2)
     larger = random_image((131, 170), 4)
     tiled = TiledObjective(extractor, content, texture, larger, WEIGHTS, tile_size=64)
-    whole = TextureTransferGraph(extractor, content[None], texture[None], WEIGHTS,
+    whole = WholeObjective(extractor, content[None], texture[None], WEIGHTS,
                                  gram_texture_tiles=larger[None])
     for ours, theirs in zip(tiled.gram_targets, whole.gram_targets):
         np.testing.assert_allclose(ours.numpy(), theirs[0].numpy(), rtol=1e-4, atol=1e-6)
@@ -88,9 +88,9 @@ def test_tiled_equals_untiled_in_style_mode_with_a_blend_and_tv(random_vgg):
     content, first, second, start = (random_image((83, 101), seed) for seed in (1, 2, 5, 3))
     weights = WEIGHTS + (0.5,)
     options = dict(gray_texture=False, blend=(0.25, 0.75))
-    graph = TextureTransferGraph(extractor, content[None], [first[None], second[None]], weights,
+    graph = WholeObjective(extractor, content[None], [first[None], second[None]], weights,
                                  **options)
-    _, gradient, parts = loss_and_gradient(graph, tf.Variable(preprocess(start[None])))
+    _, gradient, parts = graph.value_and_gradient(tf.Variable(preprocess(start[None])))
     assert all(float(parts[name]) > 0 for name in ("direct", "content", "raw", "texture", "tv"))
     objective = TiledObjective(extractor, content, [first, second], [first, second], weights,
                                tile_size=64, **options)
@@ -105,9 +105,9 @@ def test_tiled_synthesis_runs_without_a_content_branch(random_vgg):
     extractor = FeatureExtractor(random_vgg, ("block1_conv1", "block2_conv1"), CONTENT_LAYERS)
     texture, start = random_image((70, 90), 2), random_image((70, 90), 3)
     weights = (0.0, 0.0, 0.0, 1.0, 0.0)
-    graph = TextureTransferGraph(extractor, np.zeros((1, 70, 90, 3), np.float32), texture[None],
+    graph = WholeObjective(extractor, np.zeros((1, 70, 90, 3), np.float32), texture[None],
                                  weights, gray_texture=False)
-    _, gradient, parts = loss_and_gradient(graph, tf.Variable(preprocess(start[None])))
+    _, gradient, parts = graph.value_and_gradient(tf.Variable(preprocess(start[None])))
     objective = TiledObjective(extractor, np.zeros((70, 90, 3), np.float32), texture, texture,
                                weights, tile_size=64, gray_texture=False)
     assert not objective.runs_colour_step and objective.stored_targets == {}

@@ -6,9 +6,10 @@ import h5py
 import numpy as np
 import pytest
 
-from nst_tf import download as fetch, weights
+from nst_tf.io import download as fetch
+from nst_tf.network import weights
 from nst_tf.errors import NSTError
-from nst_tf.vgg import vgg19
+from nst_tf.network.vgg import vgg19
 from conftest import SHARED_WEIGHTS, needs_shared_weights, run_script
 
 
@@ -163,7 +164,7 @@ def test_imagenet_vgg16_is_keras_file_and_downloads_on_its_own(tmp_path, source,
 
 def test_a_random_vgg16_runs_a_mode_and_checks_its_layer_names():
     from nst_tf.config import TransferConfig
-    from nst_tf.run import TextureTransfer
+    from nst_tf.run.texture_transfer import TextureTransfer
     from conftest import random_image
     with pytest.raises(NSTError, match="unknown VGG16 layer 'relu3_4'; choose from block1_conv1"):
         TransferConfig(network="vgg16", texture_layers=("relu3_4",))

@@ -1,0 +1,94 @@
+"""Reproducing one Medium example: our transfer per weighting, scored beside the original's."""
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable, Dict, List, Optional, Tuple
+
+import numpy as np
+
+from nst_tf import TextureTransfer
+from nst_tf.config import TransferConfig
+from bench.look import LookMeasure, layout_correlation, objective, ssim
+from bench.manifest import Example, check_tile
+from nst_tf.io.images import read_image, resize, split_pair
+from nst_tf.io.tiles import split_tiles
+from nst_tf.report.sheet import contact_sheet
+
+
+@dataclasses.dataclass
+class Reproduction:
+    """Our result at the original's output size, the contact sheet, and one score row per weighting."""
+
+    result: np.ndarray
+    sheet: np.ndarray
+    rows: List[Dict]
+
+
+def side_by_side_parts(image: np.ndarray, count: int) -> List[np.ndarray]:
+    """The `count` equal-width results that a published output shows side by side."""
+    width = image.shape[1] // count
+    return [image[:, k * width:(k + 1) * width] for k in range(count)]
+
+
+def one_tile(split: Tuple[int, int], tile: int, content: np.ndarray, texture: np.ndarray,
+             originals: List[np.ndarray]) -> Tuple[np.ndarray, np.ndarray, List[np.ndarray]]:
+    """Tile `tile` (row-major) of a `split` run: the content's, the texture's (resized to the
+    content first, as a run does) and each published result's."""
+    texture = resize(texture, content.shape[:2], antialias=True)
+    pick = lambda image: split_tiles(image, split)[tile]  # noqa: E731
+    return pick(content), pick(texture), [pick(image) for image in originals]
+
+
+def reproduce(example: Example, input_path, original_path,
+              config_for: Callable[[Tuple[float, float, float, float]], TransferConfig],
+              callback=None, tile: Optional[int] = None) -> Reproduction:
+    """Runs the example once per weighting (config_for(weighting) gives each run's config) and
+    scores our result and the original's with the same network, weights and tiles: the
+    objective, the look measure (at our result's size) and SSIM to the content.
+
+    With `tile` only that tile of the example's split runs, alone (split 1x1), scored against
+    the same tile of the original's result. With the original's per-tile statistics a tile's
+    gradient is its own, so this is the split run's tile, except that the plateau schedule then
+    watches this tile's loss instead of the mean over all tiles."""
+    content, texture = split_pair(read_image(input_path))
+    original = read_image(original_path)
+    originals = side_by_side_parts(original, len(example.weightings))
+    if tile is not None:
+        check_tile(example, tile)
+        content, texture, originals = one_tile(example.split, tile, content, texture, originals)
+    ours, rows = [], []
+    for weighting, theirs in zip(example.weightings, originals):
+        config = config_for(weighting)
+        if tile is not None:
+            config = config.replace(split=(1, 1))
+        job = TextureTransfer(content, texture, config)
+        result = job.run(callback)
+        size = result.shape[:2]
+        reference = resize(content, size, antialias=True)
+        ours_score = objective(job.objective, result, config.split, job.tile_size)
+        theirs_score = objective(job.objective, theirs, config.split, job.tile_size)
+        look = LookMeasure(job.extractor.model, texture)
+        theirs_resized = resize(theirs, size, antialias=True)
+        rows.append({
+            "example": example.name, "tile": tile, "weighting": list(weighting),
+            "loss_weights": list(config.loss_weights), "split": list(config.split),
+            "size": [size[1], size[0]], "optimizer": config.optimizer, "steps": config.steps,
+            "ours": ours_score, "original": theirs_score,
+            "look_ours": look(result), "look_original": look(theirs_resized),
+            "look_content": look(reference),
+            "layout_ours": layout_correlation(result, texture),
+            "layout_original": layout_correlation(theirs_resized, texture),
+            "ssim_ours": ssim(result, reference), "ssim_original": ssim(theirs, reference),
+        })
+        ours.append(result)
+    height = min(r.shape[0] for r in ours)
+    combined = np.concatenate([r[:height] for r in ours], axis=1)
+    if tile is None:
+        width, height = example.original_size
+    else:  # the published result's tile: its side-by-side parts' tiles put back together
+        original = np.concatenate(originals, axis=1)
+        height, width = original.shape[:2]
+    result = np.clip(np.round(resize(combined, (height, width), antialias=True)), 0, 255).astype(np.uint8)
+    sheet = contact_sheet([("content", content), ("texture", texture),
+                           ("original result", original), ("nst_tf", result)])
+    return Reproduction(result=result, sheet=sheet, rows=rows)

@@ -1,0 +1,113 @@
+"""Reproduces the original's Medium examples and compares, by the numbers, with its results.
+
+    python bench/scripts/reproduce_examples.py                       # all five, downloaded
+    python bench/scripts/reproduce_examples.py --examples_dir ../shared/medium_examples \
+        --weights ../shared/weights/vgg19_normalized_notop.h5 --loss_scales normalized
+
+Writes per example NAME_result.png (at the original's output size) and NAME_sheet.png
+(content | texture | original result | ours), and comparison.json with, for our result and the
+original's: the look measure, the layout correlation, the objective and SSIM to the content.
+"""
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))  # cli_common
+import cli_common  # noqa: E402
+from absl import app, flags, logging
+
+flags.DEFINE_string("examples_dir", None, "Read the images from this folder instead of downloading.")
+flags.DEFINE_string("download_dir", str(Path(__file__).resolve().parents[2] / "examples" / "medium"),
+                    "Where downloaded example images are kept.")
+flags.DEFINE_list("only", [], "Examples to run (case-insensitive names); all by default.")
+flags.DEFINE_string("output_dir", "medium_results", "Where results, sheets and comparison.json go.")
+flags.DEFINE_enum("loss_scales", "keras", ["keras", "normalized"],
+                  "Carry the manifest's loss weights (tuned for Keras' ImageNet VGG19) to the "
+                  "weights file in use: 'keras' as they are; 'normalized' for Gatys' normalized "
+                  "VGG19 (raw x1e4, texture x5e7).")
+flags.DEFINE_integer("tile", None, "Run only this tile (row-major, from 0) of each example's "
+                     "split, alone, and score it against the same tile of the original's result; "
+                     "files are then named NAME_tileK_result.png and NAME_tileK_sheet.png.")
+flags.DEFINE_float("texture_weight_scale", None, "Overrides the texture factor of --loss_scales.")
+flags.DEFINE_float("raw_weight_scale", None, "Overrides the raw factor of --loss_scales.")
+cli_common.define_transfer_flags()
+FLAGS = flags.FLAGS
+
+WEIGHT_FLAGS = ("direct_weight", "content_weight", "raw_weight", "texture_weight")
+
+
+def loss_scales():
+    from bench.manifest import LOSS_SCALES
+    direct, content, raw, texture = LOSS_SCALES[FLAGS.loss_scales]
+    raw = raw if FLAGS.raw_weight_scale is None else FLAGS.raw_weight_scale
+    texture = texture if FLAGS.texture_weight_scale is None else FLAGS.texture_weight_scale
+    return direct, content, raw, texture
+
+
+def config_for(example, base):
+    """The example's parameters, unless a flag given on the command line says otherwise."""
+    from bench.manifest import scaled_weighting
+
+    def make(weighting):
+        values = {"split": example.split, "max_dim": example.max_dim}
+        values.update(zip(WEIGHT_FLAGS, scaled_weighting(weighting, loss_scales())))
+        given = {name: getattr(base, name) for name in list(values) if FLAGS[name].present}
+        return base.replace(**{**values, **given})
+    return make
+
+
+@cli_common.guarded
+def main(argv):
+    cli_common.import_tensorflow_quietly()
+    from bench.manifest import check_tile, fetch, load_manifest, select
+    from nst_tf.io.files import atomic_output
+    from nst_tf.io.images import check_writable, write_image
+    from bench.reproduce import reproduce
+
+    base = cli_common.config_from_flags()
+    base_url, examples = load_manifest()
+    chosen = select(examples, FLAGS.only)
+    for example in chosen:
+        check_tile(example, FLAGS.tile)
+    # Every image first, so that a missing one stops the run before any work.
+    images = [fetch(example, base_url, FLAGS.download_dir, FLAGS.examples_dir) for example in chosen]
+    output_dir = Path(FLAGS.output_dir)
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        cli_common.fail(f"{output_dir}: cannot create ({error.strerror or error})")
+    check_writable(output_dir / "probe.png")
+    rows = []
+    try:
+        for example, (input_path, original_path) in zip(chosen, images):
+            logging.info("%s: running %d weighting(s)", example.name, len(example.weightings))
+            done = reproduce(example, input_path, original_path, config_for(example, base),
+                             tile=FLAGS.tile)
+            stem = example.name if FLAGS.tile is None else f"{example.name}_tile{FLAGS.tile}"
+            write_image(output_dir / f"{stem}_result.png", done.result)
+            write_image(output_dir / f"{stem}_sheet.png", done.sheet)
+            rows.extend(done.rows)
+    except KeyboardInterrupt:
+        print(f"interrupted: finished examples are in {output_dir}", file=sys.stderr)
+        sys.exit(cli_common.EXIT_INTERRUPTED)
+    finally:
+        if rows:
+            with atomic_output(output_dir / "comparison.json") as temporary:
+                Path(temporary).write_text(json.dumps(rows, indent=1))
+
+    print("| example | weights (d, c, r, t) | look ours | look original | look content | "
+          "layout ours | layout original | ours: total (direct, content, raw, texture) | "
+          "original: total (...) | SSIM ours | SSIM original |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for row in rows:
+        parts = lambda s: f"{s['total']:.5g} ({s['direct']:.4g}, {s['content']:.4g}, {s['raw']:.4g}, {s['texture']:.4g})"  # noqa: E731
+        name = row["example"] if row["tile"] is None else f"{row['example']} tile {row['tile']}"
+        print(f"| {name} | {', '.join(f'{w:g}' for w in row['loss_weights'])} | "
+              f"{row['look_ours']:.3f} | {row['look_original']:.3f} | {row['look_content']:.3f} | "
+              f"{row['layout_ours']:.2f} | {row['layout_original']:.2f} | "
+              f"{parts(row['ours'])} | {parts(row['original'])} | {row['ssim_ours']:.3f} | "
+              f"{row['ssim_original']:.3f} |")
+
+
+if __name__ == "__main__":
+    app.run(main)

@@ -1,0 +1,156 @@
+"""A batch's jobs: from a CSV file or a folder of photos, every one checked before any work.
+
+A job is one transfer: content, texture, where its output goes, and its settings (the batch's
+settings with the job's own overrides). Nothing here imports TensorFlow.
+"""
+from __future__ import annotations
+
+import csv
+import dataclasses
+from pathlib import Path
+from typing import Dict, List, Optional
+
+from nst_tf.config import TransferConfig
+from nst_tf.errors import NSTError
+from nst_tf.io.files import check_apart
+from nst_tf.io.images import WRITABLE_SUFFIXES
+
+# The columns of a jobs CSV that are not transfer settings.
+JOB_COLUMNS = ("content", "texture", "output")
+# What --content_dir picks up.
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif")
+OUTPUT_SUFFIX = ".png"
+
+
+@dataclasses.dataclass(frozen=True)
+class Job:
+    """One transfer of a batch. `name` is its key in the report: its output's file name."""
+
+    name: str
+    content: str
+    texture: str
+    output: str
+    config: TransferConfig
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "content": self.content, "texture": self.texture,
+                "output": self.output, "config": dataclasses.asdict(self.config)}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "Job":
+        return cls(**{**values, "config": TransferConfig.from_dict(values["config"])})
+
+
+def read_jobs(csv_path, output_dir, base: TransferConfig,
+              texture: Optional[str] = None) -> List[Job]:
+    """The jobs of a CSV file: a header row, then one job per row.
+
+    Columns: content, texture (optional when `texture` is given for all), output (optional: the
+    content's name with .png), and any transfer setting by its flag name, whose non-empty cells
+    override `base` for that row. Relative paths are taken from the CSV file's folder; outputs
+    land in output_dir. Raises NSTError naming the row and the column on the first problem.
+    """
+    csv_path = Path(csv_path)
+    try:
+        with open(csv_path, newline="") as handle:
+            rows = list(csv.reader(handle))
+    except OSError as error:
+        raise NSTError(f"{csv_path}: cannot read ({error.strerror or error})") from None
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise NSTError(f"{csv_path}: not a CSV text file ({error})") from None
+    if not rows or not any(cell.strip() for cell in rows[0]):
+        raise NSTError(f"{csv_path}: empty; the first row names the columns "
+                       f"(content, texture, output, and any transfer flag)")
+    header = [cell.strip() for cell in rows[0]]
+    settings = {field.name for field in dataclasses.fields(TransferConfig)}
+    for column, name in enumerate(header, start=1):
+        if name not in JOB_COLUMNS and name not in settings:
+            raise NSTError(f"{csv_path}: row 1, column {column} {name!r}: not a job column "
+                           f"({', '.join(JOB_COLUMNS)}) nor a transfer flag")
+    if "content" not in header or ("texture" not in header and texture is None):
+        raise NSTError(f"{csv_path}: row 1: needs a content column and a texture column "
+                       "(or --texture for every job)")
+    folder = csv_path.parent
+    jobs = []
+    for number, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue  # blank lines are not jobs
+        if len(row) > len(header):
+            raise NSTError(f"{csv_path}: row {number}: {len(row)} cells, the header names "
+                           f"{len(header)}")
+        cells = dict(zip(header, (cell.strip() for cell in row)))
+        where = f"{csv_path}: row {number}"
+        jobs.append(_job(where, cells, folder, Path(output_dir), base, texture))
+    _check_outputs_distinct(jobs, csv_path)
+    return jobs
+
+
+def _input_path(where: str, column: str, value: str, folder: Path) -> str:
+    if not value:
+        raise NSTError(f"{where}, column {column}: empty")
+    path = Path(value).expanduser()
+    path = path if path.is_absolute() else folder / path
+    if not path.is_file():
+        raise NSTError(f"{where}, column {column}: no such file {value}")
+    return str(path)
+
+
+def _job(where: str, cells: Dict[str, str], folder: Path, output_dir: Path,
+         base: TransferConfig, texture: Optional[str]) -> Job:
+    content = _input_path(where, "content", cells.get("content", ""), folder)
+    texture_cell = cells.get("texture", "")
+    texture = (_input_path(where, "texture", texture_cell, folder) if texture_cell
+               else _input_path(where, "texture", texture or "", Path.cwd()))
+    config = base
+    for column, text in cells.items():
+        if column in JOB_COLUMNS or not text:
+            continue
+        try:
+            config = config.replace(**{column: TransferConfig.parse_field(column, text)})
+        except NSTError as error:
+            raise NSTError(f"{where}, column {column}: {error}") from None
+    name = cells.get("output") or Path(content).stem + OUTPUT_SUFFIX
+    if Path(name).suffix.lower() not in WRITABLE_SUFFIXES:
+        raise NSTError(f"{where}, column output: unsupported format {Path(name).suffix!r}; use "
+                       f"one of {', '.join(WRITABLE_SUFFIXES)}")
+    output = output_dir / name
+    try:
+        check_apart({"output": output}, {"content": content, "texture": texture})
+    except NSTError as error:
+        raise NSTError(f"{where}, column output: {error}") from None
+    return Job(name=name, content=content, texture=texture, output=str(output), config=config)
+
+
+def _check_outputs_distinct(jobs: List[Job], source) -> None:
+    seen = {}
+    for job in jobs:
+        if job.output in seen:
+            raise NSTError(f"{source}: jobs {seen[job.output]} and {job.name} both write "
+                           f"{job.output}; give them different outputs")
+        seen[job.output] = job.name
+
+
+def jobs_from_folder(content_dir, texture: str, output_dir, base: TransferConfig) -> List[Job]:
+    """One job per image in content_dir (by file name, sorted), each with `texture`; outputs
+    named after the photos (cat.jpg -> cat.png; cat_jpg.png when two photos share a name)."""
+    content_dir = Path(content_dir)
+    if not content_dir.is_dir():
+        raise NSTError(f"{content_dir}: no such folder")
+    if not Path(texture).is_file():
+        raise NSTError(f"{texture}: no such file (--texture)")
+    photos = sorted(p for p in content_dir.iterdir()
+                    if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    if not photos:
+        raise NSTError(f"{content_dir}: no images in it ({', '.join(IMAGE_SUFFIXES)})")
+    stems = [p.stem for p in photos]
+    jobs = []
+    for photo in photos:
+        name = photo.stem + OUTPUT_SUFFIX
+        if stems.count(photo.stem) > 1:
+            name = f"{photo.stem}_{photo.suffix.lstrip('.').lower()}{OUTPUT_SUFFIX}"
+        output = Path(output_dir) / name
+        check_apart({"output": output}, {"content": photo, "texture": texture})
+        jobs.append(Job(name=name, content=str(photo), texture=str(texture), output=str(output),
+                        config=base))
+    _check_outputs_distinct(jobs, content_dir)
+    return jobs

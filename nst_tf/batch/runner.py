@@ -1,0 +1,165 @@
+"""Running a batch of jobs: the report that makes it resumable, one job, and the local runner.
+
+The local runner runs the jobs one after another in this process, building each network once
+and reusing it for every job that shares it (same weights file, and same seed for random
+weights). nst_tf.batch.ray_runner runs the same run_job() as Ray tasks.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import socket
+import time
+from pathlib import Path
+from typing import Callable, Dict, Iterable, List, Optional
+
+from nst_tf.errors import NonFiniteLoss, NSTError
+from nst_tf.batch.jobs import Job
+
+REPORT_NAME = "report.jsonl"
+
+
+class Report:
+    """out/report.jsonl: one JSON object per job run or skipped, appended as each ends.
+
+    Each line is written in one call and flushed, so a crash loses at most the line being
+    written; a line that does not parse (the tail of such a crash) is ignored on reading.
+    """
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self.records: List[dict] = []
+        if self.path.exists():
+            for line in self.path.read_text().splitlines():
+                try:
+                    self.records.append(json.loads(line))
+                except json.JSONDecodeError:
+                    continue
+
+    def finished(self, job: Job) -> bool:
+        """The job's output exists and its last record here says it finished."""
+        for record in reversed(self.records):
+            if record.get("job") == job.name:
+                return (record.get("status") in ("done", "skipped")
+                        and record.get("output") == job.output and Path(job.output).is_file())
+        return False
+
+    def append(self, record: dict) -> None:
+        self.records.append(record)
+        with open(self.path, "a") as handle:
+            handle.write(json.dumps(record) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+
+
+def record(job: Job, status: str, seconds: float = 0.0, error: Optional[str] = None,
+           loss: Optional[Dict[str, float]] = None) -> dict:
+    """A report line: job, status, error, seconds, final loss parts, output, and the machine."""
+    return {"job": job.name, "status": status, "error": error, "seconds": round(seconds, 3),
+            "loss": loss, "output": job.output, "host": socket.gethostname()}
+
+
+# Networks built in this process, by (weights file, seed): a worker keeps them across jobs.
+_NETWORKS: Dict[tuple, object] = {}
+
+
+def _network(weights_path: Optional[str], seed: int, network: str = "vgg19"):
+    from nst_tf.network.vgg import vgg
+    # Random weights depend on the seed; a weights file does not.
+    key = (network, weights_path, seed if weights_path is None else None)
+    if key not in _NETWORKS:
+        _NETWORKS[key] = vgg(network, weights_path, seed)
+    return _NETWORKS[key]
+
+
+def run_job(job: Job) -> dict:
+    """Runs one job to its output file; returns its report record. A bad input or a failing
+    run is a 'failed' record with its one-line error, not an exception (Ctrl-C still is)."""
+    from nst_tf.steps import LOSS_PARTS
+    from nst_tf.io.images import write_image
+    from nst_tf.io.inputs import load_inputs
+    from nst_tf.run.texture_transfer import TextureTransfer
+
+    start = time.perf_counter()
+    last: Dict[str, float] = {}
+    try:
+        inputs = load_inputs(job.content, job.texture, job.config)
+        transfer = TextureTransfer(job.content, job.texture, job.config, inputs=inputs,
+                                   network=_network(inputs.weights_path, job.config.seed,
+                                                    job.config.network))
+        image = transfer.run(lambda report: last.update(
+            {part: getattr(report, part) for part in ("total",) + LOSS_PARTS}))
+        Path(job.output).parent.mkdir(parents=True, exist_ok=True)
+        write_image(job.output, image)
+    except (NSTError, NonFiniteLoss) as error:
+        return record(job, "failed", time.perf_counter() - start, str(error), last or None)
+    except Exception as error:  # a bug or a resource failure: recorded, the batch goes on
+        message = str(error).splitlines()[0][:300] if str(error) else ""
+        return record(job, "failed", time.perf_counter() - start,
+                      f"{type(error).__name__}: {message}", last or None)
+    return record(job, "done", time.perf_counter() - start, None, last)
+
+
+@dataclasses.dataclass
+class Summary:
+    """What a batch did: counts per status, wall time, photos per minute (done jobs)."""
+
+    done: int = 0
+    skipped: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+
+    def count(self, status: str) -> None:
+        setattr(self, status, getattr(self, status) + 1)
+
+    @property
+    def photos_per_minute(self) -> float:
+        return 60.0 * self.done / self.seconds if self.seconds > 0 else 0.0
+
+    def line(self) -> str:
+        return (f"{self.done} done, {self.skipped} skipped, {self.failed} failed in "
+                f"{self.seconds:.1f} s ({self.photos_per_minute:.2f} photos per minute)")
+
+
+Runner = Callable[[List[Job], Callable[[dict], None]], None]
+
+
+def run_local(jobs: List[Job], on_record: Callable[[dict], None]) -> None:
+    """Runs the jobs here, one after another; on_record(record) follows each."""
+    for job in jobs:
+        on_record(run_job(job))
+
+
+def run_batch(jobs: Iterable[Job], output_dir, runner: Runner = run_local,
+              on_record: Optional[Callable[[dict], None]] = None) -> Summary:
+    """Skips the finished jobs, runs the others with `runner`, and reports each in
+    output_dir/report.jsonl. Ctrl-C stops it; what finished is in the report."""
+    output_dir = Path(output_dir)
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise NSTError(f"{output_dir}: cannot create ({error.strerror or error})") from None
+    report = Report(output_dir / REPORT_NAME)
+    summary = Summary()
+    start = time.perf_counter()
+
+    def note(line: dict) -> None:
+        report.append(line)
+        summary.count(line["status"])
+        summary.seconds = time.perf_counter() - start
+        if on_record is not None:
+            on_record(line)
+
+    pending = []
+    for job in jobs:
+        if report.finished(job):
+            note(record(job, "skipped"))
+        else:
+            pending.append(job)
+    try:
+        if pending:
+            runner(pending, note)
+    finally:
+        summary.seconds = time.perf_counter() - start
+    return summary

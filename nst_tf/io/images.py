@@ -1,0 +1,203 @@
+"""Images in and out: reading, writing, resizing, gray.
+
+An image here is a float32 array of shape (height, width, 3), RGB, values 0..255.
+"""
+from __future__ import annotations
+
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Tuple
+
+import imageio.v3 as iio
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from nst_tf.config import MAX_IMAGE_MEGAPIXELS, UPSAMPLE_METHOD, UPSAMPLE_ROUNDS
+from nst_tf.errors import NSTError
+from nst_tf.io.files import atomic_output
+
+# ITU-R 601 luma, the weights of tf.image.rgb_to_grayscale.
+LUMA_WEIGHTS = (0.2989, 0.5870, 0.1140)
+
+# Formats imageio writes losslessly or commonly; checked before a long run, not after it.
+WRITABLE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+
+
+def read_image(path) -> np.ndarray:
+    """Reads a photo as it comes from a phone, a camera or the web: float32 RGB (h, w, 3), 0..255.
+
+    EXIF orientation is applied (a portrait phone photo comes out portrait); CMYK, palette,
+    grayscale and 16-bit images are converted; alpha is composited over white (what a viewer
+    shows on a page); an animation gives its first frame. A file that is empty, not an image,
+    truncated or corrupt, or whose header claims more than MAX_IMAGE_MEGAPIXELS, raises NSTError
+    naming the file and the problem; the size is checked before any pixel is decoded.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise NSTError(f"{path}: no such file")
+    if path.is_dir():
+        raise NSTError(f"{path}: is a directory, not an image")
+    try:
+        if path.stat().st_size == 0:
+            raise NSTError(f"{path}: empty file (0 bytes), not an image")
+        opened = _open_unchecked(path)
+    except NSTError:
+        raise
+    except PermissionError:
+        raise NSTError(f"{path}: cannot read it (permission denied)") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        raise NSTError(f"{path}: not an image, or a format this tool cannot read") from None
+    with opened:
+        width, height = opened.size
+        if width * height > MAX_IMAGE_MEGAPIXELS * 1e6:
+            raise NSTError(
+                f"{path}: its header says {width}x{height} px ({width * height / 1e6:.0f} MP), "
+                f"more than the {MAX_IMAGE_MEGAPIXELS} MP this tool reads: a damaged file or a "
+                "decompression bomb")
+        try:
+            pixels = _decoded(opened)
+        except Exception as error:  # Pillow raises OSError, SyntaxError, ValueError, zlib.error
+            reason = str(error).splitlines()[0][:120] if str(error) else type(error).__name__
+            raise NSTError(f"{path}: truncated or corrupt {opened.format or 'image'} data "
+                           f"({reason})") from None
+    return to_rgb(pixels, str(path))
+
+
+def _open_unchecked(path: Path):
+    """Pillow's lazy open (header only), with Pillow's own pixel limit off: read_image applies
+    the project's, with a message naming the file and its size."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+        try:
+            return Image.open(path)
+        finally:
+            Image.MAX_IMAGE_PIXELS = limit
+
+
+# Pillow modes holding 16 bits per pixel (PNG and TIFF grayscale); "I" is how Pillow reads a
+# 16-bit grayscale PNG into 32-bit integers.
+_SIXTEEN_BIT_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N")
+
+
+def _decoded(image) -> np.ndarray:
+    """The first frame's pixels, upright, as an array to_rgb understands."""
+    image.seek(0)
+    image = ImageOps.exif_transpose(image)
+    if image.mode in _SIXTEEN_BIT_MODES:
+        return np.clip(np.asarray(image), 0, 65535).astype(np.uint16)
+    if image.mode == "F":
+        return np.asarray(image, np.float32)
+    if image.mode in ("RGBA", "LA", "RGB", "L"):
+        return np.asarray(image)
+    has_alpha = "A" in image.mode or "a" in image.mode or "transparency" in image.info
+    return np.asarray(image.convert("RGBA" if has_alpha else "RGB"))
+
+
+def to_rgb(pixels, name: str = "image") -> np.ndarray:
+    """Any array image (gray, gray+alpha, RGB, RGBA; uint8, uint16, bool or float) -> float32 RGB 0..255.
+
+    Alpha is composited over white.
+    """
+    pixels = np.asarray(pixels)
+    if pixels.ndim == 4:  # an animation or a multi-page file: its first frame
+        pixels = pixels[0]
+    if pixels.ndim == 2:
+        pixels = pixels[..., None]
+    if pixels.ndim != 3 or pixels.shape[-1] not in (1, 2, 3, 4) or min(pixels.shape[:2]) < 1:
+        raise NSTError(f"{name}: unsupported image shape {pixels.shape}")
+    if pixels.dtype == np.uint16:
+        scale = 255.0 / 65535.0
+    elif pixels.dtype == bool:
+        scale = 255.0
+    elif np.issubdtype(pixels.dtype, np.floating):
+        if not np.isfinite(pixels).all():
+            raise NSTError(f"{name}: has pixels that are not finite numbers")
+        scale = 255.0 if pixels.max(initial=0.0) <= 1.0 else 1.0
+    else:
+        scale = 1.0
+    channels = pixels.shape[-1]
+    colour = pixels[..., :1] if channels <= 2 else pixels[..., :3]
+    rgb = np.broadcast_to(colour, pixels.shape[:2] + (3,)).astype(np.float32) * np.float32(scale)
+    if channels in (2, 4):
+        alpha = np.clip(pixels[..., -1:].astype(np.float32) * np.float32(scale) / 255.0, 0, 1)
+        rgb = rgb * alpha + 255.0 * (1.0 - alpha)
+    return np.clip(rgb, 0.0, 255.0)
+
+
+def split_pair(image: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """A side-by-side image (the original's `*_in` examples) -> (left half, right half)."""
+    half = image.shape[1] // 2
+    return image[:, :half], image[:, half:2 * half]
+
+
+def check_writable(path) -> None:
+    """Fails now, with one line, if `path` cannot be written later (checked by writing a probe)."""
+    path = Path(path)
+    if path.suffix.lower() not in WRITABLE_SUFFIXES:
+        raise NSTError(f"{path}: unsupported output format {path.suffix!r}; "
+                       f"use one of {', '.join(WRITABLE_SUFFIXES)}")
+    if path.is_dir():
+        raise NSTError(f"{path}: is a directory; give a file name")
+    directory = path.parent if str(path.parent) else Path(".")
+    try:
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".nst_tf-probe-"):
+            pass
+    except OSError as error:
+        raise NSTError(f"{path}: cannot write there ({error.strerror or error})") from None
+
+
+def write_image(path, image) -> None:
+    """Writes an image atomically: a reader never sees a half-written file at `path`."""
+    path = Path(path)
+    check_writable(path)
+    pixels = np.asarray(image)
+    if pixels.dtype != np.uint8:
+        pixels = np.clip(np.round(pixels), 0, 255).astype(np.uint8)
+    with atomic_output(path) as temporary:
+        iio.imwrite(temporary, pixels, extension=path.suffix.lower())
+
+
+def resize(images, size: Tuple[int, int], antialias: bool = False) -> np.ndarray:
+    """Bilinear resize of an image (h, w, 3) or a batch (n, h, w, 3) to size (height, width)."""
+    import tensorflow as tf  # here, not above: reading and checking photos must not start it
+    resized = tf.image.resize(np.asarray(images, np.float32), size, method="bilinear",
+                              antialias=antialias)
+    return resized.numpy()
+
+
+def upsampled_onto(picture, content_small, content_large, rounds: int = UPSAMPLE_ROUNDS,
+                   method: str = UPSAMPLE_METHOD):
+    """A picture made on `content_small`, carried to the size of `content_large`: the large
+    content plus the upsampled change, back-projected `rounds` times (each round adds the
+    upsampled difference between `picture` and the result downscaled), so that the result
+    downscaled is `picture` again while the content's finer detail stays.
+
+    All (1, h, w, c) float arrays or tensors in one value range; returns a tensor.
+    """
+    import tensorflow as tf
+    small, large = tuple(picture.shape[1:3]), tuple(content_large.shape[1:3])
+    result = content_large + tf.image.resize(picture - content_small, large, method=method)
+    for _ in range(rounds):
+        down = tf.image.resize(result, small, method="bilinear", antialias=True)
+        result = result + tf.image.resize(picture - down, large, method=method)
+    return result
+
+
+def mirror_fit(image: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
+    """(h, w, c) cropped or mirror-extended at its bottom and right to `size` (height, width)."""
+    height, width = size
+    pad = ((0, max(0, height - image.shape[0])), (0, max(0, width - image.shape[1])), (0, 0))
+    while pad[0][1] or pad[1][1]:  # one mirror at a time: numpy's symmetric pad needs no more
+        step = ((0, min(pad[0][1], image.shape[0])), (0, min(pad[1][1], image.shape[1])), (0, 0))
+        image = np.pad(image, step, mode="symmetric")
+        pad = ((0, max(0, height - image.shape[0])), (0, max(0, width - image.shape[1])), (0, 0))
+    return image[:height, :width]
+
+
+def gray3(rgb):
+    """Luma of RGB, repeated to 3 channels; works on arrays and tensors, differentiable."""
+    import tensorflow as tf
+    luma = tf.tensordot(tf.convert_to_tensor(rgb, tf.float32), tf.constant(LUMA_WEIGHTS), axes=1)
+    return tf.repeat(luma[..., None], 3, axis=-1)

@@ -1,0 +1,98 @@
+"""Everything a transfer reads, read and checked before TensorFlow starts.
+
+The command line calls load_inputs() before importing TensorFlow (about 5 s) and building the
+network, so a wrong path, a broken photo, an impossible split or a bad weights file is answered
+at once; TextureTransfer calls it too, so the library checks the same things in the same order.
+Nothing here imports TensorFlow.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from nst_tf.config import TransferConfig
+from nst_tf.errors import NSTError
+from nst_tf.io.images import read_image, to_rgb
+from nst_tf.io.tiles import tile_size
+from nst_tf.network.weights import resolve_weights
+
+ImageLike = Union[str, os.PathLike, np.ndarray]
+
+# `init` values that are not a path to an image.
+INIT_KINDS = ("content", "noise")
+
+
+def as_image(image: ImageLike, name: str = "image") -> np.ndarray:
+    """A path or an array -> float32 RGB (h, w, 3) 0..255."""
+    if isinstance(image, np.ndarray):
+        return to_rgb(image, name)
+    return read_image(image)
+
+
+@dataclasses.dataclass(frozen=True)
+class Inputs:
+    """A transfer's inputs, read and checked: content and textures as float32 RGB (each texture at
+    its own size), the start image when `init` is a path, and the weights file (None: random).
+
+    Modes without one of the photos get a stand-in that no part uses: synthesis a black content
+    of the output's size (--size, else the content's if given, else the texture's), content
+    reconstruction the content as its texture.
+    """
+
+    content: np.ndarray
+    textures: Tuple[np.ndarray, ...]
+    init: Optional[np.ndarray]
+    weights_path: Optional[str]
+
+    @property
+    def texture(self) -> np.ndarray:
+        """The first (usually only) texture."""
+        return self.textures[0]
+
+
+TextureArg = Union[ImageLike, Sequence[ImageLike], None]
+
+
+def as_texture_list(texture: TextureArg) -> list:
+    """One texture (a path, an array, a batch), a list of them, or None: always a list."""
+    if texture is None:
+        return []
+    if isinstance(texture, (list, tuple)):
+        return list(texture)
+    return [texture]
+
+
+def load_inputs(content: Optional[ImageLike], texture: TextureArg,
+                config: TransferConfig) -> Inputs:
+    """Reads and checks every input of a transfer; raises NSTError with one line on the first
+    problem. texture: one photo or a list (blended by config.texture_blend); synthesis needs no
+    content, reconstruction no texture. The weights file's index is checked (or Keras' file
+    found or downloaded)."""
+    textures = as_texture_list(texture)
+    if content is None and config.mode != "synthesize":
+        raise NSTError(f"mode {config.mode} needs a content photo (--content)")
+    if not textures and config.mode != "reconstruct":
+        raise NSTError(f"mode {config.mode} needs a texture photo (--texture)")
+    if config.texture_blend and len(config.texture_blend) != max(1, len(textures)):
+        raise NSTError(f"texture_blend has {len(config.texture_blend)} weights for "
+                       f"{len(textures)} textures; give one per texture")
+    textures = tuple(as_image(t, "texture") for t in textures)
+    content = None if content is None else as_image(content, "content")
+    if config.mode == "synthesize":
+        width, height = config.size
+        if not width:
+            height, width = (content if content is not None else textures[0]).shape[:2]
+        content = np.zeros((height, width, 3), np.float32)
+    textures = textures or (content,)
+    tile_size(content.shape[:2], config.split, config.max_dim)  # a split that cannot work
+    init = None
+    if config.init not in INIT_KINDS:
+        init = read_image(config.init)
+        if init.shape != content.shape:
+            raise NSTError(f"{config.init}: init image is {init.shape[1]}x{init.shape[0]}, the "
+                           f"content is {content.shape[1]}x{content.shape[0]}; they must match")
+    return Inputs(content, textures, init, resolve_weights(config.weights,
+                                                               network=config.network))

@@ -1,0 +1,157 @@
+"""Locating, downloading and caching VGG weight files (Keras' VGG19, and VGG16)."""
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Optional
+
+from nst_tf.network.layers import NETWORK_LAYERS
+from nst_tf.io.download import ByteProgress, download, verified
+from nst_tf.errors import NSTError
+
+# What to run when a weights file is missing or broken.
+DOWNLOAD_ADVICE = "get Keras' VGG19 file with: python scripts/download_weights.py"
+
+
+def download_advice(network: str = "vgg19") -> str:
+    if network == "vgg19":
+        return DOWNLOAD_ADVICE
+    return (f"get Keras' {network.upper()} file with: python scripts/download_weights.py "
+            f"--network {network}")
+
+
+@dataclasses.dataclass(frozen=True)
+class WeightsFile:
+    """A downloadable weights file: its name, where it comes from, and its md5."""
+
+    filename: str
+    url: str
+    md5: str
+
+
+KERAS_VGG19_NOTOP = WeightsFile(
+    filename="vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5",
+    url=("https://storage.googleapis.com/tensorflow/keras-applications/vgg19/"
+         "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"),
+    md5="253f8cb515780f3b799900260a226db6",
+)
+# keras.applications.vgg16's WEIGHTS_PATH_NO_TOP and its file_hash.
+KERAS_VGG16_NOTOP = WeightsFile(
+    filename="vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
+    url=("https://storage.googleapis.com/tensorflow/keras-applications/vgg16/"
+         "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"),
+    md5="6d6bbae143d832006294945121d1f1fc",
+)
+
+
+def keras_file(network: str = "vgg19") -> WeightsFile:
+    """Keras' ImageNet notop file of `network` (looked up at call time, so tests can swap it)."""
+    return {"vgg19": KERAS_VGG19_NOTOP, "vgg16": KERAS_VGG16_NOTOP}[network]
+
+# The project's weights/ folder; NST_TF_WEIGHTS_DIR moves it (e.g. to a shared cache).
+WEIGHTS_DIR = Path(os.environ.get("NST_TF_WEIGHTS_DIR",
+                                  Path(__file__).resolve().parent.parent / "weights"))
+
+def keras_cache_dir() -> Path:
+    """Where keras.utils.get_file keeps downloaded models ($KERAS_HOME/models, ~/.keras/models)."""
+    return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "models"
+
+
+def resolve_weights(spec: Optional[str], weights_dir=None, allow_download: bool = True,
+                    network: str = "vgg19") -> Optional[str]:
+    """Turns the `weights` setting into a file path, or None for random weights.
+
+    'imagenet': Keras' notop file of `network`, from weights_dir or the Keras cache when a
+    verified copy is there, else downloaded into weights_dir. 'random' or None: untrained.
+    Anything else: a path, checked to be that network's notop file.
+    """
+    if spec is None or spec == "random":
+        return None
+    if spec == "imagenet":
+        known = keras_file(network)
+        weights_dir = Path(weights_dir) if weights_dir is not None else WEIGHTS_DIR
+        for folder in (weights_dir, keras_cache_dir()):
+            candidate = folder / known.filename
+            if verified(candidate, known.md5):
+                return str(candidate)
+        if not allow_download:
+            raise NSTError(f"Keras' {network.upper()} weights are not in {weights_dir}; "
+                           "run python scripts/download_weights.py"
+                           + ("" if network == "vgg19" else f" --network {network}"))
+        # 80 MB on a first run: the user sees it coming in.
+        return str(download(known.url, weights_dir / known.filename, known.md5,
+                            progress=ByteProgress()))
+    path = Path(spec)
+    if not path.is_file():
+        raise NSTError(f"{spec}: no such weights file (use 'imagenet', 'random' or a path to a "
+                       f"{network.upper()} notop .h5)")
+    check_weights_file(path, network)
+    return str(path)
+
+
+def vgg19_kernel_shapes() -> dict:
+    """{conv layer name: its kernel's shape} for VGG19 without its classifier."""
+    return kernel_shapes("vgg19")
+
+
+def kernel_shapes(network: str = "vgg19") -> dict:
+    """{conv layer name: its kernel's shape} for `network` without its classifier."""
+    widths = {1: 64, 2: 128, 3: 256, 4: 512, 5: 512}
+    shapes, channels = {}, 3
+    for name in NETWORK_LAYERS[network]:
+        if "_conv" in name:
+            width = widths[int(name[len("block")])]
+            shapes[name] = (3, 3, channels, width)
+            channels = width
+    return shapes
+
+
+def check_vgg19_file(path) -> None:
+    """check_weights_file for VGG19."""
+    check_weights_file(path, "vgg19")
+
+
+def check_weights_file(path, network: str = "vgg19") -> None:
+    """Fails with one line, and the fix, unless `path` is a readable Keras `network` notop .h5
+    whose conv kernels have that network's shapes. Reads only the file's index, not the 80 MB of
+    weights, so it runs before the network is built."""
+    import h5py  # Keras' own dependency for .h5 files
+
+    name, advice = network.upper(), download_advice(network)
+    named, kernels = {}, []
+    try:
+        with h5py.File(path, "r") as handle:
+            legacy = "layer_names" in handle.attrs  # Keras 2's layout, Keras' download's
+
+            def note(name, item):
+                if isinstance(item, h5py.Dataset) and len(item.shape) == 4:
+                    kernels.append(tuple(item.shape))
+                    named.setdefault(name.split("/", 1)[0], tuple(item.shape))
+            handle.visititems(note)
+    except (OSError, ValueError, KeyError) as error:
+        reason = str(error).splitlines()[0][:100] if str(error) else type(error).__name__
+        raise NSTError(f"{path}: not a {name} notop weights file (truncated or corrupt: "
+                       f"{reason}); {advice}") from None
+    expected_shapes = kernel_shapes(network)
+    if not legacy:
+        # Keras 3's .weights.h5 names layers by class (conv2d_3), not by the network's names:
+        # compare the kernels' shapes as a whole.
+        if sorted(kernels) != sorted(expected_shapes.values()):
+            raise NSTError(f"{path}: not a {name} notop weights file (its {len(kernels)} "
+                           f"convolution kernels are not {name}'s {len(expected_shapes)}); "
+                           f"{advice}")
+        return
+    for layer, expected in expected_shapes.items():
+        found = named.get(layer)
+        if found is None:
+            raise NSTError(f"{path}: not a {name} notop weights file (no {layer} in it: another "
+                           f"network's weights?); {advice}")
+        if found != expected:
+            raise NSTError(f"{path}: not a {name} notop weights file ({layer}'s kernel is "
+                           f"{'x'.join(map(str, found))}, {name}'s is "
+                           f"{'x'.join(map(str, expected))}); {advice}")
+    extra = sorted(layer for layer in named if layer not in expected_shapes)
+    if extra:
+        raise NSTError(f"{path}: not a {name} notop weights file (it has {extra[0]}, which "
+                       f"{name} has not: another network's weights?); {advice}")

@@ -1,0 +1,301 @@
+"""The objective of a whole picture, evaluated tile by tile: exact, in memory bounded by the tile.
+
+The picture's objective (global statistics) is the one WholeObjective computes on a batch of
+one picture: one Gram matrix per texture layer over all its positions, and the content, raw and
+direct parts averaged over all of them. Evaluating it tile by tile changes nothing because:
+
+- A feature depends only on the pixels of its receptive field. A tile that carries a halo of at
+  least that field around its core, and whose origin sits on the layer's stride grid (so the 2x2
+  poolings pair the same pixels), has the full picture's features at its core positions. Each
+  branch gets its own halo: the gray branch stops at block3_conv1 (10 px, 12 on its 4 px grid), only
+  the colour branch reaches block5_conv2 (86 px, 96 on its 16 px grid).
+- Every part is a sum over positions divided by a count known in advance (objective/terms.py,
+  the same functions the whole evaluation uses), so each core adds its own positions'
+  share, and a pixel's gradient is the sum of what each tile's core loss sends it (its own core,
+  and the halos of its neighbours).
+- The Gram part is not a sum over positions, but its gradient at a position is
+  `4 / (c^2 N) (G - G_target) f`: a first pass without gradients accumulates the picture's Gram
+  `G` over the tiles; a second pass then differentiates the surrogate
+  `2 / (c^2 N) f^T (G - G_target) f`, whose gradient is exactly that, tile by tile.
+
+Memory: the image-sized arrays (image, content, gray texture, gradient, optimiser moments) plus
+one tile's activations. Targets are stored only where they are small next to the image (deep
+content layers: 512 channels at 1/256 of the positions); the shallow ones (block1_conv1: 64
+channels at every position, 2.1 GB at 4K) and the raw texture features are recomputed per tile
+from the content and texture tiles, which costs a forward pass of a few shallow layers.
+"""
+from __future__ import annotations
+
+from typing import Dict, List, Sequence, Tuple
+
+import numpy as np
+import tensorflow as tf
+
+from nst_tf.io.inputs import as_texture_list
+from nst_tf.network.vgg import FeatureExtractor, preprocess
+from nst_tf.objective.grid import core_mask, core_slice, core_spans, footprint, halo
+from nst_tf.objective.terms import (Weighting, blended, gram_distance, gram_sums,
+                                    gram_surrogate, layer_mean, square_distance,
+                                    total_variation)
+from nst_tf.steps import LOSS_PARTS
+
+# A stored target may take at most this many floats per picture pixel (the picture itself: 3).
+STORED_TARGET_FLOATS_PER_PIXEL = 4.0
+
+
+class TiledObjective:
+    """The global-statistics objective of one picture, evaluated in tiles of `tile_size` px.
+
+    content: (H, W, 3) RGB 0..255, the picture's content. raw_texture: (H, W, 3) RGB, the texture
+    aligned with the picture (for the raw part). gram_texture: RGB of any size, whose Gram
+    matrices are the target (usually raw_texture; another size under texture_scale). Several
+    textures: lists of both, blended by `blend` (WholeObjective). gray_texture: the texture
+    branch sees gray images (the texture mode) or colour ones (style, synthesis).
+    loss_weights: (direct, content, raw, texture, tv); layer_weights: per texture layer (empty: 1).
+    The TV part is a pixel-level sum: computed on the whole picture, which is in memory anyway.
+    """
+
+    def __init__(self, extractor: FeatureExtractor, content, raw_texture, gram_texture,
+                 loss_weights: Sequence[float], layer_weights: Sequence[float] = (),
+                 tile_size: int = 1024, gray_texture: bool = True, blend: Sequence[float] = ()):
+        self.extractor = extractor
+        raw_textures = as_texture_list(raw_texture)
+        gram_textures = as_texture_list(gram_texture)
+        self.texture_layers = extractor.texture_layers
+        self.content_layers = extractor.content_layers
+        self.weighting = Weighting.of(loss_weights, layer_weights, len(self.texture_layers),
+                                      gray_texture, blend, len(raw_textures))
+        self.tile_size = int(tile_size)
+        self.size = tuple(np.asarray(content).shape[:2])
+        self.content = preprocess(np.asarray(content, np.float32)[None]).numpy()
+        # Every texture's view (gray or colour), stacked: the raw target of a tile is the blend
+        # of their features there.
+        self.texture_views = np.concatenate([self._viewed(t) for t in raw_textures])
+        # The network's own layers (VGG19 or VGG16), input to output, set the fields.
+        network_layers = tuple(layer.name for layer in extractor.model.layers[1:])
+        self.colour_halo = halo(self.content_layers, network_layers)
+        self.gray_halo = halo(self.texture_layers, network_layers)
+        self.strides = {name: footprint(name, network_layers)[0] for name in self.texture_layers
+                        + self.content_layers}
+        height, width = self.size
+        self.cores = [(top, bottom, left, right)
+                      for top, bottom in core_spans(height, self.tile_size)
+                      for left, right in core_spans(width, self.tile_size)]
+        # Which content targets to keep: small ones; the others are recomputed per tile.
+        self.stored_layers = [name for name in self.content_layers
+                              if self._floats_per_pixel(name) <= STORED_TARGET_FLOATS_PER_PIXEL]
+        self.recomputed_layers = [n for n in self.content_layers if n not in self.stored_layers]
+        self.recompute_model = (extractor._outputs(tuple(self.recomputed_layers))
+                                if self.recomputed_layers else None)
+        self._compile()
+        weights = self.weighting.weights
+        # The colour step computes the direct part too; synthesis has neither.
+        self.runs_colour_step = weights["content"] > 0 or weights["direct"] > 0
+        self.stored_targets = self._stored_content_targets() if self.runs_colour_step else {}
+        self.gram_targets = blended([self._gram_accumulated(self._viewed(t))
+                                     for t in gram_textures], self.weighting.blend)
+
+    def _viewed(self, rgb):
+        """An RGB 0..255 (H, W, 3) texture as the texture branch sees it, preprocessed (1, H, W, 3)."""
+        return self.weighting.texture_view_of_rgb(np.asarray(rgb, np.float32)[None]).numpy()
+
+    def _channels(self, layer: str) -> int:
+        return self.extractor.model.get_layer(layer).output.shape[-1]
+
+    def _floats_per_pixel(self, layer: str) -> float:
+        return self._channels(layer) / self.strides[layer] ** 2
+
+    def _count(self, layer: str, channels: int, size=None) -> float:
+        """Positions (x channels) of `layer` over a picture of `size`: the divisor of its mean."""
+        height, width = size or self.size
+        stride = self.strides[layer]
+        return float((height // stride) * (width // stride) * channels)
+
+    # --- the tiles -----------------------------------------------------------------------------
+    def _tile(self, core, halo_px: int, size=None):
+        """(origin, (top, bottom, left, right) of the tile) around `core` with `halo_px`."""
+        height, width = size or self.size
+        top, left = max(0, core[0] - halo_px), max(0, core[2] - halo_px)
+        return (top, left), (top, min(height, core[1] + halo_px),
+                             left, min(width, core[3] + halo_px))
+
+    @staticmethod
+    def _cut(array, bounds):
+        return array[:, bounds[0]:bounds[1], bounds[2]:bounds[3], :]
+
+    # --- compiled pieces, one trace for every tile shape ----------------------------------------
+    def _compile(self):
+        """Each piece is traced once: tile sizes differ (borders, halos clipped at the edges), so
+        the signatures leave height and width open."""
+        def picture(channels=3):
+            return tf.TensorSpec([1, None, None, channels], tf.float32)
+
+        origin, core = tf.TensorSpec([2], tf.int32), tf.TensorSpec([4], tf.int32)
+        self._gram_sums = tf.function(self._gram_sums_of, input_signature=[picture(), origin, core])
+        # The image's gray is made per tile (it is per pixel): no picture-sized gray copy.
+        self._image_gram_sums = tf.function(
+            lambda image_tile, origin, core: self._gram_sums_of(
+                self.weighting.texture_view(image_tile), origin, core),
+            input_signature=[picture(), origin, core])
+        self._colour_step = tf.function(self._colour_gradient, input_signature=[
+            picture(), picture(), [picture(self._channels(n)) for n in self.stored_layers],
+            origin, core])
+        self._gray_step = tf.function(self._gray_gradient, input_signature=[
+            picture(), tf.TensorSpec([None, None, None, 3], tf.float32),
+            [tf.TensorSpec([self._channels(n)] * 2, tf.float32) for n in self.texture_layers],
+            origin, core])
+
+    def _gram_sums_of(self, viewed_tile, origin, core):
+        """sum over the core positions of f f^T, per texture layer: [(c, c)]."""
+        return [gram_sums(core_slice(features, origin, core, self.strides[name]))[0]
+                for name, features in zip(self.texture_layers,
+                                          self.extractor.texture_features(viewed_tile))]
+
+    def _colour_gradient(self, image_tile, content_tile, stored_targets, origin, core):
+        """Gradient of the core's direct and content shares w.r.t. the tile, and the weighted
+        shares."""
+        recomputed_features = (
+            self.extractor._as_list(self.recompute_model(content_tile, training=False))
+            if self.recompute_model is not None else [])
+        recomputed = dict(zip(self.recomputed_layers, recomputed_features))
+        stored = dict(zip(self.stored_layers, stored_targets))
+        with tf.GradientTape() as tape:
+            tape.watch(image_tile)
+            features = self.extractor.content_features(image_tile)
+            shares = []
+            for name, f in zip(self.content_layers, features):
+                stride, count = self.strides[name], self._count(name, f.shape[-1])
+                if name in recomputed:  # the whole tile's target: a masked sum, no core copies
+                    shares.append(square_distance(f, recomputed[name], count,
+                                                  core_mask(f, origin, core, stride)))
+                else:  # a stored target covers the core only
+                    shares.append(square_distance(core_slice(f, origin, core, stride),
+                                                  stored[name], count))
+            parts = self.weighting.weighted({
+                "direct": square_distance(core_slice(image_tile, origin, core, 1),
+                                          core_slice(content_tile, origin, core, 1),
+                                          float(self.size[0] * self.size[1] * 3)),
+                "content": layer_mean(shares)})
+        return tape.gradient(parts["total"], image_tile), parts["direct"], parts["content"]
+
+    def _gray_gradient(self, image_tile, texture_tile, gram_deltas, origin, core):
+        """Gradient of the core's raw share and of the Gram surrogate w.r.t. the tile, and the
+        weighted raw share. texture_tile: (k, h, w, 3), the k textures' views there, blended
+        after the network."""
+        weighting = self.weighting
+        raw_targets = None
+        if weighting.uses_raw:
+            features = self.extractor.texture_features(texture_tile)
+            raw_targets = blended([[f[k:k + 1] for f in features]
+                                   for k in range(len(weighting.blend))], weighting.blend)
+        with tf.GradientTape() as tape:
+            tape.watch(image_tile)
+            features = self.extractor.texture_features(weighting.texture_view(image_tile))
+            masks = [core_mask(f, origin, core, self.strides[name])
+                     for name, f in zip(self.texture_layers, features)]
+            unweighted = {}
+            if weighting.uses_raw:
+                unweighted["raw"] = layer_mean([
+                    square_distance(f, target, self._count(name, f.shape[-1]), mask)
+                    for name, f, target, mask in zip(self.texture_layers, features, raw_targets,
+                                                     masks)])
+            if weighting.uses_gram:
+                unweighted["texture"] = layer_mean([
+                    gram_surrogate(f, delta, self._count(name, 1), mask)
+                    for name, f, delta, mask in zip(self.texture_layers, features, gram_deltas,
+                                                    masks)], weighting.layer_weights)
+            parts = weighting.weighted(unweighted)
+        return tape.gradient(parts["total"], image_tile), parts["raw"]
+
+    # --- targets ------------------------------------------------------------------------------
+    def _stored_content_targets(self) -> Dict[str, np.ndarray]:
+        """The small content targets of the whole picture, assembled from the cores."""
+        targets = {}
+        for name in self.stored_layers:
+            stride = self.strides[name]
+            targets[name] = np.zeros((1, self.size[0] // stride, self.size[1] // stride,
+                                      self._channels(name)), np.float32)
+        if not targets:
+            return targets
+        model = self.extractor._outputs(tuple(self.stored_layers))
+        for core in self.cores:
+            origin, bounds = self._tile(core, self.colour_halo)
+            features = self.extractor._as_list(model(self._cut(self.content, bounds),
+                                                     training=False))
+            for name, f in zip(self.stored_layers, features):
+                stride = self.strides[name]
+                targets[name][:, core[0] // stride:core[1] // stride,
+                              core[2] // stride:core[3] // stride] = core_slice(
+                    f, origin, core, stride).numpy()
+        return targets
+
+    def _gram_accumulated(self, picture, sums_of=None) -> List[tf.Tensor]:
+        """The Gram matrices of a preprocessed picture (1, h, w, 3), tile by tile; sums_of: the
+        compiled per-tile sums (default: of a picture already in the texture branch's view)."""
+        sums_of = sums_of or self._gram_sums
+        size = picture.shape[1:3]
+        totals = None
+        for top, bottom in core_spans(size[0], self.tile_size):
+            for left, right in core_spans(size[1], self.tile_size):
+                core = (top, bottom, left, right)
+                origin, bounds = self._tile(core, self.gray_halo, size)
+                sums = sums_of(tf.constant(self._cut(picture, bounds)),
+                               tf.constant(origin, tf.int32), tf.constant(core, tf.int32))
+                totals = sums if totals is None else [t + s for t, s in zip(totals, sums)]
+        return [total / self._count(name, 1, size)
+                for name, total in zip(self.texture_layers, totals)]
+
+    # --- the objective ------------------------------------------------------------------------
+    def value_and_gradient(self, image) -> Tuple[float, tf.Tensor, Dict[str, float]]:
+        """(total, its gradient (1, H, W, 3), {part: weighted value, 'total'}) at `image`, a
+        preprocessed (1, H, W, 3) picture (a tf.Variable or an array)."""
+        image = image.numpy() if hasattr(image, "numpy") else np.asarray(image, np.float32)
+        weighting = self.weighting
+        parts = dict.fromkeys(LOSS_PARTS, 0.0)
+        gradient = np.zeros_like(image)
+        if weighting.uses_gram:
+            grams = self._gram_accumulated(image, self._image_gram_sums)
+            parts["texture"] = float(weighting.weighted({"texture": layer_mean(
+                [gram_distance(g, t) for g, t in zip(grams, self.gram_targets)],
+                weighting.layer_weights)})["texture"])
+            gram_deltas = [g - t for g, t in zip(grams, self.gram_targets)]
+        else:
+            gram_deltas = [tf.zeros((t.shape[0], t.shape[1])) for t in self.gram_targets]
+        if weighting.weights["tv"] > 0:
+            picture = tf.constant(image)
+            with tf.GradientTape() as tape:
+                tape.watch(picture)
+                tv = weighting.weighted({"tv": total_variation(picture)})["tv"][0]
+            gradient += tape.gradient(tv, picture).numpy()
+            parts["tv"] = float(tv)
+        for core in self.cores:
+            core_t = tf.constant(core, tf.int32)
+            origin, bounds = self._tile(core, self.colour_halo)
+            if not self.runs_colour_step:  # synthesis: no content at all
+                self._texture_tile_step(image, core, core_t, gradient, parts, gram_deltas)
+                continue
+            stored = [tf.constant(self.stored_targets[name][
+                :, core[0] // self.strides[name]:core[1] // self.strides[name],
+                core[2] // self.strides[name]:core[3] // self.strides[name]])
+                for name in self.stored_layers]
+            tile_gradient, direct, content = self._colour_step(
+                tf.constant(self._cut(image, bounds)), tf.constant(self._cut(self.content, bounds)),
+                stored, tf.constant(origin, tf.int32), core_t)
+            gradient[:, bounds[0]:bounds[1], bounds[2]:bounds[3]] += tile_gradient.numpy()
+            parts["direct"] += float(direct[0])
+            parts["content"] += float(content[0])
+            self._texture_tile_step(image, core, core_t, gradient, parts, gram_deltas)
+        parts["total"] = sum(parts[name] for name in LOSS_PARTS)
+        return parts["total"], tf.constant(gradient), parts
+
+    def _texture_tile_step(self, image, core, core_t, gradient, parts, gram_deltas) -> None:
+        """Adds the texture branch's gradient over one tile (core and halo) and its raw share."""
+        if not self.weighting.uses_texture:
+            return
+        origin, bounds = self._tile(core, self.gray_halo)
+        tile_gradient, raw = self._gray_step(
+            tf.constant(self._cut(image, bounds)),
+            tf.constant(self._cut(self.texture_views, bounds)), gram_deltas,
+            tf.constant(origin, tf.int32), core_t)
+        gradient[:, bounds[0]:bounds[1], bounds[2]:bounds[3]] += tile_gradient.numpy()
+        parts["raw"] += float(tf.reshape(raw, [-1])[0])

@@ -1,0 +1,100 @@
+"""The objective of a batch evaluated at once: the original's tiles (one entry per tile, each its
+own loss) or one whole picture. Targets are computed once; each step is one compiled
+value-and-gradient.
+
+Shapes: n tiles of h x w pixels. Images enter preprocessed (BGR, mean-subtracted).
+"""
+from __future__ import annotations
+
+from typing import Dict, Sequence
+
+import tensorflow as tf
+
+from nst_tf.io.inputs import as_texture_list
+from nst_tf.network.vgg import FeatureExtractor, preprocess
+from nst_tf.objective.terms import (Weighting, blended, gram, gram_distance, layer_mean,
+                                    square_distance, total_variation)
+
+
+class WholeObjective:
+    """The objective of one transfer on a batch held at once (every mode: the parts a mode does
+    not use weigh 0).
+
+    content_tiles: (n, h, w, 3) RGB 0..255. texture_tiles: the same shape, or a list of such
+    batches (several textures, blended by `blend`: the Gram targets are the weighted sum of each
+    texture's, and so are the raw targets). gray_texture: the texture is compared in gray, made
+    before preprocessing, so it contributes structure and no colour (the texture mode); else in
+    colour (style, synthesis). layer_weights: one per texture layer for the Gram part (empty:
+    all 1). gram_texture_tiles: RGB tiles of another size (or a list) whose Gram matrices are the
+    target instead (--texture_scale); the raw part keeps texture_tiles, aligned with the content.
+    compiled: value_and_gradient is one graph (False: eager, as the 2018 notebooks ran);
+    jit_compile: through XLA.
+    """
+
+    def __init__(self, extractor: FeatureExtractor, content_tiles, texture_tiles,
+                 loss_weights: Sequence[float], layer_weights: Sequence[float] = (),
+                 gram_texture_tiles=None, gray_texture: bool = True,
+                 blend: Sequence[float] = (), compiled: bool = True, jit_compile: bool = False):
+        self.extractor = extractor
+        textures = as_texture_list(texture_tiles)
+        self.weighting = Weighting.of(loss_weights, layer_weights, len(extractor.texture_layers),
+                                      gray_texture, blend, len(textures))
+        self.content = tf.constant(preprocess(content_tiles))
+        self.colour_targets, self.raw_targets, self.gram_targets = self.targets(
+            textures, as_texture_list(gram_texture_tiles) or None)
+        self.value_and_gradient = (tf.function(self._value_and_gradient, jit_compile=jit_compile)
+                                   if compiled else self._value_and_gradient)
+
+    def targets(self, textures, gram_textures=None):
+        """(colour targets, raw targets, Gram targets), each a list over layers; a branch no
+        part uses gives []."""
+        weighting = self.weighting
+        colour = ([tf.constant(f) for f in self.extractor.content_features(self.content)]
+                  if weighting.uses_colour else [])
+        if not weighting.uses_texture:
+            return colour, [], []
+        raws = [self.extractor.texture_features(weighting.texture_view_of_rgb(t))
+                for t in textures]
+        grams = raws if gram_textures is None else [
+            self.extractor.texture_features(weighting.texture_view_of_rgb(t))
+            for t in gram_textures]
+        return (colour, [tf.constant(f) for f in blended(raws, weighting.blend)],
+                blended([[gram(f) for f in layers] for layers in grams], weighting.blend))
+
+    def heads(self, images):
+        """(colour features of `images`, texture-branch features of `images`); a branch that
+        no part uses gives []."""
+        weighting = self.weighting
+        return (self.extractor.content_features(images) if weighting.uses_colour else [],
+                self.extractor.texture_features(weighting.texture_view(images))
+                if weighting.uses_texture else [])
+
+    def loss_parts(self, images) -> Dict[str, tf.Tensor]:
+        """Weighted loss parts of a preprocessed batch, each of shape (n,), plus their 'total'."""
+        weighting = self.weighting
+        colour_features, texture_features = self.heads(images)
+        zero = tf.zeros(tf.shape(images)[:1], images.dtype)
+        return weighting.weighted({
+            "direct": square_distance(images, self.content),
+            "content": (layer_mean([square_distance(f, t) for t, f in
+                                    zip(self.colour_targets, colour_features)])
+                        if weighting.uses_colour else zero),
+            "raw": (layer_mean([square_distance(f, t) for t, f in
+                                zip(self.raw_targets, texture_features)])
+                    if weighting.uses_raw else zero),
+            "texture": (layer_mean([gram_distance(gram(f), t) for t, f in
+                                    zip(self.gram_targets, texture_features)],
+                                   weighting.layer_weights)
+                        if weighting.uses_gram else zero),
+            "tv": total_variation(images) if weighting.weights["tv"] > 0 else zero,
+        })
+
+    def _value_and_gradient(self, image):
+        """(sum over the batch of the total loss, its gradient w.r.t. `image`, {part: mean over
+        the batch}). Each tile's loss is its own; their sum gives every tile its own gradient."""
+        with tf.GradientTape() as tape:
+            tape.watch(image)
+            parts = self.loss_parts(image)
+            summed = tf.reduce_sum(parts["total"])
+        gradient = tape.gradient(summed, image)
+        return summed, gradient, {name: tf.reduce_mean(value) for name, value in parts.items()}

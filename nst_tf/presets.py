@@ -1,0 +1,83 @@
+"""Each mode's defaults, per weights preset: the loss weights, layers and optimiser a mode uses
+when the settings leave them out (None), and the constants they are built from.
+
+No TensorFlow here.
+"""
+from __future__ import annotations
+
+from nst_tf.network.layers import ALL_CONV1
+
+# VGG19's shallowest layers carry texture; block5_conv2 carries the content's layout.
+DEFAULT_TEXTURE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1")
+DEFAULT_CONTENT_LAYERS = ("block1_conv1", "block5_conv2")
+
+OPTIMIZERS = ("adam", "lbfgs", "sgd")
+STATISTICS = ("auto", "global", "tile")
+# Steps (Adam) or evaluations (L-BFGS) when `iterations` is not given: the original's 1000 Adam
+# steps; L-BFGS-B reaches a lower objective than those within far fewer evaluations.
+# Adam is the default: a lower objective is not the original's look (README, "The look").
+DEFAULT_ITERATIONS = {"adam": 1000, "lbfgs": 100, "sgd": 1000}
+
+# What is made: texture transfer (the original), classic style transfer (Gatys et al. 2015),
+# texture synthesis from noise, and content reconstruction from noise at a chosen layer.
+MODES = ("texture", "style", "synthesize", "reconstruct")
+# Which weights file a mode's default loss weights are tuned for: Keras' ImageNet VGG19, or
+# Gatys' normalized VGG19 (the shared offline file), whose features are about 1 in mean.
+PRESETS = ("imagenet", "normalized")
+
+# Keras' ImageNet VGG19 and Gatys' normalized VGG19 compute the same features up to a
+# per-channel scale, so loss weights tuned on one carry to the other times these factors,
+# (direct, content, raw, texture): raw 1e4 (raw 0.3 there is about 3000 here, the feature-scale
+# change); texture 5e7, chosen by the look at the Medium size (docs/measurements, the look: 1000 faithful
+# steps give the original's look on CatCrack at 512 px with 5e7, not with 2e7, 1.36x; with 5e7
+# CrocoLeaf's and sand_block's first tiles reach 1.03x and 0.94x). 2e7 (docs/algorithm.md's 1e3
+# for 5e-5) suits 128-256 px, where each pixel's gradient is larger.
+NORMALIZED_LOSS_SCALES = (1.0, 1.0, 1e4, 5e7)
+
+# Each mode's defaults for the fields that depend on it, per weights preset. A field left None
+# (in the dataclass or on the command line) takes its value from here; given, it wins.
+# texture, imagenet: the original notebooks' settings. texture, normalized: the same carried to
+# Gatys' normalized file by NORMALIZED_LOSS_SCALES.
+# style, imagenet: Keras' example (content 2.5e-8 at block5_conv2, style 1e-6 over the five
+# blockN_conv1, TV 1e-6) rewritten in this project's normalisation, where every part is a mean:
+# its per-layer style loss is this one's times c^2 / (36 stride^4) (c channels), and its content
+# loss a sum over the 672 x 512 block5_conv2 features of a 512x341 picture; only the ratios
+# matter to Adam. Its TV term (a sum over pixels and channels of (dx^2 + dy^2)^1.25) has
+# another form; ours is the mean squared neighbour difference, weighted to match it where
+# neighbours differ by about 5 levels (1e-6 x 3 x 174592 x 2.7 / 8.6e-3).
+# The normalized presets were tuned by eye on examples/ and hold the test in tests/test_modes.py.
+MODE_FIELDS = ("direct_weight", "content_weight", "raw_weight", "texture_weight", "tv_weight",
+               "texture_layers", "texture_layer_weights", "content_layers", "gray_texture",
+               "init", "optimizer")
+_TEXTURE = dict(direct_weight=5.0, content_weight=1.0, raw_weight=0.0, texture_weight=5e-5,
+                tv_weight=0.0, texture_layers=DEFAULT_TEXTURE_LAYERS, texture_layer_weights=(),
+                content_layers=DEFAULT_CONTENT_LAYERS, gray_texture=True, init="content",
+                optimizer="adam")
+_STYLE = dict(_TEXTURE, direct_weight=0.0, content_weight=1.0, texture_weight=1.16e-4,
+              texture_layers=ALL_CONV1, texture_layer_weights=(113.8, 28.4, 7.1, 1.78, 0.111),
+              content_layers=("block5_conv2",), gray_texture=False, tv_weight=150.0,
+              optimizer="lbfgs")
+_SYNTHESIZE = dict(_STYLE, content_weight=0.0, texture_weight=1e-4, tv_weight=0.0,
+                   init="noise")
+_RECONSTRUCT = dict(_TEXTURE, direct_weight=0.0, content_weight=1.0, texture_weight=0.0,
+                    content_layers=("block4_conv2",), init="noise", optimizer="lbfgs")
+MODE_PRESETS = {
+    ("texture", "imagenet"): _TEXTURE,
+    ("texture", "normalized"): dict(
+        _TEXTURE, **{name: _TEXTURE[name] * scale for name, scale in zip(
+            ("direct_weight", "content_weight", "raw_weight", "texture_weight"),
+            NORMALIZED_LOSS_SCALES)}),
+    ("style", "imagenet"): _STYLE,
+    ("style", "normalized"): dict(_STYLE, content_weight=1.0, texture_weight=30.0,
+                                  texture_layer_weights=(), tv_weight=0.03),
+    ("synthesize", "imagenet"): _SYNTHESIZE,
+    ("synthesize", "normalized"): dict(_SYNTHESIZE, texture_weight=1e3,
+                                       texture_layer_weights=()),
+    ("reconstruct", "imagenet"): _RECONSTRUCT,
+    ("reconstruct", "normalized"): dict(_RECONSTRUCT, content_weight=1e3),
+}
+
+
+def mode_default(mode: str, preset: str, name: str):
+    """The default of field `name` in `mode` for weights `preset` (MODE_PRESETS)."""
+    return MODE_PRESETS[(mode, preset)][name]

@@ -1,0 +1,122 @@
+"""The plan of a run's resolution levels, coarsest first, and the steps at each: pure functions
+of the settings and sizes (no network, no TensorFlow).
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import List, Tuple
+
+from nst_tf.config import MIN_TILE_PX, ORIGINAL_TILE_PX, TransferConfig
+from nst_tf.errors import NSTError
+
+Size = Tuple[int, int]  # (height, width)
+
+
+@dataclasses.dataclass(frozen=True)
+class LevelPlan:
+    """sizes: the optimised batch entry's (height, width) at each level, coarsest first; steps:
+    the steps (or evaluations) at each."""
+
+    sizes: List[Size]
+    steps: List[int]
+
+    def __len__(self) -> int:
+        return len(self.sizes)
+
+
+def coarser(size: Size, levels: int) -> List[Size]:
+    """`size` halved `levels` times down to 1 time, coarsest first; under 32 px left out."""
+    sizes = []
+    for level in range(levels, 0, -1):
+        smaller = (int(round(size[0] / 2 ** level)), int(round(size[1] / 2 ** level)))
+        if min(smaller) >= MIN_TILE_PX:
+            sizes.append(smaller)
+    return sizes
+
+
+def tile_levels(tile_size: Size, config: TransferConfig) -> LevelPlan:
+    """Per-tile statistics: tile sizes from coarsest to full (coarse_levels halvings, each with
+    coarse_iterations steps), then the tiles' own size with the run's steps."""
+    coarse = coarser(tile_size, config.coarse_levels)
+    return LevelPlan(coarse + [tile_size], [config.coarse_iterations] * len(coarse) + [config.steps])
+
+
+def picture_levels(full: Size, config: TransferConfig) -> LevelPlan:
+    """Global statistics: picture sizes coarsest first, and the steps at each.
+
+    At max_dim 0 the look is made at the original's working scale (`start_dim`, with the full
+    step count) and refined at doublings of it up to full size with `refine_iterations` each;
+    coarse_levels adds halvings below the first level, as on tiles.
+    """
+    first = full
+    if config.max_dim == 0 and max(full) > config.start_dim:
+        scale = config.start_dim / max(full)
+        first = (max(1, int(round(full[0] * scale))), max(1, int(round(full[1] * scale))))
+    if min(first) < MIN_TILE_PX:
+        raise NSTError(f"start_dim {config.start_dim} makes a first level of "
+                       f"{first[1]}x{first[0]} px; it needs at least {MIN_TILE_PX} px a side")
+    above = []
+    factor = 2
+    while max(first) * factor < max(full):
+        above.append((int(round(first[0] * factor)), int(round(first[1] * factor))))
+        factor *= 2
+    if first != full:
+        above.append(full)
+    coarse = coarser(first, config.coarse_levels)
+    return LevelPlan(coarse + [first] + above,
+                     [config.coarse_iterations] * len(coarse) + [config.steps]
+                     + [config.refine_iterations] * len(above))
+
+
+def gradient_scale(size: Size, full: Size, tile_size: Size, max_dim: int) -> float:
+    """What Adam multiplies a global picture's gradient by at a level of `size`.
+
+    Every loss is a mean over positions, so a pixel's gradient shrinks with the pixel count.
+    The original's Adam (epsilon 0.1, which its gradients are not far above) took its steps on
+    tiles of `max_dim` (512 px), summing their losses; a global picture covers several such
+    tiles, and with a bare mean its steps would be several times too short (at 1024x576 the
+    first step moved pixels by a thousandth of a level). So the picture is optimised as the sum
+    over the tiles it covers: the gradient times pixels / (one tile's pixels), which keeps a
+    pixel's gradient, and so Adam's steps, the original's at every level. full: the picture's
+    full size; tile_size: the tile of the split at max_dim.
+    """
+    if max_dim:
+        tile_pixels = tile_size[0] * tile_size[1]
+    else:
+        tile_pixels = full[0] * full[1] * (ORIGINAL_TILE_PX / max(full)) ** 2
+    return size[0] * size[1] / tile_pixels
+
+
+class LevelProgress:
+    """Adds level, levels and an estimate of the seconds left to each report of a run that
+    reports every level.
+
+    The estimate: seconds per step per pixel, measured on the current level once it has made a
+    step (before that, the last level's), times the pixels and steps still to come. None until
+    one step has been timed.
+    """
+
+    def __init__(self, plan: LevelPlan):
+        self.pixels = [h * w for h, w in plan.sizes]
+        self.level_steps = plan.steps
+        self.seconds_per_pixel_step = None
+
+    def reporter(self, level: int, callback):
+        """A callback for `level`'s StepReports that passes them on to `callback`, completed."""
+        begun = {"at": None}
+
+        def report(step_report) -> None:
+            if begun["at"] is None:
+                begun["at"] = step_report.seconds
+            elif step_report.step:
+                self.seconds_per_pixel_step = ((step_report.seconds - begun["at"])
+                                               / step_report.step / self.pixels[level])
+            remaining = None
+            if self.seconds_per_pixel_step is not None:
+                left = [(self.level_steps[level] - step_report.step - 1, self.pixels[level])] + list(
+                    zip(self.level_steps[level + 1:], self.pixels[level + 1:]))
+                remaining = self.seconds_per_pixel_step * sum(steps * pixels
+                                                              for steps, pixels in left)
+            callback(dataclasses.replace(step_report, level=level, levels=len(self.pixels),
+                                         remaining_s=remaining))
+        return report

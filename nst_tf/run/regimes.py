@@ -1,0 +1,155 @@
+"""The two ways a run maps the picture to what is optimised, behind one interface.
+
+TileRegime (the original's): the content is cut by `split`, each tile resized so its longer side
+is `max_dim` and matched against the same tile of the texture; all tiles are one batch, each with
+its own statistics. PictureRegime (global statistics): the picture is one image whose objective
+spans all of it, evaluated in tiles of bounded memory when it is large (objective/tiled.py); at
+`max_dim 0` it runs coarse-to-fine from the original's working scale up to full resolution.
+
+Each gives: the level plan, the batch of an image at a level, the objective at a level, the
+gradient scale Adam uses there, the next level's start, the assembled picture, and which levels
+report their steps.
+"""
+from __future__ import annotations
+
+from typing import Callable, List, Optional, Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from nst_tf.config import TransferConfig
+from nst_tf.io.images import mirror_fit, resize, upsampled_onto
+from nst_tf.io.tiles import from_tile_batch, to_tile_batch
+from nst_tf.network.vgg import PIXEL_MAX, PIXEL_MIN, deprocess, preprocess
+from nst_tf.objective.tiled import TiledObjective
+from nst_tf.objective.whole import WholeObjective
+from nst_tf.run.levels import (LevelPlan, LevelProgress, Size, gradient_scale, picture_levels,
+                               tile_levels)
+
+
+def whole_objective(extractor, content_tiles, texture_tiles: List, config: TransferConfig,
+                    gram_tiles: Optional[List] = None) -> WholeObjective:
+    """The compiled objective of a batch held at once (the default builder of a TileRegime)."""
+    return WholeObjective(extractor, content_tiles, texture_tiles, config.loss_weights,
+                          config.texture_layer_weights, gram_tiles,
+                          gray_texture=config.gray_texture, blend=config.texture_blend,
+                          jit_compile=config.jit_compile)
+
+
+def scaled(image: np.ndarray, scale: float) -> np.ndarray:
+    """`image` (h, w, 3) resized by `scale` (texture_scale)."""
+    return resize(image, (max(1, int(round(image.shape[0] * scale))),
+                          max(1, int(round(image.shape[1] * scale)))), antialias=True)
+
+
+def rounded(rgb) -> np.ndarray:
+    """RGB 0..255 floats to uint8, rounded (the notebooks truncated)."""
+    return np.round(np.clip(np.asarray(rgb), 0, 255)).astype(np.uint8)
+
+
+class TileRegime:
+    """The original's per-tile statistics. content: (H, W, 3) RGB; textures: each aligned with
+    the content; tile_size: the split's tile at max_dim. build_objective(extractor,
+    content_tiles, texture_tiles, config, gram_tiles): the objective of a level's batch (default
+    whole_objective; the benchmark's eager 2018 reference supplies its own)."""
+
+    def __init__(self, config: TransferConfig, content: np.ndarray, textures: Sequence,
+                 tile_size: Size, build_objective: Callable = whole_objective):
+        self.config, self.content, self.textures = config, content, list(textures)
+        self.tile_size = tile_size
+        self.build_objective = build_objective
+        self.plan: LevelPlan = tile_levels(tile_size, config)
+
+    def batch(self, image: np.ndarray, size: Size) -> np.ndarray:
+        """`image`'s split tiles at `size`: (n, h, w, 3)."""
+        return to_tile_batch(image, self.config.split, size)
+
+    def objective(self, extractor, size: Size):
+        texture_tiles = [self.batch(t, size) for t in self.textures]
+        gram_tiles = None
+        if self.config.texture_scale != 1.0:
+            gram_tiles = [np.stack([scaled(tile, self.config.texture_scale) for tile in tiles])
+                          for tiles in texture_tiles]
+        return self.build_objective(extractor, self.batch(self.content, size), texture_tiles,
+                                    self.config, gram_tiles)
+
+    def gradient_scale(self, size: Size) -> float:
+        """1: each tile's loss is the original's."""
+        return 1.0
+
+    def upsampled(self, image, size: Size):
+        """The batch at a larger tile size: bilinear, as before."""
+        return tf.image.resize(image, size, method="bilinear")
+
+    def assembled(self, image) -> np.ndarray:
+        """The tiles as they stand, at the tile size, put back together: uint8 (H, W, 3)."""
+        tiles = deprocess(image)
+        if tuple(tiles.shape[1:3]) != self.tile_size:
+            tiles = tf.image.resize(tiles, self.tile_size, method="bilinear")
+        return from_tile_batch(rounded(tiles.numpy()), self.config.split)
+
+    def reporter(self, level: int, callback):
+        """Only the last level reports; the coarse levels' time counts in its `seconds`."""
+        return callback if level == len(self.plan) - 1 else None
+
+
+class PictureRegime:
+    """Global statistics: one picture of the split's total size (at max_dim 0, the content's)."""
+
+    def __init__(self, config: TransferConfig, content: np.ndarray, textures: Sequence,
+                 tile_size: Size):
+        self.config, self.content, self.textures = config, content, list(textures)
+        self.tile_size = tile_size
+        columns, rows = config.split
+        self.full: Size = (rows * tile_size[0], columns * tile_size[1])
+        self.plan: LevelPlan = picture_levels(self.full, config)
+        self.progress = LevelProgress(self.plan)
+
+    def batch(self, image: np.ndarray, size: Size) -> np.ndarray:
+        """`image` at `size` as a batch of one: (1, h, w, 3)."""
+        if tuple(image.shape[:2]) == tuple(size):
+            return image[None]
+        return resize(image, size, antialias=True)[None]
+
+    def objective(self, extractor, size: Size):
+        """The tiled objective when the level is larger than one tile, else the whole one."""
+        config = self.config
+        content = self.batch(self.content, size)[0]
+        gram_textures = [self.batch(t, size)[0] for t in self.textures]
+        if config.texture_scale != 1.0:
+            gram_textures = [scaled(t, config.texture_scale) for t in gram_textures]
+            raw_textures = [mirror_fit(t, size) for t in gram_textures]
+        else:
+            raw_textures = gram_textures
+        if config.tile_size and max(size) > config.tile_size:
+            return TiledObjective(extractor, content, raw_textures, gram_textures,
+                                  config.loss_weights, config.texture_layer_weights,
+                                  config.tile_size, gray_texture=config.gray_texture,
+                                  blend=config.texture_blend)
+        return whole_objective(extractor, content[None], [t[None] for t in raw_textures], config,
+                               [t[None] for t in gram_textures]
+                               if config.texture_scale != 1.0 else None)
+
+    def gradient_scale(self, size: Size) -> float:
+        """The picture's size in original tiles (levels.gradient_scale)."""
+        return gradient_scale(size, self.full, self.tile_size, self.config.max_dim)
+
+    def upsampled(self, image, size: Size):
+        """The content at `size` plus the upsampled change the run has made so far, so the
+        content's own fine detail comes back at each level instead of a blur; back-projected
+        (images.upsampled_onto) so that the new picture downscaled is the current one again: the
+        look made below is kept, only detail finer than the level below is new."""
+        current = tuple(image.shape[1:3])
+        return upsampled_onto(image, preprocess(self.batch(self.content, current)),
+                              preprocess(self.batch(self.content, size)))
+
+    def assembled(self, image) -> np.ndarray:
+        """The picture at full size (mid-run at a coarser level: the content plus the change so
+        far, upsampled): uint8 (H, W, 3)."""
+        if tuple(image.shape[1:3]) != tuple(self.full):
+            image = tf.clip_by_value(self.upsampled(image, self.full), PIXEL_MIN, PIXEL_MAX)
+        return rounded(deprocess(image)[0].numpy())
+
+    def reporter(self, level: int, callback):
+        """Every level reports, with its level and an estimate of the seconds left."""
+        return None if callback is None else self.progress.reporter(level, callback)

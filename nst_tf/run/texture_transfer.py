@@ -1,0 +1,125 @@
+"""One transfer, as a short pipeline: inputs, a plan of levels, and for each level the objective
+and the optimiser, then the next level's start, and the assembled result.
+
+How the picture maps to what is optimised (the original's tiles, or one picture with global
+statistics) is the regime's business (run/regimes.py); the run only walks the levels.
+"""
+from __future__ import annotations
+
+import time
+from typing import Callable, Optional
+
+import numpy as np
+import tensorflow as tf
+
+from nst_tf.config import TransferConfig
+from nst_tf.io.images import mirror_fit, resize
+from nst_tf.io.inputs import ImageLike, Inputs, load_inputs
+from nst_tf.io.tiles import tile_size
+from nst_tf.network.vgg import FeatureExtractor, PIXEL_MAX, PIXEL_MIN, preprocess, vgg
+from nst_tf.optimize.adam import AdamOptimization
+from nst_tf.optimize.lbfgs import LbfgsOptimization
+from nst_tf.run.colours import original_colors
+from nst_tf.run.regimes import PictureRegime, TileRegime
+from nst_tf.steps import Callback
+
+
+class TextureTransfer:
+    """One transfer, set up and ready to run: images, network, and the resolution levels.
+
+    content, texture: paths or arrays (any size; the texture is resized to the content's size).
+    network: a VGG already built from the same weights (and seed, for random weights), to reuse
+    across transfers (the batch runner); None builds one. inputs: what load_inputs(content,
+    texture, config) returned, when the caller has already checked them (the command line does
+    so before TensorFlow starts); None reads them here. build_objective: per-tile statistics
+    only, the objective of a level's batch (regimes.whole_objective; the benchmark's eager 2018
+    reference supplies its own).
+    """
+
+    def __init__(self, content: ImageLike, texture: ImageLike,
+                 config: Optional[TransferConfig] = None, network=None,
+                 inputs: Optional[Inputs] = None, build_objective: Optional[Callable] = None):
+        self.config = config = config or TransferConfig()
+        # Every input is read and checked before the network is built.
+        self.inputs = inputs = inputs or load_inputs(content, texture, config)
+        self.content = inputs.content
+        # Each texture aligned with the content: resized to it (the original), or for synthesis
+        # cropped or mirror-extended to the output, so its features keep their own size.
+        self.textures = [mirror_fit(t, self.content.shape[:2]) if config.mode == "synthesize"
+                         else resize(t, self.content.shape[:2], antialias=True)
+                         for t in inputs.textures]
+        self.texture = self.textures[0]
+        self.tile_size = tile_size(self.content.shape[:2], config.split, config.max_dim)
+        if config.global_statistics:
+            self.regime = PictureRegime(config, self.content, self.textures, self.tile_size)
+        else:
+            self.regime = TileRegime(config, self.content, self.textures, self.tile_size,
+                                     **({"build_objective": build_objective}
+                                        if build_objective else {}))
+        self.plan = self.regime.plan
+        if network is None:
+            network = vgg(config.network, inputs.weights_path, config.seed)
+        self.extractor = FeatureExtractor(network, config.texture_layers, config.content_layers)
+        self.level = 0
+        self.image = tf.Variable(preprocess(self.regime.batch(self._initial_image(),
+                                                              self.plan.sizes[0])), name="image")
+        self.objective = self.regime.objective(self.extractor, self.plan.sizes[0])
+        self.optimization = None
+
+    def _initial_image(self) -> np.ndarray:
+        init = self.config.init
+        if init == "content":
+            return self.content
+        if init == "noise":
+            rng = np.random.default_rng(self.config.seed)
+            return rng.uniform(0.0, 255.0, self.content.shape).astype(np.float32)
+        return self.inputs.init
+
+    def _optimization(self, previous=None):
+        """The optimiser for this level; Adam continues the previous level's state."""
+        steps = self.plan.steps[self.level]
+        if self.config.optimizer == "lbfgs":
+            return LbfgsOptimization(self.objective, self.image, self.config, steps)
+        return AdamOptimization(self.objective, self.image, self.config, steps, previous=previous,
+                                gradient_scale=self.regime.gradient_scale(
+                                    self.plan.sizes[self.level]))
+
+    def _next_level(self) -> None:
+        """Carries the image up to the next level's size and builds that level's objective."""
+        self.level += 1
+        size = self.plan.sizes[self.level]
+        upsampled = self.regime.upsampled(self.image, size)
+        self.objective = None  # frees the previous level's targets before the next one's are made
+        self.image = tf.Variable(tf.clip_by_value(upsampled, PIXEL_MIN, PIXEL_MAX), name="image")
+        self.objective = self.regime.objective(self.extractor, size)
+
+    def run(self, callback: Optional[Callback] = None) -> np.ndarray:
+        """Optimises and returns the result as uint8 RGB.
+
+        Tiles: callback(StepReport) follows each full-resolution step; coarse levels report
+        nothing, but their time counts in each report's `seconds`. Global statistics: every level
+        reports, with its `level`, the number of `levels` and an estimate of the seconds left.
+        """
+        start = time.perf_counter()
+        previous = None
+        while True:
+            self.optimization = self._optimization(previous)
+            self.optimization.run(self.regime.reporter(self.level, callback), start)
+            if self.level == len(self.plan) - 1:
+                break
+            previous = self.optimization
+            self._next_level()
+        return self.result()
+
+    def keep_best(self) -> None:
+        """After an interrupt: the current level's image goes back to the best it has seen (the
+        lowest total); result() then gives that picture."""
+        if self.optimization is not None and self.optimization.image is self.image:
+            self.optimization.restore_best()
+
+    def result(self) -> np.ndarray:
+        """The image as it stands now, at full resolution: uint8 (H, W, 3)."""
+        image = self.regime.assembled(self.image)
+        if not self.config.original_colors:
+            return image
+        return original_colors(image, resize(self.content, image.shape[:2], antialias=True))
