@@ -49,13 +49,23 @@ def keras_file(network: str = "vgg19") -> WeightsFile:
     """Keras' ImageNet notop file of `network` (looked up at call time, so tests can swap it)."""
     return {"vgg19": KERAS_VGG19_NOTOP, "vgg16": KERAS_VGG16_NOTOP}[network]
 
-# The project's weights/ folder; NST_TF_WEIGHTS_DIR moves it (e.g. to a shared cache).
-WEIGHTS_DIR = Path(os.environ.get("NST_TF_WEIGHTS_DIR",
-                                  Path(__file__).resolve().parent.parent / "weights"))
-
 def keras_cache_dir() -> Path:
     """Where keras.utils.get_file keeps downloaded models ($KERAS_HOME/models, ~/.keras/models)."""
     return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "models"
+
+
+def _default_weights_dir() -> Path:
+    """The checkout's weights/ folder when the package runs from a checkout; installed (pip
+    install .: the package in site-packages, where weights/ would land beside every other
+    package), Keras' own cache, which is searched anyway."""
+    checkout = Path(__file__).resolve().parents[2]
+    if (checkout / "nst_tf").is_dir() and (checkout / "scripts").is_dir():
+        return checkout / "weights"
+    return keras_cache_dir()
+
+
+# The project's weights/ folder; NST_TF_WEIGHTS_DIR moves it (e.g. to a shared cache).
+WEIGHTS_DIR = Path(os.environ.get("NST_TF_WEIGHTS_DIR") or _default_weights_dir())
 
 
 def resolve_weights(spec: Optional[str], weights_dir=None, allow_download: bool = True,
@@ -155,3 +165,48 @@ def check_weights_file(path, network: str = "vgg19") -> None:
     if extra:
         raise NSTError(f"{path}: not a {name} notop weights file (it has {extra[0]}, which "
                        f"{name} has not: another network's weights?); {advice}")
+
+
+# Which preset a weights file's scale calls for, read from its first convolution's kernel (the
+# one of shape 3x3x3x64, whatever the layer is called): the mean absolute value of its weights.
+# Gatys' normalized VGG19 divides each filter by its mean activation over ImageNet, and the first
+# layer's inputs are pixels (0..255), so its first kernels are small: the shared
+# vgg19_normalized_notop.h5 has 0.0092 (its deeper kernels 0.004-0.047, its biases 1e-4-0.2).
+# Keras' ImageNet file (Caffe's VGG, unnormalized) has first-layer kernels far larger than that,
+# and an untrained Keras VGG19 (keras.applications.VGG19(weights=None): Glorot-uniform kernels,
+# zero biases) has 0.0497 there (0.013 at block5), whose features are on Keras' scale too.
+# The threshold sits between 0.0092 and 0.0497, at about their geometric mean.
+NORMALIZED_FIRST_KERNEL_MAX = 0.02
+
+
+def first_kernel_scale(path) -> Optional[float]:
+    """The mean absolute weight of the file's first convolution kernel (3x3x3x64), or None when
+    the file cannot be read or has no such kernel. h5py only: no TensorFlow."""
+    import h5py
+    import numpy as np
+
+    found = []
+    try:
+        with h5py.File(path, "r") as handle:
+            def note(name, item):
+                if (not found and isinstance(item, h5py.Dataset)
+                        and tuple(item.shape) == (3, 3, 3, 64)):
+                    found.append(float(np.abs(item[()]).mean()))
+            handle.visititems(note)
+    except (OSError, ValueError, KeyError):
+        return None
+    return found[0] if found else None
+
+
+def weights_preset(spec: Optional[str]) -> Optional[str]:
+    """The preset the `weights` setting calls for: 'imagenet' for Keras' file, 'normalized' or
+    'imagenet' for a file by its first kernel's scale (first_kernel_scale), None when it says
+    nothing (random weights, a file that cannot be read: its check reports that)."""
+    if spec == "imagenet":
+        return "imagenet"
+    if spec in (None, "random"):
+        return None
+    scale = first_kernel_scale(spec)
+    if scale is None:
+        return None
+    return "normalized" if scale < NORMALIZED_FIRST_KERNEL_MAX else "imagenet"
