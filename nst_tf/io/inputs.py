@@ -66,11 +66,13 @@ def as_texture_list(texture: TextureArg) -> list:
 
 
 def load_inputs(content: Optional[ImageLike], texture: TextureArg,
-                config: TransferConfig) -> Inputs:
+                config: TransferConfig, download: bool = True) -> Inputs:
     """Reads and checks every input of a transfer; raises NSTError with one line on the first
     problem. texture: one photo or a list (blended by config.texture_blend); synthesis needs no
-    content, reconstruction no texture. The weights file's index is checked (or Keras' file
-    found or downloaded)."""
+    content, reconstruction no texture. The weights file's index is checked, or Keras' file
+    found ('imagenet'). download: fetch Keras' file when no verified copy is here (80 MB);
+    False only looks, and a missing file is an NSTError saying how to get it (the checks then
+    touch nothing but local files)."""
     textures = as_texture_list(texture)
     if content is None and config.mode != "synthesize":
         raise NSTError(f"mode {config.mode} needs a content photo (--content)")
@@ -94,5 +96,5 @@ def load_inputs(content: Optional[ImageLike], texture: TextureArg,
         if init.shape != content.shape:
             raise NSTError(f"{config.init}: init image is {init.shape[1]}x{init.shape[0]}, the "
                            f"content is {content.shape[1]}x{content.shape[0]}; they must match")
-    return Inputs(content, textures, init, resolve_weights(config.weights,
-                                                               network=config.network))
+    return Inputs(content, textures, init, resolve_weights(
+        config.weights, allow_download=download, network=config.network))
