@@ -74,3 +74,34 @@ def legacy_weights_file(path, shapes):
             group.attrs["weight_names"] = [f"{name}/kernel:0".encode(), f"{name}/bias:0".encode()]
             group.create_dataset(f"{name}/kernel:0", shape=shape, dtype="f4")
             group.create_dataset(f"{name}/bias:0", data=np.zeros(shape[-1], "f4"))
+
+
+# The quick layer (`python -m pytest -q -m quick`, about a minute on 2 cores): pure functions and
+# small graphs in this process. A test is in it unless it starts a process (its source calls
+# run_script or subprocess: each start imports TensorFlow again, several seconds) or it is one of
+# these, which take longer than a few seconds on 2 cores: the largest exactness cases, the
+# multi-level and seam runs, and the real-weight runs of many steps.
+NOT_QUICK = {
+    "test_tiled_loss_and_gradient_equal_the_untiled_ones", "test_tiles_leave_no_seams_small",
+    "test_a_large_picture_gets_the_tiled_objective",
+    "test_max_dim_0_runs_coarse_to_fine_up_to_the_odd_full_size",
+    "test_each_modes_normalized_preset_lowers_its_objective",
+    "test_evaluation_rows_each_in_a_fresh_process",
+    "test_lbfgs_does_not_stall_on_peebles_under_water",
+    "test_lbfgs_beats_adam_on_the_same_objective_and_budget",
+    "test_adam_texture_falls_while_the_result_stays_the_content",
+    "test_a_portrait_phone_photo_runs_upright", "test_same_inputs_and_seed_give_the_same_bytes",
+    "test_a_loss_that_stops_being_finite_stops_the_run_and_keeps_the_image",
+    "test_download_with_no_network_fails_within_30_s",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    import inspect
+    for item in items:
+        function = getattr(item, "function", None)
+        source = inspect.getsource(function) if function is not None else ""
+        starts_a_process = "run_script(" in source or "subprocess" in source
+        if not (starts_a_process or item.originalname in NOT_QUICK
+                or item.get_closest_marker("slow")):
+            item.add_marker(pytest.mark.quick)
