@@ -1,0 +1,68 @@
+"""Downloads Keras' ImageNet VGG19 (or VGG16) without its classifier into weights/, verified by
+its md5, showing its progress.
+
+    nst-tf download-weights
+    nst-tf download-weights --network vgg16
+    nst-tf download-weights --url file:///tmp/x.h5 --md5 ... --dest /tmp/w.h5
+
+A no-op when a verified file is already there; a failed download leaves nothing behind.
+(python scripts/download_weights.py ... from a checkout.)
+"""
+import re
+
+from absl import app, flags
+
+from nst_tf.cli import common
+from nst_tf.errors import NSTError
+from nst_tf.io.download import ByteProgress, download
+from nst_tf.network.layers import NETWORKS
+from nst_tf.network.weights import WEIGHTS_DIR, keras_file
+
+USAGE = "[--network vgg19|vgg16] [--url URL --md5 HEX] [--dest PATH]"
+DESCRIPTION = f"""\
+Downloads Keras' ImageNet VGG19 (or VGG16) notop weights into {WEIGHTS_DIR}/, verified by its
+md5, so that --weights imagenet runs offline. Does nothing when a verified copy is there; a
+failed download leaves nothing behind."""
+
+flags.DEFINE_enum("network", "vgg19", NETWORKS, "Whose Keras notop file to fetch.")
+flags.DEFINE_string("url", None, "Where to download from (default: Keras' file of --network).")
+flags.DEFINE_string("md5", None, "Expected md5 (or sha256) of the file (default: Keras' file's).")
+flags.DEFINE_string("dest", None, "Where to write it: a file path, or a folder to put it in (as "
+                    f"wget -P); default: {WEIGHTS_DIR}/ under Keras' file name.")
+flags.DEFINE_boolean("progress", True, "Show the download's progress on stderr.")
+FLAGS = flags.FLAGS
+
+GROUPS = [("download", ("network", "url", "md5", "dest", "progress"))]
+
+
+def check_hash(text) -> None:
+    """NSTError with one line unless `text` is None, empty (no check), 32 hex digits (an md5)
+    or 64 (a sha256): checked before any download."""
+    if text and not re.fullmatch(r"[0-9a-fA-F]{32}|[0-9a-fA-F]{64}", text):
+        raise NSTError(f"--md5 takes 32 hex digits (an md5; 64 for a sha256), got {text!r}")
+
+
+@common.guarded
+def run(argv):
+    check_hash(FLAGS.md5)
+    known = keras_file(FLAGS.network)
+    url = FLAGS.url or known.url
+    # A URL of one's own comes without Keras' hash unless one is given.
+    md5 = FLAGS.md5 if FLAGS.md5 is not None else (known.md5 if FLAGS.url is None else None)
+    path = download(url, FLAGS.dest or WEIGHTS_DIR / known.filename, md5 or None,
+                    progress=ByteProgress() if FLAGS.progress else None)
+    print(f"{path} verified" if md5 else f"{path} downloaded (no hash given to check)")
+
+
+def main(argv=None):
+    """The `nst-tf download-weights` command (argv: the program name, then the flags)."""
+    app.run(run, argv, flags_parser=common.flags_parser(
+        "download-weights", USAGE, DESCRIPTION, GROUPS,
+        short_help={"network": "Whose Keras notop file to fetch: vgg19 or vgg16.",
+                    "progress": "Show the download's progress on stderr.",
+                    "md5": "The file's expected md5 (32 hex digits; or a sha256); empty: no "
+                           "check; unset: Keras' file's."}))
+
+
+if __name__ == "__main__":
+    main()

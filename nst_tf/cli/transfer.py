@@ -1,0 +1,201 @@
+"""Neural Texture Transfer from the command line, and its sibling recipes (--mode).
+
+    nst-tf transfer --content cat.jpg --texture cracks.jpg --output cat_cracked.png
+    nst-tf transfer --mode style --content cat.jpg --style painting.jpg
+    nst-tf transfer --mode synthesize --texture gravel.jpg --size 512x512
+    nst-tf transfer --mode reconstruct --content cat.jpg --content_layers relu4_2
+
+(python scripts/transfer.py ... from a checkout.)
+"""
+import sys
+import time
+from pathlib import Path
+
+from absl import app, flags
+
+from nst_tf.cli import common
+
+USAGE = "--content PHOTO --texture PHOTO [--output FILE] [flags]"
+DESCRIPTION = """\
+Puts the texture of --texture into --content, keeping the content's layout and colours (or,
+with --mode, makes a style transfer, a texture synthesis or a feature reconstruction). The
+loss weights, layers and optimiser default by --mode and --preset; the preset follows the
+--weights file unless given. Flags are written --name=value or --name value."""
+
+flags.DEFINE_string("content", None, "Content image: the photo whose layout and colours are kept "
+                    "(not needed by --mode synthesize).")
+flags.DEFINE_string("texture", None, "Texture image (--mode style: the style image): the photo "
+                    "whose texture is wanted; several comma-separated, blended by --texture_blend "
+                    "(not needed by --mode reconstruct).")
+flags.DEFINE_string("output", "output.png", "Where the result is written (png, jpg, ...).")
+flags.DEFINE_integer("save_every", 0, "Also write the image every N steps beside the output "
+                     "(NAME_00050.png = after 50 updates); 0 never.")
+flags.DEFINE_string("metrics", None, "Write one JSON object per step to this file (JSON Lines).")
+flags.DEFINE_string("sheet", None, "Also write a labelled contact sheet here: content | texture "
+                    "| result, side by side.")
+flags.DEFINE_string("plot", None, "Also draw the loss parts over the steps into this PNG (log "
+                    "scale).")
+flags.DEFINE_boolean("progress", True, "Show progress on stderr: a bar on a terminal, else a "
+                     "line every --log_every steps; --noprogress: nothing.")
+flags.DEFINE_integer("log_every", 50, "Without a terminal: a progress line every N steps; 0 never.")
+common.define_transfer_flags(aliases=True)
+flags.DEFINE_alias("style", "texture")
+flags.adopt_module_key_flags(common)  # --helpfull lists the transfer's settings too
+FLAGS = flags.FLAGS
+
+GROUPS = common.transfer_groups()
+
+
+def intermediate_path(output: Path, updates: int, level: int = 0, levels: int = 1) -> Path:
+    """NAME_00050.png after 50 updates; NAME_level2_00005.png in a run of several levels."""
+    stage = f"_level{level + 1}" if levels > 1 else ""
+    return output.with_name(f"{output.stem}{stage}_{updates:05d}{output.suffix}")
+
+
+def sheet_panels(config, inputs, result):
+    """[(caption, image)] for the contact sheet: the photos the mode used, then the result."""
+    texture_name = "style" if config.mode == "style" else "texture"
+    panels = [] if config.mode == "synthesize" else [("content", inputs.content)]
+    if config.mode != "reconstruct":
+        many = len(inputs.textures) > 1
+        panels += [(f"{texture_name} {i + 1}" if many else texture_name, t)
+                   for i, t in enumerate(inputs.textures)]
+    return panels + [("result", result)]
+
+
+def check_outputs(output, metrics=None, sheet=None, plot=None) -> None:
+    """Every output path's check, before anything is read or TensorFlow starts: NSTError with
+    one line for a folder given as a file, a folder that does not exist, a format that cannot
+    be written, a --plot that is not a PNG."""
+    for flag, path in (("output", output), ("metrics", metrics), ("sheet", sheet),
+                       ("plot", plot)):
+        if path:
+            common.check_output_path(flag, path)
+    if plot and Path(plot).suffix.lower() != ".png":
+        raise common.NSTError(f"{plot}: --plot writes a PNG; give a name ending in .png")
+
+
+def output_size(config, inputs, plan) -> tuple:
+    """(width, height) of the result."""
+    from nst_tf.io.tiles import tile_size
+    if config.global_statistics:
+        height, width = plan.sizes[-1][:2]
+        return width, height
+    height, width = tile_size(inputs.content.shape[:2], config.split, config.max_dim)
+    return width * config.split[0], height * config.split[1]
+
+
+def start_line(config, inputs, plan, note: str, device: str) -> str:
+    """What will run, in one line: mode, picture size in and out, steps and optimiser, preset,
+    device."""
+    height, width = inputs.content.shape[:2]
+    out_width, out_height = output_size(config, inputs, plan)
+    steps = sum(plan.steps)
+    what = "step" if config.optimizer != "lbfgs" else "evaluation"
+    levels = f" over {len(plan.steps)} levels" if len(plan.steps) > 1 else ""
+    source = "" if config.mode != "synthesize" else " (synthesized)"
+    return (f"transfer: {config.mode} mode, {width}x{height}{source} -> {out_width}x{out_height}, "
+            f"{steps} {config.optimizer} {what}{'s' if steps != 1 else ''}{levels}, "
+            f"preset {config.preset}{note}, on {device}")
+
+
+def quiet() -> bool:
+    """Whether the progress display shows nothing (--noprogress, or --log_every 0 without a
+    terminal); then the start and end lines are left out too."""
+    return not FLAGS.progress or (FLAGS.log_every <= 0 and not sys.stderr.isatty())
+
+
+@common.guarded
+def run(argv):
+    from nst_tf.errors import NonFiniteLoss
+    from nst_tf.io.files import check_apart
+    from nst_tf.io.images import write_image
+    from nst_tf.io.inputs import load_inputs
+
+    began = time.perf_counter()
+    # Every flag and input is checked before TensorFlow starts and the network is built.
+    check_outputs(FLAGS.output, FLAGS.metrics, FLAGS.sheet, FLAGS.plot)
+    preset, note, warning = common.choose_preset(FLAGS.weights, FLAGS.network)
+    config = common.config_from_flags(preset=preset)
+    output = Path(FLAGS.output)
+    textures = [t.strip() for t in FLAGS.texture.split(",") if t.strip()] if FLAGS.texture else []
+    # A mode that does not use a photo does not read it (synthesize still takes its size).
+    content = FLAGS.content if config.mode != "synthesize" or config.size == (0, 0) else None
+    textures = textures if config.mode != "reconstruct" else []
+    check_apart({"output": output, "metrics": FLAGS.metrics, "sheet": FLAGS.sheet,
+                 "plot": FLAGS.plot},
+                {"content": content, **{"texture" + (f" #{i + 1}" if len(textures) > 1 else ""): t
+                                       for i, t in enumerate(textures)},
+                 **common.path_flags(config)})
+    inputs = load_inputs(content, textures or None, config)
+    if warning:
+        common.say(warning)
+    common.import_tensorflow_quietly()
+    from nst_tf.report.steplog import MetricsLog
+    from nst_tf.report.progress import StepProgress
+    from nst_tf.run.texture_transfer import TextureTransfer
+
+    job = TextureTransfer(content, textures or None, config, inputs=inputs)
+    if not quiet():
+        common.say(start_line(config, inputs, job.plan, note, common.device_name()))
+    metrics = MetricsLog(FLAGS.metrics) if FLAGS.metrics else None
+    progress = StepProgress(job.plan.steps, FLAGS.log_every, enabled=FLAGS.progress)
+    records = []
+
+    def on_step(report):
+        records.append(report.as_dict())
+        if metrics is not None:
+            metrics(report)
+        updates = report.step + 1
+        if FLAGS.save_every > 0 and updates % FLAGS.save_every == 0:
+            write_image(intermediate_path(output, updates, report.level, report.levels),
+                        job.result())
+        progress(report)
+
+    def keep(what: str) -> str:
+        """Writes the image and closes the metrics; says where."""
+        write_image(output, job.result())
+        where = f"wrote {what} to {output}"
+        if metrics is not None:
+            metrics.close()
+            where += f" and the metrics to {metrics.path}"
+        return where
+
+    try:
+        try:
+            image = job.run(on_step)
+        finally:
+            progress.close()
+    except KeyboardInterrupt as interrupt:  # Ctrl-C, or SIGTERM (common.Terminated)
+        job.keep_best()
+        print(f"interrupted: {keep('the best image so far')}", file=sys.stderr)
+        sys.exit(common.exit_code(interrupt))
+    except NonFiniteLoss as error:
+        common.fail(f"{error}; {keep('the best image before it')} (lower the loss weights "
+                    "or the learning rate)", common.EXIT_FAILED)
+    except BaseException:
+        if metrics is not None:
+            metrics.discard()
+        raise
+    write_image(output, image)
+    if metrics is not None:
+        metrics.close()
+    if FLAGS.sheet:
+        from nst_tf.report.sheet import contact_sheet
+        write_image(FLAGS.sheet, contact_sheet(sheet_panels(config, inputs, image)))
+    if FLAGS.plot:
+        from nst_tf.report.plot import plot_losses
+        plot_losses(records, FLAGS.plot)
+    if not quiet():
+        common.say(f"wrote {output} ({image.shape[1]}x{image.shape[0]}) in "
+                   f"{common.duration(time.perf_counter() - began)}")
+
+
+def main(argv=None):
+    """The `nst-tf transfer` command (argv: the program name, then the flags)."""
+    app.run(run, argv, flags_parser=common.flags_parser(
+        "transfer", USAGE, DESCRIPTION, GROUPS, short_output=True, aliases={"style": "texture"}))
+
+
+if __name__ == "__main__":
+    main()
