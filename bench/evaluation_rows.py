@@ -1,7 +1,7 @@
 """Full-resolution benchmark rows: the cost of one evaluation per megapixel and the peak memory,
 each picture size in a fresh process, tiled (global statistics) against untiled at 512 px.
 
-    python scripts/benchmark.py --highres 512x341:0,3840x2160:1024,5464x3640:1024
+    python bench/scripts/benchmark.py --highres 512x341:0,3840x2160:1024,5464x3640:1024
 """
 from __future__ import annotations
 

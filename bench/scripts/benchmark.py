@@ -1,7 +1,7 @@
 """Speed of the project's paths against the 2018 notebooks' eager loop, side by side.
 
     python bench/scripts/benchmark.py                              # shipped cat/gravel, 256 px, 100 steps
-    python bench/scripts/benchmark.py --pair ../shared/medium_examples/CatCrack_in.jpg --steps 300 --json out.json
+    python bench/scripts/benchmark.py --pair $NST_TF_MEDIUM_EXAMPLES/CatCrack_in.jpg --steps 300 --json out.json
 
 Prints a table: seconds per step, ratio to the reference (or the first path), achieved GFLOP/s
 against the FLOPs of the convolutions each path runs, peak resident memory, time-to-quality (wall
@@ -9,13 +9,13 @@ time until a path first reaches the objective the first path reaches after --ste
 with --look_every, time-to-look (until its picture first has the look of the first path's final
 picture: look measure within 10%, SSIM to the content no more than 0.05 lower).
 
-    python bench/scripts/benchmark.py --pair ../shared/medium_examples/CatCrack_in.jpg --steps 1000 \
+    python bench/scripts/benchmark.py --pair $NST_TF_MEDIUM_EXAMPLES/CatCrack_in.jpg --steps 1000 \
         --paths adam,reference,lbfgs,adam_coarse,adam_lr20 --look_every 25 --reference_steps 20
 
 Full resolution (global statistics, tiled): one evaluation per picture size and tile size, each
 in a fresh process, seconds per megapixel against the first row, and peak resident memory:
 
-    python bench/scripts/benchmark.py --pair ../shared/medium_examples/peebles_under_water_in.jpg \
+    python bench/scripts/benchmark.py --pair $NST_TF_MEDIUM_EXAMPLES/peebles_under_water_in.jpg \
         --highres 512x341:0,3840x2160:1024,5464x3640:1024
 """
 import dataclasses

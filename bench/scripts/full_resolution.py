@@ -1,8 +1,8 @@
 """A full-resolution transfer scored against the original's (downscaled) published result, and
 timed against 100 Adam steps at 512x341 measured first in the same run.
 
-    python bench/scripts/full_resolution.py --pair ../shared/medium_examples/peebles_under_water_in.jpg \
-        --original ../shared/medium_examples/peebles_under_water_out.jpg --output peebles_4k.png \
+    python bench/scripts/full_resolution.py --pair $NST_TF_MEDIUM_EXAMPLES/peebles_under_water_in.jpg \
+        --original $NST_TF_MEDIUM_EXAMPLES/peebles_under_water_out.jpg --output peebles_4k.png \
         --preview peebles_4k_preview.jpg --json peebles_4k.json --weights WEIGHTS ...
 
 Prints the look (at the original's size) and SSIM of ours and the original's, the fine detail

@@ -1,8 +1,8 @@
 """Reproduces the original's Medium examples and compares, by the numbers, with its results.
 
     python bench/scripts/reproduce_examples.py                       # all five, downloaded
-    python bench/scripts/reproduce_examples.py --examples_dir ../shared/medium_examples \
-        --weights ../shared/weights/vgg19_normalized_notop.h5 --loss_scales normalized
+    python bench/scripts/reproduce_examples.py --examples_dir $NST_TF_MEDIUM_EXAMPLES \
+        --weights $NST_TF_REAL_WEIGHTS --loss_scales normalized
 
 Writes per example NAME_result.png (at the original's output size) and NAME_sheet.png
 (content | texture | original result | ours), and comparison.json with, for our result and the
