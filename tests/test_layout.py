@@ -1,0 +1,84 @@
+"""The shape of the code: the library never imports its laboratory, the objective's formulas live
+in one module, the plan of levels and the reports need no TensorFlow."""
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from nst_tf.config import TransferConfig
+from nst_tf.errors import NSTError
+from nst_tf.run.levels import LevelPlan, coarser, gradient_scale, picture_levels, tile_levels
+
+from conftest import ROOT
+
+LIBRARY = ROOT / "nst_tf"
+
+
+def imported_modules(path: Path):
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            yield node.module
+
+
+def test_the_library_never_imports_the_laboratory_or_the_scripts():
+    offenders = [(str(path.relative_to(ROOT)), module)
+                 for path in LIBRARY.rglob("*.py") for module in imported_modules(path)
+                 if module.split(".")[0] in ("bench", "scripts", "cli_common", "tests",
+                                             "conftest")]
+    assert offenders == []
+
+
+def test_each_loss_formula_is_written_in_one_module():
+    # The distances, Gram matrices, TV and the weighting are defined in objective/terms.py
+    # and nowhere else in the library.
+    names = {"square_distance", "gram", "gram_sums", "gram_distance", "gram_surrogate",
+             "total_variation", "layer_mean", "blended", "blend_weights", "part_weights",
+             "Weighting", "gray"}
+    defined = {}
+    for path in LIBRARY.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name in names:
+                defined.setdefault(node.name, []).append(str(path.relative_to(LIBRARY)))
+    assert defined == {name: ["objective/terms.py"] for name in names}
+
+
+def test_settings_reports_and_plans_import_no_tensorflow():
+    code = ("import sys\n"
+            "import nst_tf, nst_tf.config, nst_tf.presets, nst_tf.fields, nst_tf.steps\n"
+            "import nst_tf.network.layers, nst_tf.run.levels, nst_tf.io.inputs\n"
+            "import nst_tf.report.progress, nst_tf.report.plot, nst_tf.report.steplog\n"
+            "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def test_tile_levels_halve_down_to_32_px_and_give_the_last_the_run_steps():
+    config = TransferConfig(coarse_levels=3, coarse_iterations=7, iterations=40)
+    plan = tile_levels((150, 200), config)
+    assert plan == LevelPlan([(38, 50), (75, 100), (150, 200)], [7, 7, 40])  # 19x25 left out
+    assert coarser((64, 64), 1) == [(32, 32)] and coarser((60, 64), 1) == []
+
+
+def test_picture_levels_start_at_start_dim_and_double_up_to_the_full_size():
+    config = TransferConfig(max_dim=0, start_dim=1024, iterations=45, refine_iterations=3)
+    plan = picture_levels((3640, 5464), config)
+    assert plan.sizes == [(682, 1024), (1364, 2048), (2728, 4096), (3640, 5464)]
+    assert plan.steps == [45, 3, 3, 3]
+    assert picture_levels((300, 500), config).sizes == [(300, 500)]  # smaller than start_dim
+    with pytest.raises(NSTError, match="start_dim 1024 makes a first level of 1024x18 px"):
+        picture_levels((100, 5600), config)
+
+
+def test_gradient_scale_counts_the_originals_tiles_in_a_picture():
+    # max_dim 0: a picture whose longer side is 2048 holds (2048 / 512)^2 = 16 tiles of 512 px.
+    assert gradient_scale((1152, 2048), (1152, 2048), (1152, 2048), 0) == pytest.approx(16.0)
+    assert gradient_scale((576, 1024), (1152, 2048), (1152, 2048), 0) == pytest.approx(4.0)
+    # A 2x2 split at max_dim 512: the picture is four tiles of 341x512.
+    assert gradient_scale((682, 1024), (682, 1024), (341, 512), 512) == pytest.approx(4.0)
