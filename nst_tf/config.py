@@ -139,7 +139,8 @@ class TransferConfig:
         False, "Keep the content's colours: the result's luminance with the content's chroma "
         "(YIQ); the texture is then compared in gray unless --gray_texture says otherwise.")
     size: Tuple[int, int] = _knob(
-        (0, 0), "synthesize: the output's size WxH (0x0: the texture's size), before max_dim.")
+        (0, 0), "synthesize: the output's size WxH, exactly (max_dim does not rescale it); 0x0: "
+        "the content's size when one is given, else the texture's, then scaled by max_dim.")
     optimizer: Optional[str] = _mode_knob(
         "optimizer", "Optimiser: 'adam' (the original's loop with its plateau schedule: its "
         "dynamics make the original's look), 'lbfgs' (L-BFGS-B: a lower objective sooner, a "

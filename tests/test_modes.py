@@ -141,7 +141,7 @@ def test_each_mode_runs_two_steps_on_the_command_line(tmp_path, image_files):
         "style": ([f"--content={content}", f"--style={texture}", "--original_colors",
                    "--optimizer=sgd", "--learning_rate=1"], (36, 48)),
         "synthesize": ([f"--texture={texture},{content}", "--texture_blend=0.7,0.3",
-                        "--size=64x48"], (36, 48)),
+                        "--size=64x48"], (48, 64)),  # an explicit size is the output's
         "reconstruct": ([f"--content={content}", "--content_layers=relu4_2"], (36, 48)),
     }
     for mode, (photos, shape) in cases.items():
@@ -183,6 +183,17 @@ def test_synthesis_keeps_the_textures_own_scale_and_sizes_the_output(random_vgg)
     # The texture is mirror-extended to the output, not stretched: its pixels are kept.
     np.testing.assert_array_equal(job.texture[:30, :40], texture)
     np.testing.assert_array_equal(job.texture[:30, 40:80], texture[:, ::-1])
+
+
+def test_an_explicit_synthesis_size_is_the_output_size_whatever_max_dim(random_vgg):
+    config = TransferConfig(mode="synthesize", weights="random", iterations=1, max_dim=64,
+                            size=(80, 48))
+    job = TextureTransfer(None, random_image((30, 40), 4), config, network=random_vgg)
+    assert job.run().shape == (48, 80, 3)
+    # Without a size, the texture's size scaled by max_dim: 48x36 -> 64x48.
+    unsized = TransferConfig(mode="synthesize", weights="random", iterations=1, max_dim=64)
+    assert TextureTransfer(None, random_image((36, 48), 4), unsized,
+                           network=random_vgg).run().shape == (48, 64, 3)
 
 
 def test_texture_scale_on_tiles_takes_the_gram_of_the_resized_texture(random_vgg):

@@ -49,7 +49,10 @@ class TextureTransfer:
                          else resize(t, self.content.shape[:2], antialias=True)
                          for t in inputs.textures]
         self.texture = self.textures[0]
-        self.tile_size = tile_size(self.content.shape[:2], config.split, config.max_dim)
+        # An explicit synthesis --size is the output's size: max_dim does not rescale it.
+        exact = config.mode == "synthesize" and config.size != (0, 0)
+        self.tile_size = tile_size(self.content.shape[:2], config.split,
+                                   0 if exact else config.max_dim)
         if config.global_statistics:
             self.regime = PictureRegime(config, self.content, self.textures, self.tile_size)
         else:
