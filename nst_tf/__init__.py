@@ -19,7 +19,7 @@ from nst_tf.errors import NSTError, NonFiniteLoss
 from nst_tf.io.inputs import as_image, load_inputs
 from nst_tf.steps import Callback, StepReport
 
-__all__ = ["TransferConfig", "TextureTransfer", "StepReport", "NSTError", "NonFiniteLoss",
+__all__ = ["TransferConfig", "TextureTransfer", "StepReport", "Callback", "NSTError", "NonFiniteLoss",
            "transfer", "parse_split", "as_image", "load_inputs"]
 
 # name -> the module that defines it, imported (with TensorFlow) when the name is first used.

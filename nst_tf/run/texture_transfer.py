@@ -20,7 +20,7 @@ from nst_tf.network.vgg import FeatureExtractor, PIXEL_MAX, PIXEL_MIN, preproces
 from nst_tf.optimize.adam import AdamOptimization
 from nst_tf.optimize.lbfgs import LbfgsOptimization
 from nst_tf.run.colours import original_colors
-from nst_tf.run.regimes import PictureRegime, TileRegime
+from nst_tf.run.regimes import PictureRegime, TileRegime, whole_objective
 from nst_tf.steps import Callback
 
 
@@ -57,8 +57,7 @@ class TextureTransfer:
             self.regime = PictureRegime(config, self.content, self.textures, self.tile_size)
         else:
             self.regime = TileRegime(config, self.content, self.textures, self.tile_size,
-                                     **({"build_objective": build_objective}
-                                        if build_objective else {}))
+                                     build_objective or whole_objective)
         self.plan = self.regime.plan
         if network is None:
             network = vgg(config.network, inputs.weights_path, config.seed)
