@@ -1,11 +1,19 @@
-"""scripts/transfer.py end to end: two-step runs, the metrics file, and every bad input."""
+"""The commands (scripts/transfer.py, batch.py, download_weights.py; nst-tf): two-step runs, the
+metrics file, every bad input, the help, one-line flag errors, the aliases, the checks made
+before TensorFlow starts, and the preset read from the weights file."""
+
+import os
+import re
+import subprocess
+import sys
 
 import imageio.v3 as iio
 import numpy as np
 import pytest
 
 from nst_tf.report.steplog import read_metrics
-from conftest import random_image, run_script
+from conftest import (ROOT, SHARED_WEIGHTS, legacy_weights_file, needs_shared_weights,
+                      random_image, run_script)
 
 QUICK = ["--max_dim=64", "--iterations=2", "--weights=random", "--log_every=1"]
 METRIC_KEYS = ["step", "total", "direct", "content", "raw", "texture", "tv", "lr", "seconds",
@@ -23,6 +31,11 @@ def test_two_step_run_writes_image_metrics_and_snapshots(tmp_path, image_files, 
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr and "Logging error" not in done.stderr
     assert "step 1/2  total" in done.stderr
+    lines = done.stderr.strip().splitlines()
+    what = "2 adam steps" if optimizer == "adam" else "2 lbfgs evaluations"
+    assert re.fullmatch(rf"transfer: texture mode, 96x72 -> 64x48, {what}, preset imagenet, on "
+                        r"(CPU|GPU|\d+ GPUs)", lines[0]), lines[0]
+    assert re.fullmatch(rf"wrote {re.escape(str(output))} \(64x48\) in \d+\.\d s", lines[-1])
     assert iio.imread(output).shape == (48, 64, 3)  # 96x72 content, longer side 64
     records = read_metrics(metrics)
     assert [r["step"] for r in records] == [0, 1]
@@ -101,3 +114,251 @@ def test_help_lists_every_config_flag():
         flag = f"--[no]{field.name}" if field.type == "bool" else f"--{field.name}"
         assert flag in done.stdout, field.name
     assert "(default: '1x1')" in done.stdout and "(default: '0.0001')" in done.stdout
+
+
+# --- The command-line conventions -----------------------------------------------------------
+
+COMMANDS = ("transfer.py", "batch.py", "download_weights.py")
+
+
+def in_subprocess(command, *args, cwd=None):
+    """Runs nst_tf.cli's `command` (transfer, batch, download_weights) in a fresh Python with
+    these flags, and reports on stdout, after what the command printed there, its exit code and
+    whether TensorFlow was imported: the last line is 'EXIT <code> TF <True|False>'."""
+    code = ("import sys\n"
+            f"from nst_tf.cli.{command} import main\n"
+            "try:\n"
+            f"    main([{command + '.py'!r}, *sys.argv[1:]])\n"
+            "    code = 0\n"
+            "except SystemExit as stop:\n"
+            "    code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)\n"
+            "print('EXIT', code, 'TF', 'tensorflow' in sys.modules)\n")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True,
+                          text=True, timeout=120, env=env, cwd=cwd)
+
+
+@pytest.mark.parametrize("script", COMMANDS)
+@pytest.mark.parametrize("flag", ["-h", "--help"])
+def test_help_exits_0_with_the_grouped_flags(script, flag):
+    done = run_script(script, flag)
+    assert done.returncode == 0 and done.stderr == ""
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith(f"usage: python scripts/{script} ")
+    assert len(lines) < 130  # absl's alphabetical dump of transfer.py was 207 lines
+    flag_lines = [line.split()[0] for line in lines if line.startswith("  --")]
+    if script == "transfer.py":
+        # The common flags first, in this order, each with its default.
+        assert flag_lines[:8] == ["--content=PHOTO", "--texture=PHOTO", "--output=FILE",
+                                  "--mode=texture|style|synthesize|reconstruct", "--max_dim=N",
+                                  "--iterations=N", "--weights=FILE",
+                                  "--preset=imagenet|normalized"]
+        assert lines[lines.index("common:") + 1].startswith("  --content=PHOTO")
+        for title in ("loss weights:", "layers and network:", "optimiser:",
+                      "tiles and full resolution:", "output files and progress:", "advanced:"):
+            assert title in lines
+        assert any(re.match(r"  --output=FILE \(-o\) +The result file.*\[output\.png\]$", line)
+                   for line in lines)
+        assert any(line.startswith("  --texture_weight=X (--style_weight)") for line in lines)
+        assert "[by mode; texture: 5e-05]" in done.stdout.replace("\n" + " " * 30, " ")
+    if script == "batch.py":
+        # The transfer flags it passes on to every job, after its own.
+        assert flag_lines[:4] == ["--jobs=FILE.csv", "--content_dir=FOLDER", "--texture=PHOTO",
+                                  "--output_dir=FOLDER"]
+        assert "transfer settings of every job:" in lines
+        for name in ("--max_dim=N", "--iterations=N", "--texture_weight=X", "--split=WxH"):
+            assert name in flag_lines
+        assert "--content=PHOTO" not in flag_lines
+    if script == "download_weights.py":
+        assert flag_lines == ["--network=vgg19|vgg16", "--url=URL", "--md5=HEX", "--dest=PATH",
+                              "--[no]progress"]
+
+
+@pytest.mark.parametrize("script,args,message", [
+    ("transfer.py", ["--iteratons", "5"], "unknown flag --iteratons; did you mean --iterations?"),
+    ("transfer.py", ["--max_dimm=64"], "unknown flag --max_dimm; did you mean --max_dim?"),
+    ("transfer.py", ["--weight_texture=3"],
+     "unknown flag --weight_texture; did you mean --texture_weight?"),
+    ("transfer.py", ["--noprogres"], "unknown flag --noprogres; did you mean --noprogress?"),
+    ("transfer.py", ["--frobnicate=1"], "unknown flag --frobnicate"),
+    ("transfer.py", ["--iterations", "abc"], "--iterations takes a whole number, got 'abc'"),
+    ("transfer.py", ["--texture_weight=lots"], "--texture_weight takes a number, got 'lots'"),
+    ("transfer.py", ["--mode=textur"], "--mode takes one of texture, style, synthesize, "
+                                       "reconstruct, got 'textur'; did you mean texture?"),
+    ("transfer.py", ["--progress=maybe"],
+     "--progress takes true or false (or --progress / --noprogress), got 'maybe'"),
+    ("transfer.py", ["--iterations"], "--iterations needs a value"),
+    ("transfer.py", ["--content", "--texture", "t.png"], "--content needs a value"),
+    ("transfer.py", ["-o"], "-o needs a value: -o FILE"),
+    ("transfer.py", ["stray"], "unexpected arguments: stray (flags are written --name=value)"),
+    ("batch.py", ["--jobs=j.csv"], "--output_dir is required"),
+    ("batch.py", ["--output_dirr=o"], "unknown flag --output_dirr; did you mean --output_dir?"),
+    ("batch.py", ["--cpus_per_job=two", "--output_dir=o"],
+     "--cpus_per_job takes a number, got 'two'"),
+    ("download_weights.py", ["--network=vgg11"],
+     "--network takes one of vgg19, vgg16, got 'vgg11'; did you mean vgg19?"),
+    ("download_weights.py", ["--dets=x"], "unknown flag --dets; did you mean --dest?"),
+])
+def test_a_flag_error_is_one_line_and_exit_2(script, args, message):
+    done = run_script(script, *args)
+    assert done.returncode == 2
+    assert done.stderr == f"error: {message}\n"
+    assert done.stdout == ""
+
+
+def test_aliases_are_the_flags_they_name(tmp_path, image_files):
+    """neural-style's names: each alias's value reaches its flag (seen in the flag's own check,
+    before anything is read), and -o is --output."""
+    folder = tmp_path / "adir"
+    folder.mkdir()
+    out = f"--output={tmp_path / 'o.png'}"
+    for args, message in [
+            (["--style_weight=-1", out], "texture_weight must be >= 0, got -1.0"),
+            (["--style_layers=block1_conv1,block9_conv1", out],
+             "unknown VGG19 layer 'block9_conv1'"),
+            (["--image_size=16", out], "max_dim must be 0 (full resolution) or at least 32 px, "
+                                       "got 16"),
+            (["--style_scale=0", out], "texture_scale must be > 0, got 0.0"),
+            (["-o", str(folder)], f"--output {folder} is a folder; give a file name such as "
+                                  f"{folder / 'result.png'}"),
+            ([f"-o={folder}"], f"--output {folder} is a folder"),
+            (["--content_layers=relu9_9", out], "unknown VGG19 layer 'relu9_9'"),
+            ([f"--content={image_files[0]}", "--style=missing.png", out],
+             "missing.png: no such file")]:
+        done = run_script("transfer.py", *args)
+        assert done.returncode == 2, (args, done.stderr)
+        assert done.stderr.startswith(f"error: {message}") and done.stderr.count("\n") == 1, (
+            args, done.stderr)
+
+
+def _checked_before_tensorflow(done, message):
+    assert done.stdout.splitlines()[-1] == "EXIT 2 TF False", (done.stdout, done.stderr)
+    assert done.stderr == f"error: {message}\n"
+
+
+def test_transfer_output_paths_are_checked_before_tensorflow(tmp_path, image_files):
+    content, texture = image_files
+    photos = [f"--content={content}", f"--texture={texture}", "--weights=random"]
+    (tmp_path / "adir").mkdir()
+    done = in_subprocess("transfer", *photos, "--output=adir", cwd=tmp_path)
+    _checked_before_tensorflow(done, "--output adir is a folder; give a file name such as "
+                                     "adir/result.png")
+    for flag, name in (("metrics", "m.jsonl"), ("plot", "p.png"), ("sheet", "s.png")):
+        path = tmp_path / "no_folder" / name
+        done = in_subprocess("transfer", *photos, f"--output={tmp_path / 'o.png'}",
+                             f"--{flag}={path}")
+        _checked_before_tensorflow(done, f"--{flag} {path}: the folder {path.parent} does not "
+                                         "exist")
+    done = in_subprocess("transfer", *photos, f"--output={tmp_path / 'o.png'}",
+                         f"--metrics={tmp_path / 'adir'}")
+    _checked_before_tensorflow(done, f"--metrics {tmp_path / 'adir'} is a folder; give a file "
+                                     f"name such as {tmp_path / 'adir' / 'metrics.jsonl'}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["adir", "content.png", "texture.png"]
+
+
+def test_batch_setup_is_checked_once_before_tensorflow(tmp_path, image_files):
+    content, texture = image_files
+    jobs = tmp_path / "jobs.csv"
+    jobs.write_text(f"content,texture\n{content},{texture}\n")
+    a_file = tmp_path / "a_file"
+    a_file.write_text("")
+    junk = tmp_path / "junk.h5"
+    junk.write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(300))
+    out = f"--output_dir={tmp_path / 'out'}"
+    done = in_subprocess("batch", f"--jobs={jobs}", out, f"--weights={tmp_path / 'nope.h5'}")
+    _checked_before_tensorflow(done, f"{tmp_path / 'nope.h5'}: no such weights file (use "
+                                     "'imagenet', 'random' or a path to a VGG19 notop .h5)")
+    done = in_subprocess("batch", f"--jobs={jobs}", out, f"--weights={junk}")
+    assert done.stdout.splitlines()[-1] == "EXIT 2 TF False"
+    assert done.stderr.startswith(f"error: {junk}: not a VGG19 notop weights file (truncated")
+    assert done.stderr.count("\n") == 1
+    done = in_subprocess("batch", f"--jobs={jobs}", f"--output_dir={a_file}", "--weights=random")
+    _checked_before_tensorflow(done, f"--output_dir {a_file}: {a_file} is a file, not a folder")
+    done = in_subprocess("batch", f"--jobs={jobs}", f"--output_dir={a_file / 'sub'}",
+                         "--weights=random")
+    _checked_before_tensorflow(done, f"--output_dir {a_file / 'sub'}: {a_file} is a file, not a "
+                                     "folder")
+    header_only = tmp_path / "header.csv"
+    header_only.write_text("content,texture,iterations\n")
+    done = in_subprocess("batch", f"--jobs={header_only}", out, "--weights=random")
+    _checked_before_tensorflow(done, f"{header_only}: no jobs, only the header row; add a row per "
+                                     "photo (content,texture,...)")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("md5", ["xyz", "253f8cb515780f3b799900260a226db", "g" * 32])
+def test_download_checks_the_md5_before_any_download(tmp_path, md5):
+    # Port 9 (discard) on this machine: a download attempt would fail with another message.
+    done = in_subprocess("download_weights", "--url=http://127.0.0.1:9/vgg.h5", f"--md5={md5}",
+                         f"--dest={tmp_path}")
+    _checked_before_tensorflow(done, f"--md5 takes 32 hex digits (an md5; 64 for a sha256), got "
+                                     f"{md5!r}")
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- The preset follows the weights ---------------------------------------------------------
+
+@needs_shared_weights
+def test_the_normalized_file_is_recognised():
+    from nst_tf.network.weights import first_kernel_scale, weights_preset
+    assert first_kernel_scale(SHARED_WEIGHTS) == pytest.approx(0.0092, abs=5e-4)
+    assert weights_preset(str(SHARED_WEIGHTS)) == "normalized"
+
+
+def test_a_keras_scale_file_is_recognised(tmp_path):
+    import keras
+    from nst_tf.network.weights import first_kernel_scale, weights_preset
+    path = tmp_path / "random_vgg19.weights.h5"  # Keras 3's layout, Keras' initialisation
+    keras.applications.VGG19(weights=None, include_top=False).save_weights(path)
+    assert first_kernel_scale(path) == pytest.approx(0.05, rel=0.1)
+    assert weights_preset(str(path)) == "imagenet"
+    assert weights_preset("imagenet") == "imagenet"
+    assert weights_preset("random") is None and weights_preset(None) is None
+    assert weights_preset(str(tmp_path / "missing.h5")) is None  # its check reports it
+
+
+def test_the_preset_of_a_legacy_layout_file(tmp_path):
+    """Keras 2's layout (Keras' download's): the first kernel is found by its shape."""
+    from nst_tf.network.weights import kernel_shapes, weights_preset
+    path = tmp_path / "vgg19.h5"
+    legacy_weights_file(path, kernel_shapes("vgg19"))
+    import h5py
+    with h5py.File(path, "r+") as handle:
+        handle["block1_conv1/block1_conv1/kernel:0"][...] = 0.2  # Keras' scale
+    assert weights_preset(str(path)) == "imagenet"
+    with h5py.File(path, "r+") as handle:
+        handle["block1_conv1/block1_conv1/kernel:0"][...] = 0.009  # normalized scale
+    assert weights_preset(str(path)) == "normalized"
+
+
+@needs_shared_weights
+def test_the_command_takes_the_preset_from_the_weights(tmp_path, image_files):
+    content, texture = image_files
+    args = [f"--content={content}", f"--texture={texture}", "--max_dim=48", "--iterations=0",
+            f"--weights={SHARED_WEIGHTS}"]
+    done = run_script("transfer.py", *args, f"--output={tmp_path / 'a.png'}")
+    assert done.returncode == 0, done.stderr
+    assert re.match(r"transfer: texture mode, 96x72 -> 48x36, 0 adam steps, preset normalized "
+                    r"\(from the weights\), on ", done.stderr), done.stderr
+    done = run_script("transfer.py", *args, "--preset=imagenet", f"--output={tmp_path / 'b.png'}")
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.splitlines()
+    assert lines[0] == (f"warning: --preset imagenet is tuned for Keras ImageNet weights, but "
+                        f"--weights is {SHARED_WEIGHTS} (first kernels' mean |w| 0.0092: "
+                        "normalized scale); without --preset the tool would use --preset "
+                        "normalized")
+    assert re.match(r"transfer: .*, preset imagenet, on ", lines[1])
+
+
+def test_the_bench_scripts_still_find_the_shared_code():
+    """bench/scripts put scripts/ on sys.path and import cli_common: it is nst_tf.cli.common."""
+    done = run_script("bench/scripts/benchmark.py", "--helpfull")
+    assert "--steps" in done.stdout and "--texture_weight" in done.stdout, done.stderr
+    assert "Traceback" not in done.stderr
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import cli_common
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    import nst_tf.cli.common
+    assert cli_common is nst_tf.cli.common
