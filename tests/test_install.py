@@ -1,0 +1,89 @@
+"""`pip install .` gives the nst-tf command and an installed copy of the package: installed
+into a fresh virtual environment that sees this Python's packages (TensorFlow is not installed
+again), offline, from a copy of the checkout (the build's files stay out of it)."""
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+# What a build reads: the package and the project's files.
+SOURCES = ("pyproject.toml", "requirements.txt", "README.md", "nst_tf")
+
+
+def _have_build_tools() -> bool:
+    try:
+        import setuptools  # noqa: F401
+        import wheel  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory):
+    """(the venv's bin folder, a folder outside the checkout)."""
+    if not _have_build_tools():
+        pytest.skip("setuptools and wheel are needed to build offline (--no-build-isolation)")
+    work = tmp_path_factory.mktemp("install")
+    source = work / "source"
+    source.mkdir()
+    for name in SOURCES:
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, source / name,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            shutil.copy(ROOT / name, source / name)
+    venv = work / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)],
+                   check=True, timeout=120)
+    bin_dir = venv / "bin"
+    env = dict(os.environ, PIP_NO_INDEX="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
+    done = subprocess.run([str(bin_dir / "python"), "-m", "pip", "install", "-q", "--no-deps",
+                           "--no-build-isolation", str(source)], capture_output=True, text=True,
+                          timeout=300, env=env, cwd=work)
+    assert done.returncode == 0, done.stderr
+    outside = work / "elsewhere"
+    outside.mkdir()
+    return bin_dir, outside
+
+
+def _clean_env():
+    """The environment without this checkout on the import path (pytest.ini's pythonpath)."""
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    return env
+
+
+def test_the_console_command_runs_from_anywhere(installed):
+    bin_dir, outside = installed
+    done = subprocess.run([str(bin_dir / "nst-tf"), "transfer", "--help"], capture_output=True,
+                          text=True, timeout=120, cwd=outside, env=_clean_env())
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("usage: nst-tf transfer --content PHOTO --texture PHOTO")
+    common = lines.index("common:")
+    assert [line.split()[0] for line in lines[common + 1:] if line.startswith("  --")][:3] == [
+        "--content=PHOTO", "--texture=PHOTO", "--output=FILE"]
+    done = subprocess.run([str(bin_dir / "nst-tf"), "--help"], capture_output=True, text=True,
+                          timeout=120, cwd=outside, env=_clean_env())
+    assert done.returncode == 0
+    assert [line.split()[0] for line in done.stdout.splitlines() if line.startswith("  ")][:3] \
+        == ["transfer", "batch", "download-weights"]
+
+
+def test_python_imports_the_installed_copy(installed):
+    bin_dir, outside = installed
+    done = subprocess.run([str(bin_dir / "python"), "-c",
+                           "import nst_tf, sys; print(nst_tf.__file__)"],
+                          capture_output=True, text=True, timeout=120, cwd=outside,
+                          env=_clean_env())
+    assert done.returncode == 0, done.stderr
+    location = Path(done.stdout.strip())
+    site_packages = bin_dir.parent / "lib"
+    assert site_packages in location.parents and "site-packages" in location.parts
+    assert ROOT not in location.parents
