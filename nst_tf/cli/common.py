@@ -484,8 +484,8 @@ def flag_error(error: Exception) -> str:
     """The one line (after 'error: ') for an absl flags.Error."""
     if isinstance(error, flags.UnrecognizedFlagError):
         name = error.flagname
-        if name == "o":
-            return "-o needs a value: -o FILE"
+        if len(name) == 1:  # -o outside transfer, -x
+            return f"unknown flag -{name}"
         return f"unknown flag --{name}{_suggestion(name)}"
     text = str(error).splitlines()[0] if str(error) else type(error).__name__
     match = re.match(r"flag --(\w+)=(.*?): (.*)$", text)
