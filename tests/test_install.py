@@ -87,3 +87,21 @@ def test_python_imports_the_installed_copy(installed):
     site_packages = bin_dir.parent / "lib"
     assert site_packages in location.parents and "site-packages" in location.parts
     assert ROOT not in location.parents
+
+
+def test_the_dependencies_are_requirements_txt(installed):
+    bin_dir, outside = installed
+    done = subprocess.run([str(bin_dir / "python"), "-c",
+                           "import importlib.metadata as m; print('\\n'.join(m.requires('nst-tf')))"],
+                          capture_output=True, text=True, timeout=120, cwd=outside,
+                          env=_clean_env())
+    assert done.returncode == 0, done.stderr
+    from packaging.requirements import Requirement
+    required = done.stdout.strip().split("\n")
+    wanted = [line.strip() for line in (ROOT / "requirements.txt").read_text().splitlines()
+              if line.strip() and not line.startswith("#")]
+    plain = [Requirement(line) for line in required if "extra ==" not in line]
+    assert {(r.name, r.specifier) for r in plain} == {
+        (r.name, r.specifier) for r in map(Requirement, wanted)}
+    assert any(line.startswith("ray") and 'extra == "ray"' in line for line in required)
+    assert any(line.startswith("pytest-xdist") and 'extra == "test"' in line for line in required)
