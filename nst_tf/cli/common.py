@@ -445,10 +445,11 @@ def _is_flag_token(token: str) -> bool:
 
 
 def _suggestion(name: str) -> str:
-    """' (did you mean --x?)' for an unknown flag close to a known one, else ''."""
+    """'; did you mean --x?' for an unknown flag close to a known one (or the same words in
+    another order), else ''."""
     known = list(flags.FLAGS)
     known += ["no" + n for n in flags.FLAGS if flags.FLAGS[n].boolean]
-    known += list(_SHORT)
+    known += list(_SHORT) if _SHORT_ON[0] else []
     close = difflib.get_close_matches(name, known, n=1, cutoff=0.75) or [
         other for other in known if sorted(other.split("_")) == sorted(name.split("_"))][:1]
     if not close:
