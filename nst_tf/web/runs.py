@@ -1,0 +1,339 @@
+"""The server's runs: one at a time, in one worker thread, the others waiting in line.
+
+A Run holds what the page shows: its state, its place in the line, every step's report, the
+latest picture (JPEG, made at most every `preview_seconds`), and at the end the result. Stop
+keeps the best image so far (TextureTransfer.keep_best, then result(): what Ctrl-C does on the
+command line). Whoever knows a run's id sees it (a second tab) and may stop it; a closed tab
+changes nothing. The photos are numpy arrays in memory.
+
+TensorFlow is imported by the worker thread when the first run starts.
+"""
+from __future__ import annotations
+
+import collections
+import secrets
+import sys
+import threading
+import time
+import traceback
+from typing import Dict, List, Optional
+
+import numpy as np
+
+from nst_tf.config import TransferConfig
+from nst_tf.errors import NonFiniteLoss, NSTError
+from nst_tf.io.inputs import load_inputs
+from nst_tf.io.tiles import tile_size
+from nst_tf.run.levels import picture_levels, tile_levels
+from nst_tf.web.uploads import encode
+
+WAITING, STARTING, RUNNING, STOPPING = "waiting", "starting", "running", "stopping"
+DONE, STOPPED, FAILED, CANCELLED = "done", "stopped", "failed", "cancelled"
+FINISHED = (DONE, STOPPED, FAILED, CANCELLED)
+
+# Finished runs kept for their pages (results, sheets); older ones are forgotten.
+KEEP_FINISHED = 20
+
+
+_SAY = threading.Lock()
+
+
+def _say(line: str) -> None:
+    """One line on stderr, whole even when threads write at once."""
+    with _SAY:
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+
+class StopRun(Exception):
+    """Raised from the step callback when the run is to stop (Stop, or the server exits)."""
+
+
+def plan_of(content: np.ndarray, config: TransferConfig):
+    """((width, height) of the result, [steps reported per level]) without TensorFlow: what
+    TextureTransfer will make of this content (the reports' levels)."""
+    exact = config.mode == "synthesize" and config.size != (0, 0)
+    tile = tile_size(content.shape[:2], config.split, 0 if exact else config.max_dim)
+    columns, rows = config.split
+    full = (rows * tile[0], columns * tile[1])
+    if config.global_statistics:
+        steps = picture_levels(full, config).steps
+    else:  # coarse levels report nothing: only the last level's steps are seen
+        steps = tile_levels(tile, config).steps[-1:]
+    return (full[1], full[0]), list(steps)
+
+
+class Run:
+    """One transfer asked for by the page. Read its fields under the queue's lock."""
+
+    def __init__(self, config: TransferConfig, content: Optional[np.ndarray], textures: list,
+                 names: dict, command: str, size, level_steps):
+        self.id = secrets.token_urlsafe(12)
+        self.config, self.content, self.textures = config, content, textures
+        self.names, self.command = names, command
+        self.size, self.level_steps = tuple(size), list(level_steps)
+        self.state, self.message = WAITING, ""
+        self.created, self.started, self.ended = time.time(), None, None
+        self.reports: List[dict] = []
+        self.preview: Optional[bytes] = None
+        self.preview_version = 0
+        self.result: Optional[np.ndarray] = None
+        self.sheet_panels: list = []
+        self.stop_asked = threading.Event()
+        self.version = 0  # bumped on every change the page may show
+        self._png = {}
+
+    def rate(self) -> Optional[float]:
+        """Steps per second over the last ten reports."""
+        recent = self.reports[-11:]
+        if len(recent) < 2 or recent[-1]["seconds"] <= recent[0]["seconds"]:
+            return None
+        return (len(recent) - 1) / (recent[-1]["seconds"] - recent[0]["seconds"])
+
+    def seconds_left(self) -> Optional[float]:
+        """An estimate (at most: a plateau can end the run early)."""
+        if not self.reports or self.state not in (RUNNING, STOPPING):
+            return None
+        last = self.reports[-1]
+        if last.get("remaining_s") is not None:
+            return float(last["remaining_s"])
+        rate = self.rate()
+        level = min(last.get("level", 0), len(self.level_steps) - 1) if len(
+            self.level_steps) > 1 else 0
+        left = self.level_steps[level] - last["step"] - 1 + sum(self.level_steps[level + 1:])
+        return None if rate is None else max(0.0, left / rate)
+
+    def png(self, what: str) -> Optional[bytes]:
+        """The result ('result') or the contact sheet ('sheet') as PNG bytes, made once."""
+        if self.result is None:
+            return None
+        if what not in self._png:
+            if what == "result":
+                self._png[what] = encode(self.result, "PNG")
+            else:
+                from nst_tf.report.sheet import contact_sheet
+                self._png[what] = encode(contact_sheet(self.sheet_panels + [
+                    ("result", self.result)]), "PNG")
+        return self._png[what]
+
+
+class RunQueue:
+    """Runs one at a time in a worker thread; the rest wait in line, first come first served.
+
+    weights_path: the resolved weights file (None: random weights); network: its network.
+    preview_seconds: the shortest time between two live pictures. max_waiting: more waiting
+    runs are refused.
+    """
+
+    def __init__(self, weights_path: Optional[str], network: str = "vgg19",
+                 preview_seconds: float = 1.0, max_waiting: int = 20, log=None):
+        self.weights_path, self.network = weights_path, network
+        self.preview_seconds = preview_seconds
+        self.max_waiting = max_waiting
+        self.changed = threading.Condition()
+        self.runs: Dict[str, Run] = collections.OrderedDict()
+        self.waiting: collections.deque = collections.deque()
+        self.current: Optional[Run] = None
+        self.closing = False
+        self.log = log or _say
+        self._networks = {}
+        self.worker = threading.Thread(target=self._work, name="nst-tf runs", daemon=True)
+        self.worker.start()
+
+    # -- what the handlers call -----------------------------------------------------------------
+
+    def check(self, config: TransferConfig, content, textures):
+        """load_inputs' checks without TensorFlow (NSTError with one line), and the plan:
+        ((width, height), [steps per level])."""
+        inputs = load_inputs(content, textures or None, config, download=False)
+        return plan_of(inputs.content, config)
+
+    def submit(self, run: Run) -> Run:
+        with self.changed:
+            if self.closing:
+                raise NSTError("the server is shutting down")
+            if len(self.waiting) >= self.max_waiting:
+                raise NSTError(f"{len(self.waiting)} runs are waiting already; try again later")
+            self.runs[run.id] = run
+            self.waiting.append(run)
+            self._forget_old()
+            self._bump(run)
+        return run
+
+    def get(self, run_id: str) -> Optional[Run]:
+        with self.changed:
+            return self.runs.get(run_id)
+
+    def stop(self, run_id: str) -> Optional[Run]:
+        """A waiting run leaves the line; a running one stops at its next step and keeps its
+        best image so far."""
+        with self.changed:
+            run = self.runs.get(run_id)
+            if run is None:
+                return None
+            if run.state == WAITING:
+                self.waiting.remove(run)
+                run.state, run.ended = CANCELLED, time.time()
+                run.message = "stopped before it started"
+                run.content = run.textures = None
+                self._bump(*self.waiting, run)
+            elif run.state in (STARTING, RUNNING):
+                run.stop_asked.set()
+                run.state = STOPPING
+                self._bump(run)
+            return run
+
+    def position(self, run: Run) -> int:
+        """1 for the next run to start, ...; 0 when it is not waiting."""
+        try:
+            return self.waiting.index(run) + 1
+        except ValueError:
+            return 0
+
+    def status(self, run: Run, since: int = 0) -> dict:
+        """What the page shows, with the reports from index `since` on. Under the lock."""
+        rate = run.rate()
+        return {
+            "id": run.id, "state": run.state, "message": run.message,
+            "position": self.position(run), "running_ahead": self.current is not None
+            and self.current is not run and run.state == WAITING,
+            "width": run.size[0], "height": run.size[1], "steps": run.level_steps,
+            "reports": run.reports[since:], "since": since, "count": len(run.reports),
+            "preview": run.preview_version, "rate": rate, "seconds_left": run.seconds_left(),
+            "elapsed": (run.ended or time.time()) - run.started if run.started else None,
+            "result": run.result is not None, "command": run.command, "names": run.names,
+            "mode": run.config.mode, "optimizer": run.config.optimizer,
+            "version": run.version,
+        }
+
+    def close(self, timeout: float = 30.0) -> Optional[Run]:
+        """Stops the running run (its best image is kept), cancels the waiting ones and ends
+        the worker; returns the run that was stopped, if any."""
+        with self.changed:
+            self.closing = True
+            stopped = self.current
+            for run in list(self.waiting):
+                run.state, run.message = CANCELLED, "the server stopped"
+            self.waiting.clear()
+            if stopped is not None:
+                stopped.stop_asked.set()
+            self.changed.notify_all()
+        self.worker.join(timeout)
+        return stopped
+
+    # -- the worker -----------------------------------------------------------------------------
+
+    def _bump(self, *runs: Run) -> None:
+        for run in runs:
+            run.version += 1
+        self.changed.notify_all()
+
+    def _forget_old(self) -> None:
+        finished = [run for run in self.runs.values() if run.state in FINISHED]
+        for run in finished[:max(0, len(finished) - KEEP_FINISHED)]:
+            del self.runs[run.id]
+
+    def _work(self) -> None:
+        while True:
+            with self.changed:
+                while not self.waiting and not self.closing:
+                    self.changed.wait()
+                if self.closing:
+                    return
+                run = self.waiting.popleft()
+                self.current = run
+                run.state, run.started = STARTING, time.time()
+                run.message = "building the network and the objective"
+                self._bump(run, *self.waiting)
+            try:
+                self._execute(run)
+            finally:
+                with self.changed:
+                    self.current = None
+                    run.content = run.textures = None  # the photos are in the sheet's panels
+                    self._bump(run, *self.waiting)
+
+    def network_for(self, config: TransferConfig):
+        """The frozen VGG for this run, built once per (network, seed of random weights)."""
+        from nst_tf.network.vgg import vgg
+        key = (config.network, config.seed if self.weights_path is None else None)
+        if key not in self._networks:
+            self._networks.clear()  # one at a time: a VGG19 is 80 MB
+            self._networks[key] = vgg(config.network, self.weights_path, config.seed)
+        return self._networks[key]
+
+    def _execute(self, run: Run) -> None:
+        config = run.config
+        job = None
+        began = time.perf_counter()
+        self.log(f"run {run.id}: {config.mode} mode, {run.size[0]}x{run.size[1]}, "
+                 f"{sum(run.level_steps)} {config.optimizer} steps")
+        last_preview = [0.0]
+
+        def on_step(report):
+            now = time.perf_counter()
+            with self.changed:
+                run.reports.append(report.as_dict())
+                if run.state == STARTING:
+                    run.state, run.message = RUNNING, ""
+                self._bump(run)
+            if run.stop_asked.is_set():
+                raise StopRun()
+            if now - last_preview[0] >= self.preview_seconds:
+                last_preview[0] = now
+                preview = encode(job.result(), "JPEG")
+                with self.changed:
+                    run.preview, run.preview_version = preview, run.preview_version + 1
+                    self._bump(run)
+
+        state, message = DONE, ""
+        try:
+            if run.stop_asked.is_set():
+                raise StopRun()
+            from nst_tf.run.texture_transfer import TextureTransfer
+            inputs = load_inputs(run.content, run.textures or None, config, download=False)
+            job = TextureTransfer(run.content, run.textures or None, config,
+                                  network=self.network_for(config), inputs=inputs)
+            run.sheet_panels = self._panels(config, inputs)
+            job.run(on_step)
+        except StopRun:
+            state = STOPPED
+            message = "stopped: the best image so far is kept"
+            if job is not None:
+                job.keep_best()
+        except NonFiniteLoss as error:
+            state, message = FAILED, f"{error}; the best image before it is kept (lower the " \
+                                     "loss weights or the learning rate)"
+        except NSTError as error:
+            state, message = FAILED, str(error)
+        except Exception as error:  # a bug: the log gets the traceback, the page one line
+            traceback.print_exc()
+            state, message = FAILED, f"internal error ({type(error).__name__}); see the " \
+                                     "server's log"
+        result = None
+        if job is not None and (run.reports or state == DONE):
+            try:
+                result = np.asarray(job.result())
+            except Exception:
+                traceback.print_exc()
+        with self.changed:
+            run.result = result
+            if result is not None:
+                run.preview = encode(result, "JPEG")
+                run.preview_version += 1
+            run.state, run.message, run.ended = state, message, time.time()
+            self._bump(run)
+        self.log(f"run {run.id}: {state} after {len(run.reports)} steps in "
+                 f"{time.perf_counter() - began:.1f} s" + (f" ({message})" if state == FAILED else ""))
+
+    @staticmethod
+    def _panels(config: TransferConfig, inputs) -> list:
+        """The contact sheet's photos, as the transfer command's --sheet shows them."""
+        name = "style" if config.mode == "style" else "texture"
+        panels = [] if config.mode == "synthesize" else [("content", inputs.content)]
+        if config.mode != "reconstruct":
+            many = len(inputs.textures) > 1
+            panels += [(f"{name} {i + 1}" if many else name, t)
+                       for i, t in enumerate(inputs.textures)]
+        return [(caption, np.clip(np.round(image), 0, 255).astype(np.uint8))
+                for caption, image in panels]

@@ -1,0 +1,507 @@
+"""The web page's server: the standard library's ThreadingHTTPServer, JSON endpoints, server-sent
+events for progress, photos sent as the raw bytes of a request's body.
+
+    server = make_server(weights="random", port=0)      # 127.0.0.1, any free port
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    print(server.url)
+    ...
+    server.close()                                      # stops the run, keeps its best image
+
+Endpoints (JSON unless named otherwise; POSTs need the header X-Requested-With: nst-tf, which a
+page of another site cannot send without the browser asking first, and with --token also the
+token, as the header X-Token or the cookie the page gets when opened with ?token=):
+
+    GET  /                          the page (page.html, page.js, page.css)
+    GET  /api/info                  the settings (from TransferConfig), the examples, the limits
+    GET  /examples/NAME             a shipped example photo (examples/cat.jpg, gravel.jpg)
+    POST /api/uploads               body: the photo's bytes; X-Filename: its name -> {id, ...}
+    POST /api/check                 {content, texture, settings} -> the result's size, or error
+    POST /api/runs                  the same -> {id, ...}: the run joins the line
+    GET  /api/runs/ID               its status with every step's report
+    GET  /api/runs/ID/events        server-sent events: the status whenever it changes
+    POST /api/runs/ID/stop          stop (keeps the best image so far) or leave the line
+    GET  /api/runs/ID/preview.jpg   the latest live picture
+    GET  /api/runs/ID/result.png    the result; sheet.png: the contact sheet;
+    GET  /api/runs/ID/command.txt   the run as a command line
+
+Bad input is answered with status 400 and {"error": one line}; nothing a user sends is written
+to disk or used as a path.
+"""
+from __future__ import annotations
+
+import collections
+import hmac
+import ipaddress
+import json
+import secrets
+import socket
+import threading
+import time
+import urllib.parse
+from http.cookies import SimpleCookie
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Optional
+
+from nst_tf.errors import NSTError
+from nst_tf.web.runs import FINISHED, Run, RunQueue
+from nst_tf.web.settings import command_line, config_from_form, form_fields
+from nst_tf.web.uploads import MB, decode_photo, display_name
+
+STATIC = Path(__file__).resolve().parent / "static"
+# The sample photos of a checkout (CC0, examples/LICENSE.md); an installed package has none.
+EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
+EXAMPLES = ("cat.jpg", "gravel.jpg")
+
+DEFAULT_PORT = 8000
+DEFAULT_MAX_MEGAPIXELS = 40.0  # a 12-24 MP phone or camera photo fits; a bomb does not
+DEFAULT_MAX_UPLOAD_MB = 30.0
+MAX_JSON_BYTES = 1 * MB
+# Uploads kept in memory (their bytes) for runs to come; older ones are forgotten.
+KEEP_UPLOADS = 32
+TOKEN_COOKIE = "nst_tf_token"
+POST_HEADER = ("X-Requested-With", "nst-tf")
+_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
+          ".css": "text/css; charset=utf-8", ".jpg": "image/jpeg", ".png": "image/png"}
+_CSP = ("default-src 'self'; img-src 'self' blob: data:; style-src 'self'; script-src 'self'; "
+        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
+
+
+class HttpError(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+def is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+class Upload:
+    def __init__(self, data: bytes, name: str, width: int, height: int):
+        self.id = secrets.token_urlsafe(12)
+        self.data, self.name, self.width, self.height = data, name, width, height
+
+
+class NstServer(ThreadingHTTPServer):
+    """The HTTP server, its run queue and its uploads (make_server builds one)."""
+
+    daemon_threads = True  # an open page (its event stream) does not keep the process alive
+    allow_reuse_address = True
+
+    def __init__(self, address, weights: str, weights_path: Optional[str], preset: Optional[str],
+                 token: Optional[str], max_megapixels: float, max_upload_mb: float,
+                 network: str = "vgg19", preview_seconds: float = 1.0, max_waiting: int = 20,
+                 log=None):
+        family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        self.address_family = family
+        super().__init__(address, Handler)
+        self.weights, self.weights_preset, self.token = weights, preset, token or None
+        self.max_megapixels, self.max_upload_mb = float(max_megapixels), float(max_upload_mb)
+        self.network = network
+        self.queue = RunQueue(weights_path, network, preview_seconds, max_waiting, log)
+        self.log = self.queue.log
+        self.uploads = collections.OrderedDict()
+        self.uploads_lock = threading.Lock()
+        self.loopback = is_loopback(address[0])
+        self.fields = form_fields()
+
+    @property
+    def host(self) -> str:
+        return self.server_address[0]
+
+    @property
+    def port(self) -> int:
+        return self.server_address[1]
+
+    @property
+    def url(self) -> str:
+        """The page's address (with the token, when there is one)."""
+        host = self.host
+        if host in ("0.0.0.0", "::"):
+            host = socket.gethostname()
+        elif ":" in host:
+            host = f"[{host}]"
+        query = f"?token={urllib.parse.quote(self.token)}" if self.token else ""
+        return f"http://{host}:{self.port}/{query}"
+
+    def allowed_hosts(self) -> set:
+        """Host headers accepted on a loopback address: a page of another site whose name
+        resolves to 127.0.0.1 (DNS rebinding) sends its own name, and is refused."""
+        names = ("127.0.0.1", "localhost", "[::1]")
+        hosts = {f"{name}:{self.port}" for name in names}
+        return hosts | set(names) if self.port == 80 else hosts
+
+    def keep_upload(self, upload: Upload) -> None:
+        with self.uploads_lock:
+            self.uploads[upload.id] = upload
+            while len(self.uploads) > KEEP_UPLOADS:
+                self.uploads.popitem(last=False)
+
+    def close(self) -> Optional[Run]:
+        """Stops the running run (keeping its best image), ends the worker, closes the socket;
+        returns the run it stopped, if any. Call from another thread than serve_forever's."""
+        stopped = self.queue.close()
+        self.shutdown()
+        self.server_close()
+        return stopped
+
+
+def make_server(weights: str = "imagenet", host: str = "127.0.0.1", port: int = DEFAULT_PORT,
+                token: Optional[str] = None, max_megapixels: float = DEFAULT_MAX_MEGAPIXELS,
+                max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB, preset: Optional[str] = None,
+                network: str = "vgg19", preview_seconds: float = 1.0, max_waiting: int = 20,
+                log=None) -> NstServer:
+    """A server on host:port (port 0: any free port; server.url says which), not yet serving
+    (call serve_forever). weights: 'imagenet' (found, or downloaded once), a notop .h5 file, or
+    'random'; preset: the loss weights' preset when the page names none (default: the one the
+    weights call for). NSTError with one line for bad weights or limits."""
+    from nst_tf.network.weights import resolve_weights, weights_preset
+    if not max_megapixels > 0 or not max_upload_mb > 0:
+        raise NSTError("max_megapixels and max_upload_mb must be > 0")
+    weights_path = resolve_weights(weights, network=network)
+    preset = preset or weights_preset(weights)
+    return NstServer((host, port), weights, weights_path, preset, token, max_megapixels,
+                     max_upload_mb, network, preview_seconds, max_waiting, log)
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: NstServer
+    server_version = "nst-tf"
+    sys_version = ""
+
+    def log_message(self, format, *args):  # quiet: the runs are logged by the queue
+        pass
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    def _send(self, status: int, body: bytes, content_type: str, headers=None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Referrer-Policy", "no-referrer")
+        self.send_header("Content-Security-Policy", _CSP)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _json(self, value, status: int = 200) -> None:
+        self._send(status, json.dumps(value).encode(), "application/json")
+
+    def _error(self, status: int, message: str) -> None:
+        self.close_connection = True
+        self._json({"error": message}, status)
+
+    def _route(self, method: str) -> None:
+        try:
+            url = urllib.parse.urlsplit(self.path)
+            self._check_host()
+            query = urllib.parse.parse_qs(url.query)
+            if method == "GET" and url.path in ("/", "/index.html"):
+                return self._page(query)
+            self._check_token()
+            if method == "POST":
+                if self.headers.get(POST_HEADER[0]) != POST_HEADER[1]:
+                    raise HttpError(403, f"a request from the page needs the header "
+                                         f"{POST_HEADER[0]}: {POST_HEADER[1]}")
+            parts = [urllib.parse.unquote(p) for p in url.path.strip("/").split("/")]
+            handler = self._handler(method, parts)
+            if handler is None:
+                raise HttpError(404, f"no such page: {url.path}")
+            handler(*parts[2:3] if parts[:2] == ["api", "runs"] and len(parts) > 2 else ())
+        except HttpError as error:
+            self._error(error.status, str(error))
+        except NSTError as error:
+            self._error(400, str(error))
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        except Exception as error:  # a bug: the log gets the traceback, the page one line
+            import traceback
+            traceback.print_exc()
+            try:
+                self._error(500, f"internal error ({type(error).__name__}); see the server's log")
+            except OSError:
+                pass
+
+    def _handler(self, method: str, parts):
+        if method == "GET":
+            if len(parts) == 1 and parts[0] in ("page.js", "page.css"):
+                return lambda: self._static(parts[0])
+            if parts == ["api", "info"]:
+                return self._info
+            if len(parts) == 2 and parts[0] == "examples":
+                return lambda: self._example(parts[1])
+            if len(parts) == 3 and parts[:2] == ["api", "runs"]:
+                return self._status
+            if len(parts) == 4 and parts[:2] == ["api", "runs"]:
+                return {"events": self._events, "preview.jpg": self._preview,
+                        "result.png": self._result, "sheet.png": self._sheet,
+                        "command.txt": self._command}.get(parts[3])
+        if method == "POST":
+            if parts == ["api", "uploads"]:
+                return self._upload
+            if parts == ["api", "check"]:
+                return self._check
+            if parts == ["api", "runs"]:
+                return self._submit
+            if len(parts) == 4 and parts[:2] == ["api", "runs"] and parts[3] == "stop":
+                return self._stop
+        return None
+
+    def do_GET(self):
+        self._route("GET")
+
+    def do_HEAD(self):
+        self._route("GET")
+
+    def do_POST(self):
+        self._route("POST")
+
+    def _check_host(self) -> None:
+        if self.server.loopback:
+            host = (self.headers.get("Host") or "").lower()
+            if host not in self.server.allowed_hosts():
+                raise HttpError(403, f"this server answers only to 127.0.0.1:{self.server.port} "
+                                     f"or localhost:{self.server.port}, not {host or 'no host'}")
+
+    def _given_token(self, query=None) -> Optional[str]:
+        token = self.headers.get("X-Token")
+        if token is None and self.headers.get("Cookie"):
+            cookie = SimpleCookie()
+            try:
+                cookie.load(self.headers["Cookie"])
+            except Exception:
+                cookie = {}
+            if TOKEN_COOKIE in cookie:
+                token = cookie[TOKEN_COOKIE].value
+        if token is None and query and query.get("token"):
+            token = query["token"][0]
+        return token
+
+    def _token_ok(self, query=None) -> bool:
+        expected = self.server.token
+        if expected is None:
+            return True
+        given = self._given_token(query)
+        return given is not None and hmac.compare_digest(given.encode(), expected.encode())
+
+    def _check_token(self) -> None:
+        if not self._token_ok():
+            raise HttpError(401, "this server needs its token: open the address it printed "
+                                 "(…/?token=…)")
+
+    def _body(self, limit: int, what: str) -> bytes:
+        length = self.headers.get("Content-Length")
+        if length is None:
+            raise HttpError(411, "the request needs a Content-Length")
+        try:
+            length = int(length)
+        except ValueError:
+            raise HttpError(400, "bad Content-Length") from None
+        if length > limit:
+            raise HttpError(413, f"{what} is {length / MB:.1f} MB, more than the "
+                                 f"{limit / MB:g} MB this server takes")
+        data = self.rfile.read(length)
+        if len(data) != length:
+            raise HttpError(400, "the request ended early")
+        return data
+
+    def _json_body(self) -> dict:
+        try:
+            value = json.loads(self._body(MAX_JSON_BYTES, "the request") or b"{}")
+        except (ValueError, UnicodeDecodeError):
+            raise HttpError(400, "the request is not JSON") from None
+        if not isinstance(value, dict):
+            raise HttpError(400, "the request is not a JSON object")
+        return value
+
+    def _run(self, run_id: str) -> Run:
+        run = self.server.queue.get(run_id)
+        if run is None:
+            raise HttpError(404, "no such run (finished runs are forgotten after a while, and "
+                                 "all of them when the server restarts)")
+        return run
+
+    # -- pages ---------------------------------------------------------------------------------
+
+    def _page(self, query) -> None:
+        if not self._token_ok(query):
+            body = ("<!doctype html><meta charset=utf-8><title>nst-tf</title>"
+                    "<p>This server needs its token: open the address it printed "
+                    "(http://…/?token=…).</p>").encode()
+            return self._send(401, body, _TYPES[".html"])
+        headers = {}
+        if self.server.token and query.get("token"):
+            cookie = SimpleCookie()
+            cookie[TOKEN_COOKIE] = self.server.token
+            cookie[TOKEN_COOKIE]["httponly"] = True
+            cookie[TOKEN_COOKIE]["samesite"] = "Strict"
+            cookie[TOKEN_COOKIE]["path"] = "/"
+            headers["Set-Cookie"] = cookie[TOKEN_COOKIE].OutputString()
+        self._send(200, (STATIC / "page.html").read_bytes(), _TYPES[".html"], headers)
+
+    def _static(self, name: str) -> None:
+        self._send(200, (STATIC / name).read_bytes(), _TYPES[Path(name).suffix])
+
+    def _example(self, name: str) -> None:
+        if name not in EXAMPLES or not (EXAMPLES_DIR / name).is_file():
+            raise HttpError(404, f"no example {name!r}")
+        self._send(200, (EXAMPLES_DIR / name).read_bytes(), _TYPES[".jpg"],
+                   {"Cache-Control": "max-age=3600"})
+
+    def _info(self) -> None:
+        server = self.server
+        self._json({
+            "fields": server.fields,
+            "examples": [name for name in EXAMPLES if (EXAMPLES_DIR / name).is_file()],
+            "max_megapixels": server.max_megapixels, "max_upload_mb": server.max_upload_mb,
+            "weights": server.weights, "preset": server.weights_preset or "imagenet",
+            "network": server.network,
+        })
+
+    # -- photos and runs -----------------------------------------------------------------------
+
+    def _upload(self) -> None:
+        name = display_name(urllib.parse.unquote(self.headers.get("X-Filename", "")))
+        data = self._body(int(self.server.max_upload_mb * MB), name)
+        image = decode_photo(data, name, self.server.max_megapixels)  # checks it all
+        upload = Upload(data, name, image.shape[1], image.shape[0])
+        self.server.keep_upload(upload)
+        self._json({"id": upload.id, "name": name, "width": upload.width,
+                    "height": upload.height})
+
+    def _photo(self, spec, role: str):
+        """(uint8 array, name for the command line) of {'upload': id} or {'example': name}."""
+        if not isinstance(spec, dict):
+            raise NSTError(f"choose a {role} photo")
+        if "example" in spec:
+            name = spec["example"]
+            if name not in EXAMPLES or not (EXAMPLES_DIR / name).is_file():
+                raise NSTError(f"no example {name!r}")
+            data = (EXAMPLES_DIR / name).read_bytes()
+            return decode_photo(data, name, self.server.max_megapixels), f"examples/{name}"
+        with self.server.uploads_lock:
+            upload = self.server.uploads.get(str(spec.get("upload")))
+        if upload is None:
+            raise NSTError(f"the {role} photo is no longer on the server; choose it again")
+        return decode_photo(upload.data, upload.name, self.server.max_megapixels), upload.name
+
+    def _asked(self):
+        """The run a check or a start asks for: (config, content, textures, names, command,
+        (width, height), steps per level); NSTError with one line when it cannot run."""
+        server = self.server
+        body = self._json_body()
+        settings = body.get("settings") or {}
+        if not isinstance(settings, dict):
+            raise NSTError("settings must be a JSON object")
+        config = config_from_form(settings, server.weights, server.weights_preset,
+                                  server.network)
+        content = texture = None
+        names = {"content": None, "texture": None}
+        if config.mode != "synthesize" or (config.size == (0, 0) and body.get("content")):
+            content, names["content"] = self._photo(body.get("content"), "content")
+        if config.mode != "reconstruct":
+            texture, names["texture"] = self._photo(body.get("texture"), "texture")
+        textures = [texture] if texture is not None else []
+        size, steps = server.queue.check(config, content, textures)
+        if size[0] * size[1] > server.max_megapixels * 1e6:
+            raise NSTError(f"the result would be {size[0]}x{size[1]} px "
+                           f"({size[0] * size[1] / 1e6:.1f} MP), more than the "
+                           f"{server.max_megapixels:g} MP this server makes; lower max_dim")
+        command = command_line(config, names["content"],
+                               [names["texture"]] if names["texture"] else [],
+                               server.weights_preset)
+        return config, content, textures, names, command, size, steps
+
+    def _check(self) -> None:
+        config, _, _, _, command, size, steps = self._asked()
+        self._json({"ok": True, "width": size[0], "height": size[1], "steps": steps,
+                    "command": command, "optimizer": config.optimizer})
+
+    def _submit(self) -> None:
+        config, content, textures, names, command, size, steps = self._asked()
+        queue = self.server.queue
+        run = queue.submit(Run(config, content, textures, names, command, size, steps))
+        with queue.changed:
+            status = queue.status(run)
+        self.server.log(f"run {run.id}: queued, place {status['position']}")
+        self._json(status)
+
+    def _status(self, run_id: str) -> None:
+        run = self._run(run_id)
+        queue = self.server.queue
+        with queue.changed:
+            self._json(queue.status(run))
+
+    def _stop(self, run_id: str) -> None:
+        queue = self.server.queue
+        run = queue.stop(run_id)
+        if run is None:
+            raise HttpError(404, "no such run")
+        with queue.changed:
+            self._json(queue.status(run))
+
+    def _events(self, run_id: str) -> None:
+        """Server-sent events: the status (with the reports not sent yet) whenever the run
+        changes, a comment every 15 s otherwise; ends when the run has finished or the page
+        has gone (a closed tab leaves the run as it is)."""
+        run = self._run(run_id)
+        queue = self.server.queue
+        self.close_connection = True
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("X-Accel-Buffering", "no")
+        self.end_headers()
+        sent, seen = 0, -1
+        while True:
+            with queue.changed:
+                if run.version == seen and not queue.closing:
+                    queue.changed.wait(15.0)
+                if run.version == seen and not queue.closing:
+                    message = b": still here\n\n"
+                else:
+                    seen = run.version
+                    status = queue.status(run, since=sent)
+                    sent = status["count"]
+                    message = b"data: " + json.dumps(status).encode() + b"\n\n"
+                finished = run.state in FINISHED or queue.closing
+            self.wfile.write(message)
+            self.wfile.flush()
+            if finished and seen == run.version:
+                return
+            time.sleep(0.05)  # at most 20 messages a second; the reports between are batched
+
+    def _preview(self, run_id: str) -> None:
+        run = self._run(run_id)
+        with self.server.queue.changed:
+            preview = run.preview
+        if preview is None:
+            raise HttpError(404, "no picture yet")
+        self._send(200, preview, _TYPES[".jpg"])
+
+    def _download(self, run_id: str, what: str, filename: str) -> None:
+        run = self._run(run_id)
+        data = run.png(what)
+        if data is None:
+            raise HttpError(404, "no result yet: wait for the run to end, or stop it")
+        self._send(200, data, _TYPES[".png"],
+                   {"Content-Disposition": f'attachment; filename="{filename}"'})
+
+    def _result(self, run_id: str) -> None:
+        self._download(run_id, "result", "result.png")
+
+    def _sheet(self, run_id: str) -> None:
+        self._download(run_id, "sheet", "sheet.png")
+
+    def _command(self, run_id: str) -> None:
+        run = self._run(run_id)
+        self._send(200, (run.command + "\n").encode(), "text/plain; charset=utf-8",
+                   {"Content-Disposition": 'attachment; filename="transfer-command.txt"'})

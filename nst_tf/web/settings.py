@@ -1,0 +1,165 @@
+"""The page's settings, made from TransferConfig's fields: the form the page draws (kind,
+default, each mode's default, help, choices, group), the TransferConfig a submitted form asks
+for, and that config written back as a command line.
+
+One definition with the command line: the defaults, help texts and choices are the dataclass
+fields' metadata (nst_tf/config.py), the groups and short help the command line's
+(nst_tf/cli/common.py), and a value is read from text by TransferConfig.parse_field. No
+TensorFlow here.
+"""
+from __future__ import annotations
+
+import dataclasses
+import shlex
+from typing import Dict, Optional, Sequence
+
+from nst_tf.cli.common import SHORT_HELP, TRANSFER_GROUPS
+from nst_tf.config import TransferConfig
+from nst_tf.errors import NSTError
+from nst_tf.fields import field_kind
+from nst_tf.io.inputs import INIT_KINDS
+from nst_tf.presets import DEFAULT_ITERATIONS, MODES, PRESETS, mode_default
+
+# Shown first, outside the "more" disclosure: the settings people change.
+MAIN_FIELDS = ("mode", "preset", "texture_weight", "max_dim", "iterations", "optimizer")
+
+# Settings the page does not offer: the network and its weights are the server's (--weights),
+# and nothing the user sends may name a file on the server (init takes 'content' or 'noise').
+SERVER_FIELDS = ("weights", "network")
+
+_FIELDS = {field.name: field for field in dataclasses.fields(TransferConfig)}
+_DEFAULTS = TransferConfig()
+
+
+def _json_value(value):
+    """A setting's value as the page shows it: tuples as text the way the command line writes
+    them ('2x2', 'a,b'), numbers and booleans as they are."""
+    if isinstance(value, tuple):
+        if value and all(isinstance(v, int) for v in value) and len(value) == 2:
+            return "x".join(map(str, value))
+        return ",".join(repr(v) if isinstance(v, float) else str(v) for v in value)
+    return value
+
+
+def _widget(name: str, kind: str, field) -> str:
+    if "choices" in field.metadata or name == "init":
+        return "select"
+    if kind == "bool":
+        return "bool"
+    return "text"
+
+
+def form_fields() -> list:
+    """Every setting the page offers, in the command line's help order: {name, kind, widget,
+    default (None: by mode), mode_defaults {mode: {preset: value}}, help, short, choices,
+    group}."""
+    order = [("main", MAIN_FIELDS)] + [(title, names) for title, names in TRANSFER_GROUPS]
+    listed = {name for _, names in order for name in names}
+    rest = tuple(name for name in _FIELDS if name not in listed)
+    order.append(("advanced", rest))
+    shown, seen = [], set()
+    for group, names in order:
+        for name in names:
+            if name not in _FIELDS or name in seen or name in SERVER_FIELDS:
+                continue
+            seen.add(name)
+            field = _FIELDS[name]
+            kind = field_kind(field)
+            by_mode = bool(field.metadata.get("mode_field"))
+            choices = list(field.metadata.get("choices", ()))
+            if name == "init":
+                choices = list(INIT_KINDS)
+            entry = {
+                "name": name, "kind": kind, "widget": _widget(name, kind, field),
+                "default": None if by_mode else _json_value(getattr(_DEFAULTS, name)),
+                "help": field.metadata["help"], "short": SHORT_HELP.get(name, ""),
+                "choices": choices, "group": group,
+                "mode_defaults": {mode: {preset: _json_value(mode_default(mode, preset, name))
+                                         for preset in PRESETS} for mode in MODES}
+                if by_mode else None,
+            }
+            if name == "iterations":
+                entry["optimizer_defaults"] = dict(DEFAULT_ITERATIONS)
+            shown.append(entry)
+    return shown
+
+
+def config_from_form(values: Dict[str, object], weights: Optional[str],
+                     preset: Optional[str] = None, network: str = "vgg19") -> TransferConfig:
+    """The TransferConfig a submitted form asks for. values: {setting: text, or a bool for a
+    checkbox}; an empty text, None or 'default' leaves the setting at its default (a mode's
+    setting: the mode's). weights, network: the server's. preset: the one the server's weights
+    call for, used when the form names none. NSTError with one line (naming the setting) when a
+    value cannot be read or is out of range."""
+    chosen = {}
+    for name, value in values.items():
+        if name not in _FIELDS:
+            raise NSTError(f"{name!r} is not a transfer setting")
+        if name in SERVER_FIELDS:
+            raise NSTError(f"{name} is the server's (--{name} when it starts), not the page's")
+        if value is None or (isinstance(value, str) and value.strip().lower() in ("", "default")):
+            continue
+        if isinstance(value, bool):
+            if field_kind(_FIELDS[name]) != "bool":
+                raise NSTError(f"{name} takes {field_kind(_FIELDS[name])}, got {value}")
+            chosen[name] = value
+            continue
+        if not isinstance(value, (str, int, float)):
+            raise NSTError(f"{name}: give it as text, got {type(value).__name__}")
+        chosen[name] = TransferConfig.parse_field(name, str(value))
+    if "init" in chosen and chosen["init"] not in INIT_KINDS:
+        raise NSTError(f"init must be one of {', '.join(INIT_KINDS)} here (the page cannot "
+                       "name a file on the server)")
+    if "preset" not in chosen and preset:
+        chosen["preset"] = preset
+    return TransferConfig(**chosen, weights=weights, network=network)
+
+
+def _flag_value(value) -> str:
+    if isinstance(value, tuple):
+        if len(value) == 2 and all(isinstance(v, int) for v in value):
+            return "x".join(map(str, value))
+        return ",".join(repr(v) if isinstance(v, float) else str(v) for v in value)
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def changed_settings(config: TransferConfig, weights_preset: Optional[str] = None) -> dict:
+    """{setting: value} of `config` that differ from what the transfer command would use
+    without the flag: a field's default, a mode's setting its mode's default (for config's
+    preset), the preset the weights call for (weights_preset), iterations the optimiser's."""
+    base = TransferConfig(mode=config.mode, preset=config.preset, weights=config.weights,
+                          network=config.network, original_colors=config.original_colors)
+    changed = {}
+    for name in _FIELDS:
+        value = getattr(config, name)
+        if name == "preset":
+            if value != (weights_preset or _DEFAULTS.preset):
+                changed[name] = value
+        elif name == "iterations":  # without the flag: the optimiser's default
+            if value is not None and value != DEFAULT_ITERATIONS[config.optimizer]:
+                changed[name] = value
+        elif value != getattr(base if _FIELDS[name].metadata.get("mode_field") else _DEFAULTS,
+                              name):
+            changed[name] = value
+    return changed
+
+
+def command_line(config: TransferConfig, content: Optional[str], textures: Sequence[str],
+                 weights_preset: Optional[str] = None, output: str = "result.png") -> str:
+    """`python scripts/transfer.py --content ... --texture ... --flag=value ...`: the run as a
+    command, with only the settings that differ from the command's defaults. content, textures:
+    the names to write for the photos (the user's file names, or the examples' paths)."""
+    words = ["python", "scripts/transfer.py"]
+    if content is not None and config.mode != "synthesize":
+        words.append(f"--content={content}")
+    if textures and config.mode != "reconstruct":
+        words.append(f"--texture={','.join(textures)}")
+    words.append(f"--output={output}")
+    for name, value in changed_settings(config, weights_preset).items():
+        if isinstance(value, bool):
+            words.append(f"--{name}" if value else f"--no{name}")
+        else:
+            words.append(f"--{name}={_flag_value(value)}")
+    return " ".join(shlex.quote(word) for word in words)
