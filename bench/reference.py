@@ -46,7 +46,8 @@ class ReferenceObjective(WholeObjective):
         return self._split_heads(tf.concat([images, gray(images)], axis=0))
 
 
-def _reference_objective(extractor, content_tiles, texture_tiles, config, gram_tiles=None):
+def _reference_objective(extractor, content_tiles, texture_tiles, config, gram_tiles=None,
+                         **regions):
     return ReferenceObjective(extractor, content_tiles, texture_tiles[0], config.loss_weights,
                               config.texture_layer_weights)
 
@@ -56,7 +57,7 @@ def reference_transfer(content, texture, config: TransferConfig, **options) -> T
     loop of the texture mode, one gray texture, no TV, on tiles): the same numbers, slower."""
     if (config.optimizer != "adam" or config.coarse_levels or config.global_statistics
             or config.mode != "texture" or config.tv_weight or not config.gray_texture
-            or config.texture_scale != 1.0
+            or config.texture_scale != 1.0 or config.content_mask or config.texture_masks
             or isinstance(texture, (list, tuple)) and len(texture) > 1):
         raise NSTError("the reference path runs the original Adam loop of the texture mode "
                        "(one texture, gray, no TV) on tiles only")

@@ -32,11 +32,14 @@ def __getattr__(name):
     raise AttributeError(f"module 'nst_tf' has no attribute {name!r}")
 
 
-def transfer(content, texture, config: TransferConfig = None, callback=None):
+def transfer(content, texture, config: TransferConfig = None, callback=None,
+             content_mask=None, texture_masks=None):
     """Puts the texture of `texture` into `content` (config.mode: or makes a style transfer, a
     synthesis, a reconstruction); returns uint8 RGB of size (rows * tile_height,
     columns * tile_width, 3) (at --max_dim 0: the content's size). content: a path or an array
     (None for synthesis); texture: one, a list of them (blended by config.texture_blend), or
-    None for reconstruction. callback(StepReport) follows each step."""
+    None for reconstruction. callback(StepReport) follows each step. content_mask,
+    texture_masks: spatial control (arrays or paths; see TransferConfig.content_mask)."""
     from nst_tf.run.texture_transfer import TextureTransfer
-    return TextureTransfer(content, texture, config).run(callback)
+    return TextureTransfer(content, texture, config, content_mask=content_mask,
+                           texture_masks=texture_masks).run(callback)

@@ -12,8 +12,8 @@ from typing import Optional, Tuple
 from nst_tf.errors import NSTError
 from nst_tf.fields import coerced, field_kind, from_text
 from nst_tf.network.layers import NETWORK_LAYERS, NETWORKS, keras_layer_name
-from nst_tf.presets import (DEFAULT_ITERATIONS, MODE_FIELDS, MODES, OPTIMIZERS, PRESETS,
-                            STATISTICS, mode_default)
+from nst_tf.presets import (COLOR_TRANSFERS, DEFAULT_ITERATIONS, MODE_FIELDS, MODES,
+                            OPTIMIZERS, PRESETS, STATISTICS, mode_default)
 
 # Tiles of the exact tiled evaluation start on this grid: VGG19's deepest stride (block5, 4
 # poolings), so every layer's 2x2 poolings pair the same pixels in a tile as in the picture.
@@ -136,8 +136,25 @@ class TransferConfig:
         (), "With several textures (--texture a.jpg,b.jpg): one weight each; their Gram (and "
         "raw) targets are blended by these weights, normalised to sum 1; empty: equal.")
     original_colors: bool = _knob(
-        False, "Keep the content's colours: the result's luminance with the content's chroma "
-        "(YIQ); the texture is then compared in gray unless --gray_texture says otherwise.")
+        False, "Keep the content's colours: the same as --color_transfer luminance.")
+    color_transfer: Optional[str] = _knob(
+        None, "Colour control (Gatys et al. 2017): 'none' (the default: the texture mode takes "
+        "its colours from the content already, the style mode keeps the style's palette as "
+        "Gatys 2015 does), 'luminance' (the result's luminance with the content's chroma, YIQ; "
+        "the texture is then compared in gray unless --gray_texture says otherwise) or "
+        "'histogram' (the texture's colours matched to the content's mean and covariance "
+        "before its statistics are taken: a colour style keeps its strokes and takes the "
+        "content's palette).", choices=COLOR_TRANSFERS)
+    content_mask: Optional[str] = _knob(
+        None, "Spatial control: an image of any size (resized to the content) saying where the "
+        "texture goes: gray, white the texture, black the content kept; with several textures "
+        "a label image (PNG) whose colours --region_colors gives, one per texture.")
+    region_colors: Tuple[str, ...] = _knob(
+        (), "With several textures and --content_mask: each texture's label colour, in order "
+        "(#ff0000,#00ff00); black is 'no texture' unless listed.")
+    texture_masks: Tuple[str, ...] = _knob(
+        (), "One gray mask per texture ('none' for a texture without one): which part of the "
+        "texture photo its statistics come from (white: used).")
     size: Tuple[int, int] = _knob(
         (0, 0), "synthesize: the output's size WxH, exactly (max_dim does not rescale it); 0x0: "
         "the content's size when one is given, else the texture's, then scaled by max_dim.")
@@ -191,10 +208,16 @@ class TransferConfig:
             raise NSTError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
         if self.preset not in PRESETS:
             raise NSTError(f"preset must be one of {', '.join(PRESETS)}, got {self.preset!r}")
+        if self.original_colors and self.color_transfer not in (None, "luminance"):
+            raise NSTError(f"original_colors is color_transfer luminance; it cannot go with "
+                           f"color_transfer {self.color_transfer}")
+        if self.color_transfer is None:
+            object.__setattr__(self, "color_transfer",
+                               "luminance" if self.original_colors else "none")
         for name in MODE_FIELDS:  # None: the mode's default
             if getattr(self, name) is None:
                 value = mode_default(self.mode, self.preset, name)
-                if name == "gray_texture" and self.original_colors:
+                if name == "gray_texture" and self.color_transfer == "luminance":
                     value = True  # luminance-only transfer: the style brings no colour
                 object.__setattr__(self, name, value)
         if self.network not in NETWORKS:
@@ -219,6 +242,14 @@ class TransferConfig:
                 self.texture_blend and sum(self.texture_blend) <= 0):
             raise NSTError(f"texture_blend needs weights >= 0 with a positive sum, "
                            f"got {list(self.texture_blend)}")
+        if self.color_transfer not in COLOR_TRANSFERS:
+            raise NSTError(f"color_transfer must be one of {', '.join(COLOR_TRANSFERS)}, got "
+                           f"{self.color_transfer!r}")
+        if self.content_mask and self.texture_blend:
+            raise NSTError("texture_blend and content_mask do not go together: with a mask each "
+                           "texture has its own region, not a share of a blend")
+        if self.region_colors and not self.content_mask:
+            raise NSTError("region_colors needs a label image (--content_mask)")
         if self.decay_steps < 1 or not 0 < self.decay_rate <= 1:
             raise NSTError(f"decay_steps must be >= 1 and decay_rate in (0, 1], got "
                            f"{self.decay_steps} and {self.decay_rate}")

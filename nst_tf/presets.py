@@ -13,6 +13,9 @@ DEFAULT_CONTENT_LAYERS = ("block1_conv1", "block5_conv2")
 
 OPTIMIZERS = ("adam", "lbfgs", "sgd")
 STATISTICS = ("auto", "global", "tile")
+# Colour control of the result (Gatys et al. 2017): none, luminance-only transfer, or the
+# texture's colour histogram matched to the content's.
+COLOR_TRANSFERS = ("none", "luminance", "histogram")
 # Steps (Adam) or evaluations (L-BFGS) when `iterations` is not given: the original's 1000 Adam
 # steps; L-BFGS-B reaches a lower objective than those within far fewer evaluations.
 # Adam is the default: a lower objective is not the original's look (README, "The look").

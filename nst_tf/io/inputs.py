@@ -15,6 +15,7 @@ import numpy as np
 
 from nst_tf.config import TransferConfig
 from nst_tf.errors import NSTError
+from nst_tf.io.masks import region_masks, texture_region_masks
 from nst_tf.io.images import read_image, to_rgb
 from nst_tf.io.tiles import tile_size
 from nst_tf.network.weights import resolve_weights
@@ -39,13 +40,17 @@ class Inputs:
 
     Modes without one of the photos get a stand-in that no part uses: synthesis a black content
     of the output's size (--size, else the content's if given, else the texture's), content
-    reconstruction the content as its texture.
+    reconstruction the content as its texture. region_masks: spatial control's masks, one per
+    texture at the mask's own size (None: no spatial control); texture_masks: per texture None
+    or the part of it that its statistics come from (None: none has one).
     """
 
     content: np.ndarray
     textures: Tuple[np.ndarray, ...]
     init: Optional[np.ndarray]
     weights_path: Optional[str]
+    region_masks: Optional[list] = None
+    texture_masks: Optional[list] = None
 
     @property
     def texture(self) -> np.ndarray:
@@ -66,13 +71,15 @@ def as_texture_list(texture: TextureArg) -> list:
 
 
 def load_inputs(content: Optional[ImageLike], texture: TextureArg,
-                config: TransferConfig, download: bool = True) -> Inputs:
+                config: TransferConfig, download: bool = True, content_mask=None,
+                texture_masks=None) -> Inputs:
     """Reads and checks every input of a transfer; raises NSTError with one line on the first
     problem. texture: one photo or a list (blended by config.texture_blend); synthesis needs no
     content, reconstruction no texture. The weights file's index is checked, or Keras' file
     found ('imagenet'). download: fetch Keras' file when no verified copy is here (80 MB);
     False only looks, and a missing file is an NSTError saying how to get it (the checks then
-    touch nothing but local files)."""
+    touch nothing but local files). content_mask, texture_masks: arrays or paths that replace
+    config.content_mask and config.texture_masks (a Python caller's masks)."""
     textures = as_texture_list(texture)
     if content is None and config.mode != "synthesize":
         raise NSTError(f"mode {config.mode} needs a content photo (--content)")
@@ -96,5 +103,19 @@ def load_inputs(content: Optional[ImageLike], texture: TextureArg,
         if init.shape != content.shape:
             raise NSTError(f"{config.init}: init image is {init.shape[1]}x{init.shape[0]}, the "
                            f"content is {content.shape[1]}x{content.shape[0]}; they must match")
+    if config.color_transfer == "histogram" and config.mode == "synthesize":
+        raise NSTError("color_transfer histogram matches the texture's colours to the "
+                       "content's; synthesis has no content")
+    regions = region_masks(config.content_mask if content_mask is None else content_mask,
+                           len(textures), config.region_colors)
+    if regions is not None and config.mode == "reconstruct":
+        raise NSTError("content_mask places textures; mode reconstruct has none")
+    by_texture = texture_region_masks(
+        config.texture_masks if texture_masks is None else texture_masks, len(textures))
+    if by_texture is not None and regions is None:
+        if len(textures) > 1:
+            raise NSTError("texture_masks with several textures needs --content_mask: the "
+                           "region each texture goes to")
+        regions = [np.ones(content.shape[:2], np.float32)]  # one region: the whole picture
     return Inputs(content, textures, init, resolve_weights(
-        config.weights, allow_download=download, network=config.network))
+        config.weights, allow_download=download, network=config.network), regions, by_texture)

@@ -53,13 +53,36 @@ def square_distance(a, b, count: Optional[float] = None, mask=None):
     return _masked_square_sum(a, b, mask) / count
 
 
-def gram_sums(features, mask=None):
-    """(n, h, w, c) -> (n, c, c): sum over the positions (where mask is 1) of f f^T."""
-    if mask is not None:
-        features = features * mask
+def gram_sums(features, weights=None):
+    """(n, h, w, c) -> (n, c, c): sum over the positions of f f^T, each times its weight when
+    `weights` (n or r, h, w, 1) are given (a guidance channel, a tile's core: (r, c, c) for r
+    regions of one picture)."""
     shape = tf.shape(features)
     flat = tf.reshape(features, [shape[0], shape[1] * shape[2], shape[3]])
-    return tf.matmul(flat, flat, transpose_a=True)
+    if weights is None:
+        return tf.matmul(flat, flat, transpose_a=True)
+    weighted = features * weights
+    weighted_shape = tf.shape(weighted)
+    weighted = tf.reshape(weighted, [weighted_shape[0], shape[1] * shape[2], shape[3]])
+    return tf.matmul(weighted, flat, transpose_a=True)
+
+
+def guided_gram(features, guidance):
+    """The Gram matrix of a region (Gatys et al. 2017, spatial control): sum over positions of
+    g f f^T over the sum of g, with the region's guidance g (n, h, w, 1) in [0, 1] at the
+    features' resolution: (n, c, c). A region with no weight in an entry gives 0 there."""
+    weight = tf.reduce_sum(guidance, axis=[1, 2, 3])
+    return gram_sums(features, guidance) / tf.maximum(weight, 1e-12)[:, None, None]
+
+
+def pooled(mask, stride: int):
+    """A mask (n, h, w, 1) carried to a layer of `stride` as the network pools: 2x2 averages,
+    'valid', log2(stride) times."""
+    mask = tf.convert_to_tensor(mask, tf.float32)
+    while stride > 1:
+        mask = tf.nn.avg_pool2d(mask, 2, 2, "VALID")
+        stride //= 2
+    return mask
 
 
 def gram(features):

@@ -35,7 +35,7 @@ from nst_tf.io.inputs import as_texture_list
 from nst_tf.network.vgg import FeatureExtractor, preprocess
 from nst_tf.objective.grid import core_mask, core_slice, core_spans, footprint, halo
 from nst_tf.objective.terms import (Weighting, blended, gram_distance, gram_sums,
-                                    gram_surrogate, layer_mean, square_distance,
+                                    gram_surrogate, layer_mean, pooled, square_distance,
                                     total_variation)
 from nst_tf.steps import LOSS_PARTS
 
@@ -53,11 +53,16 @@ class TiledObjective:
     branch sees gray images (the texture mode) or colour ones (style, synthesis).
     loss_weights: (direct, content, raw, texture, tv); layer_weights: per texture layer (empty: 1).
     The TV part is a pixel-level sum: computed on the whole picture, which is in memory anyway.
+    region_masks, texture_region_masks: spatial control as in WholeObjective, at the picture's
+    (and each Gram texture's) size, (H, W) each. The guided Gram matrices are sums over the
+    region's weighted positions over the region's weight, accumulated over the tiles like the
+    plain ones, so they stay exact.
     """
 
     def __init__(self, extractor: FeatureExtractor, content, raw_texture, gram_texture,
                  loss_weights: Sequence[float], layer_weights: Sequence[float] = (),
-                 tile_size: int = 1024, gray_texture: bool = True, blend: Sequence[float] = ()):
+                 tile_size: int = 1024, gray_texture: bool = True, blend: Sequence[float] = (),
+                 region_masks=None, texture_region_masks=None):
         self.extractor = extractor
         raw_textures = as_texture_list(raw_texture)
         gram_textures = as_texture_list(gram_texture)
@@ -87,13 +92,45 @@ class TiledObjective:
         self.recomputed_layers = [n for n in self.content_layers if n not in self.stored_layers]
         self.recompute_model = (extractor._outputs(tuple(self.recomputed_layers))
                                 if self.recomputed_layers else None)
+        # Spatial control: each region's mask at each texture layer, (regions, H/s, W/s, 1).
+        self.guidance = (None if region_masks is None else
+                         self._guidance(np.stack([np.asarray(m, np.float32).reshape(self.size)
+                                                  for m in region_masks])))
+        # Each region's weight at each layer: the divisor of its guided Gram matrix.
+        self.region_weights = ([layer.sum(axis=(1, 2, 3)) for layer in self.guidance]
+                               if self.guidance is not None else None)
         self._compile()
         weights = self.weighting.weights
         # The colour step computes the direct part too; synthesis has neither.
         self.runs_colour_step = weights["content"] > 0 or weights["direct"] > 0
         self.stored_targets = self._stored_content_targets() if self.runs_colour_step else {}
-        self.gram_targets = blended([self._gram_accumulated(self._viewed(t))
-                                     for t in gram_textures], self.weighting.blend)
+        if self.guidance is None:
+            self.gram_targets = blended([self._gram_accumulated(self._viewed(t))
+                                         for t in gram_textures], self.weighting.blend)
+        else:  # one target per region, (regions, c, c) at each layer
+            texture_region_masks = texture_region_masks or [None] * len(gram_textures)
+            targets = [self._gram_accumulated(self._viewed(t)) if mask is None else
+                       self._gram_accumulated(self._viewed(t), self._guided_gram_sums,
+                                              self._guidance(np.asarray(mask, np.float32)[None]))
+                       for t, mask in zip(gram_textures, texture_region_masks)]
+            self.gram_targets = [tf.concat([tf.reshape(region[layer], (1,) + tuple(
+                region[layer].shape[-2:])) for region in targets], 0)
+                for layer in range(len(self.texture_layers))]
+
+    def _guidance(self, masks: np.ndarray) -> List[np.ndarray]:
+        """Masks (regions, H, W) carried to each texture layer as the network pools."""
+        return [pooled(masks[..., None], self.strides[name]).numpy()
+                for name in self.texture_layers]
+
+    def _guidance_tile(self, guidance, origin, bounds):
+        """The tile's part of each layer's guidance: [(regions, h/s, w/s, 1)]."""
+        tiles = []
+        for name, layer in zip(self.texture_layers, guidance):
+            stride = self.strides[name]
+            top, left = origin[0] // stride, origin[1] // stride
+            tiles.append(tf.constant(layer[:, top:top + (bounds[1] - bounds[0]) // stride,
+                                           left:left + (bounds[3] - bounds[2]) // stride]))
+        return tiles
 
     def _viewed(self, rgb):
         """An RGB 0..255 (H, W, 3) texture as the texture branch sees it, preprocessed (1, H, W, 3)."""
@@ -140,16 +177,36 @@ class TiledObjective:
         self._colour_step = tf.function(self._colour_gradient, input_signature=[
             picture(), picture(), [picture(self._channels(n)) for n in self.stored_layers],
             origin, core])
+        textures = tf.TensorSpec([None, None, None, 3], tf.float32)
+        if self.guidance is None:
+            self._gray_step = tf.function(
+                lambda image_tile, texture_tile, gram_deltas, origin, core: self._gray_gradient(
+                    image_tile, texture_tile, gram_deltas, origin, core),
+                input_signature=[picture(), textures, [
+                    tf.TensorSpec([self._channels(n)] * 2, tf.float32)
+                    for n in self.texture_layers], origin, core])
+            return
+        guidance = [tf.TensorSpec([None, None, None, 1], tf.float32) for _ in self.texture_layers]
+        self._guided_gram_sums = tf.function(self._gram_sums_of, input_signature=[
+            picture(), origin, core, guidance])
+        self._image_guided_gram_sums = tf.function(
+            lambda image_tile, origin, core, guidance: self._gram_sums_of(
+                self.weighting.texture_view(image_tile), origin, core, guidance),
+            input_signature=[picture(), origin, core, guidance])
         self._gray_step = tf.function(self._gray_gradient, input_signature=[
-            picture(), tf.TensorSpec([None, None, None, 3], tf.float32),
-            [tf.TensorSpec([self._channels(n)] * 2, tf.float32) for n in self.texture_layers],
-            origin, core])
+            picture(), textures, [tf.TensorSpec([None] + [self._channels(n)] * 2, tf.float32)
+                                  for n in self.texture_layers], origin, core, guidance])
 
-    def _gram_sums_of(self, viewed_tile, origin, core):
-        """sum over the core positions of f f^T, per texture layer: [(c, c)]."""
-        return [gram_sums(core_slice(features, origin, core, self.strides[name]))[0]
-                for name, features in zip(self.texture_layers,
-                                          self.extractor.texture_features(viewed_tile))]
+    def _gram_sums_of(self, viewed_tile, origin, core, guidance=None):
+        """sum over the core positions of f f^T, per texture layer: [(c, c)]; with guidance
+        (per layer, the tile's (regions, h, w, 1)), each region's weighted sum: [(regions, c,
+        c)]."""
+        features = self.extractor.texture_features(viewed_tile)
+        if guidance is None:
+            return [gram_sums(core_slice(f, origin, core, self.strides[name]))[0]
+                    for name, f in zip(self.texture_layers, features)]
+        return [gram_sums(f, core_mask(f, origin, core, self.strides[name]) * g)
+                for name, f, g in zip(self.texture_layers, features, guidance)]
 
     def _colour_gradient(self, image_tile, content_tile, stored_targets, origin, core):
         """Gradient of the core's direct and content shares w.r.t. the tile, and the weighted
@@ -178,32 +235,48 @@ class TiledObjective:
                 "content": layer_mean(shares)})
         return tape.gradient(parts["total"], image_tile), parts["direct"], parts["content"]
 
-    def _gray_gradient(self, image_tile, texture_tile, gram_deltas, origin, core):
+    def _gray_gradient(self, image_tile, texture_tile, gram_deltas, origin, core,
+                       guidance=None):
         """Gradient of the core's raw share and of the Gram surrogate w.r.t. the tile, and the
         weighted raw share. texture_tile: (k, h, w, 3), the k textures' views there, blended
-        after the network."""
+        after the network (with guidance, one per region, not blended)."""
         weighting = self.weighting
+        regions = 1 if guidance is None else len(weighting.blend)
         raw_targets = None
         if weighting.uses_raw:
             features = self.extractor.texture_features(texture_tile)
-            raw_targets = blended([[f[k:k + 1] for f in features]
-                                   for k in range(len(weighting.blend))], weighting.blend)
+            per_texture = [[f[k:k + 1] for f in features] for k in range(len(weighting.blend))]
+            raw_targets = ([blended(per_texture, weighting.blend)] if guidance is None
+                           else per_texture)
         with tf.GradientTape() as tape:
             tape.watch(image_tile)
             features = self.extractor.texture_features(weighting.texture_view(image_tile))
             masks = [core_mask(f, origin, core, self.strides[name])
                      for name, f in zip(self.texture_layers, features)]
+            # Per region: its mask at each layer, its Gram deltas and its weight (the plain
+            # objective is one region covering every position).
+            if guidance is None:
+                region_masks, deltas = [masks], [gram_deltas]
+                weights = [[self._count(name, 1) for name in self.texture_layers]]
+            else:
+                region_masks = [[m * g[r:r + 1] for m, g in zip(masks, guidance)]
+                                for r in range(regions)]
+                deltas = [[d[r] for d in gram_deltas] for r in range(regions)]
+                weights = [[max(float(w[r]), 1e-12) for w in self.region_weights]
+                           for r in range(regions)]
             unweighted = {}
             if weighting.uses_raw:
-                unweighted["raw"] = layer_mean([
+                unweighted["raw"] = tf.add_n([layer_mean([
                     square_distance(f, target, self._count(name, f.shape[-1]), mask)
-                    for name, f, target, mask in zip(self.texture_layers, features, raw_targets,
-                                                     masks)])
+                    for name, f, target, mask in zip(self.texture_layers, features,
+                                                     raw_targets[r], region_masks[r])])
+                    for r in range(regions)])
             if weighting.uses_gram:
-                unweighted["texture"] = layer_mean([
-                    gram_surrogate(f, delta, self._count(name, 1), mask)
-                    for name, f, delta, mask in zip(self.texture_layers, features, gram_deltas,
-                                                    masks)], weighting.layer_weights)
+                unweighted["texture"] = tf.add_n([layer_mean([
+                    gram_surrogate(f, delta, weight, mask)
+                    for f, delta, weight, mask in zip(features, deltas[r], weights[r],
+                                                      region_masks[r])],
+                    weighting.layer_weights) for r in range(regions)])
             parts = weighting.weighted(unweighted)
         return tape.gradient(parts["total"], image_tile), parts["raw"]
 
@@ -229,9 +302,11 @@ class TiledObjective:
                     f, origin, core, stride).numpy()
         return targets
 
-    def _gram_accumulated(self, picture, sums_of=None) -> List[tf.Tensor]:
+    def _gram_accumulated(self, picture, sums_of=None, guidance=None) -> List[tf.Tensor]:
         """The Gram matrices of a preprocessed picture (1, h, w, 3), tile by tile; sums_of: the
-        compiled per-tile sums (default: of a picture already in the texture branch's view)."""
+        compiled per-tile sums (default: of a picture already in the texture branch's view).
+        With guidance (per layer, (regions, h/s, w/s, 1) of this picture), each region's guided
+        Gram matrix: [(regions, c, c)]."""
         sums_of = sums_of or self._gram_sums
         size = picture.shape[1:3]
         totals = None
@@ -239,11 +314,17 @@ class TiledObjective:
             for left, right in core_spans(size[1], self.tile_size):
                 core = (top, bottom, left, right)
                 origin, bounds = self._tile(core, self.gray_halo, size)
-                sums = sums_of(tf.constant(self._cut(picture, bounds)),
-                               tf.constant(origin, tf.int32), tf.constant(core, tf.int32))
+                arguments = [tf.constant(self._cut(picture, bounds)),
+                             tf.constant(origin, tf.int32), tf.constant(core, tf.int32)]
+                if guidance is not None:
+                    arguments.append(self._guidance_tile(guidance, origin, bounds))
+                sums = sums_of(*arguments)
                 totals = sums if totals is None else [t + s for t, s in zip(totals, sums)]
-        return [total / self._count(name, 1, size)
-                for name, total in zip(self.texture_layers, totals)]
+        if guidance is None:
+            return [total / self._count(name, 1, size)
+                    for name, total in zip(self.texture_layers, totals)]
+        return [total / np.maximum(layer.sum(axis=(1, 2, 3)), 1e-12)[:, None, None]
+                for total, layer in zip(totals, guidance)]
 
     # --- the objective ------------------------------------------------------------------------
     def value_and_gradient(self, image) -> Tuple[float, tf.Tensor, Dict[str, float]]:
@@ -254,13 +335,21 @@ class TiledObjective:
         parts = dict.fromkeys(LOSS_PARTS, 0.0)
         gradient = np.zeros_like(image)
         if weighting.uses_gram:
-            grams = self._gram_accumulated(image, self._image_gram_sums)
-            parts["texture"] = float(weighting.weighted({"texture": layer_mean(
-                [gram_distance(g, t) for g, t in zip(grams, self.gram_targets)],
-                weighting.layer_weights)})["texture"])
+            if self.guidance is None:
+                grams = self._gram_accumulated(image, self._image_gram_sums)
+                texture = layer_mean([gram_distance(g, t) for g, t in
+                                      zip(grams, self.gram_targets)], weighting.layer_weights)
+            else:  # each region's loss, summed; a region no layer position reaches adds 0
+                grams = self._gram_accumulated(image, self._image_guided_gram_sums,
+                                               self.guidance)
+                texture = tf.reduce_sum(layer_mean([
+                    tf.where(w > 0, gram_distance(g, t), 0.0) for g, t, w in
+                    zip(grams, self.gram_targets, self.region_weights)],
+                    weighting.layer_weights))
+            parts["texture"] = float(weighting.weighted({"texture": texture})["texture"])
             gram_deltas = [g - t for g, t in zip(grams, self.gram_targets)]
         else:
-            gram_deltas = [tf.zeros((t.shape[0], t.shape[1])) for t in self.gram_targets]
+            gram_deltas = [tf.zeros(t.shape) for t in self.gram_targets]
         if weighting.weights["tv"] > 0:
             picture = tf.constant(image)
             with tf.GradientTape() as tape:
@@ -293,9 +382,11 @@ class TiledObjective:
         if not self.weighting.uses_texture:
             return
         origin, bounds = self._tile(core, self.gray_halo)
-        tile_gradient, raw = self._gray_step(
-            tf.constant(self._cut(image, bounds)),
-            tf.constant(self._cut(self.texture_views, bounds)), gram_deltas,
-            tf.constant(origin, tf.int32), core_t)
+        arguments = [tf.constant(self._cut(image, bounds)),
+                     tf.constant(self._cut(self.texture_views, bounds)), gram_deltas,
+                     tf.constant(origin, tf.int32), core_t]
+        if self.guidance is not None:
+            arguments.append(self._guidance_tile(self.guidance, origin, bounds))
+        tile_gradient, raw = self._gray_step(*arguments)
         gradient[:, bounds[0]:bounds[1], bounds[2]:bounds[3]] += tile_gradient.numpy()
         parts["raw"] += float(tf.reshape(raw, [-1])[0])

@@ -12,8 +12,9 @@ import tensorflow as tf
 
 from nst_tf.io.inputs import as_texture_list
 from nst_tf.network.vgg import FeatureExtractor, preprocess
-from nst_tf.objective.terms import (Weighting, blended, gram, gram_distance, layer_mean,
-                                    square_distance, total_variation)
+from nst_tf.objective.grid import footprint
+from nst_tf.objective.terms import (Weighting, blended, gram, gram_distance, guided_gram,
+                                    layer_mean, pooled, square_distance, total_variation)
 
 
 class WholeObjective:
@@ -29,19 +30,32 @@ class WholeObjective:
     target instead (--texture_scale); the raw part keeps texture_tiles, aligned with the content.
     compiled: value_and_gradient is one graph (False: eager, as the 2018 notebooks ran);
     jit_compile: through XLA.
+
+    Spatial control: region_masks, one (n, h, w, 1) mask in [0, 1] per texture, say where each
+    texture goes (Gatys et al. 2017): its Gram target is compared with the guided Gram matrix
+    of its region (the mask carried to each layer as the network pools), its raw target only
+    where the mask is, and the regions' losses add up; the textures are not blended.
+    texture_region_masks: per texture, None or a mask of its Gram texture's size saying which
+    part of the texture photo its statistics come from.
     """
 
     def __init__(self, extractor: FeatureExtractor, content_tiles, texture_tiles,
                  loss_weights: Sequence[float], layer_weights: Sequence[float] = (),
                  gram_texture_tiles=None, gray_texture: bool = True,
-                 blend: Sequence[float] = (), compiled: bool = True, jit_compile: bool = False):
+                 blend: Sequence[float] = (), compiled: bool = True, jit_compile: bool = False,
+                 region_masks=None, texture_region_masks=None):
         self.extractor = extractor
         textures = as_texture_list(texture_tiles)
         self.weighting = Weighting.of(loss_weights, layer_weights, len(extractor.texture_layers),
                                       gray_texture, blend, len(textures))
         self.content = tf.constant(preprocess(content_tiles))
-        self.colour_targets, self.raw_targets, self.gram_targets = self.targets(
-            textures, as_texture_list(gram_texture_tiles) or None)
+        if region_masks is None:
+            self.guidance = None
+            self.colour_targets, self.raw_targets, self.gram_targets = self.targets(
+                textures, as_texture_list(gram_texture_tiles) or None)
+        else:
+            self._regions(textures, as_texture_list(gram_texture_tiles) or textures,
+                          region_masks, texture_region_masks or [None] * len(textures))
         self.value_and_gradient = (tf.function(self._value_and_gradient, jit_compile=jit_compile)
                                    if compiled else self._value_and_gradient)
 
@@ -61,6 +75,50 @@ class WholeObjective:
         return (colour, [tf.constant(f) for f in blended(raws, weighting.blend)],
                 blended([[gram(f) for f in layers] for layers in grams], weighting.blend))
 
+    def _strides(self):
+        network_layers = tuple(layer.name for layer in self.extractor.model.layers[1:])
+        return [footprint(name, network_layers)[0] for name in self.extractor.texture_layers]
+
+    def _regions(self, textures, gram_textures, masks, texture_masks) -> None:
+        """Targets and guidance per region: raw_targets[r][layer], gram_targets[r][layer] and
+        guidance[r][layer] (the region's mask at the layer)."""
+        weighting, strides = self.weighting, self._strides()
+        self.colour_targets = ([tf.constant(f) for f in
+                                self.extractor.content_features(self.content)]
+                               if weighting.uses_colour else [])
+        self.guidance = [[tf.constant(pooled(mask, stride)) for stride in strides]
+                         for mask in masks]
+        self.raw_targets, self.gram_targets = [], []
+        if not weighting.uses_texture:
+            return
+        for texture, gram_texture, texture_mask in zip(textures, gram_textures, texture_masks):
+            raw = self.extractor.texture_features(weighting.texture_view_of_rgb(texture))
+            self.raw_targets.append([tf.constant(f) for f in raw])
+            features = (raw if gram_texture is texture else self.extractor.texture_features(
+                weighting.texture_view_of_rgb(gram_texture)))
+            self.gram_targets.append([
+                gram(f) if texture_mask is None else guided_gram(f, pooled(texture_mask, stride))
+                for f, stride in zip(features, strides)])
+
+    def _region_parts(self, texture_features, zero):
+        """(raw, texture) parts summed over the regions, each (n,)."""
+        weighting = self.weighting
+        raw = texture = zero
+        for guidance, raw_targets, gram_targets in zip(
+                self.guidance, self.raw_targets or [None] * len(self.guidance),
+                self.gram_targets or [None] * len(self.guidance)):
+            if weighting.uses_raw:
+                raw = raw + layer_mean([square_distance(f, t, mask=g) for f, t, g in
+                                        zip(texture_features, raw_targets, guidance)])
+            if weighting.uses_gram:
+                # An entry (tile) the region does not reach has no texture loss there.
+                texture = texture + layer_mean([
+                    tf.where(tf.reduce_sum(g, axis=[1, 2, 3]) > 0,
+                             gram_distance(guided_gram(f, g), t), 0.0)
+                    for f, t, g in zip(texture_features, gram_targets, guidance)],
+                    weighting.layer_weights)
+        return raw, texture
+
     def heads(self, images):
         """(colour features of `images`, texture-branch features of `images`); a branch that
         no part uses gives []."""
@@ -69,23 +127,32 @@ class WholeObjective:
                 self.extractor.texture_features(weighting.texture_view(images))
                 if weighting.uses_texture else [])
 
+    def _texture_parts(self, texture_features, zero):
+        """(raw, texture) parts against the (blended) targets, each (n,)."""
+        weighting = self.weighting
+        raw = (layer_mean([square_distance(f, t) for t, f in
+                           zip(self.raw_targets, texture_features)])
+               if weighting.uses_raw else zero)
+        texture = (layer_mean([gram_distance(gram(f), t) for t, f in
+                               zip(self.gram_targets, texture_features)],
+                              weighting.layer_weights)
+                   if weighting.uses_gram else zero)
+        return raw, texture
+
     def loss_parts(self, images) -> Dict[str, tf.Tensor]:
         """Weighted loss parts of a preprocessed batch, each of shape (n,), plus their 'total'."""
         weighting = self.weighting
         colour_features, texture_features = self.heads(images)
         zero = tf.zeros(tf.shape(images)[:1], images.dtype)
+        raw, texture = (self._texture_parts(texture_features, zero) if self.guidance is None
+                        else self._region_parts(texture_features, zero))
         return weighting.weighted({
             "direct": square_distance(images, self.content),
             "content": (layer_mean([square_distance(f, t) for t, f in
                                     zip(self.colour_targets, colour_features)])
                         if weighting.uses_colour else zero),
-            "raw": (layer_mean([square_distance(f, t) for t, f in
-                                zip(self.raw_targets, texture_features)])
-                    if weighting.uses_raw else zero),
-            "texture": (layer_mean([gram_distance(gram(f), t) for t, f in
-                                    zip(self.gram_targets, texture_features)],
-                                   weighting.layer_weights)
-                        if weighting.uses_gram else zero),
+            "raw": raw,
+            "texture": texture,
             "tv": total_variation(images) if weighting.weights["tv"] > 0 else zero,
         })
 

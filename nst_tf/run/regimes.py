@@ -12,6 +12,7 @@ report their steps.
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Callable, List, Optional, Sequence
 
 import numpy as np
@@ -19,6 +20,7 @@ import tensorflow as tf
 
 from nst_tf.config import TransferConfig
 from nst_tf.io.images import mirror_fit, resize, upsampled_onto
+from nst_tf.io.masks import at_size
 from nst_tf.io.tiles import from_tile_batch, to_tile_batch
 from nst_tf.network.vgg import PIXEL_MAX, PIXEL_MIN, deprocess, preprocess
 from nst_tf.objective.tiled import TiledObjective
@@ -27,13 +29,24 @@ from nst_tf.run.levels import (LevelPlan, LevelProgress, Size, gradient_scale, p
                                tile_levels)
 
 
+@dataclasses.dataclass(frozen=True)
+class Regions:
+    """Spatial control: one mask (H, W) per texture at the content's size, and per texture None
+    or the mask (at its aligned texture's size) of the part its statistics come from."""
+
+    masks: List[np.ndarray]
+    texture_masks: List[Optional[np.ndarray]]
+
+
 def whole_objective(extractor, content_tiles, texture_tiles: List, config: TransferConfig,
-                    gram_tiles: Optional[List] = None) -> WholeObjective:
+                    gram_tiles: Optional[List] = None, region_masks=None,
+                    texture_region_masks=None) -> WholeObjective:
     """The compiled objective of a batch held at once (the default builder of a TileRegime)."""
     return WholeObjective(extractor, content_tiles, texture_tiles, config.loss_weights,
                           config.texture_layer_weights, gram_tiles,
                           gray_texture=config.gray_texture, blend=config.texture_blend,
-                          jit_compile=config.jit_compile)
+                          jit_compile=config.jit_compile, region_masks=region_masks,
+                          texture_region_masks=texture_region_masks)
 
 
 def scaled(image: np.ndarray, scale: float) -> np.ndarray:
@@ -51,27 +64,42 @@ class TileRegime:
     """The original's per-tile statistics. content: (H, W, 3) RGB; textures: each aligned with
     the content; tile_size: the split's tile at max_dim. build_objective(extractor,
     content_tiles, texture_tiles, config, gram_tiles): the objective of a level's batch (default
-    whole_objective; the benchmark's eager 2018 reference supplies its own)."""
+    whole_objective; the benchmark's eager 2018 reference supplies its own). regions: spatial
+    control (each tile gets its part of every mask)."""
 
     def __init__(self, config: TransferConfig, content: np.ndarray, textures: Sequence,
-                 tile_size: Size, build_objective: Callable = whole_objective):
+                 tile_size: Size, build_objective: Callable = whole_objective,
+                 regions: Optional[Regions] = None):
         self.config, self.content, self.textures = config, content, list(textures)
         self.tile_size = tile_size
         self.build_objective = build_objective
+        self.regions = regions
         self.plan: LevelPlan = tile_levels(tile_size, config)
 
     def batch(self, image: np.ndarray, size: Size) -> np.ndarray:
         """`image`'s split tiles at `size`: (n, h, w, 3)."""
         return to_tile_batch(image, self.config.split, size)
 
+    def _mask_batch(self, mask: np.ndarray, size: Size, scale: float = 1.0) -> np.ndarray:
+        """A mask's split tiles at `size` (scaled like the Gram textures): (n, h, w, 1)."""
+        tiles = self.batch(mask[..., None], size)
+        return tiles if scale == 1.0 else np.stack([scaled(tile, scale) for tile in tiles])
+
     def objective(self, extractor, size: Size):
         texture_tiles = [self.batch(t, size) for t in self.textures]
         gram_tiles = None
-        if self.config.texture_scale != 1.0:
-            gram_tiles = [np.stack([scaled(tile, self.config.texture_scale) for tile in tiles])
+        scale = self.config.texture_scale
+        if scale != 1.0:
+            gram_tiles = [np.stack([scaled(tile, scale) for tile in tiles])
                           for tiles in texture_tiles]
+        regions = {}
+        if self.regions is not None:
+            regions = dict(
+                region_masks=[self._mask_batch(m, size) for m in self.regions.masks],
+                texture_region_masks=[None if m is None else self._mask_batch(m, size, scale)
+                                      for m in self.regions.texture_masks])
         return self.build_objective(extractor, self.batch(self.content, size), texture_tiles,
-                                    self.config, gram_tiles)
+                                    self.config, gram_tiles, **regions)
 
     def gradient_scale(self, size: Size) -> float:
         """1: each tile's loss is the original's."""
@@ -97,9 +125,10 @@ class PictureRegime:
     """Global statistics: one picture of the split's total size (at max_dim 0, the content's)."""
 
     def __init__(self, config: TransferConfig, content: np.ndarray, textures: Sequence,
-                 tile_size: Size):
+                 tile_size: Size, regions: Optional[Regions] = None):
         self.config, self.content, self.textures = config, content, list(textures)
         self.tile_size = tile_size
+        self.regions = regions
         columns, rows = config.split
         self.full: Size = (rows * tile_size[0], columns * tile_size[1])
         self.plan: LevelPlan = picture_levels(self.full, config)
@@ -121,14 +150,23 @@ class PictureRegime:
             raw_textures = [mirror_fit(t, size) for t in gram_textures]
         else:
             raw_textures = gram_textures
+        masks = texture_masks = None
+        if self.regions is not None:
+            masks = [at_size(m, size) for m in self.regions.masks]
+            texture_masks = [None if m is None else at_size(m, t.shape[:2])
+                             for m, t in zip(self.regions.texture_masks, gram_textures)]
         if config.tile_size and max(size) > config.tile_size:
             return TiledObjective(extractor, content, raw_textures, gram_textures,
                                   config.loss_weights, config.texture_layer_weights,
                                   config.tile_size, gray_texture=config.gray_texture,
-                                  blend=config.texture_blend)
-        return whole_objective(extractor, content[None], [t[None] for t in raw_textures], config,
-                               [t[None] for t in gram_textures]
-                               if config.texture_scale != 1.0 else None)
+                                  blend=config.texture_blend, region_masks=masks,
+                                  texture_region_masks=texture_masks)
+        return whole_objective(
+            extractor, content[None], [t[None] for t in raw_textures], config,
+            [t[None] for t in gram_textures] if config.texture_scale != 1.0 else None,
+            region_masks=None if masks is None else [m[None, ..., None] for m in masks],
+            texture_region_masks=None if masks is None else [
+                None if m is None else m[None, ..., None] for m in texture_masks])
 
     def gradient_scale(self, size: Size) -> float:
         """The picture's size in original tiles (levels.gradient_scale)."""

@@ -19,8 +19,9 @@ from nst_tf.io.tiles import tile_size
 from nst_tf.network.vgg import FeatureExtractor, PIXEL_MAX, PIXEL_MIN, preprocess, vgg
 from nst_tf.optimize.adam import AdamOptimization
 from nst_tf.optimize.lbfgs import LbfgsOptimization
-from nst_tf.run.colours import original_colors
-from nst_tf.run.regimes import PictureRegime, TileRegime, whole_objective
+from nst_tf.io.masks import at_size
+from nst_tf.run.colours import matched_colours, original_colors
+from nst_tf.run.regimes import PictureRegime, Regions, TileRegime, whole_objective
 from nst_tf.steps import Callback
 
 
@@ -33,31 +34,49 @@ class TextureTransfer:
     texture, config) returned, when the caller has already checked them (the command line does
     so before TensorFlow starts); None reads them here. build_objective: per-tile statistics
     only, the objective of a level's batch (regimes.whole_objective; the benchmark's eager 2018
-    reference supplies its own).
+    reference supplies its own). content_mask, texture_masks: spatial control's masks as
+    arrays or paths, in place of config.content_mask and config.texture_masks.
     """
 
     def __init__(self, content: ImageLike, texture: ImageLike,
                  config: Optional[TransferConfig] = None, network=None,
-                 inputs: Optional[Inputs] = None, build_objective: Optional[Callable] = None):
+                 inputs: Optional[Inputs] = None, build_objective: Optional[Callable] = None,
+                 content_mask=None, texture_masks=None):
         self.config = config = config or TransferConfig()
         # Every input is read and checked before the network is built.
-        self.inputs = inputs = inputs or load_inputs(content, texture, config)
+        self.inputs = inputs = inputs or load_inputs(content, texture, config,
+                                                     content_mask=content_mask,
+                                                     texture_masks=texture_masks)
         self.content = inputs.content
+        textures = inputs.textures
+        if config.color_transfer == "histogram":
+            textures = [matched_colours(t, self.content) for t in textures]
+        size = self.content.shape[:2]
         # Each texture aligned with the content: resized to it (the original), or for synthesis
-        # cropped or mirror-extended to the output, so its features keep their own size.
-        self.textures = [mirror_fit(t, self.content.shape[:2]) if config.mode == "synthesize"
-                         else resize(t, self.content.shape[:2], antialias=True)
-                         for t in inputs.textures]
+        # cropped or mirror-extended to the output, so its features keep their own size; its
+        # mask, if any, alike.
+        if config.mode == "synthesize":
+            self.textures = [mirror_fit(t, size) for t in textures]
+            texture_masks = [None if m is None else mirror_fit(m[..., None], size)[..., 0]
+                             for m in inputs.texture_masks or []]
+        else:
+            self.textures = [resize(t, size, antialias=True) for t in textures]
+            texture_masks = [None if m is None else at_size(m, size)
+                             for m in inputs.texture_masks or []]
+        regions = (None if inputs.region_masks is None else
+                   Regions([at_size(m, size) for m in inputs.region_masks],
+                           texture_masks or [None] * len(inputs.region_masks)))
         self.texture = self.textures[0]
         # An explicit synthesis --size is the output's size: max_dim does not rescale it.
         exact = config.mode == "synthesize" and config.size != (0, 0)
         self.tile_size = tile_size(self.content.shape[:2], config.split,
                                    0 if exact else config.max_dim)
         if config.global_statistics:
-            self.regime = PictureRegime(config, self.content, self.textures, self.tile_size)
+            self.regime = PictureRegime(config, self.content, self.textures, self.tile_size,
+                                        regions)
         else:
             self.regime = TileRegime(config, self.content, self.textures, self.tile_size,
-                                     build_objective or whole_objective)
+                                     build_objective or whole_objective, regions)
         self.plan = self.regime.plan
         if network is None:
             network = vgg(config.network, inputs.weights_path, config.seed)
@@ -122,6 +141,6 @@ class TextureTransfer:
     def result(self) -> np.ndarray:
         """The image as it stands now, at full resolution: uint8 (H, W, 3)."""
         image = self.regime.assembled(self.image)
-        if not self.config.original_colors:
+        if self.config.color_transfer != "luminance":
             return image
         return original_colors(image, resize(self.content, image.shape[:2], antialias=True))
