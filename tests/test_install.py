@@ -87,6 +87,11 @@ def test_python_imports_the_installed_copy(installed):
     site_packages = bin_dir.parent / "lib"
     assert site_packages in location.parents and "site-packages" in location.parts
     assert ROOT not in location.parents
+    # Every file of the package that is not Python comes along (the web page's).
+    data = sorted(path.relative_to(ROOT) for path in (ROOT / "nst_tf").rglob("*")
+                  if path.is_file() and path.suffix not in (".py", ".pyc"))
+    for path in data:
+        assert (location.parent.parent / path).is_file(), path
 
 
 def test_the_dependencies_are_requirements_txt(installed):

@@ -18,6 +18,7 @@ COMMANDS = {
     "batch": ("nst_tf.cli.batch", "run many transfers from a CSV or a folder, here or on Ray"),
     "download-weights": ("nst_tf.cli.download_weights", "fetch Keras' ImageNet VGG19 (or "
                                                         "VGG16) weights ahead of time"),
+    "serve": ("nst_tf.cli.serve", "a web page to start transfers from a browser"),
 }
 
 USAGE = "usage: nst-tf COMMAND [flags]   (nst-tf COMMAND --help: the command's flags)"
@@ -28,7 +29,7 @@ def usage() -> str:
     lines = [USAGE, "", "Neural Texture Transfer in TensorFlow/Keras.", "", "commands:"]
     lines += [f"  {name.ljust(width)}  {what}" for name, (_, what) in COMMANDS.items()]
     lines += ["", "From a checkout without installing: python scripts/transfer.py, "
-              "scripts/batch.py, scripts/download_weights.py."]
+              "scripts/batch.py, scripts/download_weights.py, scripts/serve.py."]
     return "\n".join(lines)
 
 
