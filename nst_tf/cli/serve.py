@@ -50,15 +50,20 @@ SHORT_HELP = {
                "random (untrained, for trying the page).",
 }
 
-EVERYONE = ("0.0.0.0", "::", "")
-
-
 @common.guarded
 def run(argv):
     from nst_tf.web.server import make_server
     token = secrets.token_urlsafe(16) if FLAGS.token == "generate" else FLAGS.token
     if FLAGS.port < 0 or FLAGS.port > 65535:
         raise common.NSTError(f"--port must be 0..65535, got {FLAGS.port}")
+    from nst_tf.web.server import is_loopback
+    if not is_loopback(FLAGS.host):  # said first, before anything else can fail or wait
+        port = f"port {FLAGS.port}" if FLAGS.port else "its port"
+        common.say(f"warning: listening on {FLAGS.host or 'every interface'}: " + (
+            f"anyone who can reach {port} and knows the token can run jobs on this machine "
+            "(plain HTTP: the token is readable on the network)" if token else
+            f"anyone who can reach {port} can run jobs on this machine; give --token to "
+            "require a secret"))
     common.import_tensorflow_quietly()  # now, not when the first user presses Start
     try:
         server = make_server(weights=FLAGS.weights, host=FLAGS.host, port=FLAGS.port,
@@ -68,10 +73,6 @@ def run(argv):
     except OSError as error:
         raise common.NSTError(f"cannot listen on {FLAGS.host}:{FLAGS.port} "
                               f"({error.strerror or error})") from None
-    if FLAGS.host in EVERYONE or not server.loopback:
-        common.say(f"warning: listening on {FLAGS.host or 'every interface'}: anyone who can "
-                   f"reach port {server.port} can run jobs on this machine"
-                   + ("" if token else "; give --token to require a secret"))
     print(f"nst-tf serve: {server.url}  (weights {FLAGS.weights}; Ctrl-C stops)", flush=True)
     serving = threading.Thread(target=server.serve_forever, name="nst-tf http", daemon=True)
     serving.start()

@@ -56,7 +56,7 @@ EXAMPLES = ("cat.jpg", "gravel.jpg")
 DEFAULT_PORT = 8000
 DEFAULT_MAX_MEGAPIXELS = 40.0  # a 12-24 MP phone or camera photo fits; a bomb does not
 DEFAULT_MAX_UPLOAD_MB = 30.0
-MAX_JSON_BYTES = 1 * MB
+MAX_JSON_MB = 1.0
 # Uploads kept in memory (their bytes) for runs to come; older ones are forgotten.
 KEEP_UPLOADS = 32
 TOKEN_COOKIE = "nst_tf_token"
@@ -297,7 +297,7 @@ class Handler(BaseHTTPRequestHandler):
             raise HttpError(401, "this server needs its token: open the address it printed "
                                  "(…/?token=…)")
 
-    def _body(self, limit: int, what: str) -> bytes:
+    def _body(self, limit_mb: float, what: str) -> bytes:
         length = self.headers.get("Content-Length")
         if length is None:
             raise HttpError(411, "the request needs a Content-Length")
@@ -305,9 +305,9 @@ class Handler(BaseHTTPRequestHandler):
             length = int(length)
         except ValueError:
             raise HttpError(400, "bad Content-Length") from None
-        if length > limit:
+        if length > limit_mb * MB:
             raise HttpError(413, f"{what} is {length / MB:.1f} MB, more than the "
-                                 f"{limit / MB:g} MB this server takes")
+                                 f"{limit_mb:g} MB this server takes")
         data = self.rfile.read(length)
         if len(data) != length:
             raise HttpError(400, "the request ended early")
@@ -315,7 +315,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _json_body(self) -> dict:
         try:
-            value = json.loads(self._body(MAX_JSON_BYTES, "the request") or b"{}")
+            value = json.loads(self._body(MAX_JSON_MB, "the request") or b"{}")
         except (ValueError, UnicodeDecodeError):
             raise HttpError(400, "the request is not JSON") from None
         if not isinstance(value, dict):
@@ -370,7 +370,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _upload(self) -> None:
         name = display_name(urllib.parse.unquote(self.headers.get("X-Filename", "")))
-        data = self._body(int(self.server.max_upload_mb * MB), name)
+        data = self._body(self.server.max_upload_mb, name)
         image = decode_photo(data, name, self.server.max_megapixels)  # checks it all
         upload = Upload(data, name, image.shape[1], image.shape[0])
         self.server.keep_upload(upload)

@@ -1,0 +1,427 @@
+"""The web page's server without a browser (nst_tf/web): started in this process on port 0 with
+random weights; the line of runs, Stop, the limits on photos, the token, the addresses it
+answers to, the settings form and the command line it writes. Tiny pictures (48 px) so that
+each run takes seconds."""
+import http.client
+import io
+import json
+import os
+import re
+import shlex
+import signal
+import struct
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import ROOT, interruptible, random_image
+from nst_tf.config import TransferConfig
+from nst_tf.errors import NSTError
+from nst_tf.web import make_server
+from nst_tf.web.settings import command_line, config_from_form, form_fields
+
+TINY = {"max_dim": "48", "iterations": "400"}
+EXAMPLES = {"content": {"example": "cat.jpg"}, "texture": {"example": "gravel.jpg"}}
+POST = {"X-Requested-With": "nst-tf"}
+
+
+class Client:
+    """Requests to one server: (status, JSON or bytes)."""
+
+    def __init__(self, server, headers=None):
+        self.host, self.port = "127.0.0.1", server.port
+        self.headers = dict(headers or {})
+
+    def request(self, method, path, body=None, headers=None, raw=False):
+        connection = http.client.HTTPConnection(self.host, self.port, timeout=60)
+        try:
+            connection.request(method, path, body=body,
+                               headers={**self.headers, **(headers or {})})
+            response = connection.getresponse()
+            data = response.read()
+        finally:
+            connection.close()
+        if raw or not response.getheader("Content-Type", "").startswith("application/json"):
+            return response.status, data
+        return response.status, json.loads(data)
+
+    def get(self, path, **kwargs):
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path, value=None, headers=None):
+        body = value if isinstance(value, bytes) else json.dumps(value or {}).encode()
+        return self.request("POST", path, body, {**POST, **(headers or {})})
+
+    def upload(self, data: bytes, name: str):
+        return self.post("/api/uploads", data, {"X-Filename": urllib.parse.quote(name)})
+
+    def start(self, settings=None, photos=EXAMPLES):
+        status, answer = self.post("/api/runs", {**photos, "settings": settings or TINY})
+        assert status == 200, answer
+        return answer
+
+    def status(self, run_id):
+        return self.get(f"/api/runs/{run_id}")[1]
+
+    def wait(self, run_id, until, timeout=120):
+        """The run's status once until(status) holds."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            status = self.status(run_id)
+            if until(status):
+                return status
+            time.sleep(0.1)
+        raise AssertionError(f"run {run_id} never got there: {status}")
+
+
+def png_bytes(image) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(np.asarray(image, np.uint8)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def claimed_png(width: int, height: int) -> bytes:
+    """A small PNG whose header claims width x height (its data is a 1x1 picture's)."""
+    data = png_bytes(np.zeros((1, 1, 3)))
+    start = data.index(b"IHDR")
+    header = struct.pack(">II", width, height) + data[start + 12:start + 17]
+    chunk = b"IHDR" + header
+    return (data[:start - 4] + struct.pack(">I", 13) + chunk
+            + struct.pack(">I", zlib.crc32(chunk)) + data[start + 21:])
+
+
+def serving(**options):
+    server = make_server(**{"weights": "random", "port": 0, "preview_seconds": 0.2, **options})
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    return server
+
+
+@pytest.fixture(scope="module")
+def server():
+    server = serving()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def client(server):
+    return Client(server)
+
+
+def finished(status):
+    return status["state"] in ("done", "stopped", "failed", "cancelled")
+
+
+def test_the_line_two_runs_the_second_waits_then_runs(client):
+    first = client.start()
+    second = client.start({"max_dim": "48", "iterations": "3", "mode": "style"})
+    assert second["state"] == "waiting" and second["position"] == 1
+    running = client.wait(first["id"], lambda s: s["count"] >= 3)
+    assert running["state"] == "running" and running["rate"] > 0
+    waiting = client.status(second["id"])
+    assert waiting["state"] == "waiting" and waiting["position"] == 1
+    assert waiting["running_ahead"] and waiting["count"] == 0
+    assert client.post(f"/api/runs/{first['id']}/stop")[0] == 200
+    done = client.wait(second["id"], finished)
+    assert done["state"] == "done", done["message"]
+    assert done["count"] == 3 and done["optimizer"] == "lbfgs"
+    assert client.status(first["id"])["state"] == "stopped"
+
+
+def test_stop_keeps_the_best_image_so_far_at_the_promised_size(client):
+    status, plan = client.post("/api/check", {**EXAMPLES, "settings": TINY})
+    assert status == 200 and (plan["width"], plan["height"]) == (48, 32)  # cat.jpg is 512x341
+    run = client.start()
+    seen = client.wait(run["id"], lambda s: s["preview"] >= 2 and s["count"] >= 5)
+    status, preview = client.get(f"/api/runs/{run['id']}/preview.jpg")
+    assert status == 200 and Image.open(io.BytesIO(preview)).size == (48, 32)
+    assert seen["seconds_left"] > 0
+    client.post(f"/api/runs/{run['id']}/stop")
+    stopped = client.wait(run["id"], finished)
+    assert stopped["state"] == "stopped" and "best image so far" in stopped["message"]
+    assert 5 <= stopped["count"] < 400 and stopped["result"]
+    status, data = client.get(f"/api/runs/{run['id']}/result.png")
+    assert status == 200 and data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert Image.open(io.BytesIO(data)).size == (48, 32)
+    status, sheet = client.get(f"/api/runs/{run['id']}/sheet.png")
+    assert status == 200 and Image.open(io.BytesIO(sheet)).height == 320 + 28 + 16
+    status, command = client.get(f"/api/runs/{run['id']}/command.txt")
+    assert command.decode().strip() == stopped["command"] == (
+        "python scripts/transfer.py --content=examples/cat.jpg --texture=examples/gravel.jpg "
+        "--output=result.png --max_dim=48 --iterations=400 --weights=random")
+
+
+def test_a_second_tab_sees_the_same_run_and_a_closed_tab_does_not_stop_it(client, server):
+    run = client.start({"max_dim": "48", "iterations": "40"})
+    client.wait(run["id"], lambda s: s["count"] >= 2)
+    # A tab's event stream, closed after its first message: the run goes on.
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    connection.request("GET", f"/api/runs/{run['id']}/events")
+    response = connection.getresponse()
+    assert response.getheader("Content-Type") == "text/event-stream"
+    first = json.loads(response.fp.readline().decode()[len("data: "):])
+    assert first["id"] == run["id"] and first["since"] == 0 and len(first["reports"]) >= 2
+    connection.close()
+    done = client.wait(run["id"], finished)
+    assert done["state"] == "done" and done["count"] == 40
+    # A tab opened later gets every step from the start.
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    connection.request("GET", f"/api/runs/{run['id']}/events")
+    response = connection.getresponse()
+    late = json.loads(response.fp.readline().decode()[len("data: "):])
+    connection.close()
+    assert [r["step"] for r in late["reports"]] == list(range(40))
+
+
+def test_a_waiting_run_can_leave_the_line(client):
+    first = client.start()
+    second = client.start()
+    status, left = client.post(f"/api/runs/{second['id']}/stop")
+    assert status == 200 and left["state"] == "cancelled"
+    client.post(f"/api/runs/{first['id']}/stop")
+    assert client.wait(first["id"], finished)["state"] == "stopped"
+
+
+def test_photos_over_the_limits_are_refused_from_the_header_before_decoding(monkeypatch):
+    limited = serving(max_megapixels=0.01, max_upload_mb=0.05)
+    try:
+        client = Client(limited)
+
+        def no_decoding(*args):
+            raise AssertionError("decoded a photo the header should have refused")
+        monkeypatch.setattr("nst_tf.web.uploads._decoded", no_decoding)
+        status, answer = client.upload(claimed_png(200, 100), "wide.png")  # 0.02 MP
+        assert status == 400 and answer["error"] == (
+            "wide.png: its header says 200x100 px (0.0 MP), more than the 0.01 MP this "
+            "server takes; make it smaller first")
+        status, answer = client.upload(claimed_png(60000, 60000), "bomb.png")  # 3600 MP
+        assert status == 400 and "decompression bomb" in answer["error"]
+        # More bytes than the server takes: refused from Content-Length, before the body.
+        connection = http.client.HTTPConnection("127.0.0.1", limited.port, timeout=10)
+        connection.putrequest("POST", "/api/uploads")
+        for name, value in {**POST, "X-Filename": "big.jpg",
+                            "Content-Length": str(10 * 1024 * 1024)}.items():
+            connection.putheader(name, value)
+        connection.endheaders()  # no body sent: the answer comes all the same
+        response = connection.getresponse()
+        assert response.status == 413
+        assert json.loads(response.read())["error"] == (
+            "big.jpg is 10.0 MB, more than the 0.05 MB this server takes")
+        connection.close()
+        monkeypatch.undo()
+        status, answer = client.upload(png_bytes(random_image((60, 80))), "small.png")
+        assert status == 200 and (answer["width"], answer["height"]) == (80, 60)
+        # The shipped example is over this server's limit too (512x341).
+        status, answer = client.post("/api/check", {**EXAMPLES, "settings": TINY})
+        assert status == 400 and "more than the 0.01 MP" in answer["error"]
+    finally:
+        limited.close()
+
+
+def test_a_file_that_is_not_an_image_gets_a_message(client):
+    status, answer = client.upload(b"these are my notes, not a photo\n", "notes.jpg")
+    assert status == 400
+    assert answer == {"error": "notes.jpg: not an image, or a format this tool cannot read"}
+    truncated = png_bytes(random_image((64, 64)))[:-60]
+    status, answer = client.upload(truncated, "../../etc/cut.png")  # the name is only a name
+    assert status == 400 and answer["error"].startswith("cut.png: truncated or corrupt PNG")
+    status, answer = client.upload(b"", "empty.png")
+    assert status == 400 and "empty" in answer["error"]
+
+
+def test_an_uploaded_pair_runs_and_names_itself_in_the_command(client):
+    ids = {}
+    for role, seed, shape in (("content", 1, (40, 56)), ("texture", 2, (50, 50))):
+        status, answer = client.upload(png_bytes(random_image(shape, seed)), f"my {role}.png")
+        assert status == 200, answer
+        ids[role] = {"upload": answer["id"]}
+    run = client.start({"max_dim": "48", "iterations": "2"}, photos=ids)
+    done = client.wait(run["id"], finished)
+    assert done["state"] == "done" and (done["width"], done["height"]) == (48, 34)
+    assert "'--content=my content.png' '--texture=my texture.png'" in done["command"]
+    status, data = client.get(f"/api/runs/{run['id']}/result.png")
+    assert Image.open(io.BytesIO(data)).size == (48, 34)
+
+
+@pytest.mark.parametrize("settings,message", [
+    ({"max_dim": "5"}, "max_dim must be 0 (full resolution) or at least 32 px, got 5"),
+    ({"texture_weight": "-1"}, "texture_weight must be >= 0, got -1.0"),
+    ({"iterations": "many"}, "iterations takes a whole number, got 'many'"),
+    ({"weights": "/etc/passwd"}, "weights is the server's (--weights when it starts), not the "
+                                 "page's"),
+    ({"init": "/etc/passwd"}, "init must be one of content, noise here (the page cannot name a "
+                              "file on the server)"),
+    ({"max_dim": "1024"}, "the result would be 1024x681 px (0.7 MP), more than the 0.15 MP "
+                          "this server makes; lower max_dim"),
+])
+def test_a_setting_out_of_range_is_refused_with_its_one_line(settings, message):
+    limited = serving(max_megapixels=0.15)  # cat.jpg is 451x300
+    try:
+        status, answer = Client(limited).post("/api/check", {**EXAMPLES, "settings": settings})
+        assert (status, answer) == (400, {"error": message})
+        status, answer = Client(limited).post("/api/runs", {**EXAMPLES, "settings": settings})
+        assert (status, answer) == (400, {"error": message})
+    finally:
+        limited.close()
+
+
+def test_127_0_0_1_by_default_and_other_host_names_are_refused(client, server):
+    assert server.host == "127.0.0.1" and server.url == f"http://127.0.0.1:{server.port}/"
+    assert client.get("/")[0] == 200
+    assert client.get("/", headers={"Host": f"localhost:{server.port}"})[0] == 200
+    status, answer = client.get("/api/info", headers={"Host": f"evil.example:{server.port}"})
+    assert status == 403 and "answers only to 127.0.0.1" in answer["error"]
+    # A POST without the page's header (a form of another site could send one) is refused.
+    status, answer = client.request("POST", "/api/runs", json.dumps(EXAMPLES).encode())
+    assert status == 403 and "X-Requested-With" in answer["error"]
+
+
+def test_the_token_guards_the_page_and_the_api():
+    guarded = serving(token="s3cret")
+    try:
+        client = Client(guarded)
+        assert guarded.url.endswith("/?token=s3cret")
+        status, body = client.get("/")
+        assert status == 401 and b"needs its token" in body
+        assert client.get("/?token=wrong")[0] == 401
+        assert client.get("/api/info")[0] == 401
+        assert client.post("/api/check", {**EXAMPLES, "settings": TINY})[0] == 401
+        assert client.get("/page.js")[0] == 401
+        connection = http.client.HTTPConnection("127.0.0.1", guarded.port, timeout=10)
+        connection.request("GET", "/?token=s3cret")
+        response = connection.getresponse()
+        response.read()
+        cookie = response.getheader("Set-Cookie")
+        assert response.status == 200 and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+        connection.close()
+        with_cookie = Client(guarded, {"Cookie": cookie.split(";")[0]})
+        assert with_cookie.get("/api/info")[0] == 200 and with_cookie.get("/page.js")[0] == 200
+        assert Client(guarded, {"X-Token": "s3cret"}).post(
+            "/api/check", {**EXAMPLES, "settings": TINY})[0] == 200
+    finally:
+        guarded.close()
+
+
+def test_the_form_is_transferconfigs_fields():
+    fields = {field["name"]: field for field in form_fields()}
+    defaults = TransferConfig()
+    import dataclasses
+    for field in dataclasses.fields(TransferConfig):
+        if field.name in ("weights", "network"):
+            assert field.name not in fields
+            continue
+        shown = fields[field.name]
+        assert shown["help"] == field.metadata["help"]
+        if field.metadata.get("mode_field"):
+            assert shown["default"] is None
+            assert shown["mode_defaults"]["style"]["imagenet"] is not None
+        elif not isinstance(getattr(defaults, field.name), tuple):
+            assert shown["default"] == getattr(defaults, field.name)
+    assert [f["name"] for f in form_fields() if f["group"] == "main"] == [
+        "mode", "preset", "texture_weight", "max_dim", "iterations", "optimizer"]
+    assert fields["optimizer"]["choices"] == ["adam", "lbfgs", "sgd"]
+    assert fields["init"]["choices"] == ["content", "noise"]
+
+
+@pytest.mark.parametrize("values", [
+    {},
+    {"mode": "style", "iterations": "50", "texture_weight": "1e-3", "split": "2x2",
+     "original_colors": True, "content_layers": "relu4_2"},
+    {"mode": "synthesize", "size": "64x48", "optimizer": "adam", "gray_texture": "true",
+     "learning_rate": "2.5", "texture_layer_weights": "1,2,3,4,5"},
+    {"preset": "normalized", "tv_weight": "0.1", "jit_compile": True, "iterations": "1000"},
+])
+def test_the_command_line_gives_back_the_same_settings(values):
+    config = config_from_form(values, "random")
+    line = command_line(config, "my cat.jpg", ["gravel.jpg"])
+    words = shlex.split(line)
+    assert words[:2] == ["python", "scripts/transfer.py"]
+    given = {}
+    for word in words[2:]:
+        name, _, text = word[2:].partition("=")
+        if name in ("content", "texture", "output"):
+            continue
+        if not text:
+            given[name[2:] if name.startswith("no") and name[2:] in dir(config) else name] = (
+                not name.startswith("no") or name == "noise")
+        else:
+            given[name] = TransferConfig.parse_field(name, text)
+    again = TransferConfig(**given)
+    assert again.replace(iterations=again.steps) == config.replace(iterations=config.steps)
+    assert "--iterations=1000" not in line  # Adam's default: not written
+    if not values:
+        assert line.endswith("--output=result.png --weights=random")
+
+
+def test_the_served_page_is_whole_and_uses_no_outside_asset(client):
+    status, page = client.get("/")
+    assert status == 200
+    text = page.decode()
+    for asset in re.findall(r'(?:src|href)="([^"]+)"', text):
+        assert not re.match(r"(https?:)?//", asset), asset
+        assert client.get("/" + asset)[0] == 200
+    status, info = client.get("/api/info")
+    assert info["examples"] == ["cat.jpg", "gravel.jpg"] and info["weights"] == "random"
+    assert client.get("/examples/cat.jpg")[0] == 200
+    assert client.get("/examples/..%2Fscripts%2Fserve.py")[0] == 404
+    assert client.get("/examples/LICENSE.md")[0] == 404
+
+
+def _started(process, timeout=120):
+    """The address the command printed."""
+    deadline = time.time() + timeout
+    line = process.stdout.readline()
+    assert time.time() < deadline and line.startswith("nst-tf serve: "), line
+    return re.search(r"http://\S+", line).group(0)
+
+
+def test_the_command_serves_on_127_0_0_1_and_ctrl_c_stops_its_run_and_exits():
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts" / "serve.py"), "--port=0", "--weights=random",
+         "--preview_every=0.2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=dict(os.environ, PYTHONUNBUFFERED="1"), preexec_fn=interruptible)
+    try:
+        url = _started(process)
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+/", url), url
+        port = int(url.rsplit(":", 1)[1].strip("/"))
+        client = Client(type("Server", (), {"port": port}))
+        run = client.start()
+        client.wait(run["id"], lambda s: s["count"] >= 2)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+        assert process.returncode == 130, stderr
+        assert f"stopping run {run['id']} and exiting" in stderr
+        assert "Traceback" not in stderr
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_another_host_is_served_only_when_asked_with_a_warning():
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts" / "serve.py"), "--host=0.0.0.0", "--port=0",
+         "--weights=random"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    try:
+        line = process.stderr.readline()
+        assert line.startswith("warning: listening on 0.0.0.0: anyone who can reach its port "
+                               "can run jobs on this machine; give --token"), line
+    finally:
+        process.kill()
+        process.wait()
+
+
+def test_bad_weights_and_limits_are_one_line():
+    with pytest.raises(NSTError, match="no such weights file"):
+        make_server(weights="/nonexistent/vgg.h5", port=0)
+    with pytest.raises(NSTError, match="must be > 0"):
+        make_server(weights="random", port=0, max_megapixels=0)
