@@ -27,6 +27,7 @@ class ReferenceObjective(WholeObjective):
         self.weighting = Weighting.of(loss_weights, layer_weights,
                                       len(extractor.texture_layers), True, (), 1)
         self.content = preprocess(content_tiles)
+        self.guidance = None  # no spatial control on the reference path
         constant = tf.concat([self.content, preprocess(gray3(texture_tiles))], axis=0)
         self.colour_targets, self.raw_targets = self._split_heads(constant)
         self.gram_targets = [gram(f) for f in self.raw_targets]

@@ -93,6 +93,7 @@ NOT_QUICK = {
     "test_a_portrait_phone_photo_runs_upright", "test_same_inputs_and_seed_give_the_same_bytes",
     "test_a_loss_that_stops_being_finite_stops_the_run_and_keeps_the_image",
     "test_download_with_no_network_fails_within_30_s",
+    "test_two_regions_take_their_own_textures",
 }
 
 

@@ -149,3 +149,59 @@ def test_colour_transfer_settings():
         TransferConfig(original_colors=True, color_transfer="histogram")
     with pytest.raises(NSTError, match="texture_blend and content_mask do not go together"):
         TransferConfig(content_mask="m.png", texture_blend=(1, 2))
+
+
+@pytest.fixture(scope="module")
+def shared_vgg():
+    from nst_tf.network.vgg import vgg
+    return vgg("vgg19", str(SHARED_WEIGHTS))
+
+
+@needs_shared_weights
+@pytest.mark.parametrize("statistics", ["tile", "global"])
+def test_two_regions_take_their_own_textures(shared_vgg, statistics):
+    # The cat, gravel on the left half and bricks on the right, 40 Adam steps at 96x64 with the
+    # normalized preset, untiled ('tile') and tiled in 64 px tiles ('global'). Each region's gray
+    # Gram matrices at the texture layers (guided by the region) end nearer its own texture's
+    # than the other's: measured 0.11 vs 0.67 (gravel) and 0.24 vs 0.53 (bricks) in both runs,
+    # relative to the texture's Gram norm; the content started at 0.53 vs 0.58 and 0.61 vs 0.61.
+    from nst_tf.io.images import gray3, resize
+    from nst_tf.objective.terms import gram
+    cat, gravel, brick = (nst_tf.as_image(str(ROOT / "examples" / f"{name}.jpg"))
+                          for name in ("cat", "gravel", "brick"))
+    size = (64, 96)
+    content = resize(cat, size, antialias=True)
+    labels = np.zeros(size + (3,), np.uint8)
+    labels[:, :48] = (255, 0, 0)
+    labels[:, 48:] = (0, 255, 0)
+    settings = (dict(max_dim=96) if statistics == "tile" else
+                dict(max_dim=96, statistics="global", tile_size=64))
+    config = TransferConfig(weights=str(SHARED_WEIGHTS), preset="normalized", iterations=40,
+                            content_mask="labels.png", region_colors=("#ff0000", "#00ff00"),
+                            **settings)
+    job = TextureTransfer(content, [gravel, brick], config, content_mask=labels,
+                          network=shared_vgg)
+    result = job.run().astype(np.float32)
+    assert type(job.objective).__name__ == ("WholeObjective" if statistics == "tile"
+                                           else "TiledObjective")
+    extractor = FeatureExtractor(shared_vgg, ("block1_conv1", "block2_conv1", "block3_conv1"),
+                                 ("block1_conv1",))
+
+    def grams(image, mask=None):
+        features = extractor.texture_features(preprocess(gray3(image[None])))
+        if mask is None:
+            return [gram(f) for f in features]
+        return [guided_gram(f, pooled(mask[None, ..., None], stride))
+                for f, stride in zip(features, (1, 2, 4))]
+
+    def distance(ours, target):
+        return np.mean([float(gram_distance(a, b)[0] / tf.reduce_mean(tf.square(b)))
+                        for a, b in zip(ours, target)])
+
+    targets = [grams(resize(t, size, antialias=True)) for t in (gravel, brick)]
+    left = np.zeros(size, np.float32)
+    left[:, :48] = 1.0
+    for own, mask in ((0, left), (1, 1.0 - left)):
+        region = grams(result, mask)
+        to_own, to_other = distance(region, targets[own]), distance(region, targets[1 - own])
+        assert to_own < 0.7 * to_other, (own, to_own, to_other)
