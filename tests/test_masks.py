@@ -205,3 +205,35 @@ def test_two_regions_take_their_own_textures(shared_vgg, statistics):
         region = grams(result, mask)
         to_own, to_other = distance(region, targets[own]), distance(region, targets[1 - own])
         assert to_own < 0.7 * to_other, (own, to_own, to_other)
+
+
+def test_masks_on_the_command_line(tmp_path, image_files):
+    import imageio.v3 as iio
+    from conftest import run_script
+    content, texture = image_files  # 96x72 and 60x50
+    labels = np.zeros((36, 48, 3), np.uint8)
+    labels[:, :24] = (255, 0, 0)
+    labels[:, 24:] = (0, 255, 0)
+    iio.imwrite(tmp_path / "labels.png", labels)
+    iio.imwrite(tmp_path / "black.png", np.zeros((10, 10), np.uint8))
+    output = tmp_path / "out.png"
+    tiny = ["--weights=random", "--max_dim=48", "--iterations=2", "--noprogress"]
+    done = run_script("transfer.py", f"--content={content}", f"--texture={texture},{content}",
+                      f"--content_mask={tmp_path / 'labels.png'}",
+                      "--region_colors=#ff0000,#00ff00", "--color_transfer=histogram",
+                      f"--output={output}", *tiny)
+    assert done.returncode == 0, done.stderr
+    assert iio.imread(output).shape == (36, 48, 3)
+    for flags, message in (
+            ([f"--content_mask={tmp_path / 'black.png'}"],
+             f"error: {tmp_path / 'black.png'}: the mask is all black: no place takes the "
+             "texture"),
+            ([f"--content_mask={tmp_path / 'labels.png'}", "--region_colors=#ff0000"],
+             f"error: {tmp_path / 'labels.png'}: label colour #00ff00 (at x=24, y=0) has no "
+             "texture; list it in --region_colors or paint it black"),
+            ([f"--content_mask={tmp_path / 'nothere.png'}"], "nothere.png")):
+        bad = run_script("transfer.py", f"--content={content}", f"--texture={texture}",
+                         f"--output={tmp_path / 'bad.png'}", *flags, *tiny)
+        assert bad.returncode == 2, bad.stderr
+        assert len(bad.stderr.strip().splitlines()) == 1 and message in bad.stderr, bad.stderr
+        assert not (tmp_path / "bad.png").exists()

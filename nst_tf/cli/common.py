@@ -260,8 +260,9 @@ COMMON_FLAGS = ("content", "texture", "output", "mode", "max_dim", "iterations",
                 "preset")
 TRANSFER_GROUPS = (
     ("loss weights", ("direct_weight", "content_weight", "raw_weight", "texture_weight",
-                      "tv_weight", "texture_layer_weights", "texture_blend", "gray_texture",
-                      "original_colors")),
+                      "tv_weight", "texture_layer_weights", "texture_blend", "gray_texture")),
+    ("spatial and colour control", ("content_mask", "region_colors", "texture_masks",
+                                    "color_transfer", "original_colors")),
     ("layers and network", ("texture_layers", "content_layers", "network")),
     ("optimiser", ("optimizer", "learning_rate", "beta_1", "beta_2", "epsilon",
                    "plateau_window", "plateau_after", "plateau_tolerance", "plateau_decay",
@@ -306,14 +307,23 @@ SHORT_HELP = {
     "texture_layer_weights": "One weight per texture layer for the Gram part; empty: all 1.",
     "texture_blend": "With several textures: one weight each for their blend; empty: equal.",
     "gray_texture": "Compare the texture in gray (structure, no colour) instead of in colour.",
-    "original_colors": "Keep the content's colours (luminance-only transfer).",
+    "original_colors": "Keep the content's colours: --color_transfer luminance.",
+    "color_transfer": "none; luminance: the result's luminance with the content's chroma; "
+                      "histogram: the texture's colours matched to the content's first.",
+    "content_mask": "Where the texture goes: a gray image (white: texture, black: content "
+                    "kept), or with several textures a label image (PNG).",
+    "region_colors": "With several textures: each one's label colour in --content_mask "
+                     "(#ff0000,#00ff00).",
+    "texture_masks": "Per texture, the part of it its statistics come from (a gray image, or "
+                     "none).",
     "decay_steps": "sgd: the rate is multiplied by --decay_rate every this many steps.",
     "save_every": "Also write the image every N steps beside the output (NAME_00050.png); 0 "
                   "never.",
     "sheet": "Also write a contact sheet here: content | texture | result.",
     "progress": "A progress bar on a terminal, else a line every --log_every steps.",
     "init": "Start image: content, noise, or an image of the content's size.",
-    "size": "synthesize: the output's size WxH (0x0: the texture's), before --max_dim.",
+    "size": "synthesize: the output's size WxH, exactly (0x0: the content's or texture's, "
+            "scaled by --max_dim).",
     "split": "Cut the content into W columns and H rows of tiles, each matched with the same "
              "tile of the texture.",
 }
@@ -324,7 +334,8 @@ METAVARS = {"content": "PHOTO", "texture": "PHOTO", "output": "FILE", "weights":
             "split": "WxH", "size": "WxH", "jobs": "FILE.csv", "content_dir": "FOLDER",
             "output_dir": "FOLDER", "dest": "PATH", "url": "URL", "md5": "HEX",
             "ray_address": "ADDRESS", "texture_layers": "LAYERS", "content_layers": "LAYERS",
-            "texture_layer_weights": "W1,W2,...", "texture_blend": "W1,W2,..."}
+            "texture_layer_weights": "W1,W2,...", "texture_blend": "W1,W2,...",
+            "content_mask": "IMAGE", "region_colors": "#RRGGBB,...", "texture_masks": "IMAGES"}
 
 
 def _metavar(name: str, flag) -> str:
