@@ -429,7 +429,9 @@ function plot() {
   if (a === b) { a -= 1; b += 1; }
   const x = (i) => left + (W - left - right) * i / (reports.length - 1);
   const y = (v) => top + (H - top - bottom) * (1 - (Math.log10(v) - a) / (b - a));
+  const stride = Math.ceil((b - a) / 6);   // at most about seven labelled decades
   for (let e = a; e <= b; e++) {
+    if ((e - a) % stride) continue;
     add("line", { x1: left, x2: W - right, y1: y(10 ** e), y2: y(10 ** e), stroke: "#eee" });
     add("text", { x: 2, y: y(10 ** e) + 3 }, "1e" + e);
   }
