@@ -39,6 +39,7 @@ class Example:
     split: Tuple[int, int]
     max_dim: int
     weightings: Tuple[Tuple[float, float, float, float], ...]  # (direct, content, raw, texture)
+    notes: str = ""  # why the weightings are what they are, where the manifest's 'about' is not enough
 
 
 def load_manifest(path=MANIFEST) -> Tuple[str, List[Example]]:

@@ -24,6 +24,9 @@ def test_manifest_lists_the_five_with_their_geometry():
     by_name = {e.name: e for e in examples}
     assert by_name["CatCrack"].original_size == (1024, 339) and len(by_name["CatCrack"].weightings) == 2
     assert by_name["CrocoLeaf"].split == (2, 2)
+    # Both cracked_stains results copy the texture's layout: the raw loss is on in both.
+    assert [w[2] for w in by_name["cracked_stains"].weightings] == [0.3, 0.3]
+    assert "layout" in by_name["cracked_stains"].notes
     assert [e.name for e in select(examples, ["catcrack", "SAND_BLOCK"])] == ["CatCrack", "sand_block"]
     with pytest.raises(NSTError, match="unknown example dog; choose from CatCrack"):
         select(examples, ["dog"])
