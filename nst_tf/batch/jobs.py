@@ -109,16 +109,66 @@ def _job(where: str, cells: Dict[str, str], folder: Path, output_dir: Path,
             config = config.replace(**{column: TransferConfig.parse_field(column, text)})
         except NSTError as error:
             raise NSTError(f"{where}, column {column}: {error}") from None
+    config = _config_files(where, config, cells, folder)
     name = cells.get("output") or Path(content).stem + OUTPUT_SUFFIX
     if Path(name).suffix.lower() not in WRITABLE_SUFFIXES:
         raise NSTError(f"{where}, column output: unsupported format {Path(name).suffix!r}; use "
                        f"one of {', '.join(WRITABLE_SUFFIXES)}")
     output = output_dir / name
     try:
-        check_apart({"output": output}, {"content": content, "texture": texture})
+        check_apart({"output": output}, {"content": content, "texture": texture,
+                                         **_config_inputs(config)})
     except NSTError as error:
         raise NSTError(f"{where}, column output: {error}") from None
     return Job(name=name, content=content, texture=texture, output=str(output), config=config)
+
+
+# Settings that name files a job reads: the masks of spatial control and a start image. A CSV
+# cell's path is read from the CSV's folder, the command line's from the current folder.
+NO_MASK = ("", "none")
+INIT_KINDS = ("content", "noise")
+
+
+def _config_files(where: str, config: TransferConfig, cells: Dict[str, str],
+                  folder: Path) -> TransferConfig:
+    """config with its file settings resolved (from the CSV's folder for the row's own cells)
+    and checked to exist; NSTError naming the row and the column (or the flag)."""
+    changes = {}
+    for column in ("content_mask", "init"):
+        value = getattr(config, column)
+        if not value or (column == "init" and value in INIT_KINDS):
+            continue
+        own = bool(cells.get(column))
+        changes[column] = _setting_path(where if own else None, column, value,
+                                        folder if own else Path.cwd())
+    if config.texture_masks:
+        own = bool(cells.get("texture_masks"))
+        changes["texture_masks"] = tuple(
+            mask if mask.strip().lower() in NO_MASK else
+            _setting_path(where if own else None, "texture_masks", mask,
+                          folder if own else Path.cwd())
+            for mask in config.texture_masks)
+    return config.replace(**changes) if changes else config
+
+
+def _setting_path(where: Optional[str], column: str, value: str, folder: Path) -> str:
+    path = Path(value).expanduser()
+    path = path if path.is_absolute() else folder / path
+    if not path.is_file():
+        place = f"{where}, column {column}" if where else f"--{column}"
+        raise NSTError(f"{place}: no such file {value}")
+    return str(path)
+
+
+def _config_inputs(config: TransferConfig) -> dict:
+    """The files a job's settings read, {setting: path}, for check_apart."""
+    inputs = {"content_mask": config.content_mask or None}
+    if config.init not in INIT_KINDS:
+        inputs["init"] = config.init
+    for index, mask in enumerate(config.texture_masks):
+        if mask.strip().lower() not in NO_MASK:
+            inputs[f"texture_masks[{index}]"] = mask
+    return inputs
 
 
 def _check_outputs_distinct(jobs: List[Job], source) -> None:
@@ -143,13 +193,15 @@ def jobs_from_folder(content_dir, texture: str, output_dir, base: TransferConfig
     if not photos:
         raise NSTError(f"{content_dir}: no images in it ({', '.join(IMAGE_SUFFIXES)})")
     stems = [p.stem for p in photos]
+    base = _config_files(str(content_dir), base, {}, content_dir)
     jobs = []
     for photo in photos:
         name = photo.stem + OUTPUT_SUFFIX
         if stems.count(photo.stem) > 1:
             name = f"{photo.stem}_{photo.suffix.lstrip('.').lower()}{OUTPUT_SUFFIX}"
         output = Path(output_dir) / name
-        check_apart({"output": output}, {"content": photo, "texture": texture})
+        check_apart({"output": output}, {"content": photo, "texture": texture,
+                                         **_config_inputs(base)})
         jobs.append(Job(name=name, content=str(photo), texture=str(texture), output=str(output),
                         config=base))
     _check_outputs_distinct(jobs, content_dir)

@@ -54,10 +54,11 @@ class Report:
 
 
 def record(job: Job, status: str, seconds: float = 0.0, error: Optional[str] = None,
-           loss: Optional[Dict[str, float]] = None) -> dict:
-    """A report line: job, status, error, seconds, final loss parts, output, and the machine."""
+           loss: Optional[Dict[str, float]] = None, node: Optional[str] = None) -> dict:
+    """A report line: job, status, error, seconds, final loss parts, output, the machine, and
+    the Ray node that ran it (None when it ran in the batch's own process)."""
     return {"job": job.name, "status": status, "error": error, "seconds": round(seconds, 3),
-            "loss": loss, "output": job.output, "host": socket.gethostname()}
+            "loss": loss, "output": job.output, "host": socket.gethostname(), "node": node}
 
 
 # Networks built in this process, by (weights file, seed): a worker keeps them across jobs.
@@ -73,32 +74,43 @@ def _network(weights_path: Optional[str], seed: int, network: str = "vgg19"):
     return _NETWORKS[key]
 
 
-def run_job(job: Job) -> dict:
-    """Runs one job to its output file; returns its report record. A bad input or a failing
-    run is a 'failed' record with its one-line error, not an exception (Ctrl-C still is)."""
+def attempt(job: Job, load: Callable[[], object], finish: Callable[[object], None],
+            node: Optional[str] = None) -> dict:
+    """Runs one job: load() gives its checked Inputs, finish(image) keeps the result; returns
+    its report record. A bad input or a failing run is a 'failed' record with its one-line
+    error, not an exception (Ctrl-C still is)."""
     from nst_tf.steps import LOSS_PARTS
-    from nst_tf.io.images import write_image
-    from nst_tf.io.inputs import load_inputs
     from nst_tf.run.texture_transfer import TextureTransfer
 
     start = time.perf_counter()
     last: Dict[str, float] = {}
     try:
-        inputs = load_inputs(job.content, job.texture, job.config)
+        inputs = load()
         transfer = TextureTransfer(job.content, job.texture, job.config, inputs=inputs,
                                    network=_network(inputs.weights_path, job.config.seed,
                                                     job.config.network))
         image = transfer.run(lambda report: last.update(
             {part: getattr(report, part) for part in ("total",) + LOSS_PARTS}))
-        Path(job.output).parent.mkdir(parents=True, exist_ok=True)
-        write_image(job.output, image)
+        finish(image)
     except (NSTError, NonFiniteLoss) as error:
-        return record(job, "failed", time.perf_counter() - start, str(error), last or None)
+        return record(job, "failed", time.perf_counter() - start, str(error), last or None, node)
     except Exception as error:  # a bug or a resource failure: recorded, the batch goes on
         message = str(error).splitlines()[0][:300] if str(error) else ""
         return record(job, "failed", time.perf_counter() - start,
-                      f"{type(error).__name__}: {message}", last or None)
-    return record(job, "done", time.perf_counter() - start, None, last)
+                      f"{type(error).__name__}: {message}", last or None, node)
+    return record(job, "done", time.perf_counter() - start, None, last, node)
+
+
+def run_job(job: Job) -> dict:
+    """Runs one job here, from its files to its output file; returns its report record."""
+    from nst_tf.io.images import write_image
+    from nst_tf.io.inputs import load_inputs
+
+    def finish(image) -> None:
+        Path(job.output).parent.mkdir(parents=True, exist_ok=True)
+        write_image(job.output, image)
+
+    return attempt(job, lambda: load_inputs(job.content, job.texture, job.config), finish)
 
 
 @dataclasses.dataclass

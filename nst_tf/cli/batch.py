@@ -2,7 +2,7 @@
 
     nst-tf batch --content_dir photos/ --texture cracks.jpg --output_dir out/
     nst-tf batch --jobs jobs.csv --output_dir out/ --iterations 300
-    nst-tf batch --jobs jobs.csv --output_dir /shared/out --ray_address auto
+    nst-tf batch --jobs jobs.csv --output_dir out/ --ray_address auto
 
 A re-run skips the jobs its report (OUTPUT_DIR/report.jsonl) says are finished.
 (python scripts/batch.py ... from a checkout.)
@@ -34,7 +34,8 @@ flags.DEFINE_string("output_dir", None, "Where outputs and report.jsonl go.")
 flags.DEFINE_string("ray_address", None, "Run the jobs as Ray tasks: 'local' (a Ray instance "
                     "started here), 'auto' (the cluster this machine joined with `ray start`), "
                     "or HOST:PORT. Unset: in this process.")
-flags.DEFINE_float("gpus_per_job", 0.0, "Ray: GPUs each job asks for (fractions share a GPU).")
+flags.DEFINE_float("gpus_per_job", 0.0, "Ray: GPUs each job asks for (fractions share a GPU); "
+                   "a job asking for one runs only on a node that has one.")
 flags.DEFINE_float("cpus_per_job", 1.0, "Ray: CPUs each job asks for.")
 flags.DEFINE_integer("ray_cpus", None, "Ray 'local': CPUs of the instance (default: all).")
 flags.DEFINE_boolean("progress", True, "A progress bar over jobs on a terminal (a line per job "
@@ -110,7 +111,7 @@ def run(argv):
     check_setup(FLAGS.jobs, FLAGS.content_dir, FLAGS.output_dir)
     preset, note, warning = common.choose_preset(FLAGS.weights, FLAGS.network)
     base = common.config_from_flags(preset=preset)
-    output_dir = Path(FLAGS.output_dir).resolve()  # absolute: Ray workers run elsewhere
+    output_dir = Path(FLAGS.output_dir).resolve()
     jobs = load_jobs(base, output_dir)
     check_weights(base)
     if warning:
@@ -118,6 +119,11 @@ def run(argv):
     if FLAGS.ray_address:
         from nst_tf.batch import ray_runner as ray_batch
         ray_batch.connect(FLAGS.ray_address, FLAGS.ray_cpus)
+        try:
+            ray_batch.check_resources(FLAGS.cpus_per_job, FLAGS.gpus_per_job)
+        except common.NSTError:
+            ray_batch.disconnect()
+            raise
         runner = ray_batch.ray_runner(FLAGS.gpus_per_job, FLAGS.cpus_per_job)
         where = f"as Ray tasks ({FLAGS.ray_address})"
     else:
@@ -137,6 +143,8 @@ def run(argv):
     finally:
         if FLAGS.ray_address:
             ray_batch.disconnect()
+    if FLAGS.ray_address:
+        print(runner.traffic.line(), file=sys.stderr)
     print(f"{summary.line()}; report: {output_dir / REPORT_NAME} (took "
           f"{common.duration(time.perf_counter() - began)})", file=sys.stderr)
     if summary.failed:
