@@ -123,7 +123,8 @@ def finished(status):
 def test_the_line_two_runs_the_second_waits_then_runs(client):
     first = client.start()
     second = client.start({"max_dim": "48", "iterations": "3", "mode": "style"})
-    assert second["state"] == "waiting" and second["position"] == 1
+    # Place 2 if the worker has not taken the first one out of the line yet.
+    assert second["state"] == "waiting" and second["position"] in (1, 2)
     running = client.wait(first["id"], lambda s: s["count"] >= 3)
     assert running["state"] == "running" and running["rate"] > 0
     waiting = client.status(second["id"])

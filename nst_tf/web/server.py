@@ -57,8 +57,9 @@ DEFAULT_PORT = 8000
 DEFAULT_MAX_MEGAPIXELS = 40.0  # a 12-24 MP phone or camera photo fits; a bomb does not
 DEFAULT_MAX_UPLOAD_MB = 30.0
 MAX_JSON_MB = 1.0
-# Uploads kept in memory (their bytes) for runs to come; older ones are forgotten.
-KEEP_UPLOADS = 32
+# Uploads kept in memory (their bytes, at most --max_upload_mb each) for runs to come; older
+# ones are forgotten (the page then asks for the photo again).
+KEEP_UPLOADS = 16
 TOKEN_COOKIE = "nst_tf_token"
 POST_HEADER = ("X-Requested-With", "nst-tf")
 _TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",

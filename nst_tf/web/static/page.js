@@ -454,7 +454,7 @@ async function init() {
     return;
   }
   if (location.search.includes("token=")) history.replaceState(null, "", location.pathname + location.hash);
-  $("server").textContent = "weights: " + info.weights + (info.weights === "random" ? " (untrained: for trying the page, not for pictures)" : "")
+  $("server").textContent = "weights: " + info.weights.split(/[\\/]/).pop() + (info.weights === "random" ? " (untrained: for trying the page, not for pictures)" : "")
     + " · photos up to " + info.max_megapixels + " MP and " + info.max_upload_mb + " MB · one run at a time";
   buildForm();
   for (const role of ["content", "texture"]) {
