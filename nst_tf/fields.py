@@ -38,7 +38,8 @@ def parse_split(text: str, name: str = "split") -> Tuple[int, int]:
 
 def _readable(kind: str) -> str:
     return ("true or false" if kind == "bool" else "WxH" if kind == "Tuple[int, int]"
-            else "a whole number" if kind == "int" else "numbers" if kind.startswith("Tuple[float")
+            else "a whole number" if kind == "int"
+            else "comma-separated numbers" if kind.startswith("Tuple[float")
             else "layer names" if kind.startswith("Tuple[str") else "a number" if kind == "float"
             else "text")
 

@@ -145,7 +145,9 @@ def test_help_exits_0_with_the_grouped_flags(script, flag):
     assert done.returncode == 0 and done.stderr == ""
     lines = done.stdout.splitlines()
     assert lines[0].startswith(f"usage: python scripts/{script} ")
-    assert len(lines) < 130  # absl's alphabetical dump of transfer.py was 207 lines
+    # absl's alphabetical dump of transfer.py was 207 lines; grouped, with the spatial and
+    # colour control flags, transfer.py has 128 and batch.py (its own flags too) 135.
+    assert len(lines) < 140
     flag_lines = [line.split()[0] for line in lines if line.startswith("  --")]
     if script == "transfer.py":
         # The common flags first, in this order, each with its default.

@@ -20,7 +20,7 @@ from absl import flags  # noqa: E402
 
 from nst_tf.config import TransferConfig  # noqa: E402
 from nst_tf.errors import NSTError  # noqa: E402
-from nst_tf.fields import field_kind, parse_split  # noqa: E402
+from nst_tf.fields import field_kind, from_text  # noqa: E402
 from nst_tf.presets import MODES, mode_default  # noqa: E402
 
 # The checkout (or the folder holding the installed package): examples/ and scripts/ live here
@@ -129,22 +129,17 @@ def config_from_flags(**overrides) -> TransferConfig:
         if field.name in _EXCLUDED:
             continue
         value = flags.FLAGS[field.name].value
-        if field.name in ("split", "size"):
-            value = parse_split(value, field.name)
-        elif isinstance(value, list):
-            value = tuple(item.strip() for item in value if item.strip())
-            if field_kind(field).startswith("Tuple[float"):
-                value = _floats(field.name, value)
+        if isinstance(value, list):  # absl's list flags: back to the text the user wrote
+            value = ",".join(value)
+        if isinstance(value, str) and field_kind(field).startswith("Tuple"):
+            try:  # the one codec of settings written as text (nst_tf.fields)
+                value = from_text(field.name, field_kind(field), value)
+            except NSTError as error:
+                raise NSTError(f"--{error}" if str(error).startswith(field.name)
+                               else str(error)) from None
         values[field.name] = value
     values.update(overrides)
     return TransferConfig(**values)
-
-
-def _floats(name: str, items) -> tuple:
-    try:
-        return tuple(float(item) for item in items)
-    except ValueError:
-        raise NSTError(f"--{name} takes comma-separated numbers, got {','.join(items)!r}") from None
 
 
 def log_report(report, config: TransferConfig, every: int = 1) -> None:
@@ -308,14 +303,11 @@ SHORT_HELP = {
     "texture_blend": "With several textures: one weight each for their blend; empty: equal.",
     "gray_texture": "Compare the texture in gray (structure, no colour) instead of in colour.",
     "original_colors": "Keep the content's colours: --color_transfer luminance.",
-    "color_transfer": "none; luminance: the result's luminance with the content's chroma; "
-                      "histogram: the texture's colours matched to the content's first.",
-    "content_mask": "Where the texture goes: a gray image (white: texture, black: content "
-                    "kept), or with several textures a label image (PNG).",
-    "region_colors": "With several textures: each one's label colour in --content_mask "
-                     "(#ff0000,#00ff00).",
-    "texture_masks": "Per texture, the part of it its statistics come from (a gray image, or "
-                     "none).",
+    "color_transfer": "luminance: the content's chroma; histogram: the texture's colours "
+                      "matched to the content's.",
+    "content_mask": "Where the texture goes: gray (white: texture), or a label image.",
+    "region_colors": "Each texture's label colour in --content_mask (#ff0000,#00ff00).",
+    "texture_masks": "Per texture, the part of it its statistics come from (or none).",
     "decay_steps": "sgd: the rate is multiplied by --decay_rate every this many steps.",
     "save_every": "Also write the image every N steps beside the output (NAME_00050.png); 0 "
                   "never.",
@@ -335,7 +327,7 @@ METAVARS = {"content": "PHOTO", "texture": "PHOTO", "output": "FILE", "weights":
             "output_dir": "FOLDER", "dest": "PATH", "url": "URL", "md5": "HEX",
             "ray_address": "ADDRESS", "texture_layers": "LAYERS", "content_layers": "LAYERS",
             "texture_layer_weights": "W1,W2,...", "texture_blend": "W1,W2,...",
-            "content_mask": "IMAGE", "region_colors": "#RRGGBB,...", "texture_masks": "IMAGES"}
+            "content_mask": "IMAGE", "region_colors": "COLOURS", "texture_masks": "IMAGES"}
 
 
 def _metavar(name: str, flag) -> str:
