@@ -6,6 +6,8 @@ times are comparable; the outputs of the three are compared byte for byte.
 from __future__ import annotations
 
 import dataclasses
+import json
+import re
 import subprocess
 import sys
 import time
@@ -91,3 +93,239 @@ def table(ways: List[Way]) -> str:
                 f"over the local batch ({ray.seconds - local.seconds:+.1f} s in all, its start-up "
                 "included)")
     return "\n".join(rows)
+
+
+# ---------------------------------------------------------------------------------------------
+# The batch on a Ray cluster on this machine: the local batch, Ray on one node, and a three-node
+# cluster (ray.cluster_utils.Cluster: a head that runs no job and two worker nodes with one CPU
+# each), with tasks and with one actor per worker; bytes moved per job; the cost of shipping a
+# weights file. On one machine no speed-up is expected: the point is the overhead per job.
+
+ROOT = SCRIPTS.parent
+_TRAFFIC = re.compile(r"ray: sent ([\d.]+) MB in (\d+) objects(?:, of which ([\d.]+) MB "
+                      r"weights)?, got ([\d.]+) MB back \(([\d.]+) kB of photos per job\)")
+
+
+@dataclasses.dataclass
+class RayWay(Way):
+    sent_mb: float = 0.0
+    weights_mb: float = 0.0
+    returned_mb: float = 0.0
+    kb_per_job: float = 0.0
+
+
+def _run_ray(name: str, command: Sequence[str], photos: int) -> RayWay:
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, *map(str, command)], capture_output=True, text=True,
+                          cwd=ROOT)
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(map(str, command))} failed:\n{done.stderr[-2000:]}")
+    match = _TRAFFIC.search(done.stderr)
+    if not match:
+        return RayWay(name, seconds, photos)
+    sent, _, weights, back, per_job = match.groups()
+    return RayWay(name, seconds, photos, float(sent), float(weights or 0), float(back),
+                  float(per_job))
+
+
+def start_cluster(workers: int = 2, cpus: int = 1, store_mb: int = 200):
+    """A head that runs no job and `workers` nodes of `cpus` CPUs, on this machine."""
+    from ray.cluster_utils import Cluster
+    cluster = Cluster(initialize_head=True, head_node_args={
+        "num_cpus": 0, "object_store_memory": store_mb << 20, "include_dashboard": False})
+    for _ in range(workers):
+        cluster.add_node(num_cpus=cpus, object_store_memory=store_mb << 20)
+    cluster.wait_for_nodes()
+    return cluster
+
+
+def compare_cluster(photos: List[Path], texture, work, flags: Sequence[str],
+                    ray_cpus: int = 2, weights_file=None):
+    """Times the local batch, Ray on one node (`ray_cpus` CPUs, one a job), and a three-node
+    cluster (tasks, then one actor per worker); raises if their outputs differ. Returns the
+    ways, and weights_cost() on the cluster for `weights_file` (None: not measured)."""
+    work = Path(work)
+    folder = photos[0].parent
+    common = [f"--content_dir={folder}", f"--texture={texture}", *flags]
+    ways = [Way("local batch", _run([SCRIPTS / "batch.py", *common,
+                                     f"--output_dir={work / 'local'}"]), len(photos))]
+    ways.append(_run_ray("Ray, one node", [SCRIPTS / "batch.py", *common,
+                                           f"--output_dir={work / 'ray1'}", "--ray_address=local",
+                                           f"--ray_cpus={ray_cpus}", "--cpus_per_job=1"],
+                         len(photos)))
+    cluster = start_cluster()
+    try:
+        ways.append(_run_ray("Ray, three nodes, tasks", [
+            SCRIPTS / "batch.py", *common, f"--output_dir={work / 'tasks'}",
+            f"--ray_address={cluster.address}", "--cpus_per_job=1"], len(photos)))
+        ways.append(_run_ray("Ray, three nodes, an actor per worker", [
+            "-m", "bench.batch_speed", "actors", cluster.address, str(work / "actors"), *common],
+            len(photos)))
+        cost = None
+        if weights_file:
+            done = subprocess.run([sys.executable, "-m", "bench.batch_speed", "weights",
+                                   cluster.address, str(weights_file)], capture_output=True,
+                                  text=True, cwd=ROOT)
+            if done.returncode != 0:
+                raise RuntimeError(f"weights cost failed:\n{done.stderr[-2000:]}")
+            cost = json.loads(done.stdout.strip().splitlines()[-1])
+    finally:
+        cluster.shutdown()
+    for photo in photos:
+        outputs = [(work / way / (photo.stem + ".png")).read_bytes()
+                   for way in ("local", "ray1", "tasks", "actors")]
+        if len(set(outputs)) != 1:
+            raise RuntimeError(f"{photo.name}: the ways gave different bytes")
+    return ways, cost
+
+
+def cluster_table(ways: List[Way]) -> str:
+    base = ways[0]
+    rows = ["| way | seconds | photos per minute | s per job over the local batch | sent MB "
+            "(weights) | back MB | kB of photos per job |", "|---|---|---|---|---|---|---|"]
+    for way in ways:
+        extra = (f"{way.sent_mb:.2f} ({way.weights_mb:.1f}) | {way.returned_mb:.2f} | "
+                 f"{way.kb_per_job:.1f}" if isinstance(way, RayWay) else "- | - | -")
+        rows.append(f"| {way.name} | {way.seconds:.1f} | {way.photos_per_minute:.2f} | "
+                    f"{(way.seconds - base.seconds) / way.photos:+.2f} | {extra} |")
+    return "\n".join(rows)
+
+
+def actor_runner(slots: int, cpus_per_job: float = 1.0, traffic=None):
+    """The alternative to tasks, for the measurement: one actor per worker slot, each keeping its
+    network; jobs go to whichever actor is idle. (Kept out of the package: see the guide.)"""
+    import ray
+    from nst_tf.batch.payload import JobFiles, read_bytes
+    from nst_tf.batch.ray_runner import Traffic, _task, _write
+    traffic = traffic if traffic is not None else Traffic()
+
+    @ray.remote(num_cpus=cpus_per_job, max_restarts=-1, max_task_retries=3)
+    class Worker:
+        def run(self, job, roles, weights, *files):
+            return _task(job, roles, weights, *files)
+
+    def run(jobs, on_record):
+        from nst_tf.batch.payload import WEIGHTS_KINDS, weights_key
+        actors = [Worker.remote() for _ in range(slots)]
+        shared, weights = {}, {}
+        queue, pending = list(jobs), {}
+
+        def ref_of(path, role):
+            if path not in shared:
+                data = read_bytes(path, role)
+                traffic.sent_bytes += len(data)
+                traffic.sent_objects += 1
+                shared[path] = ray.put(data)
+            return shared[path]
+
+        while queue or pending:
+            while queue and actors:
+                job, actor = queue.pop(0), actors.pop()
+                paths = JobFiles.of(job).paths
+                shipped = None
+                if job.config.weights not in WEIGHTS_KINDS:
+                    key = weights_key(job.config.weights)
+                    if key not in weights:
+                        data = read_bytes(job.config.weights, "weights")
+                        traffic.sent_bytes += len(data)
+                        traffic.weights_bytes += len(data)
+                        traffic.sent_objects += 1
+                        weights[key] = [key, Path(job.config.weights).suffix, [ray.put(data)]]
+                    shipped = weights[key]
+                ref = actor.run.remote(job.as_dict(), list(paths), shipped,
+                                       *[ref_of(p, r) for r, p in paths.items()])
+                pending[ref] = (job, actor)
+                traffic.jobs += 1
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            job, actor = pending.pop(ready[0])
+            actors.append(actor)
+            line, data = ray.get(ready[0])
+            if data is not None:
+                traffic.returned_bytes += len(data)
+                _write(job.output, data)
+            on_record(line)
+    return run
+
+
+def _actors_main(address: str, output_dir: str, argv: Sequence[str]) -> None:
+    """python -m bench.batch_speed actors ADDRESS OUTPUT_DIR --content_dir=... --texture=...
+    [transfer flags]: the batch with actor_runner on the cluster at ADDRESS."""
+    sys.path.insert(0, str(SCRIPTS))
+    from absl import flags as absl_flags
+    from nst_tf.cli import common
+    from nst_tf.batch.jobs import jobs_from_folder
+    from nst_tf.batch.runner import run_batch
+    from nst_tf.batch import ray_runner
+    absl_flags.DEFINE_string("content_dir", None, "")
+    absl_flags.DEFINE_string("texture", None, "")
+    common.define_transfer_flags()
+    absl_flags.FLAGS(["actors", *argv])
+    preset, _, _ = common.choose_preset(absl_flags.FLAGS.weights, absl_flags.FLAGS.network)
+    base = common.config_from_flags(preset=preset)
+    jobs = jobs_from_folder(absl_flags.FLAGS.content_dir, absl_flags.FLAGS.texture,
+                            Path(output_dir).resolve(), base)
+    ray_runner.connect(address)
+    try:
+        import ray
+        slots = int(ray.cluster_resources().get("CPU", 1))
+        traffic = ray_runner.Traffic()
+        summary = run_batch(jobs, output_dir, actor_runner(slots, traffic=traffic))
+    finally:
+        ray_runner.disconnect()
+    print(traffic.line(), file=sys.stderr)
+    print(summary.line(), file=sys.stderr)
+
+
+def weights_cost(address: str, path) -> dict:
+    """What shipping a weights file costs on the cluster at ADDRESS: its bytes, the driver's
+    ray.put, and on each worker node the first fetch and write to a private file (then a second
+    job's lookup)."""
+    import ray
+    from nst_tf.batch import ray_runner
+    from nst_tf.batch.payload import weights_key
+
+    def fetch(shipped):
+        import time as clock
+        from nst_tf.batch.payload import local_weights
+        key, suffix, (ref,) = shipped
+        times = []
+        for _ in range(2):
+            began = clock.perf_counter()
+            local_weights(key, suffix, lambda: ray.get(ref))
+            times.append(clock.perf_counter() - began)
+        return ray.get_runtime_context().get_node_id(), times
+
+    ray_runner.connect(address)
+    try:
+        data = Path(path).read_bytes()
+        began = time.perf_counter()
+        shipped = [weights_key(str(path)), Path(path).suffix, [ray.put(data)]]
+        put = time.perf_counter() - began
+        remote = ray.remote(fetch)
+        nodes = [node["NodeID"] for node in ray.nodes()
+                 if node["Alive"] and node["Resources"].get("CPU", 0) > 0]
+        began = time.perf_counter()
+        fetched = ray.get([remote.options(num_cpus=1, scheduling_strategy=NodeAffinity(
+            node, soft=False)).remote(shipped) for node in nodes])
+        wall = time.perf_counter() - began
+    finally:
+        ray_runner.disconnect()
+    return {"bytes": len(data), "put_s": put, "nodes": len(nodes), "wall_s": wall,
+            "first_s": [t[0] for _, t in fetched], "again_s": [t[1] for _, t in fetched]}
+
+
+def NodeAffinity(node, soft):
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+    return NodeAffinitySchedulingStrategy(node, soft=soft)
+
+
+def _weights_main(address: str, path: str) -> None:
+    print(json.dumps(weights_cost(address, path)))
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "actors":
+        _actors_main(sys.argv[2], sys.argv[3], sys.argv[4:])
+    elif sys.argv[1] == "weights":
+        _weights_main(sys.argv[2], sys.argv[3])

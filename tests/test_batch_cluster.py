@@ -118,7 +118,7 @@ def test_a_node_lost_mid_batch_loses_no_job(cluster, driver):
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "scripts" / "batch.py"), "--jobs=jobs.csv",
          "--output_dir=out", f"--ray_address={cluster.address}", "--noprogress", *TINY,
-         "--iterations=120", "--plateau_tolerance=0"],
+         "--iterations=60", "--plateau_tolerance=0"],
         cwd=driver, stderr=subprocess.PIPE, text=True, preexec_fn=interruptible,
         env=dict(os.environ, PYTHONUNBUFFERED="1"))
     removed = None
@@ -143,6 +143,6 @@ def test_a_node_lost_mid_batch_loses_no_job(cluster, driver):
     assert sorted(p.name for p in out.iterdir()) == [f"p{k}.png" for k in range(6)] + [
         "report.jsonl"]  # no half-written output
     assert sum(r["node"] == removed for r in lines) <= 1  # at most the one done before
-    again = _batch(driver, cluster, "--output_dir=out", "--iterations=120",
+    again = _batch(driver, cluster, "--output_dir=out", "--iterations=60",
                    "--plateau_tolerance=0")
     assert again.returncode == 0 and "0 done, 6 skipped, 0 failed" in again.stderr

@@ -2,8 +2,19 @@
 
     python bench/scripts/batch_benchmark.py --work /tmp/batch_bench -- --max_dim=256 --iterations=20
 
-Flags after `--` go to every transfer (the same for all three ways).
+With --cluster, side by side in one run instead: the local batch, Ray on one node, and a
+three-node Ray cluster on this machine (ray.cluster_utils: a head that runs no job, two worker
+nodes of one CPU each) with tasks and with an actor per worker; the bytes each Ray way moved,
+and the cost of shipping the --weights file when it is one:
+
+    python bench/scripts/batch_benchmark.py --cluster -- --max_dim=128 --iterations=10 \\
+        --weights=$NST_TF_REAL_WEIGHTS --texture_weight=1000
+
+Flags after `--` go to every transfer (the same for all ways).
 """
+import datetime
+import os
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -19,17 +30,42 @@ flags.DEFINE_integer("photos", 12, "How many photos.")
 flags.DEFINE_string("work", None, "Folder for photos and outputs (default: a temporary one).")
 flags.DEFINE_integer("ray_cpus", 2, "CPUs of the local Ray instance.")
 flags.DEFINE_float("cpus_per_job", 2.0, "CPUs each Ray job asks for (2 on a 2-core machine: one "
-                   "job at a time, as the other two ways).")
+                   "job at a time, as the other two ways). --cluster: one CPU a job, always.")
+flags.DEFINE_boolean("cluster", False, "The local batch, Ray on one node and a three-node "
+                     "cluster on this machine, side by side, with the bytes moved per job.")
 FLAGS = flags.FLAGS
+
+
+def _where() -> str:
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True, cwd=cli_common.ROOT).stdout.strip()
+    return (f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, commit "
+            f"{commit or '?'}, {os.cpu_count()} CPUs, load average "
+            f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} at the end")
 
 
 @cli_common.guarded
 def main(argv):
-    from bench.batch_speed import compare_ways, make_photos, table
+    from bench.batch_speed import (cluster_table, compare_cluster, compare_ways, make_photos,
+                                   table)
 
     work = FLAGS.work or tempfile.mkdtemp(prefix="nst_tf_batch_")
     transfer_flags = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else []
     photos = make_photos(FLAGS.source, f"{work}/photos", FLAGS.photos)
+    if FLAGS.cluster:
+        weights = [f.split("=", 1)[1] for f in transfer_flags if f.startswith("--weights=")]
+        weights_file = weights[-1] if weights and Path(weights[-1]).is_file() else None
+        ways, cost = compare_cluster(photos, FLAGS.texture, work, transfer_flags,
+                                     FLAGS.ray_cpus, weights_file)
+        print(cluster_table(ways))
+        if cost:
+            print(f"\nweights file: {cost['bytes']} bytes; ray.put on the driver "
+                  f"{cost['put_s']:.2f} s; first fetch and write per worker node "
+                  f"{', '.join(f'{s:.2f}' for s in cost['first_s'])} s (all {cost['nodes']} "
+                  f"nodes at once: {cost['wall_s']:.2f} s); the next job's lookup "
+                  f"{max(cost['again_s']) * 1e6:.0f} us")
+        print(f"(outputs identical across the ways; work folder {work}; {_where()})")
+        return
     ways = compare_ways(photos, FLAGS.texture, work, transfer_flags,
                         ["--ray_address=local", f"--ray_cpus={FLAGS.ray_cpus}",
                          f"--cpus_per_job={FLAGS.cpus_per_job}"])

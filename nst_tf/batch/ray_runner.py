@@ -115,12 +115,12 @@ class Traffic:
     jobs: int = 0
 
     def line(self) -> str:
-        per_job = (self.sent_bytes + self.returned_bytes) / max(1, self.jobs)
+        photos = self.sent_bytes - self.weights_bytes + self.returned_bytes
         weights = (f", of which {self.weights_bytes / 1e6:.1f} MB weights"
                    if self.weights_bytes else "")
         return (f"ray: sent {self.sent_bytes / 1e6:.2f} MB in {self.sent_objects} objects"
                 f"{weights}, got {self.returned_bytes / 1e6:.2f} MB back "
-                f"({per_job / 1e3:.1f} kB per job)")
+                f"({photos / max(1, self.jobs) / 1e3:.1f} kB of photos per job)")
 
 
 def _window(ray, cpus_per_job: float, gpus_per_job: float) -> int:
