@@ -102,6 +102,11 @@ class FeatureExtractor:
         # side-by-side measurement (benchmark path adam_tf_backward); the features are the same.
         self.turned_backward = True
 
+    @property
+    def layer_names(self) -> tuple:
+        """The network's own layers (VGG19's or VGG16's), input to output."""
+        return tuple(layer.name for layer in self.model.layers[1:])
+
     def _outputs(self, layer_names: Sequence[str]) -> keras.Model:
         # A functional model runs only the layers between its input and its outputs.
         return keras.Model(self.model.input, [self.model.get_layer(n).output for n in layer_names])

@@ -77,7 +77,7 @@ class TiledObjective:
         # of their features there.
         self.texture_views = np.concatenate([self._viewed(t) for t in raw_textures])
         # The network's own layers (VGG19 or VGG16), input to output, set the fields.
-        network_layers = tuple(layer.name for layer in extractor.model.layers[1:])
+        network_layers = extractor.layer_names
         self.colour_halo = halo(self.content_layers, network_layers)
         self.gray_halo = halo(self.texture_layers, network_layers)
         self.strides = {name: footprint(name, network_layers)[0] for name in self.texture_layers

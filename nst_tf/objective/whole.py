@@ -76,8 +76,8 @@ class WholeObjective:
                 blended([[gram(f) for f in layers] for layers in grams], weighting.blend))
 
     def _strides(self):
-        network_layers = tuple(layer.name for layer in self.extractor.model.layers[1:])
-        return [footprint(name, network_layers)[0] for name in self.extractor.texture_layers]
+        return [footprint(name, self.extractor.layer_names)[0]
+                for name in self.extractor.texture_layers]
 
     def _regions(self, textures, gram_textures, masks, texture_masks) -> None:
         """Targets and guidance per region: raw_targets[r][layer], gram_targets[r][layer] and
