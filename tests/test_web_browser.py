@@ -27,6 +27,8 @@ from conftest import ROOT, SHARED_WEIGHTS, random_image  # noqa: E402
 from nst_tf.web import make_server  # noqa: E402
 
 SCREENSHOT = ROOT / "examples" / "web" / "page.png"
+# Two shared cores under load: each check of the page may wait for a step of the run.
+sync_api.expect.set_options(timeout=30_000)
 
 
 def serving(**options):
@@ -55,6 +57,7 @@ def browser():
 def page(browser, server):
     context = browser.new_context(viewport={"width": 1280, "height": 900},
                                   accept_downloads=True)
+    context.set_default_timeout(60_000)
     page = context.new_page()
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))

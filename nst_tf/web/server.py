@@ -60,6 +60,8 @@ MAX_JSON_MB = 1.0
 # Uploads kept in memory (their bytes, at most --max_upload_mb each) for runs to come; older
 # ones are forgotten (the page then asks for the photo again).
 KEEP_UPLOADS = 16
+# Decoded photos kept for the checks made while settings are typed (a content and a texture).
+KEEP_DECODED = 4
 TOKEN_COOKIE = "nst_tf_token"
 POST_HEADER = ("X-Requested-With", "nst-tf")
 _TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
@@ -106,6 +108,7 @@ class NstServer(ThreadingHTTPServer):
         self.queue = RunQueue(weights_path, network, preview_seconds, max_waiting, log)
         self.log = self.queue.log
         self.uploads = collections.OrderedDict()
+        self._decoded = collections.OrderedDict()
         self.uploads_lock = threading.Lock()
         self.loopback = is_loopback(address[0])
         self.fields = form_fields()
@@ -141,6 +144,22 @@ class NstServer(ThreadingHTTPServer):
             self.uploads[upload.id] = upload
             while len(self.uploads) > KEEP_UPLOADS:
                 self.uploads.popitem(last=False)
+
+    def decoded(self, key, source):
+        """The photo `source()` gives as (bytes, name), decoded (uint8 RGB, read-only); the
+        last few are kept, so that checking the settings as they are typed decodes nothing."""
+        with self.uploads_lock:
+            if key in self._decoded:
+                self._decoded.move_to_end(key)
+                return self._decoded[key]
+        data, name = source()
+        image = decode_photo(data, name, self.max_megapixels)
+        image.flags.writeable = False
+        with self.uploads_lock:
+            self._decoded[key] = image
+            while len(self._decoded) > KEEP_DECODED:
+                self._decoded.popitem(last=False)
+        return image
 
     def close(self) -> Optional[Run]:
         """Stops the running run (keeping its best image), ends the worker, closes the socket;
@@ -386,13 +405,14 @@ class Handler(BaseHTTPRequestHandler):
             name = spec["example"]
             if name not in EXAMPLES or not (EXAMPLES_DIR / name).is_file():
                 raise NSTError(f"no example {name!r}")
-            data = (EXAMPLES_DIR / name).read_bytes()
-            return decode_photo(data, name, self.server.max_megapixels), f"examples/{name}"
+            return self.server.decoded(("example", name), lambda: (
+                (EXAMPLES_DIR / name).read_bytes(), name)), f"examples/{name}"
         with self.server.uploads_lock:
             upload = self.server.uploads.get(str(spec.get("upload")))
         if upload is None:
             raise NSTError(f"the {role} photo is no longer on the server; choose it again")
-        return decode_photo(upload.data, upload.name, self.server.max_megapixels), upload.name
+        return self.server.decoded(("upload", upload.id),
+                                   lambda: (upload.data, upload.name)), upload.name
 
     def _asked(self):
         """The run a check or a start asks for: (config, content, textures, names, command,

@@ -20,7 +20,7 @@ function fmt(value) {
   if (typeof value === "number") {
     const size = Math.abs(value);
     if (value !== 0 && (size < 1e-3 || size >= 1e5)) return value.toExponential(3).replace(/\.?0+e/, "e");
-    return String(Math.round(value * 1e6) / 1e6);
+    return String(Number(value.toPrecision(5)));
   }
   if (typeof value === "boolean") return value ? "on" : "off";
   if (value === "" || value === null || value === undefined) return "empty";
