@@ -13,7 +13,8 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from conftest import ROOT, interruptible, random_image
+from conftest import ROOT, interruptible, legacy_weights_file, random_image
+from nst_tf.network.weights import kernel_shapes
 
 ray = pytest.importorskip("ray")
 from ray.cluster_utils import Cluster  # noqa: E402
@@ -115,10 +116,12 @@ def test_a_batch_spreads_over_the_nodes_and_the_driver_writes_every_output(clust
 
 def test_a_node_lost_mid_batch_loses_no_job(cluster, driver):
     out = driver / "out"
+    # A weights file known by a path relative to the driver's folder: it travels too.
+    legacy_weights_file(driver / "zeros.h5", kernel_shapes("vgg19"))
+    flags = ["--weights=zeros.h5", "--iterations=60", "--plateau_tolerance=0"]
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "scripts" / "batch.py"), "--jobs=jobs.csv",
-         "--output_dir=out", f"--ray_address={cluster.address}", "--noprogress", *TINY,
-         "--iterations=60", "--plateau_tolerance=0"],
+         "--output_dir=out", f"--ray_address={cluster.address}", "--noprogress", *TINY, *flags],
         cwd=driver, stderr=subprocess.PIPE, text=True, preexec_fn=interruptible,
         env=dict(os.environ, PYTHONUNBUFFERED="1"))
     removed = None
@@ -137,12 +140,12 @@ def test_a_node_lost_mid_batch_loses_no_job(cluster, driver):
             process.send_signal(signal.SIGKILL)
     assert removed is not None, "".join(seen)[-3000:]
     assert process.returncode == 0, rest[-3000:]
+    assert "MB weights" in rest
     lines = _report(out)
     assert sorted(r["job"] for r in lines) == [f"p{k}.png" for k in range(6)]  # each once
     assert {r["status"] for r in lines} == {"done"}
     assert sorted(p.name for p in out.iterdir()) == [f"p{k}.png" for k in range(6)] + [
         "report.jsonl"]  # no half-written output
     assert sum(r["node"] == removed for r in lines) <= 1  # at most the one done before
-    again = _batch(driver, cluster, "--output_dir=out", "--iterations=60",
-                   "--plateau_tolerance=0")
+    again = _batch(driver, cluster, "--output_dir=out", *flags)
     assert again.returncode == 0 and "0 done, 6 skipped, 0 failed" in again.stderr
