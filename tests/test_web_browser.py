@@ -145,6 +145,45 @@ def test_a_setting_out_of_range_is_refused_on_the_page(page):
     sync_api.expect(page.locator("#plan")).to_contain_text("Result: 64×43 px")
 
 
+def test_with_a_token_a_second_tab_follows_the_run_and_a_closed_tab_leaves_it(browser):
+    guarded = serving(token="s3cret")
+    context = browser.new_context()
+    context.set_default_timeout(60_000)
+    try:
+        first = context.new_page()
+        first.goto(guarded.url)  # ...?token=s3cret: sets the cookie, then leaves the address
+        first.wait_for_selector("#setting-max_dim")
+        assert "token" not in first.url
+        first.click("#content-examples >> text=cat.jpg")
+        first.click("#texture-examples >> text=gravel.jpg")
+        first.fill("#setting-max_dim", "48")
+        first.fill("#setting-iterations", "5000")
+        first.click("#more summary")
+        first.fill("#setting-min_learning_rate", "0")
+        sync_api.expect(first.locator("#plan")).to_contain_text("Result: 48×32 px")
+        first.click("#start")
+        sync_api.expect(first.locator("#run-state")).to_contain_text("running")
+        run_id = first.url.split("#run=")[1]
+        second = context.new_page()
+        second.goto(f"http://127.0.0.1:{guarded.port}/")  # no token: the cookie does
+        sync_api.expect(second.locator("#run-state")).to_contain_text("running")
+        assert second.url.endswith("#run=" + run_id)
+        first.close()
+        step = second.locator("#stat-step")
+        before = int(step.inner_text().split()[0])
+        wait_until(lambda: int(step.inner_text().split()[0]) > before + 5, what="more steps")
+        second.click("#stop")
+        sync_api.expect(second.locator("#run-state")).to_have_text("– stopped")
+        sync_api.expect(second.locator("#download-result")).to_be_visible()
+        assert context.new_page().goto(f"http://127.0.0.1:{guarded.port}/").ok
+        other = browser.new_context()  # another browser: no cookie, no page
+        assert other.new_page().goto(f"http://127.0.0.1:{guarded.port}/").status == 401
+        other.close()
+    finally:
+        context.close()
+        guarded.close()
+
+
 @pytest.mark.skipif(os.environ.get("NST_TF_SCREENSHOT") != "1",
                     reason="NST_TF_SCREENSHOT=1 rewrites examples/web/page.png")
 def test_screenshot_of_the_page_mid_run_on_the_shipped_photos(browser):

@@ -64,7 +64,6 @@ def run(argv):
             "(plain HTTP: the token is readable on the network)" if token else
             f"anyone who can reach {port} can run jobs on this machine; give --token to "
             "require a secret"))
-    common.import_tensorflow_quietly()  # now, not when the first user presses Start
     try:
         server = make_server(weights=FLAGS.weights, host=FLAGS.host, port=FLAGS.port,
                              token=token, max_megapixels=FLAGS.max_megapixels,
@@ -73,6 +72,7 @@ def run(argv):
     except OSError as error:
         raise common.NSTError(f"cannot listen on {FLAGS.host}:{FLAGS.port} "
                               f"({error.strerror or error})") from None
+    common.import_tensorflow_quietly()  # now, not when the first user presses Start
     print(f"nst-tf serve: {server.url}  (weights {FLAGS.weights}; Ctrl-C stops)", flush=True)
     serving = threading.Thread(target=server.serve_forever, name="nst-tf http", daemon=True)
     serving.start()

@@ -180,8 +180,9 @@ def make_server(weights: str = "imagenet", host: str = "127.0.0.1", port: int = 
     'random'; preset: the loss weights' preset when the page names none (default: the one the
     weights call for). NSTError with one line for bad weights or limits."""
     from nst_tf.network.weights import resolve_weights, weights_preset
-    if not max_megapixels > 0 or not max_upload_mb > 0:
-        raise NSTError("max_megapixels and max_upload_mb must be > 0")
+    for name, value in (("max_megapixels", max_megapixels), ("max_upload_mb", max_upload_mb)):
+        if not value > 0:
+            raise NSTError(f"{name} must be > 0, got {value:g}")
     weights_path = resolve_weights(weights, network=network)
     preset = preset or weights_preset(weights)
     return NstServer((host, port), weights, weights_path, preset, token, max_megapixels,
