@@ -149,3 +149,37 @@ def test_a_node_lost_mid_batch_loses_no_job(cluster, driver):
     assert sum(r["node"] == removed for r in lines) <= 1  # at most the one done before
     again = _batch(driver, cluster, "--output_dir=out", *flags)
     assert again.returncode == 0 and "0 done, 6 skipped, 0 failed" in again.stderr
+
+
+def test_ctrl_c_on_a_ray_batch_keeps_what_finished(driver):
+    out = driver / "out"
+    flags = ["--iterations=150", "--plateau_tolerance=0"]
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts" / "batch.py"), "--jobs=jobs.csv",
+         "--output_dir=out", "--ray_address=local", "--ray_cpus=2", "--noprogress", *TINY,
+         *flags], cwd=driver, stderr=subprocess.PIPE, text=True, preexec_fn=interruptible,
+        env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    try:
+        seen = []
+        for line in process.stderr:
+            seen.append(line)
+            if line.startswith("[1/6] done"):
+                process.send_signal(signal.SIGINT)
+                break
+        rest = process.stderr.read()
+        process.wait(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+    assert process.returncode == 130, "".join(seen)[-2000:] + rest[-2000:]
+    assert f"interrupted: the finished jobs are in {out / 'report.jsonl'}" in rest
+    finished = [r["job"] for r in _report(out) if r["status"] == "done"]
+    assert 1 <= len(finished) < 6
+    assert sorted(p.name for p in out.iterdir() if p.suffix == ".png") == sorted(finished)
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no half-written output
+    again = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "batch.py"), "--jobs=jobs.csv",
+         "--output_dir=out", "--noprogress", *TINY, "--iterations=2"], cwd=driver,
+        capture_output=True, text=True, timeout=240)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert f"{6 - len(finished)} done, {len(finished)} skipped, 0 failed" in again.stderr
