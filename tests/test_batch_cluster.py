@@ -183,3 +183,15 @@ def test_ctrl_c_on_a_ray_batch_keeps_what_finished(driver):
         capture_output=True, text=True, timeout=240)
     assert again.returncode == 0, again.stderr[-2000:]
     assert f"{6 - len(finished)} done, {len(finished)} skipped, 0 failed" in again.stderr
+
+
+def test_a_gpu_job_on_a_cluster_without_gpus_is_refused_before_any_work(driver):
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "batch.py"), "--jobs=jobs.csv",
+         "--output_dir=out", "--ray_address=local", "--ray_cpus=1", "--gpus_per_job=1", *TINY],
+        cwd=driver, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert done.stderr.strip().splitlines()[-1] == (
+        "error: no node of the Ray cluster has 1 CPUs and 1 GPUs for a job (the largest: "
+        "1 CPUs, 0 GPUs); lower --cpus_per_job or --gpus_per_job, or add such a node")
+    assert not (driver / "out" / "report.jsonl").exists()
