@@ -25,7 +25,7 @@ from conftest import ROOT, interruptible, random_image
 from nst_tf.config import TransferConfig
 from nst_tf.errors import NSTError
 from nst_tf.web import make_server
-from nst_tf.web.settings import command_line, config_from_form, form_fields
+from nst_tf.web.settings import command_line, config_from_form, form_fields, offered
 
 TINY = {"max_dim": "48", "iterations": "400"}
 EXAMPLES = {"content": {"example": "cat.jpg"}, "texture": {"example": "gravel.jpg"}}
@@ -258,6 +258,10 @@ def test_an_uploaded_pair_runs_and_names_itself_in_the_command(client):
     ({"iterations": "many"}, "iterations takes a whole number, got 'many'"),
     ({"weights": "/etc/passwd"}, "weights is the server's (--weights when it starts), not the "
                                  "page's"),
+    ({"content_mask": "/etc/passwd"}, "content_mask is not offered on the page (it names a "
+                                      "file on the server, or needs one)"),
+    ({"texture_masks": "/etc/passwd"}, "texture_masks is not offered on the page (it names a "
+                                       "file on the server, or needs one)"),
     ({"init": "/etc/passwd"}, "init must be one of content, noise here (the page cannot name a "
                               "file on the server)"),
     ({"max_dim": "1024"}, "the result would be 1024x681 px (0.7 MP), more than the 0.15 MP "
@@ -316,7 +320,7 @@ def test_the_form_is_transferconfigs_fields():
     defaults = TransferConfig()
     import dataclasses
     for field in dataclasses.fields(TransferConfig):
-        if field.name in ("weights", "network"):
+        if not offered(field.name):
             assert field.name not in fields
             continue
         shown = fields[field.name]
@@ -330,6 +334,12 @@ def test_the_form_is_transferconfigs_fields():
         "mode", "preset", "texture_weight", "max_dim", "iterations", "optimizer"]
     assert fields["optimizer"]["choices"] == ["adam", "lbfgs", "sgd"]
     assert fields["init"]["choices"] == ["content", "noise"]
+    # No setting that names a file on the server: every text one has choices or names layers.
+    for name in ("weights", "network", "content_mask", "texture_masks"):
+        assert name not in fields
+    for field in fields.values():
+        if field["kind"] == "str" or field["kind"].startswith("Tuple[str"):
+            assert field["choices"] or field["name"] in ("texture_layers", "content_layers")
 
 
 @pytest.mark.parametrize("values", [
@@ -338,7 +348,8 @@ def test_the_form_is_transferconfigs_fields():
      "original_colors": True, "content_layers": "relu4_2"},
     {"mode": "synthesize", "size": "64x48", "optimizer": "adam", "gray_texture": "true",
      "learning_rate": "2.5", "texture_layer_weights": "1,2,3,4,5"},
-    {"preset": "normalized", "tv_weight": "0.1", "jit_compile": True, "iterations": "1000"},
+    {"preset": "normalized", "tv_weight": "0.1", "jit_compile": True, "iterations": "1000",
+     "color_transfer": "histogram"},
 ])
 def test_the_command_line_gives_back_the_same_settings(values):
     config = config_from_form(values, "random")

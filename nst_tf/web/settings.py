@@ -23,9 +23,14 @@ from nst_tf.presets import DEFAULT_ITERATIONS, MODES, PRESETS, mode_default
 # Shown first, outside the "more" disclosure: the settings people change.
 MAIN_FIELDS = ("mode", "preset", "texture_weight", "max_dim", "iterations", "optimizer")
 
-# Settings the page does not offer: the network and its weights are the server's (--weights),
-# and nothing the user sends may name a file on the server (init takes 'content' or 'noise').
+# Settings the page does not offer: the network and its weights are the server's (--weights).
 SERVER_FIELDS = ("weights", "network")
+# Nothing the user sends may name a file on the server. A text setting is offered only when it
+# has choices, or is one of these (checked against the network's layer names), or is `init`
+# (restricted to INIT_KINDS); any other (content_mask, texture_masks: paths; region_colors:
+# only with a mask; a text setting added later) stays at its default, so a new setting that
+# takes a path is left off the page until someone decides otherwise.
+TEXT_FIELDS = ("texture_layers", "content_layers")
 
 _FIELDS = {field.name: field for field in dataclasses.fields(TransferConfig)}
 _DEFAULTS = TransferConfig()
@@ -39,6 +44,16 @@ def _json_value(value):
             return "x".join(map(str, value))
         return ",".join(repr(v) if isinstance(v, float) else str(v) for v in value)
     return value
+
+
+def offered(name: str) -> bool:
+    """Whether the page offers setting `name` (SERVER_FIELDS, TEXT_FIELDS)."""
+    field = _FIELDS.get(name)
+    if field is None or name in SERVER_FIELDS:
+        return False
+    kind = field_kind(field)
+    textual = kind == "str" or kind.startswith("Tuple[str")
+    return not textual or "choices" in field.metadata or name in TEXT_FIELDS or name == "init"
 
 
 def _widget(name: str, kind: str, field) -> str:
@@ -60,7 +75,7 @@ def form_fields() -> list:
     shown, seen = [], set()
     for group, names in order:
         for name in names:
-            if name not in _FIELDS or name in seen or name in SERVER_FIELDS:
+            if name not in _FIELDS or name in seen or not offered(name):
                 continue
             seen.add(name)
             field = _FIELDS[name]
@@ -97,6 +112,9 @@ def config_from_form(values: Dict[str, object], weights: Optional[str],
             raise NSTError(f"{name!r} is not a transfer setting")
         if name in SERVER_FIELDS:
             raise NSTError(f"{name} is the server's (--{name} when it starts), not the page's")
+        if not offered(name):
+            raise NSTError(f"{name} is not offered on the page (it names a file on the server, "
+                           "or needs one)")
         if value is None or (isinstance(value, str) and value.strip().lower() in ("", "default")):
             continue
         if isinstance(value, bool):
