@@ -131,3 +131,25 @@ def test_a_shipped_weights_file_is_written_once_per_process():
     payload._remove_weights_files()
     assert not os.path.exists(path)
     payload._WEIGHTS_FILES.clear()
+
+
+def test_an_init_image_travels_too(folder):
+    from nst_tf.io.inputs import load_inputs
+    jobs_csv = folder / "jobs.csv"
+    jobs_csv.write_text("content,texture,init\nphotos/cat.png,cracks.png,photos/dog.jpg\n"
+                        "photos/dog.jpg,cracks.png,cracks.png\n")
+    jobs = read_jobs(jobs_csv, folder / "out", TransferConfig(weights="random"))
+    assert jobs[0].config.init == str(folder / "photos" / "dog.jpg")
+    for job in jobs:
+        paths = payload.JobFiles.of(job).paths
+        assert paths["init"] == job.config.init
+        data = {role: open(path, "rb").read() for role, path in paths.items()}
+        try:
+            local = load_inputs(job.content, job.texture, job.config)
+        except NSTError as error:  # the second: the init's size is not the content's
+            with pytest.raises(NSTError) as shipped_error:
+                payload.load_payload_inputs(job, data, None)
+            assert str(shipped_error.value) == str(error)
+            continue
+        shipped = payload.load_payload_inputs(job, data, None)
+        assert np.array_equal(shipped.init, local.init)

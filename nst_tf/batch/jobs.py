@@ -1,7 +1,9 @@
 """A batch's jobs: from a CSV file or a folder of photos, every one checked before any work.
 
 A job is one transfer: content, texture, where its output goes, and its settings (the batch's
-settings with the job's own overrides). Nothing here imports TensorFlow.
+settings with the job's own overrides). The files its settings name (the masks of spatial
+control, a start image) are resolved and checked here too: a CSV cell's from the CSV's folder,
+the command line's from the current folder. Nothing here imports TensorFlow.
 """
 from __future__ import annotations
 

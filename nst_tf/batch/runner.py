@@ -2,7 +2,8 @@
 
 The local runner runs the jobs one after another in this process, building each network once
 and reusing it for every job that shares it (same weights file, and same seed for random
-weights). nst_tf.batch.ray_runner runs the same run_job() as Ray tasks.
+weights). nst_tf.batch.ray_runner runs the same attempt() in Ray tasks, on the bytes of the
+job's files (nst_tf.batch.payload), and writes the outputs here.
 """
 from __future__ import annotations
 
