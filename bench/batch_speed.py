@@ -129,55 +129,73 @@ def _run_ray(name: str, command: Sequence[str], photos: int) -> RayWay:
                   float(per_job))
 
 
-def start_cluster(workers: int = 2, cpus: int = 1, store_mb: int = 200):
-    """A head that runs no job and `workers` nodes of `cpus` CPUs, on this machine."""
+def start_cluster(workers: int = 2, cpus: int = 1, head_cpus: int = 0, store_mb: int = 200):
+    """A head of `head_cpus` CPUs (0: it runs no job) and `workers` nodes of `cpus` CPUs, on
+    this machine; returns the cluster and the seconds it took to start."""
     from ray.cluster_utils import Cluster
+    began = time.perf_counter()
     cluster = Cluster(initialize_head=True, head_node_args={
-        "num_cpus": 0, "object_store_memory": store_mb << 20, "include_dashboard": False})
+        "num_cpus": head_cpus, "object_store_memory": store_mb << 20,
+        "include_dashboard": False})
     for _ in range(workers):
         cluster.add_node(num_cpus=cpus, object_store_memory=store_mb << 20)
     cluster.wait_for_nodes()
-    return cluster
+    return cluster, time.perf_counter() - began
 
 
 def compare_cluster(photos: List[Path], texture, work, flags: Sequence[str],
-                    ray_cpus: int = 2, weights_file=None):
-    """Times the local batch, Ray on one node (`ray_cpus` CPUs, one a job), and a three-node
-    cluster (tasks, then one actor per worker); raises if their outputs differ. Returns the
-    ways, and weights_cost() on the cluster for `weights_file` (None: not measured)."""
+                    ray_cpus: int = 2, weights_file=None, rounds: int = 2):
+    """Times, one after another: the local batch; Ray on one node started by batch.py
+    (`--ray_address local`, its start-up counted); Ray on a one-node cluster started before
+    (`ray_cpus` CPUs); a three-node cluster started before (a head that runs no job, two nodes
+    of one CPU), `rounds` times tasks then an actor per worker. One CPU a Ray job, so every Ray
+    way runs two jobs at once. Raises if any outputs differ. Returns the ways, the clusters'
+    start-up seconds, and weights_cost() on the three nodes for `weights_file` (None: not
+    measured)."""
     work = Path(work)
     folder = photos[0].parent
     common = [f"--content_dir={folder}", f"--texture={texture}", *flags]
+    count = len(photos)
     ways = [Way("local batch", _run([SCRIPTS / "batch.py", *common,
-                                     f"--output_dir={work / 'local'}"]), len(photos))]
-    ways.append(_run_ray("Ray, one node", [SCRIPTS / "batch.py", *common,
-                                           f"--output_dir={work / 'ray1'}", "--ray_address=local",
-                                           f"--ray_cpus={ray_cpus}", "--cpus_per_job=1"],
-                         len(photos)))
-    cluster = start_cluster()
+                                     f"--output_dir={work / 'local'}"]), count)]
+    ways.append(_run_ray("Ray, one node, `--ray_address local` (its start-up counted)", [
+        SCRIPTS / "batch.py", *common, f"--output_dir={work / 'ray_local'}",
+        "--ray_address=local", f"--ray_cpus={ray_cpus}", "--cpus_per_job=1"], count))
+    folders = ["local", "ray_local"]
+    startup = {}
+    one, startup["one node"] = start_cluster(workers=0, head_cpus=ray_cpus)
     try:
-        ways.append(_run_ray("Ray, three nodes, tasks", [
-            SCRIPTS / "batch.py", *common, f"--output_dir={work / 'tasks'}",
-            f"--ray_address={cluster.address}", "--cpus_per_job=1"], len(photos)))
-        ways.append(_run_ray("Ray, three nodes, an actor per worker", [
-            "-m", "bench.batch_speed", "actors", cluster.address, str(work / "actors"), *common],
-            len(photos)))
-        cost = None
+        ways.append(_run_ray("Ray, one node, started before", [
+            SCRIPTS / "batch.py", *common, f"--output_dir={work / 'one'}",
+            f"--ray_address={one.address}", "--cpus_per_job=1"], count))
+        folders.append("one")
+    finally:
+        one.shutdown()
+    three, startup["three nodes"] = start_cluster()
+    cost = None
+    try:
+        for round_ in range(1, rounds + 1):
+            ways.append(_run_ray(f"Ray, three nodes, tasks ({round_})", [
+                SCRIPTS / "batch.py", *common, f"--output_dir={work / f'tasks{round_}'}",
+                f"--ray_address={three.address}", "--cpus_per_job=1"], count))
+            ways.append(_run_ray(f"Ray, three nodes, an actor per worker ({round_})", [
+                "-m", "bench.batch_speed", "actors", three.address,
+                str(work / f"actors{round_}"), *common], count))
+            folders += [f"tasks{round_}", f"actors{round_}"]
         if weights_file:
             done = subprocess.run([sys.executable, "-m", "bench.batch_speed", "weights",
-                                   cluster.address, str(weights_file)], capture_output=True,
+                                   three.address, str(weights_file)], capture_output=True,
                                   text=True, cwd=ROOT)
             if done.returncode != 0:
                 raise RuntimeError(f"weights cost failed:\n{done.stderr[-2000:]}")
             cost = json.loads(done.stdout.strip().splitlines()[-1])
     finally:
-        cluster.shutdown()
+        three.shutdown()
     for photo in photos:
-        outputs = [(work / way / (photo.stem + ".png")).read_bytes()
-                   for way in ("local", "ray1", "tasks", "actors")]
+        outputs = [(work / way / (photo.stem + ".png")).read_bytes() for way in folders]
         if len(set(outputs)) != 1:
             raise RuntimeError(f"{photo.name}: the ways gave different bytes")
-    return ways, cost
+    return ways, startup, cost
 
 
 def cluster_table(ways: List[Way]) -> str:

@@ -2,10 +2,11 @@
 
     python bench/scripts/batch_benchmark.py --work /tmp/batch_bench -- --max_dim=256 --iterations=20
 
-With --cluster, side by side in one run instead: the local batch, Ray on one node, and a
-three-node Ray cluster on this machine (ray.cluster_utils: a head that runs no job, two worker
-nodes of one CPU each) with tasks and with an actor per worker; the bytes each Ray way moved,
-and the cost of shipping the --weights file when it is one:
+With --cluster, side by side in one run instead: the local batch, Ray on one node (started by
+batch.py, and started before), and a three-node Ray cluster on this machine (ray.cluster_utils:
+a head that runs no job, two worker nodes of one CPU each) with tasks and with an actor per
+worker, alternating; the bytes each Ray way moved, and the cost of shipping the --weights file
+when it is one:
 
     python bench/scripts/batch_benchmark.py --cluster -- --max_dim=128 --iterations=10 \\
         --weights=$NST_TF_REAL_WEIGHTS --texture_weight=1000
@@ -33,6 +34,9 @@ flags.DEFINE_float("cpus_per_job", 2.0, "CPUs each Ray job asks for (2 on a 2-co
                    "job at a time, as the other two ways). --cluster: one CPU a job, always.")
 flags.DEFINE_boolean("cluster", False, "The local batch, Ray on one node and a three-node "
                      "cluster on this machine, side by side, with the bytes moved per job.")
+flags.DEFINE_integer("rounds", 2, "--cluster: how many times the three-node cluster runs the "
+                     "batch with tasks, then with actors (alternating, against drift in the "
+                     "machine's load).")
 FLAGS = flags.FLAGS
 
 
@@ -55,9 +59,11 @@ def main(argv):
     if FLAGS.cluster:
         weights = [f.split("=", 1)[1] for f in transfer_flags if f.startswith("--weights=")]
         weights_file = weights[-1] if weights and Path(weights[-1]).is_file() else None
-        ways, cost = compare_cluster(photos, FLAGS.texture, work, transfer_flags,
-                                     FLAGS.ray_cpus, weights_file)
+        ways, startup, cost = compare_cluster(photos, FLAGS.texture, work, transfer_flags,
+                                              FLAGS.ray_cpus, weights_file, FLAGS.rounds)
         print(cluster_table(ways))
+        print("\nclusters started before their ways, in " + ", ".join(
+            f"{seconds:.1f} s ({name})" for name, seconds in startup.items()))
         if cost:
             print(f"\nweights file: {cost['bytes']} bytes; ray.put on the driver "
                   f"{cost['put_s']:.2f} s; first fetch and write per worker node "
