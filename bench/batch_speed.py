@@ -198,6 +198,31 @@ def compare_cluster(photos: List[Path], texture, work, flags: Sequence[str],
     return ways, startup, cost
 
 
+def compare_tasks_actors(photos: List[Path], texture, work, flags: Sequence[str],
+                         rounds: int = 3) -> List[Way]:
+    """Only the three-node cluster, actors then tasks, `rounds` times (the other order than
+    compare_cluster's, against a bias of the order); raises if any outputs differ."""
+    work = Path(work)
+    common = [f"--content_dir={photos[0].parent}", f"--texture={texture}", *flags]
+    three, _ = start_cluster()
+    ways, folders = [], []
+    try:
+        for round_ in range(1, rounds + 1):
+            ways.append(_run_ray(f"Ray, three nodes, an actor per worker ({round_})", [
+                "-m", "bench.batch_speed", "actors", three.address,
+                str(work / f"ab_actors{round_}"), *common], len(photos)))
+            ways.append(_run_ray(f"Ray, three nodes, tasks ({round_})", [
+                SCRIPTS / "batch.py", *common, f"--output_dir={work / f'ab_tasks{round_}'}",
+                f"--ray_address={three.address}", "--cpus_per_job=1"], len(photos)))
+            folders += [f"ab_actors{round_}", f"ab_tasks{round_}"]
+    finally:
+        three.shutdown()
+    for photo in photos:
+        if len({(work / way / (photo.stem + ".png")).read_bytes() for way in folders}) != 1:
+            raise RuntimeError(f"{photo.name}: the ways gave different bytes")
+    return ways
+
+
 def cluster_table(ways: List[Way]) -> str:
     base = ways[0]
     rows = ["| way | seconds | photos per minute | s per job over the local batch | sent MB "

@@ -37,6 +37,8 @@ flags.DEFINE_boolean("cluster", False, "The local batch, Ray on one node and a t
 flags.DEFINE_integer("rounds", 2, "--cluster: how many times the three-node cluster runs the "
                      "batch with tasks, then with actors (alternating, against drift in the "
                      "machine's load).")
+flags.DEFINE_boolean("tasks_vs_actors", False, "Only the three-node cluster: an actor per "
+                     "worker, then tasks, --rounds times.")
 FLAGS = flags.FLAGS
 
 
@@ -50,12 +52,17 @@ def _where() -> str:
 
 @cli_common.guarded
 def main(argv):
-    from bench.batch_speed import (cluster_table, compare_cluster, compare_ways, make_photos,
-                                   table)
+    from bench.batch_speed import (cluster_table, compare_cluster, compare_tasks_actors,
+                                   compare_ways, make_photos, table)
 
     work = FLAGS.work or tempfile.mkdtemp(prefix="nst_tf_batch_")
     transfer_flags = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else []
     photos = make_photos(FLAGS.source, f"{work}/photos", FLAGS.photos)
+    if FLAGS.tasks_vs_actors:
+        ways = compare_tasks_actors(photos, FLAGS.texture, work, transfer_flags, FLAGS.rounds)
+        print(cluster_table(ways))
+        print(f"(outputs identical across the ways; work folder {work}; {_where()})")
+        return
     if FLAGS.cluster:
         weights = [f.split("=", 1)[1] for f in transfer_flags if f.startswith("--weights=")]
         weights_file = weights[-1] if weights and Path(weights[-1]).is_file() else None
