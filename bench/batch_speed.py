@@ -225,7 +225,7 @@ def compare_tasks_actors(photos: List[Path], texture, work, flags: Sequence[str]
 
 def cluster_table(ways: List[Way]) -> str:
     base = ways[0]
-    rows = ["| way | seconds | photos per minute | s per job over the local batch | sent MB "
+    rows = ["| way | seconds | photos per minute | s per job over the first row | sent MB "
             "(weights) | back MB | kB of photos per job |", "|---|---|---|---|---|---|---|"]
     for way in ways:
         extra = (f"{way.sent_mb:.2f} ({way.weights_mb:.1f}) | {way.returned_mb:.2f} | "
