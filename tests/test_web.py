@@ -198,7 +198,7 @@ def test_photos_over_the_limits_are_refused_from_the_header_before_decoding(monk
 
         def no_decoding(*args):
             raise AssertionError("decoded a photo the header should have refused")
-        monkeypatch.setattr("nst_tf.web.uploads._decoded", no_decoding)
+        monkeypatch.setattr("nst_tf.web.uploads.decoded_pixels", no_decoding)
         status, answer = client.upload(claimed_png(200, 100), "wide.png")  # 0.02 MP
         assert status == 400 and answer["error"] == (
             "wide.png: its header says 200x100 px (0.0 MP), more than the 0.01 MP this "

@@ -4,6 +4,7 @@ An image here is a float32 array of shape (height, width, 3), RGB, values 0..255
 """
 from __future__ import annotations
 
+import io
 import tempfile
 import warnings
 from pathlib import Path
@@ -41,37 +42,52 @@ def read_image(path) -> np.ndarray:
     try:
         if path.stat().st_size == 0:
             raise NSTError(f"{path}: empty file (0 bytes), not an image")
-        opened = _open_unchecked(path)
-    except NSTError:
-        raise
+        return _checked_pixels(path, str(path))
     except PermissionError:
         raise NSTError(f"{path}: cannot read it (permission denied)") from None
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
-        raise NSTError(f"{path}: not an image, or a format this tool cannot read") from None
+
+
+def read_image_bytes(data: bytes, name: str = "image") -> np.ndarray:
+    """read_image for a photo's bytes in memory (a file sent over the network): the same
+    conversions and checks, `name` in the messages."""
+    if not data:
+        raise NSTError(f"{name}: empty file (0 bytes), not an image")
+    return _checked_pixels(io.BytesIO(data), name)
+
+
+def _checked_pixels(source, name: str) -> np.ndarray:
+    """The pixels of an image file or file object, decoded after the header's size is checked
+    against MAX_IMAGE_MEGAPIXELS: float32 RGB; NSTError naming `name` and the problem."""
+    try:
+        opened = _open_unchecked(source)
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:
+        if isinstance(error, PermissionError):
+            raise
+        raise NSTError(f"{name}: not an image, or a format this tool cannot read") from None
     with opened:
         width, height = opened.size
         if width * height > MAX_IMAGE_MEGAPIXELS * 1e6:
             raise NSTError(
-                f"{path}: its header says {width}x{height} px ({width * height / 1e6:.0f} MP), "
+                f"{name}: its header says {width}x{height} px ({width * height / 1e6:.0f} MP), "
                 f"more than the {MAX_IMAGE_MEGAPIXELS} MP this tool reads: a damaged file or a "
                 "decompression bomb")
         try:
-            pixels = _decoded(opened)
+            pixels = decoded_pixels(opened)
         except Exception as error:  # Pillow raises OSError, SyntaxError, ValueError, zlib.error
             reason = str(error).splitlines()[0][:120] if str(error) else type(error).__name__
-            raise NSTError(f"{path}: truncated or corrupt {opened.format or 'image'} data "
+            raise NSTError(f"{name}: truncated or corrupt {opened.format or 'image'} data "
                            f"({reason})") from None
-    return to_rgb(pixels, str(path))
+    return to_rgb(pixels, name)
 
 
-def _open_unchecked(path: Path):
-    """Pillow's lazy open (header only), with Pillow's own pixel limit off: read_image applies
-    the project's, with a message naming the file and its size."""
+def _open_unchecked(source):
+    """Pillow's lazy open (header only) of a path or file object, with Pillow's own pixel limit
+    off: the callers apply the project's, with a message naming the file and its size."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
         try:
-            return Image.open(path)
+            return Image.open(source)
         finally:
             Image.MAX_IMAGE_PIXELS = limit
 
@@ -81,8 +97,9 @@ def _open_unchecked(path: Path):
 _SIXTEEN_BIT_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N")
 
 
-def _decoded(image) -> np.ndarray:
-    """The first frame's pixels, upright, as an array to_rgb understands."""
+def decoded_pixels(image) -> np.ndarray:
+    """An opened image's first frame, upright, as an array to_rgb understands (EXIF orientation,
+    16 bit, palette, CMYK and alpha handled)."""
     image.seek(0)
     image = ImageOps.exif_transpose(image)
     if image.mode in _SIXTEEN_BIT_MODES:
@@ -201,3 +218,5 @@ def gray3(rgb):
     import tensorflow as tf
     luma = tf.tensordot(tf.convert_to_tensor(rgb, tf.float32), tf.constant(LUMA_WEIGHTS), axes=1)
     return tf.repeat(luma[..., None], 3, axis=-1)
+
+_decoded = decoded_pixels  # the batch payload's name for it, until it reads through read_image_bytes

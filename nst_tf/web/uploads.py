@@ -18,7 +18,7 @@ from PIL import Image, UnidentifiedImageError
 
 from nst_tf.config import MAX_IMAGE_MEGAPIXELS
 from nst_tf.errors import NSTError
-from nst_tf.io.images import _decoded, to_rgb
+from nst_tf.io.images import decoded_pixels, to_rgb
 
 MB = 1024 * 1024
 
@@ -67,7 +67,7 @@ def decode_photo(data: bytes, name: str = "photo",
         saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
         try:
             with Image.open(io.BytesIO(data)) as opened:
-                pixels = _decoded(opened)
+                pixels = decoded_pixels(opened)
         except Exception as error:  # Pillow raises OSError, SyntaxError, ValueError, zlib.error
             reason = str(error).splitlines()[0][:120] if str(error) else type(error).__name__
             raise NSTError(f"{name}: truncated or corrupt {kind} data ({reason})") from None
