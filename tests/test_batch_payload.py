@@ -153,3 +153,21 @@ def test_an_init_image_travels_too(folder):
             continue
         shipped = payload.load_payload_inputs(job, data, None)
         assert np.array_equal(shipped.init, local.init)
+
+
+def test_a_weights_column_resolves_from_the_csvs_folder_and_is_checked_first(folder):
+    from conftest import legacy_weights_file
+    from nst_tf.network.weights import kernel_shapes
+    (folder / "w").mkdir()
+    legacy_weights_file(folder / "w" / "zeros.h5", kernel_shapes("vgg19"))
+    jobs_csv = folder / "jobs.csv"
+    jobs_csv.write_text("content,texture,weights\nphotos/cat.png,cracks.png,w/zeros.h5\n"
+                        "photos/dog.jpg,cracks.png,\n")
+    jobs = read_jobs(jobs_csv, folder / "out", TransferConfig(weights="random"))
+    assert [job.config.weights for job in jobs] == [str(folder / "w" / "zeros.h5"), "random"]
+    jobs_csv.write_text("content,texture,weights\nphotos/cat.png,cracks.png,w/nope.h5\n")
+    done = run_script("batch.py", f"--jobs={jobs_csv}", f"--output_dir={folder / 'o'}",
+                      "--weights=random")
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"error: {folder / 'w' / 'nope.h5'}: no such weights file")
+    assert not (folder / "o").exists()

@@ -125,10 +125,12 @@ def _job(where: str, cells: Dict[str, str], folder: Path, output_dir: Path,
     return Job(name=name, content=content, texture=texture, output=str(output), config=config)
 
 
-# Settings that name files a job reads: the masks of spatial control and a start image. A CSV
-# cell's path is read from the CSV's folder, the command line's from the current folder.
+# Settings that name files a job reads: the masks of spatial control, a start image and a
+# weights file (whose layout the command line checks, once per file). A CSV cell's path is read
+# from the CSV's folder, the command line's from the current folder.
 NO_MASK = ("", "none")
 INIT_KINDS = ("content", "noise")
+KINDS = {"init": INIT_KINDS, "weights": ("imagenet", "random")}  # values that name no file
 
 
 def _config_files(where: str, config: TransferConfig, cells: Dict[str, str],
@@ -136,11 +138,15 @@ def _config_files(where: str, config: TransferConfig, cells: Dict[str, str],
     """config with its file settings resolved (from the CSV's folder for the row's own cells)
     and checked to exist; NSTError naming the row and the column (or the flag)."""
     changes = {}
-    for column in ("content_mask", "init"):
+    for column in ("content_mask", "init", "weights"):
         value = getattr(config, column)
-        if not value or (column == "init" and value in INIT_KINDS):
+        if not value or value in KINDS.get(column, ()):
             continue
         own = bool(cells.get(column))
+        if column == "weights":  # checked with its layout by the command line (check_weights)
+            if own and not Path(value).expanduser().is_absolute():
+                changes[column] = str(folder / value)
+            continue
         changes[column] = _setting_path(where if own else None, column, value,
                                         folder if own else Path.cwd())
     if config.texture_masks:

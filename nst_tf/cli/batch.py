@@ -81,12 +81,13 @@ def check_setup(jobs, content_dir, output_dir) -> None:
     common.check_output_dir("output_dir", output_dir)
 
 
-def check_weights(config) -> None:
-    """The --weights file, checked once for all the jobs before TensorFlow starts: NSTError with
-    one line when it does not exist or is not a weights file of --network. Keras' file is found
-    here, or downloaded once."""
+def check_weights(configs) -> None:
+    """Each weights file of the jobs (--weights, or a CSV's weights column), checked once before
+    TensorFlow starts: NSTError with one line when it does not exist or is not a weights file of
+    its network. Keras' file is found here, or downloaded once."""
     from nst_tf.network.weights import resolve_weights
-    resolve_weights(config.weights, network=config.network)
+    for weights, network in dict.fromkeys((c.weights, c.network) for c in configs):
+        resolve_weights(weights, network=network)
 
 
 def load_jobs(base, output_dir: Path) -> list:
@@ -113,7 +114,7 @@ def run(argv):
     base = common.config_from_flags(preset=preset)
     output_dir = Path(FLAGS.output_dir).resolve()
     jobs = load_jobs(base, output_dir)
-    check_weights(base)
+    check_weights([job.config for job in jobs])
     if warning:
         common.say(warning)
     if FLAGS.ray_address:
