@@ -12,18 +12,15 @@ from __future__ import annotations
 
 import atexit
 import dataclasses
-import io
 import os
 import tempfile
-import warnings
 from pathlib import Path
 from typing import Dict, Optional
 
 import numpy as np
 
-from nst_tf.config import MAX_IMAGE_MEGAPIXELS
 from nst_tf.errors import NSTError
-from nst_tf.io.images import _decoded, to_rgb
+from nst_tf.io.images import read_image_bytes
 
 # `init` values that are not a file (nst_tf.io.inputs.INIT_KINDS).
 INIT_KINDS = ("content", "noise")
@@ -32,35 +29,9 @@ WEIGHTS_KINDS = (None, "imagenet", "random")
 
 
 def decode_image(data: bytes, name: str) -> np.ndarray:
-    """An image file's bytes -> float32 RGB (h, w, 3) 0..255, with nst_tf.io.images.read_image's
-    checks and messages (`name`: the file the bytes came from, for the message)."""
-    from PIL import Image, UnidentifiedImageError
-    if not data:
-        raise NSTError(f"{name}: empty file (0 bytes), not an image")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
-            try:
-                opened = Image.open(io.BytesIO(data))
-            finally:
-                Image.MAX_IMAGE_PIXELS = limit
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
-        raise NSTError(f"{name}: not an image, or a format this tool cannot read") from None
-    with opened:
-        width, height = opened.size
-        if width * height > MAX_IMAGE_MEGAPIXELS * 1e6:
-            raise NSTError(
-                f"{name}: its header says {width}x{height} px ({width * height / 1e6:.0f} MP), "
-                f"more than the {MAX_IMAGE_MEGAPIXELS} MP this tool reads: a damaged file or a "
-                "decompression bomb")
-        try:
-            pixels = _decoded(opened)
-        except Exception as error:  # Pillow raises OSError, SyntaxError, ValueError, zlib.error
-            reason = str(error).splitlines()[0][:120] if str(error) else type(error).__name__
-            raise NSTError(f"{name}: truncated or corrupt {opened.format or 'image'} data "
-                           f"({reason})") from None
-    return to_rgb(pixels, name)
+    """An image file's bytes -> float32 RGB (h, w, 3) 0..255: nst_tf.io.images.read_image's
+    checks and messages (`name`: the file the bytes came from, for the messages)."""
+    return read_image_bytes(data, name)
 
 
 def encode_image(image: np.ndarray, suffix: str) -> bytes:
