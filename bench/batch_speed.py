@@ -327,6 +327,7 @@ def weights_cost(address: str, path) -> dict:
     import ray
     from nst_tf.batch import ray_runner
     from nst_tf.batch.payload import weights_key
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     def fetch(shipped):
         import time as clock
@@ -349,18 +350,14 @@ def weights_cost(address: str, path) -> dict:
         nodes = [node["NodeID"] for node in ray.nodes()
                  if node["Alive"] and node["Resources"].get("CPU", 0) > 0]
         began = time.perf_counter()
-        fetched = ray.get([remote.options(num_cpus=1, scheduling_strategy=NodeAffinity(
-            node, soft=False)).remote(shipped) for node in nodes])
+        fetched = ray.get([remote.options(
+            num_cpus=1, scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=False)
+        ).remote(shipped) for node in nodes])
         wall = time.perf_counter() - began
     finally:
         ray_runner.disconnect()
     return {"bytes": len(data), "put_s": put, "nodes": len(nodes), "wall_s": wall,
             "first_s": [t[0] for _, t in fetched], "again_s": [t[1] for _, t in fetched]}
-
-
-def NodeAffinity(node, soft):
-    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
-    return NodeAffinitySchedulingStrategy(node, soft=soft)
 
 
 def _weights_main(address: str, path: str) -> None:
