@@ -218,5 +218,3 @@ def gray3(rgb):
     import tensorflow as tf
     luma = tf.tensordot(tf.convert_to_tensor(rgb, tf.float32), tf.constant(LUMA_WEIGHTS), axes=1)
     return tf.repeat(luma[..., None], 3, axis=-1)
-
-_decoded = decoded_pixels  # the batch payload's name for it, until it reads through read_image_bytes
