@@ -82,3 +82,16 @@ def test_gradient_scale_counts_the_originals_tiles_in_a_picture():
     assert gradient_scale((576, 1024), (1152, 2048), (1152, 2048), 0) == pytest.approx(4.0)
     # A 2x2 split at max_dim 512: the picture is four tiles of 341x512.
     assert gradient_scale((682, 1024), (682, 1024), (341, 512), 512) == pytest.approx(4.0)
+
+
+def test_load_inputs_never_downloads(tmp_path, monkeypatch):
+    # Keras' file is missing from an empty weights folder and Keras' cache: load_inputs says how
+    # to get it instead of fetching 80 MB (the command line and TextureTransfer ask for it).
+    from nst_tf import load_inputs
+    from nst_tf.io import download
+    from conftest import random_image
+    monkeypatch.setenv("NST_TF_WEIGHTS_DIR", str(tmp_path / "weights"))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    monkeypatch.setattr(download, "download", lambda *a, **k: pytest.fail("downloaded"))
+    with pytest.raises(NSTError, match="download_weights"):
+        load_inputs(random_image((40, 40), 1), random_image((40, 40), 2), TransferConfig())

@@ -127,7 +127,7 @@ def run(argv):
                 {"content": content, **{"texture" + (f" #{i + 1}" if len(textures) > 1 else ""): t
                                        for i, t in enumerate(textures)},
                  **common.path_flags(config)})
-    inputs = load_inputs(content, textures or None, config)
+    inputs = load_inputs(content, textures or None, config, download=True)
     if warning:
         common.say(warning)
     common.import_tensorflow_quietly()

@@ -71,14 +71,14 @@ def as_texture_list(texture: TextureArg) -> list:
 
 
 def load_inputs(content: Optional[ImageLike], texture: TextureArg,
-                config: TransferConfig, download: bool = True, content_mask=None,
+                config: TransferConfig, download: bool = False, content_mask=None,
                 texture_masks=None) -> Inputs:
     """Reads and checks every input of a transfer; raises NSTError with one line on the first
     problem. texture: one photo or a list (blended by config.texture_blend); synthesis needs no
     content, reconstruction no texture. The weights file's index is checked, or Keras' file
-    found ('imagenet'). download: fetch Keras' file when no verified copy is here (80 MB);
-    False only looks, and a missing file is an NSTError saying how to get it (the checks then
-    touch nothing but local files). content_mask, texture_masks: arrays or paths that replace
+    found ('imagenet'). download: fetch Keras' file when no verified copy is here (80 MB; the
+    command line and TextureTransfer ask for it); by default it only looks, and a missing file
+    is an NSTError saying how to get it, so a caller's checks touch nothing but local files. content_mask, texture_masks: arrays or paths that replace
     config.content_mask and config.texture_masks (a Python caller's masks)."""
     textures = as_texture_list(texture)
     if content is None and config.mode != "synthesize":

@@ -44,7 +44,7 @@ class TextureTransfer:
                  content_mask=None, texture_masks=None):
         self.config = config = config or TransferConfig()
         # Every input is read and checked before the network is built.
-        self.inputs = inputs = inputs or load_inputs(content, texture, config,
+        self.inputs = inputs = inputs or load_inputs(content, texture, config, download=True,
                                                      content_mask=content_mask,
                                                      texture_masks=texture_masks)
         self.content = inputs.content
