@@ -237,3 +237,33 @@ def test_masks_on_the_command_line(tmp_path, image_files):
         assert bad.returncode == 2, bad.stderr
         assert len(bad.stderr.strip().splitlines()) == 1 and message in bad.stderr, bad.stderr
         assert not (tmp_path / "bad.png").exists()
+
+
+@pytest.mark.parametrize("mode", ["style", "synthesize"])
+def test_a_mask_acts_in_the_other_modes(random_vgg, mode):
+    # A mask that keeps the texture to the right half: on the left quarter, beyond the texture
+    # layers' reach, the objective's gradient is the one without any texture term (style: its
+    # content and TV terms; synthesis: nothing at all). Shallow texture layers, since the modes'
+    # own deepest, block5_conv1, sees the whole of a 64 px picture.
+    size = (48, 64)
+    content = None if mode == "synthesize" else random_image(size, 1)
+    config = TransferConfig(mode=mode, weights="random", max_dim=64, iterations=0, seed=2,
+                            size=(64, 48) if mode == "synthesize" else (0, 0),
+                            texture_layers=("block1_conv1", "block2_conv1"),
+                            texture_layer_weights=(), texture_weight=1e6)
+    right = np.zeros(size, np.float32)
+    right[:, 32:] = 1.0
+
+    def gradient(settings, **masks):
+        job = TextureTransfer(content, random_image(size, 2), settings, network=random_vgg,
+                              **masks)
+        image = tf.Variable(job.image + tf.random.stateless_normal(job.image.shape, (1, 2)) * 20)
+        return job.objective.value_and_gradient(image)[1].numpy()[0]
+
+    masked = gradient(config, content_mask=right)
+    textureless = gradient(config.replace(texture_weight=0.0))
+    free = gradient(config)
+    scale = np.abs(free).max()
+    assert np.abs(masked[:, 32:] - textureless[:, 32:]).max() > 1e-3 * scale  # acts on the right
+    np.testing.assert_allclose(masked[:, :16], textureless[:, :16], atol=1e-5 * scale)
+    assert np.abs(free[:, :16] - textureless[:, :16]).max() > 1e-3 * scale  # which a mask stops
