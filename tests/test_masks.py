@@ -267,3 +267,16 @@ def test_a_mask_acts_in_the_other_modes(random_vgg, mode):
     assert np.abs(masked[:, 32:] - textureless[:, 32:]).max() > 1e-3 * scale  # acts on the right
     np.testing.assert_allclose(masked[:, :16], textureless[:, :16], atol=1e-5 * scale)
     assert np.abs(free[:, :16] - textureless[:, :16]).max() > 1e-3 * scale  # which a mask stops
+
+
+def test_a_label_border_becomes_soft_at_the_pictures_size():
+    from nst_tf.io.masks import at_size
+    labels = np.zeros((8, 8, 3), np.uint8)
+    labels[:, :4] = (255, 0, 0)
+    labels[:, 4:] = (0, 255, 0)
+    left, right = (at_size(m, (32, 32)) for m in region_masks(labels, 2, ("#ff0000", "#00ff00")))
+    np.testing.assert_allclose(left + right, 1.0, atol=1e-6)  # the regions share every pixel
+    assert left[:, 0].min() == 1.0 and left[:, -1].max() == 0.0
+    border = left[0, 12:20]
+    assert ((border > 0.01) & (border < 0.99)).sum() >= 2  # a ramp, not a step
+    assert np.all(np.diff(left[0]) <= 1e-6)  # falling from left to right
