@@ -208,10 +208,12 @@ class TransferConfig:
             raise NSTError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
         if self.preset not in PRESETS:
             raise NSTError(f"preset must be one of {', '.join(PRESETS)}, got {self.preset!r}")
-        if self.original_colors and self.color_transfer not in (None, "luminance"):
-            raise NSTError(f"original_colors is color_transfer luminance; it cannot go with "
-                           f"color_transfer {self.color_transfer}")
-        if self.color_transfer is None:
+        # original_colors is the older name of color_transfer luminance: given, it wins over
+        # 'none' (the command line's default), and cannot go with 'histogram'.
+        if self.original_colors and self.color_transfer == "histogram":
+            raise NSTError("original_colors is color_transfer luminance; it cannot go with "
+                           "color_transfer histogram")
+        if self.original_colors or self.color_transfer is None:
             object.__setattr__(self, "color_transfer",
                                "luminance" if self.original_colors else "none")
         for name in MODE_FIELDS:  # None: the mode's default

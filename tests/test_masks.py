@@ -147,6 +147,8 @@ def test_colour_transfer_settings():
     assert TransferConfig(mode="style", color_transfer="luminance").gray_texture is True
     with pytest.raises(NSTError, match="original_colors is color_transfer luminance"):
         TransferConfig(original_colors=True, color_transfer="histogram")
+    # The command line passes its default 'none' beside --original_colors: the alias wins.
+    assert TransferConfig(original_colors=True, color_transfer="none").color_transfer == "luminance"
     with pytest.raises(NSTError, match="texture_blend and content_mask do not go together"):
         TransferConfig(content_mask="m.png", texture_blend=(1, 2))
 
