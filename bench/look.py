@@ -1,4 +1,4 @@
-"""Scoring a finished image: the objective of docs/algorithm.md on given tiles, SSIM, and the
+"""Scoring a finished image: the objective of docs/design.md on given tiles, SSIM, and the
 look measure (how much of the texture's large-scale character a picture has)."""
 from __future__ import annotations
 

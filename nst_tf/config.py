@@ -1,4 +1,4 @@
-"""Every knob of a texture transfer, with the defaults of docs/algorithm.md, in one place.
+"""Every knob of a texture transfer, with the defaults of docs/design.md, in one place.
 
 The command-line flags are generated from this dataclass (scripts/cli_common.py), so a default
 lives here and nowhere else.
@@ -92,7 +92,7 @@ class TransferConfig:
         "content, raw and pixel parts averaged over it, as if it ran untiled), 'tile' (the "
         "original's per-tile matching of --split), 'auto' (global at --max_dim 0, else tile).",
         choices=STATISTICS)
-    # 1024: the fastest tile measured that keeps both memory targets (README "Full resolution":
+    # 1024: the fastest tile measured that keeps both memory targets (docs/measurements/2026-11-full-resolution.md:
     # one evaluation at 3840x2160 175.5 s, 3537 MiB, 3% faster than 768 px tiles; 5464x3640
     # 5427 MiB). A level no larger than one tile runs untiled (1024x576: 3072 MiB).
     tile_size: int = _knob(
@@ -161,11 +161,11 @@ class TransferConfig:
     optimizer: Optional[str] = _mode_knob(
         "optimizer", "Optimiser: 'adam' (the original's loop with its plateau schedule: its "
         "dynamics make the original's look), 'lbfgs' (L-BFGS-B: a lower objective sooner, a "
-        "lighter texture; README; it scales the objective itself, so only the ratios of the "
+        "lighter texture (docs/measurements); it scales the objective itself, so only the ratios of the "
         "weights matter) or 'sgd' (plain gradient steps with exponential decay, Keras' style "
         "example's schedule: --learning_rate --decay_steps --decay_rate).", choices=OPTIMIZERS)
     jit_compile: bool = _knob(
-        False, "Compile the step with XLA. Off: on 2 CPU cores it measured slower (README).")
+        False, "Compile the step with XLA. Off: on 2 CPU cores it measured slower (docs/measurements).")
     lbfgs_memory: int = _knob(10, "L-BFGS: number of past gradients kept for its curvature estimate.")
     lbfgs_first_step: float = _knob(
         10.0, "L-BFGS: the objective is scaled so that a unit step along its first gradient "

@@ -18,7 +18,7 @@ STATISTICS = ("auto", "global", "tile")
 COLOR_TRANSFERS = ("none", "luminance", "histogram")
 # Steps (Adam) or evaluations (L-BFGS) when `iterations` is not given: the original's 1000 Adam
 # steps; L-BFGS-B reaches a lower objective than those within far fewer evaluations.
-# Adam is the default: a lower objective is not the original's look (README, "The look").
+# Adam is the default: a lower objective is not the original's look (docs/measurements/2026-11-the-look.md).
 DEFAULT_ITERATIONS = {"adam": 1000, "lbfgs": 100, "sgd": 1000}
 
 # What is made: texture transfer (the original), classic style transfer (Gatys et al. 2015),
@@ -31,10 +31,11 @@ PRESETS = ("imagenet", "normalized")
 # Keras' ImageNet VGG19 and Gatys' normalized VGG19 compute the same features up to a
 # per-channel scale, so loss weights tuned on one carry to the other times these factors,
 # (direct, content, raw, texture): raw 1e4 (raw 0.3 there is about 3000 here, the feature-scale
-# change); texture 5e7, chosen by the look at the Medium size (docs/measurements, the look: 1000 faithful
-# steps give the original's look on CatCrack at 512 px with 5e7, not with 2e7, 1.36x; with 5e7
-# CrocoLeaf's and sand_block's first tiles reach 1.03x and 0.94x). 2e7 (docs/algorithm.md's 1e3
-# for 5e-5) suits 128-256 px, where each pixel's gradient is larger.
+# change); texture 5e7, chosen by the look at the Medium size (docs/measurements/
+# 2026-11-the-look.md: 1000 faithful steps give the original's look on CatCrack at 512 px with
+# 5e7, not with 2e7, 1.36x; with 5e7 CrocoLeaf's and sand_block's first tiles reach 1.03x and
+# 0.94x). 2e7 (1e3 for 5e-5, measured at 256 px) suits 128-256 px, where each pixel's gradient
+# is larger.
 NORMALIZED_LOSS_SCALES = (1.0, 1.0, 1e4, 5e7)
 
 # Each mode's defaults for the fields that depend on it, per weights preset. A field left None

@@ -55,7 +55,7 @@ def np_loss(a, b):
 
 
 def np_loss_parts(model, content, texture, image, weights, texture_layers, content_layers):
-    """Per-tile weighted parts of docs/algorithm.md, computed from scratch."""
+    """Per-tile weighted parts of docs/design.md, computed from scratch."""
     content_pre = np_preprocess(content)
     gray_texture = np_preprocess(np.repeat((texture @ LUMA)[..., None], 3, -1))
     colour_targets = np_features(model, content_pre, content_layers)

@@ -10,7 +10,7 @@ from conftest import ROOT, SHARED_EXAMPLES, SHARED_WEIGHTS, needs_shared_weights
 
 @needs_shared_weights
 def test_adam_texture_falls_while_the_result_stays_the_content():
-    # Normalized weights: texture weight 1e3 plays the role of Keras' 5e-5 (docs/algorithm.md).
+    # Normalized weights: texture weight 1e3 plays the role of Keras' 5e-5 (docs/design.md).
     config = nst_tf.TransferConfig(max_dim=96, iterations=40, texture_weight=1e3,
                                    weights=str(SHARED_WEIGHTS), optimizer="adam")
     content_path = ROOT / "examples" / "cat.jpg"

@@ -1,4 +1,4 @@
-"""scripts/reproduce_examples.py on the three shared examples, and its download path."""
+"""bench/scripts/reproduce_examples.py on the three shared examples, and its download path."""
 import hashlib
 import json
 

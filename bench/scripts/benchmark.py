@@ -56,7 +56,7 @@ flags.DEFINE_integer("reference_steps", 0, "Run the eager reference (when not fi
                      "this many steps and estimate its time for --steps; 0 runs them all.")
 cli_common.define_transfer_flags(exclude=("size",))
 # The benchmark's own defaults: the shared real weights when present, at the texture weight
-# docs/algorithm.md gives for them (Keras' 5e-5 is tuned for Keras' own file).
+# docs/design.md gives for them (Keras' 5e-5 is tuned for Keras' own file).
 if SHARED_WEIGHTS.is_file():
     flags.FLAGS.set_default("weights", str(SHARED_WEIGHTS))
     flags.FLAGS.set_default("texture_weight", 1e3)
