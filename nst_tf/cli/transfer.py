@@ -52,17 +52,6 @@ def intermediate_path(output: Path, updates: int, level: int = 0, levels: int = 
     return output.with_name(f"{output.stem}{stage}_{updates:05d}{output.suffix}")
 
 
-def sheet_panels(config, inputs, result):
-    """[(caption, image)] for the contact sheet: the photos the mode used, then the result."""
-    texture_name = "style" if config.mode == "style" else "texture"
-    panels = [] if config.mode == "synthesize" else [("content", inputs.content)]
-    if config.mode != "reconstruct":
-        many = len(inputs.textures) > 1
-        panels += [(f"{texture_name} {i + 1}" if many else texture_name, t)
-                   for i, t in enumerate(inputs.textures)]
-    return panels + [("result", result)]
-
-
 def check_outputs(output, metrics=None, sheet=None, plot=None) -> None:
     """Every output path's check, before anything is read or TensorFlow starts: NSTError with
     one line for a folder given as a file, a folder that does not exist, a format that cannot
@@ -181,8 +170,9 @@ def run(argv):
     if metrics is not None:
         metrics.close()
     if FLAGS.sheet:
-        from nst_tf.report.sheet import contact_sheet
-        write_image(FLAGS.sheet, contact_sheet(sheet_panels(config, inputs, image)))
+        from nst_tf.report.sheet import contact_sheet, photo_panels
+        write_image(FLAGS.sheet, contact_sheet(
+            photo_panels(config.mode, inputs.content, inputs.textures) + [("result", image)]))
     if FLAGS.plot:
         from nst_tf.report.plot import plot_losses
         plot_losses(records, FLAGS.plot)

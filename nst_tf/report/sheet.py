@@ -27,3 +27,14 @@ def contact_sheet(panels: Sequence[Tuple[str, np.ndarray]], height: int = 320) -
         sheet.paste(picture, (left, CAPTION_PX + GAP_PX))
         left += picture.width + GAP_PX
     return np.asarray(sheet)
+
+
+def photo_panels(mode: str, content, textures) -> list:
+    """[(caption, image)]: the photos a mode used, for a contact sheet before its result
+    (synthesis has no content, reconstruction no texture; several textures are numbered)."""
+    name = "style" if mode == "style" else "texture"
+    panels = [] if mode == "synthesize" else [("content", content)]
+    if mode != "reconstruct":
+        many = len(textures) > 1
+        panels += [(f"{name} {i + 1}" if many else name, t) for i, t in enumerate(textures)]
+    return panels

@@ -24,6 +24,7 @@ from nst_tf.config import TransferConfig
 from nst_tf.errors import NonFiniteLoss, NSTError
 from nst_tf.io.inputs import load_inputs
 from nst_tf.io.tiles import tile_size
+from nst_tf.report.sheet import photo_panels
 from nst_tf.run.levels import picture_levels, tile_levels
 from nst_tf.web.uploads import encode
 
@@ -294,7 +295,9 @@ class RunQueue:
             inputs = load_inputs(run.content, run.textures or None, config, download=False)
             job = TextureTransfer(run.content, run.textures or None, config,
                                   network=self.network_for(config), inputs=inputs)
-            run.sheet_panels = self._panels(config, inputs)
+            run.sheet_panels = [(caption, np.clip(np.round(image), 0, 255).astype(np.uint8))
+                                for caption, image in photo_panels(config.mode, inputs.content,
+                                                                   inputs.textures)]
             job.run(on_step)
         except StopRun:
             state = STOPPED
@@ -325,15 +328,3 @@ class RunQueue:
             self._bump(run)
         self.log(f"run {run.id}: {state} after {len(run.reports)} steps in "
                  f"{time.perf_counter() - began:.1f} s" + (f" ({message})" if state == FAILED else ""))
-
-    @staticmethod
-    def _panels(config: TransferConfig, inputs) -> list:
-        """The contact sheet's photos, as the transfer command's --sheet shows them."""
-        name = "style" if config.mode == "style" else "texture"
-        panels = [] if config.mode == "synthesize" else [("content", inputs.content)]
-        if config.mode != "reconstruct":
-            many = len(inputs.textures) > 1
-            panels += [(f"{name} {i + 1}" if many else name, t)
-                       for i, t in enumerate(inputs.textures)]
-        return [(caption, np.clip(np.round(image), 0, 255).astype(np.uint8))
-                for caption, image in panels]
