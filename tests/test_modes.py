@@ -247,8 +247,10 @@ def test_progress_without_a_terminal_is_a_line_every_n_steps():
     for step in range(10):
         progress(_report(step, seconds=0.5 * (step + 1)))
     lines = stream.getvalue().splitlines()
-    assert [line.split("  ")[0] for line in lines] == ["step 4/10", "step 8/10", "step 10/10"]
-    assert lines[0] == ("step 4/10  total 6 (direct 1 content 2 raw 0 texture 3 tv 0)  lr 10  "
+    # Step 2 gives the first time left early; then every 4th step and the last.
+    assert [line.split("  ")[0] for line in lines] == ["step 2/10", "step 4/10", "step 8/10",
+                                                       "step 10/10"]
+    assert lines[1] == ("step 4/10  total 6 (direct 1 content 2 raw 0 texture 3 tv 0)  lr 10  "
                         "2.00 steps/s  2.0 s  ~3 s left")
     quiet = io.StringIO()
     StepProgress([10], every=1, stream=quiet, enabled=False)(_report(0))

@@ -69,7 +69,9 @@ class StepProgress:
         if self.bar:
             self._update_bar(report, steps)
         elif self.every > 0 and ((report.step + 1) % self.every == 0 or report.level > 0
-                                 or report.step + 1 == steps):
+                                 or report.step + 1 == steps or report.step == 1):
+            # Step 2 too: the first pace and time left a user sees, without waiting `every`
+            # steps (step 1's time includes building the graph).
             self.write(format_report(report, steps))
 
     def _update_bar(self, report, steps: int) -> None:
