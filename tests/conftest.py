@@ -64,6 +64,24 @@ def run_script(name, *args, timeout=300):
                           capture_output=True, text=True, timeout=timeout, env=env)
 
 
+def serving(**options):
+    """A web page server (nst_tf.web) on a free port of 127.0.0.1, random weights, serving from a
+    daemon thread; options override make_server's. The caller closes it."""
+    import threading
+    from nst_tf.web import make_server
+    server = make_server(**{"weights": "random", "port": 0, "preview_seconds": 0.2, **options})
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+@pytest.fixture(scope="module")
+def server():
+    """One web page server per test module (tests/test_web.py, tests/test_web_browser.py)."""
+    server = serving()
+    yield server
+    server.close()
+
+
 def legacy_weights_file(path, shapes):
     """A Keras-2-layout notop file with these {layer: kernel shape} (zeros; only shapes matter)."""
     import h5py

@@ -12,7 +12,6 @@ import signal
 import struct
 import subprocess
 import sys
-import threading
 import time
 import urllib.parse
 import zlib
@@ -21,7 +20,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import ROOT, interruptible, random_image
+from conftest import ROOT, interruptible, random_image, serving
 from nst_tf.config import TransferConfig
 from nst_tf.errors import NSTError
 from nst_tf.web import make_server
@@ -95,20 +94,6 @@ def claimed_png(width: int, height: int) -> bytes:
     chunk = b"IHDR" + header
     return (data[:start - 4] + struct.pack(">I", 13) + chunk
             + struct.pack(">I", zlib.crc32(chunk)) + data[start + 21:])
-
-
-def serving(**options):
-    server = make_server(**{"weights": "random", "port": 0, "preview_seconds": 0.2, **options})
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    return server
-
-
-@pytest.fixture(scope="module")
-def server():
-    server = serving()
-    yield server
-    server.close()
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ them).
 import io
 import os
 import re
-import threading
 import time
 from pathlib import Path
 
@@ -23,25 +22,11 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.is_file(), reason=f"no browser at {
                                 "(apt-get install chromium; NST_TF_CHROMIUM)")
 sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
 
-from conftest import ROOT, SHARED_WEIGHTS, random_image  # noqa: E402
-from nst_tf.web import make_server  # noqa: E402
+from conftest import ROOT, SHARED_WEIGHTS, random_image, serving  # noqa: E402
 
 SCREENSHOT = ROOT / "examples" / "web" / "page.png"
 # Two shared cores under load: each check of the page may wait for a step of the run.
 sync_api.expect.set_options(timeout=30_000)
-
-
-def serving(**options):
-    server = make_server(**{"weights": "random", "port": 0, "preview_seconds": 0.2, **options})
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
-
-
-@pytest.fixture(scope="module")
-def server():
-    server = serving()
-    yield server
-    server.close()
 
 
 @pytest.fixture(scope="module")
