@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
@@ -39,9 +40,46 @@ def one_tile(split: Tuple[int, int], tile: int, content: np.ndarray, texture: np
     return pick(content), pick(texture), [pick(image) for image in originals]
 
 
+# The bars a run is held to (docs/measurements/2026-12-medium-examples.md): its look at most
+# this times the original's, its SSIM to the content at least the original's minus SSIM_SLACK.
+LOOK_RATIO_BAR = 1.1
+SSIM_SLACK = 0.05
+
+
+class LookChecks:
+    """A callback that takes the look and SSIM of the picture every `every` steps (their own
+    time left out of the run's seconds) and notes the first step where both bars hold."""
+
+    def __init__(self, job, look: LookMeasure, look_original: float, reference: np.ndarray,
+                 ssim_bar: float, every: int, callback=None):
+        self.job, self.look, self.look_original = job, look, look_original
+        self.reference, self.ssim_bar, self.every = reference, ssim_bar, every
+        self.callback = callback
+        self.checks: List[Dict] = []
+        self.checking = 0.0  # seconds spent on the checks
+
+    def __call__(self, report) -> None:
+        if self.callback is not None:
+            self.callback(report)
+        if (report.step + 1) % self.every:
+            return
+        began = time.perf_counter()
+        picture = self.job.result()
+        ratio = self.look(picture) / self.look_original
+        self.checks.append({"step": report.step + 1, "seconds": report.seconds - self.checking,
+                            "ratio": ratio, "ssim": ssim(picture, self.reference)})
+        self.checking += time.perf_counter() - began
+
+    def to_the_look(self) -> Optional[Dict]:
+        """The first check with the look within the bar and the SSIM above its bar, or None."""
+        return next((c for c in self.checks
+                     if c["ratio"] <= LOOK_RATIO_BAR and c["ssim"] >= self.ssim_bar), None)
+
+
 def reproduce(example: Example, input_path, original_path,
               config_for: Callable[[Tuple[float, float, float, float]], TransferConfig],
-              callback=None, tile: Optional[int] = None) -> Reproduction:
+              callback=None, tile: Optional[int] = None,
+              every: Optional[int] = None) -> Reproduction:
     """Runs the example once per weighting (config_for(weighting) gives each run's config) and
     scores our result and the original's with the same network, weights and tiles: the
     objective, the look measure (at our result's size) and SSIM to the content.
@@ -49,7 +87,10 @@ def reproduce(example: Example, input_path, original_path,
     With `tile` only that tile of the example's split runs, alone (split 1x1), scored against
     the same tile of the original's result. With the original's per-tile statistics a tile's
     gradient is its own, so this is the split run's tile, except that the plateau schedule then
-    watches this tile's loss instead of the mean over all tiles."""
+    watches this tile's loss instead of the mean over all tiles.
+
+    Each row has the steps run, the seconds and why the run ended; with `every`, also the look
+    and SSIM every `every` steps and the first step (and second) where both bars hold."""
     content, texture = split_pair(read_image(input_path))
     original = read_image(original_path)
     originals = side_by_side_parts(original, len(example.weightings))
@@ -62,23 +103,36 @@ def reproduce(example: Example, input_path, original_path,
         if tile is not None:
             config = config.replace(split=(1, 1))
         job = TextureTransfer(content, texture, config)
-        result = job.run(callback)
-        size = result.shape[:2]
+        size = job.result().shape[:2]
         reference = resize(content, size, antialias=True)
-        ours_score = objective(job.objective, result, config.split, job.tile_size)
-        theirs_score = objective(job.objective, theirs, config.split, job.tile_size)
         look = LookMeasure(job.extractor.model, texture)
         theirs_resized = resize(theirs, size, antialias=True)
+        look_original = look(theirs_resized)
+        ssim_original = ssim(theirs, reference)
+        checks = LookChecks(job, look, look_original, reference, ssim_original - SSIM_SLACK,
+                            every or 10 ** 9, callback)
+        began = time.perf_counter()
+        result = job.run(checks)
+        seconds = time.perf_counter() - began - checks.checking
+        ours_score = objective(job.objective, result, config.split, job.tile_size)
+        theirs_score = objective(job.objective, theirs, config.split, job.tile_size)
+        reached = checks.to_the_look()
         rows.append({
             "example": example.name, "tile": tile, "weighting": list(weighting),
             "loss_weights": list(config.loss_weights), "split": list(config.split),
             "size": [size[1], size[0]], "optimizer": config.optimizer, "steps": config.steps,
+            "epsilon": config.epsilon, "stop_change": config.stop_change,
+            "steps_run": getattr(job.optimization, "updates", None),
+            "stopped_by": getattr(job.optimization, "stopped_by", None),
+            "seconds": seconds, "checks": checks.checks,
+            "look_step": None if reached is None else reached["step"],
+            "look_seconds": None if reached is None else reached["seconds"],
             "ours": ours_score, "original": theirs_score,
-            "look_ours": look(result), "look_original": look(theirs_resized),
+            "look_ours": look(result), "look_original": look_original,
             "look_content": look(reference),
             "layout_ours": layout_correlation(result, texture),
             "layout_original": layout_correlation(theirs_resized, texture),
-            "ssim_ours": ssim(result, reference), "ssim_original": ssim(theirs, reference),
+            "ssim_ours": ssim(result, reference), "ssim_original": ssim_original,
         })
         ours.append(result)
     height = min(r.shape[0] for r in ours)

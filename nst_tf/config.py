@@ -182,13 +182,20 @@ class TransferConfig:
     decay_rate: float = _knob(0.96, "sgd: see decay_steps.")
     beta_1: float = _knob(0.99, "Adam beta_1.")
     beta_2: float = _knob(0.999, "Adam beta_2.")
-    epsilon: float = _knob(0.1, "Adam epsilon.")
+    epsilon: Optional[float] = _mode_knob(
+        "epsilon", "Adam epsilon (normalized preset, texture: see nst_tf/presets.py).")
     plateau_window: int = _knob(5, "Number of recent losses the plateau schedule looks at.")
     plateau_after: int = _knob(10, "The plateau schedule acts only after this step.")
     plateau_tolerance: float = _knob(
         1e-4, "Mean relative loss change below which the learning rate decays.")
     plateau_decay: float = _knob(0.75, "Factor applied to the learning rate on a plateau.")
     min_learning_rate: float = _knob(5e-6, "Stop once the learning rate falls below this.")
+    stop_change: Optional[float] = _mode_knob(
+        "stop_change", "Stop when the look is made: once the picture changes by less than "
+        "this many levels per pixel (mean absolute, 0..255) over stop_every steps; 0: only "
+        "the plateau schedule ends an Adam run (normalized preset, texture: see "
+        "nst_tf/presets.py).")
+    stop_every: int = _knob(20, "Steps between the checks of stop_change.")
     init: Optional[str] = _mode_knob("init", "Start image: 'content', 'noise', or a path to an "
                                      "image of the content's size.")
     seed: int = _knob(0, "Seed for noise initialisation and random-weight networks.")
@@ -306,6 +313,9 @@ class TransferConfig:
         for name in ("beta_1", "beta_2"):
             if not 0 <= getattr(self, name) < 1:
                 raise NSTError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+        if self.stop_every < 1 or self.stop_change < 0:
+            raise NSTError(f"stop_every must be >= 1 and stop_change >= 0, got "
+                           f"{self.stop_every} and {self.stop_change}")
         if self.epsilon <= 0:
             raise NSTError(f"epsilon must be > 0, got {self.epsilon}")
         if not 0 < self.plateau_decay <= 1:

@@ -52,11 +52,11 @@ NORMALIZED_LOSS_SCALES = (1.0, 1.0, 1e4, 5e7)
 # The normalized presets were tuned by eye on examples/ and hold the test in tests/test_modes.py.
 MODE_FIELDS = ("direct_weight", "content_weight", "raw_weight", "texture_weight", "tv_weight",
                "texture_layers", "texture_layer_weights", "content_layers", "gray_texture",
-               "init", "optimizer")
+               "init", "optimizer", "epsilon", "stop_change")
 _TEXTURE = dict(direct_weight=5.0, content_weight=1.0, raw_weight=0.0, texture_weight=5e-5,
                 tv_weight=0.0, texture_layers=DEFAULT_TEXTURE_LAYERS, texture_layer_weights=(),
                 content_layers=DEFAULT_CONTENT_LAYERS, gray_texture=True, init="content",
-                optimizer="adam")
+                optimizer="adam", epsilon=0.1, stop_change=0.0)
 _STYLE = dict(_TEXTURE, direct_weight=0.0, content_weight=1.0, texture_weight=1.16e-4,
               texture_layers=ALL_CONV1, texture_layer_weights=(113.8, 28.4, 7.1, 1.78, 0.111),
               content_layers=("block5_conv2",), gray_texture=False, tv_weight=150.0,

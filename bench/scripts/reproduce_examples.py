@@ -28,6 +28,9 @@ flags.DEFINE_enum("loss_scales", "keras", ["keras", "normalized"],
 flags.DEFINE_integer("tile", None, "Run only this tile (row-major, from 0) of each example's "
                      "split, alone, and score it against the same tile of the original's result; "
                      "files are then named NAME_tileK_result.png and NAME_tileK_sheet.png.")
+flags.DEFINE_integer("every", None, "Also take the look and SSIM every this many steps, and "
+                     "report the first step (and second) where both bars hold: the time to the "
+                     "look.")
 flags.DEFINE_float("texture_weight_scale", None, "Overrides the texture factor of --loss_scales.")
 flags.DEFINE_float("raw_weight_scale", None, "Overrides the raw factor of --loss_scales.")
 cli_common.define_transfer_flags()
@@ -56,6 +59,15 @@ def config_for(example, base):
     return make
 
 
+def to_the_look(row) -> str:
+    """'step N, S s' where both bars first held, '-' when not checked, 'not reached'."""
+    if not row["checks"]:
+        return "-"
+    if row["look_step"] is None:
+        return "not reached"
+    return f"step {row['look_step']}, {row['look_seconds']:.0f} s"
+
+
 @cli_common.guarded
 def main(argv):
     cli_common.import_tensorflow_quietly()
@@ -82,7 +94,7 @@ def main(argv):
         for example, (input_path, original_path) in zip(chosen, images):
             logging.info("%s: running %d weighting(s)", example.name, len(example.weightings))
             done = reproduce(example, input_path, original_path, config_for(example, base),
-                             tile=FLAGS.tile)
+                             tile=FLAGS.tile, every=FLAGS.every)
             stem = example.name if FLAGS.tile is None else f"{example.name}_tile{FLAGS.tile}"
             write_image(output_dir / f"{stem}_result.png", done.result)
             write_image(output_dir / f"{stem}_sheet.png", done.sheet)
@@ -97,8 +109,8 @@ def main(argv):
 
     print("| example | weights (d, c, r, t) | look ours | look original | look content | "
           "layout ours | layout original | ours: total (direct, content, raw, texture) | "
-          "original: total (...) | SSIM ours | SSIM original |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+          "original: total (...) | SSIM ours | SSIM original | steps | s | to the look |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         parts = lambda s: f"{s['total']:.5g} ({s['direct']:.4g}, {s['content']:.4g}, {s['raw']:.4g}, {s['texture']:.4g})"  # noqa: E731
         name = row["example"] if row["tile"] is None else f"{row['example']} tile {row['tile']}"
@@ -106,7 +118,8 @@ def main(argv):
               f"{row['look_ours']:.3f} | {row['look_original']:.3f} | {row['look_content']:.3f} | "
               f"{row['layout_ours']:.2f} | {row['layout_original']:.2f} | "
               f"{parts(row['ours'])} | {parts(row['original'])} | {row['ssim_ours']:.3f} | "
-              f"{row['ssim_original']:.3f} |")
+              f"{row['ssim_original']:.3f} | {row['steps_run']} ({row['stopped_by'] or 'all'}) | "
+              f"{row['seconds']:.0f} | {to_the_look(row)} |")
 
 
 if __name__ == "__main__":

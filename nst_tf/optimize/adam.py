@@ -16,6 +16,7 @@ import tensorflow as tf
 from nst_tf.config import TransferConfig
 from nst_tf.network.vgg import PIXEL_MAX, PIXEL_MIN
 from nst_tf.optimize.schedules import ExponentialDecay, PlateauSchedule
+from nst_tf.optimize.stopping import PictureSettled
 from nst_tf.steps import Callback, make_report, non_finite
 
 
@@ -113,6 +114,10 @@ class AdamOptimization:
         self.best = tf.Variable(image, trainable=False)
         self.best_total = tf.Variable(np.inf, dtype=tf.float32, trainable=False)
         self._update = tf.function(self._keep_and_update)
+        self.settled = (PictureSettled(image, config.stop_change, config.stop_every)
+                        if config.stop_change > 0 else None)
+        self.stopped_by = None  # why the run ended before its steps: 'plateau' or 'settled'
+        self.updates = 0  # updates applied so far
 
     def _keep_and_update(self, summed, gradient):
         """Keeps the image if it is the best yet, then one update, clipped to the valid range."""
@@ -143,6 +148,7 @@ class AdamOptimization:
         for updates, step in enumerate(range(self.iterations), start=1):
             learning_rate = self.schedule.learning_rate
             parts = {name: float(value) for name, value in self.step().items()}
+            self.updates = updates
             if not np.isfinite(parts["total"]):
                 self.restore_best()
                 raise non_finite(step, parts)
@@ -152,5 +158,9 @@ class AdamOptimization:
             if next_rate != learning_rate:
                 self.adam.learning_rate.assign(next_rate)
             if self.schedule.stopped:
+                self.stopped_by = "plateau"
+                break
+            if self.settled is not None and self.settled.update(updates):
+                self.stopped_by = "settled"
                 break
         return updates
