@@ -11,7 +11,7 @@ from nst_tf import TextureTransfer
 from nst_tf.config import TransferConfig
 from bench.look import LookMeasure, layout_correlation, objective, ssim
 from bench.manifest import Example, check_tile
-from nst_tf.io.images import read_image, resize, split_pair
+from nst_tf.io.images import read_image, resize, split_pair, write_image
 from nst_tf.io.tiles import split_tiles
 from nst_tf.report.sheet import contact_sheet
 
@@ -51,10 +51,10 @@ class LookChecks:
     time left out of the run's seconds) and notes the first step where both bars hold."""
 
     def __init__(self, job, look: LookMeasure, look_original: float, reference: np.ndarray,
-                 ssim_bar: float, every: int, callback=None):
+                 ssim_bar: float, every: int, callback=None, texture=None, keep=None):
         self.job, self.look, self.look_original = job, look, look_original
         self.reference, self.ssim_bar, self.every = reference, ssim_bar, every
-        self.callback = callback
+        self.callback, self.texture, self.keep = callback, texture, keep
         self.checks: List[Dict] = []
         self.checking = 0.0  # seconds spent on the checks
 
@@ -66,8 +66,12 @@ class LookChecks:
         began = time.perf_counter()
         picture = self.job.result()
         ratio = self.look(picture) / self.look_original
-        self.checks.append({"step": report.step + 1, "seconds": report.seconds - self.checking,
-                            "ratio": ratio, "ssim": ssim(picture, self.reference)})
+        self.checks.append({
+            "step": report.step + 1, "seconds": report.seconds - self.checking,
+            "ratio": ratio, "ssim": ssim(picture, self.reference),
+            "layout": None if self.texture is None else layout_correlation(picture, self.texture)})
+        if self.keep is not None:  # each check's picture, to see where a rule would stop
+            write_image(f"{self.keep}_step{report.step + 1}.png", picture)
         self.checking += time.perf_counter() - began
 
     def to_the_look(self) -> Optional[Dict]:
@@ -79,7 +83,7 @@ class LookChecks:
 def reproduce(example: Example, input_path, original_path,
               config_for: Callable[[Tuple[float, float, float, float]], TransferConfig],
               callback=None, tile: Optional[int] = None,
-              every: Optional[int] = None) -> Reproduction:
+              every: Optional[int] = None, keep_dir=None) -> Reproduction:
     """Runs the example once per weighting (config_for(weighting) gives each run's config) and
     scores our result and the original's with the same network, weights and tiles: the
     objective, the look measure (at our result's size) and SSIM to the content.
@@ -90,7 +94,8 @@ def reproduce(example: Example, input_path, original_path,
     watches this tile's loss instead of the mean over all tiles.
 
     Each row has the steps run, the seconds and why the run ended; with `every`, also the look
-    and SSIM every `every` steps and the first step (and second) where both bars hold."""
+    and SSIM every `every` steps and the first step (and second) where both bars hold; with
+    `keep_dir`, each check's picture is written there too."""
     content, texture = split_pair(read_image(input_path))
     original = read_image(original_path)
     originals = side_by_side_parts(original, len(example.weightings))
@@ -98,7 +103,7 @@ def reproduce(example: Example, input_path, original_path,
         check_tile(example, tile)
         content, texture, originals = one_tile(example.split, tile, content, texture, originals)
     ours, rows = [], []
-    for weighting, theirs in zip(example.weightings, originals):
+    for index, (weighting, theirs) in enumerate(zip(example.weightings, originals)):
         config = config_for(weighting)
         if tile is not None:
             config = config.replace(split=(1, 1))
@@ -110,7 +115,9 @@ def reproduce(example: Example, input_path, original_path,
         look_original = look(theirs_resized)
         ssim_original = ssim(theirs, reference)
         checks = LookChecks(job, look, look_original, reference, ssim_original - SSIM_SLACK,
-                            every or 10 ** 9, callback)
+                            every or 10 ** 9, callback, texture,
+                            None if keep_dir is None else
+                            f"{keep_dir}/{example.name}_tile{tile}_weighting{index}")
         began = time.perf_counter()
         result = job.run(checks)
         seconds = time.perf_counter() - began - checks.checking
@@ -125,6 +132,8 @@ def reproduce(example: Example, input_path, original_path,
             "steps_run": getattr(job.optimization, "updates", None),
             "stopped_by": getattr(job.optimization, "stopped_by", None),
             "seconds": seconds, "checks": checks.checks,
+            # the stopping rule's readings (levels per pixel, every stop_every steps), when on
+            "changes": getattr(getattr(job.optimization, "settled", None), "changes", None),
             "look_step": None if reached is None else reached["step"],
             "look_seconds": None if reached is None else reached["seconds"],
             "ours": ours_score, "original": theirs_score,

@@ -31,6 +31,8 @@ flags.DEFINE_integer("tile", None, "Run only this tile (row-major, from 0) of ea
 flags.DEFINE_integer("every", None, "Also take the look and SSIM every this many steps, and "
                      "report the first step (and second) where both bars hold: the time to the "
                      "look.")
+flags.DEFINE_string("keep_checks", None, "With --every: write each check's picture into "
+                    "this folder (NAME_tileK_weightingW_stepN.png).")
 flags.DEFINE_float("texture_weight_scale", None, "Overrides the texture factor of --loss_scales.")
 flags.DEFINE_float("raw_weight_scale", None, "Overrides the raw factor of --loss_scales.")
 cli_common.define_transfer_flags()
@@ -89,12 +91,15 @@ def main(argv):
     except OSError as error:
         cli_common.fail(f"{output_dir}: cannot create ({error.strerror or error})")
     check_writable(output_dir / "probe.png")
+    if FLAGS.keep_checks:
+        Path(FLAGS.keep_checks).mkdir(parents=True, exist_ok=True)
     rows = []
     try:
         for example, (input_path, original_path) in zip(chosen, images):
             logging.info("%s: running %d weighting(s)", example.name, len(example.weightings))
             done = reproduce(example, input_path, original_path, config_for(example, base),
-                             tile=FLAGS.tile, every=FLAGS.every)
+                             tile=FLAGS.tile, every=FLAGS.every,
+                             keep_dir=FLAGS.keep_checks)
             stem = example.name if FLAGS.tile is None else f"{example.name}_tile{FLAGS.tile}"
             write_image(output_dir / f"{stem}_result.png", done.result)
             write_image(output_dir / f"{stem}_sheet.png", done.sheet)
