@@ -7,6 +7,7 @@ import nst_tf
 from nst_tf.config import TransferConfig
 from nst_tf.optimize.adam import Adam
 from nst_tf.optimize.schedules import PlateauSchedule
+from nst_tf.optimize.stopping import PictureSettled
 from nst_tf.network.vgg import PIXEL_MAX, PIXEL_MIN
 from conftest import random_image
 
@@ -113,3 +114,43 @@ def test_stops_when_the_learning_rate_is_spent():
     job.run(reports.append)
     # Decays at steps 1..5 take 10 to 1e-4 < 1e-3: five updates after step 0, then stop.
     assert len(reports) == 6
+
+
+def test_picture_settled_reads_the_mean_change_every_few_steps():
+    image = tf.Variable(np.zeros((1, 4, 5, 3), np.float32))
+    rule = PictureSettled(image, change=0.5, every=3)
+    readings = []
+    for updates in range(1, 10):
+        image.assign_add(tf.fill(image.shape, 0.25 if updates <= 3 else 0.1))
+        readings.append(rule.update(updates))
+    # Checks at 3, 6, 9: 3 x 0.25 = 0.75 levels (not settled), then 3 x 0.1 = 0.3 (settled).
+    assert readings == [False, False, False, False, False, True, False, False, True]
+    np.testing.assert_allclose(rule.changes, [0.75, 0.3, 0.3], rtol=1e-6)
+
+
+def test_stops_once_the_picture_has_settled_and_says_why():
+    # A learning rate that decays by 0.7 each step: the change over 4 steps soon falls below
+    # the bar, long before the 200 steps or the plateau's minimum rate. A tiny epsilon makes
+    # Adam's first steps about the rate itself even with a random network's small gradients.
+    config = TransferConfig(max_dim=32, iterations=200, weights="random", optimizer="adam",
+                            plateau_after=0, plateau_window=2, plateau_tolerance=1e9,
+                            plateau_decay=0.7, min_learning_rate=1e-9, stop_change=0.05,
+                            stop_every=4, epsilon=1e-8)
+    job = nst_tf.TextureTransfer(random_image((32, 32), 6), random_image((32, 32), 7), config)
+    reports = []
+    job.run(reports.append)
+    settled = job.optimization.settled
+    assert job.optimization.stopped_by == "settled"
+    assert len(reports) == job.optimization.updates == 4 * len(settled.changes) < 200
+    assert len(settled.changes) >= 3
+    assert settled.changes[-1] < 0.05 <= min(settled.changes[:-1])
+
+
+def test_stopping_rule_off_runs_every_step():
+    config = TransferConfig(max_dim=32, iterations=7, weights="random", optimizer="adam",
+                            stop_change=0.0)
+    job = nst_tf.TextureTransfer(random_image((32, 32), 6), random_image((32, 32), 7), config)
+    assert job.optimization is None
+    job.run()
+    assert job.optimization.settled is None and job.optimization.updates == 7
+    assert job.optimization.stopped_by is None
