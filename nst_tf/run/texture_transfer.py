@@ -110,7 +110,9 @@ class TextureTransfer:
         self.level += 1
         size = self.plan.sizes[self.level]
         upsampled = self.regime.upsampled(self.image, size)
-        self.objective = None  # frees the previous level's targets before the next one's are made
+        # Frees the previous level's targets before the next one's are made (the finished
+        # optimiser is kept only for its state, which the next level's takes over).
+        self.objective = self.optimization.objective = None
         self.image = tf.Variable(tf.clip_by_value(upsampled, PIXEL_MIN, PIXEL_MAX), name="image")
         self.objective = self.regime.objective(self.extractor, size)
 
@@ -125,6 +127,9 @@ class TextureTransfer:
         previous = None
         while True:
             self.optimization = self._optimization(previous)
+            # The new level has taken the previous one's optimiser state: that level's image,
+            # moments and objective go now, not at the end of this level.
+            previous = None
             self.optimization.run(self.regime.reporter(self.level, callback), start)
             if self.level == len(self.plan) - 1:
                 break
