@@ -7,7 +7,7 @@ import nst_tf
 from nst_tf.config import TransferConfig
 from nst_tf.optimize.adam import Adam
 from nst_tf.optimize.schedules import PlateauSchedule
-from nst_tf.optimize.stopping import PictureSettled
+from nst_tf.optimize.stopping import PictureSettled, settled
 from nst_tf.network.vgg import PIXEL_MAX, PIXEL_MIN
 from conftest import random_image
 
@@ -128,6 +128,19 @@ def test_picture_settled_reads_the_mean_change_every_few_steps():
     np.testing.assert_allclose(rule.changes, [0.75, 0.3, 0.3], rtol=1e-6)
 
 
+def test_picture_settled_waits_until_the_picture_has_moved():
+    # Adam's momentum starts slowly: a first small reading is not a settled picture.
+    image = tf.Variable(np.zeros((1, 2, 2, 3), np.float32))
+    rule = PictureSettled(image, change=0.5, every=1)
+    readings = []
+    for step_size in (0.1, 0.2, 0.6, 0.7, 0.4):
+        image.assign_add(tf.fill(image.shape, step_size))
+        readings.append(rule.update(len(readings) + 1))
+    assert readings == [False, False, False, False, True]
+    assert not settled([0.1], 0.5) and not settled([0.1, 0.2], 0.5)
+    assert settled([0.1, 0.5, 0.49], 0.5) and not settled([0.6, 0.5], 0.5)
+
+
 def test_stops_once_the_picture_has_settled_and_says_why():
     # A learning rate that decays by 0.7 each step: the change over 4 steps soon falls below
     # the bar, long before the 200 steps or the plateau's minimum rate. A tiny epsilon makes
@@ -139,11 +152,11 @@ def test_stops_once_the_picture_has_settled_and_says_why():
     job = nst_tf.TextureTransfer(random_image((32, 32), 6), random_image((32, 32), 7), config)
     reports = []
     job.run(reports.append)
-    settled = job.optimization.settled
+    rule = job.optimization.settled
     assert job.optimization.stopped_by == "settled"
-    assert len(reports) == job.optimization.updates == 4 * len(settled.changes) < 200
-    assert len(settled.changes) >= 3
-    assert settled.changes[-1] < 0.05 <= min(settled.changes[:-1])
+    assert len(reports) == job.optimization.updates == 4 * len(rule.changes) < 200
+    assert len(rule.changes) >= 3
+    assert rule.changes[-1] < 0.05 <= min(rule.changes[:-1])
 
 
 def test_stopping_rule_off_runs_every_step():

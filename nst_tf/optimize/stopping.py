@@ -4,8 +4,10 @@ The loss keeps falling long after the picture has stopped changing in any way th
 look measure) sees: the original's plateau schedule ended its runs at 645-1000 steps, while
 each run had the original's look from step 400-900 (docs/measurements/2026-11-medium-examples.md).
 What the rule watches is what a user sees: every `every` steps, the mean absolute change per
-pixel, in levels of 0..255, since the last check. Once that falls below `change`, the picture is
-settled and the run ends. It costs one subtraction over the image every `every` steps.
+pixel, in levels of 0..255, since the last check. Once that has been at least `change` and then
+falls below it, the picture is settled and the run ends. The first condition is there because
+Adam's momentum (beta_1 0.99) starts slowly: the first readings are small before the picture
+moves at all. It costs one subtraction over the image every `every` steps.
 """
 from __future__ import annotations
 
@@ -14,8 +16,8 @@ import tensorflow as tf
 
 class PictureSettled:
     """Says when the picture has settled: its mean absolute change per pixel over the last
-    `every` steps (levels) is below `change`. image: the optimised variable (pixels in levels,
-    whatever their offset: only differences count)."""
+    `every` steps (levels) is below `change`, after an earlier reading at or above it. image:
+    the optimised variable (pixels in levels, whatever their offset: only differences count)."""
 
     def __init__(self, image: tf.Variable, change: float, every: int):
         self.image, self.change, self.every = image, float(change), int(every)
@@ -33,4 +35,10 @@ class PictureSettled:
         if updates % self.every:
             return False
         self.changes.append(float(self._measure()))
-        return self.changes[-1] < self.change
+        return settled(self.changes, self.change)
+
+
+def settled(changes, change: float) -> bool:
+    """Whether readings `changes` (oldest first) say settled: the last below `change`, after one
+    at or above it."""
+    return len(changes) > 1 and changes[-1] < change <= max(changes[:-1])

@@ -1,0 +1,56 @@
+"""What the picture-settled stopping rule would give at each threshold, from runs recorded with
+the rule reading but not stopping (reproduce_examples.py --every N --stop_every N
+--stop_change 1e-9): a run stopped at threshold T ends after the first reading below T, and its
+picture is then the one checked at that step (the run is deterministic; the rule only cuts it).
+
+    python bench/scripts/stopping_table.py --thresholds 2,1.5,1 medium_runs/*/comparison.json
+"""
+import argparse
+import json
+
+from pathlib import Path
+import sys
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # bench
+from bench.reproduce import LOOK_RATIO_BAR, SSIM_SLACK  # noqa: E402
+from nst_tf.optimize.stopping import settled  # noqa: E402
+
+
+def stopped_at(row, threshold):
+    """(the check where a rule of `threshold` stops the run, True), or (its last check, False)
+    when the rule does not stop it within the recorded steps."""
+    every = row["checks"][0]["step"]
+    by_step = {c["step"]: c for c in row["checks"]}
+    for k in range(len(row["changes"])):
+        if settled(row["changes"][:k + 1], threshold) and (k + 1) * every in by_step:
+            return by_step[(k + 1) * every], True
+    return row["checks"][-1], False
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("comparisons", nargs="+", help="comparison.json files")
+    parser.add_argument("--thresholds", default="3,2,1.5,1,0.75,0.5")
+    args = parser.parse_args()
+    rows = [row for path in args.comparisons for row in json.loads(Path(path).read_text())]
+    for threshold in [float(t) for t in args.thresholds.split(",")]:
+        held, steps, seconds, full = 0, 0, 0.0, 0.0
+        print(f"threshold {threshold:g} levels per pixel over the reading's steps")
+        for row in rows:
+            check, stopped = stopped_at(row, threshold)
+            bar = row["ssim_original"] - SSIM_SLACK
+            ok = check["ratio"] <= LOOK_RATIO_BAR and check["ssim"] >= bar
+            held += ok
+            steps += check["step"]
+            seconds += check["seconds"]
+            full += row["checks"][-1]["seconds"]
+            print(f"  {row['example']:20s} tile {row['tile']} w{row['weighting'][3]:g}: step "
+                  f"{check['step']:4d} {check['seconds']:6.0f} s look {check['ratio']:.2f}x "
+                  f"SSIM {check['ssim']:.3f} (bar {bar:.3f}) {'holds' if ok else 'MISSES'}"
+                  f"{'' if stopped else ' (not stopped: the recorded steps ran out)'}")
+        print(f"  {held}/{len(rows)} hold; {steps} steps, {seconds:.0f} s "
+              f"(the recorded runs: {full:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
