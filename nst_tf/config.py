@@ -13,6 +13,7 @@ from nst_tf.errors import NSTError
 from nst_tf.fields import coerced, field_kind, from_text
 from nst_tf.network.layers import NETWORK_LAYERS, NETWORKS, keras_layer_name
 from nst_tf.presets import (COLOR_TRANSFERS, DEFAULT_ITERATIONS, MODE_FIELDS, MODES,
+                            NORMALIZED_EPSILON, NORMALIZED_STOP_CHANGE,
                             OPTIMIZERS, PRESETS, STATISTICS, mode_default)
 
 # Tiles of the exact tiled evaluation start on this grid: VGG19's deepest stride (block5, 4
@@ -183,7 +184,8 @@ class TransferConfig:
     beta_1: float = _knob(0.99, "Adam beta_1.")
     beta_2: float = _knob(0.999, "Adam beta_2.")
     epsilon: Optional[float] = _mode_knob(
-        "epsilon", "Adam epsilon (normalized preset, texture: see nst_tf/presets.py).")
+        "epsilon", f"Adam epsilon; texture mode with the normalized preset: "
+        f"{NORMALIZED_EPSILON:g} (a calibration to its gradients' scale, nst_tf/presets.py).")
     plateau_window: int = _knob(5, "Number of recent losses the plateau schedule looks at.")
     plateau_after: int = _knob(10, "The plateau schedule acts only after this step.")
     plateau_tolerance: float = _knob(
@@ -191,10 +193,10 @@ class TransferConfig:
     plateau_decay: float = _knob(0.75, "Factor applied to the learning rate on a plateau.")
     min_learning_rate: float = _knob(5e-6, "Stop once the learning rate falls below this.")
     stop_change: Optional[float] = _mode_knob(
-        "stop_change", "Stop when the look is made: once the picture changes by less than "
-        "this many levels per pixel (mean absolute, 0..255) over stop_every steps; 0: only "
-        "the plateau schedule ends an Adam run (normalized preset, texture: see "
-        "nst_tf/presets.py).")
+        "stop_change", "Stop when the look is made: once the picture, having moved, changes by "
+        "less than this many levels per pixel (mean absolute, 0..255) over stop_every steps; 0: only "
+        f"the plateau schedule ends an Adam run. Texture mode with the normalized preset: "
+        f"{NORMALIZED_STOP_CHANGE:g} (nst_tf/presets.py).")
     stop_every: int = _knob(20, "Steps between the checks of stop_change.")
     init: Optional[str] = _mode_knob("init", "Start image: 'content', 'noise', or a path to an "
                                      "image of the content's size.")

@@ -65,10 +65,23 @@ _SYNTHESIZE = dict(_STYLE, content_weight=0.0, texture_weight=1e-4, tv_weight=0.
                    init="noise")
 _RECONSTRUCT = dict(_TEXTURE, direct_weight=0.0, content_weight=1.0, texture_weight=0.0,
                     content_layers=("block4_conv2",), init="noise", optimizer="lbfgs")
+# Adam's epsilon and the stopping rule of the texture mode with the normalized file. Adam's steps
+# do not change when the gradient and epsilon are scaled together, so with another weights file
+# epsilon is a calibration like the loss scales, not a property of the original. At 512 px the
+# normalized file's pixel gradients are 0.0005-0.004 (median, first step), far under the
+# original's 0.1, which then makes Adam's steps about 100 x the gradient and the look takes
+# 400-1000 steps; with 0.01 the same picture comes in 100-250. The picture-settled rule
+# (optimize/stopping.py) then ends the run once the picture moves less than 1 level per pixel
+# over 20 steps. Both chosen by the time to the look on the original's 14 Medium runs
+# (docs/measurements/2026-12-medium-examples.md). Keras' file keeps the original's 0.1 and no rule.
+NORMALIZED_EPSILON = 0.01
+NORMALIZED_STOP_CHANGE = 1.0
+
 MODE_PRESETS = {
     ("texture", "imagenet"): _TEXTURE,
     ("texture", "normalized"): dict(
-        _TEXTURE, **{name: _TEXTURE[name] * scale for name, scale in zip(
+        _TEXTURE, epsilon=NORMALIZED_EPSILON, stop_change=NORMALIZED_STOP_CHANGE,
+        **{name: _TEXTURE[name] * scale for name, scale in zip(
             ("direct_weight", "content_weight", "raw_weight", "texture_weight"),
             NORMALIZED_LOSS_SCALES)}),
     ("style", "imagenet"): _STYLE,
