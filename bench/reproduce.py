@@ -128,11 +128,11 @@ def reproduce(example: Example, input_path, original_path,
             "example": example.name, "tile": tile, "weighting": list(weighting),
             "loss_weights": list(config.loss_weights), "split": list(config.split),
             "size": [size[1], size[0]], "optimizer": config.optimizer, "steps": config.steps,
-            "epsilon": config.epsilon, "stop_change": config.stop_change,
+            "epsilon": config.epsilon, "settle_fraction": config.settle_fraction,
             "steps_run": getattr(job.optimization, "updates", None),
             "stopped_by": getattr(job.optimization, "stopped_by", None),
             "seconds": seconds, "checks": checks.checks,
-            # the stopping rule's readings (levels per pixel, every stop_every steps), when on
+            # the stopping rule's readings (levels per pixel, every settle_every steps), when on
             "changes": getattr(getattr(job.optimization, "settled", None), "changes", None),
             "look_step": None if reached is None else reached["step"],
             "look_seconds": None if reached is None else reached["seconds"],

@@ -13,7 +13,7 @@ from nst_tf.errors import NSTError
 from nst_tf.fields import coerced, field_kind, from_text
 from nst_tf.network.layers import NETWORK_LAYERS, NETWORKS, keras_layer_name
 from nst_tf.presets import (COLOR_TRANSFERS, DEFAULT_ITERATIONS, MODE_FIELDS, MODES,
-                            NORMALIZED_EPSILON, NORMALIZED_STOP_CHANGE,
+                            NORMALIZED_EPSILON, NORMALIZED_SETTLE_FRACTION,
                             OPTIMIZERS, PRESETS, STATISTICS, mode_default)
 
 # Tiles of the exact tiled evaluation start on this grid: VGG19's deepest stride (block5, 4
@@ -192,12 +192,12 @@ class TransferConfig:
         1e-4, "Mean relative loss change below which the learning rate decays.")
     plateau_decay: float = _knob(0.75, "Factor applied to the learning rate on a plateau.")
     min_learning_rate: float = _knob(5e-6, "Stop once the learning rate falls below this.")
-    stop_change: Optional[float] = _mode_knob(
-        "stop_change", "Stop when the look is made: once the picture, having moved, changes by "
-        "less than this many levels per pixel (mean absolute, 0..255) over stop_every steps; 0: only "
-        f"the plateau schedule ends an Adam run. Texture mode with the normalized preset: "
-        f"{NORMALIZED_STOP_CHANGE:g} (nst_tf/presets.py).")
-    stop_every: int = _knob(20, "Steps between the checks of stop_change.")
+    settle_fraction: Optional[float] = _mode_knob(
+        "settle_fraction", "Stop when the look is made: once the picture's change over "
+        "settle_every steps (mean absolute, per pixel) falls below this fraction of the largest "
+        "such change of the run; 0: only the plateau schedule ends an Adam run. Texture mode "
+        f"with the normalized preset: {NORMALIZED_SETTLE_FRACTION:g} (nst_tf/presets.py).")
+    settle_every: int = _knob(20, "Steps between the readings of settle_fraction's change.")
     init: Optional[str] = _mode_knob("init", "Start image: 'content', 'noise', or a path to an "
                                      "image of the content's size.")
     seed: int = _knob(0, "Seed for noise initialisation and random-weight networks.")
@@ -315,9 +315,9 @@ class TransferConfig:
         for name in ("beta_1", "beta_2"):
             if not 0 <= getattr(self, name) < 1:
                 raise NSTError(f"{name} must be in [0, 1), got {getattr(self, name)}")
-        if self.stop_every < 1 or self.stop_change < 0:
-            raise NSTError(f"stop_every must be >= 1 and stop_change >= 0, got "
-                           f"{self.stop_every} and {self.stop_change}")
+        if self.settle_every < 1 or not 0 <= self.settle_fraction < 1:
+            raise NSTError(f"settle_every must be >= 1 and settle_fraction in [0, 1), got "
+                           f"{self.settle_every} and {self.settle_fraction}")
         if self.epsilon <= 0:
             raise NSTError(f"epsilon must be > 0, got {self.epsilon}")
         if not 0 < self.plateau_decay <= 1:

@@ -52,11 +52,11 @@ NORMALIZED_LOSS_SCALES = (1.0, 1.0, 1e4, 5e7)
 # The normalized presets were tuned by eye on examples/ and hold the test in tests/test_modes.py.
 MODE_FIELDS = ("direct_weight", "content_weight", "raw_weight", "texture_weight", "tv_weight",
                "texture_layers", "texture_layer_weights", "content_layers", "gray_texture",
-               "init", "optimizer", "epsilon", "stop_change")
+               "init", "optimizer", "epsilon", "settle_fraction")
 _TEXTURE = dict(direct_weight=5.0, content_weight=1.0, raw_weight=0.0, texture_weight=5e-5,
                 tv_weight=0.0, texture_layers=DEFAULT_TEXTURE_LAYERS, texture_layer_weights=(),
                 content_layers=DEFAULT_CONTENT_LAYERS, gray_texture=True, init="content",
-                optimizer="adam", epsilon=0.1, stop_change=0.0)
+                optimizer="adam", epsilon=0.1, settle_fraction=0.0)
 _STYLE = dict(_TEXTURE, direct_weight=0.0, content_weight=1.0, texture_weight=1.16e-4,
               texture_layers=ALL_CONV1, texture_layer_weights=(113.8, 28.4, 7.1, 1.78, 0.111),
               content_layers=("block5_conv2",), gray_texture=False, tv_weight=150.0,
@@ -68,19 +68,19 @@ _RECONSTRUCT = dict(_TEXTURE, direct_weight=0.0, content_weight=1.0, texture_wei
 # Adam's epsilon and the stopping rule of the texture mode with the normalized file. Adam's steps
 # do not change when the gradient and epsilon are scaled together, so with another weights file
 # epsilon is a calibration like the loss scales, not a property of the original. At 512 px the
-# normalized file's pixel gradients are 0.0005-0.004 (median, first step), far under the
-# original's 0.1, which then makes Adam's steps about 100 x the gradient and the look takes
-# 400-1000 steps; with 0.01 the same picture comes in 100-250. The picture-settled rule
-# (optimize/stopping.py) then ends the run once the picture moves less than 1 level per pixel
-# over 20 steps. Both chosen by the time to the look on the original's 14 Medium runs
-# (docs/measurements/2026-12-medium-examples.md). Keras' file keeps the original's 0.1 and no rule.
+# normalized file's pixel gradients are 0.0005-0.004 (median, first step), far under 0.1, which
+# then makes Adam's steps about 100 x the gradient, and the look takes 400-1000 steps; with
+# 0.01 the same look comes in 100-250. The picture-settled rule (optimize/stopping.py) then ends
+# the run once the picture's change over 20 steps falls below a fraction of its largest. Both
+# chosen by the time to the look on the original's 14 Medium runs (docs/measurements/
+# 2026-12-medium-examples.md). Keras' file keeps the original's 0.1 and no rule.
 NORMALIZED_EPSILON = 0.01
-NORMALIZED_STOP_CHANGE = 1.0
+NORMALIZED_SETTLE_FRACTION = 0.35
 
 MODE_PRESETS = {
     ("texture", "imagenet"): _TEXTURE,
     ("texture", "normalized"): dict(
-        _TEXTURE, epsilon=NORMALIZED_EPSILON, stop_change=NORMALIZED_STOP_CHANGE,
+        _TEXTURE, epsilon=NORMALIZED_EPSILON, settle_fraction=NORMALIZED_SETTLE_FRACTION,
         **{name: _TEXTURE[name] * scale for name, scale in zip(
             ("direct_weight", "content_weight", "raw_weight", "texture_weight"),
             NORMALIZED_LOSS_SCALES)}),

@@ -1,9 +1,10 @@
-"""What the picture-settled stopping rule would give at each threshold, from runs recorded with
-the rule reading but not stopping (reproduce_examples.py --every N --stop_every N
---stop_change 1e-9): a run stopped at threshold T ends after the first reading below T, and its
-picture is then the one checked at that step (the run is deterministic; the rule only cuts it).
+"""What the picture-settled stopping rule would give at each fraction, from runs recorded with
+the rule reading but not stopping (reproduce_examples.py --every N --settle_every N
+--settle_fraction 1e-9): a run stopped at fraction F ends after the first reading below F times
+the largest before it, and its picture is then the one checked at that step (the run is
+deterministic; the rule only cuts it).
 
-    python bench/scripts/stopping_table.py --thresholds 2,1.5,1 medium_runs/*/comparison.json
+    python bench/scripts/stopping_table.py --fractions 0.5,0.4,0.35 medium_runs/*/comparison.json
 """
 import argparse
 import json
@@ -17,7 +18,7 @@ from nst_tf.optimize.stopping import settled  # noqa: E402
 
 
 def stopped_at(row, threshold):
-    """(the check where a rule of `threshold` stops the run, True), or (its last check, False)
+    """(the check where a rule of fraction `threshold` stops the run, True), or (its last check, False)
     when the rule does not stop it within the recorded steps."""
     every = row["checks"][0]["step"]
     by_step = {c["step"]: c for c in row["checks"]}
@@ -30,12 +31,12 @@ def stopped_at(row, threshold):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("comparisons", nargs="+", help="comparison.json files")
-    parser.add_argument("--thresholds", default="3,2,1.5,1,0.75,0.5")
+    parser.add_argument("--fractions", default="0.5,0.4,0.35,0.3")
     args = parser.parse_args()
     rows = [row for path in args.comparisons for row in json.loads(Path(path).read_text())]
-    for threshold in [float(t) for t in args.thresholds.split(",")]:
+    for threshold in [float(t) for t in args.fractions.split(",")]:
         held, steps, seconds, full = 0, 0, 0.0, 0.0
-        print(f"threshold {threshold:g} levels per pixel over the reading's steps")
+        print(f"fraction {threshold:g} of the largest change")
         for row in rows:
             check, stopped = stopped_at(row, threshold)
             bar = row["ssim_original"] - SSIM_SLACK

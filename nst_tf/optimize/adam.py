@@ -114,8 +114,8 @@ class AdamOptimization:
         self.best = tf.Variable(image, trainable=False)
         self.best_total = tf.Variable(np.inf, dtype=tf.float32, trainable=False)
         self._update = tf.function(self._keep_and_update)
-        self.settled = (PictureSettled(image, config.stop_change, config.stop_every)
-                        if config.stop_change > 0 else None)
+        self.settled = (PictureSettled(image, config.settle_fraction, config.settle_every)
+                        if config.settle_fraction > 0 else None)
         self.stopped_by = None  # why the run ended before its steps: 'plateau' or 'settled'
         self.updates = 0  # updates applied so far
 
