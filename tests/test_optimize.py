@@ -7,7 +7,7 @@ import nst_tf
 from nst_tf.config import TransferConfig
 from nst_tf.optimize.adam import Adam
 from nst_tf.optimize.schedules import PlateauSchedule
-from nst_tf.optimize.stopping import PictureSettled, settled
+from nst_tf.optimize.stopping import PictureSettled, earliest_stop, settled
 from nst_tf.network.vgg import PIXEL_MAX, PIXEL_MIN
 from conftest import random_image
 
@@ -131,6 +131,17 @@ def test_picture_settled_reads_the_mean_change_every_few_steps():
     assert settled([0.1, 1.0, 0.49], 0.5) and not settled([1.0, 0.5], 0.5)
 
 
+def test_the_rule_waits_two_spans_of_adams_momentum():
+    assert earliest_stop(0.99) == 200 and earliest_stop(0.9) == 20 and earliest_stop(0.0) == 0
+    image = tf.Variable(np.zeros((1, 2, 2, 3), np.float32))
+    rule = PictureSettled(image, fraction=0.5, every=1, after=4)
+    readings = []
+    for step_size in (1.0, 0.1, 0.1, 0.1, 0.1):  # settled from the second reading on
+        image.assign_add(tf.fill(image.shape, step_size))
+        readings.append(rule.update(len(readings) + 1))
+    assert readings == [False, False, False, True, True]
+
+
 def test_stops_once_the_picture_has_settled_and_says_why():
     # A learning rate that decays by 0.7 each step: the change over 4 steps soon falls below a
     # tenth of its largest, long before the 200 steps or the plateau's minimum rate. A tiny
@@ -139,16 +150,18 @@ def test_stops_once_the_picture_has_settled_and_says_why():
     config = TransferConfig(max_dim=32, iterations=200, weights="random", optimizer="adam",
                             plateau_after=0, plateau_window=2, plateau_tolerance=1e9,
                             plateau_decay=0.7, min_learning_rate=1e-9, settle_fraction=0.1,
-                            settle_every=4, epsilon=1e-8)
+                            settle_every=4, epsilon=1e-8, beta_1=0.9)
     job = nst_tf.TextureTransfer(random_image((32, 32), 6), random_image((32, 32), 7), config)
     reports = []
     job.run(reports.append)
     rule = job.optimization.settled
     assert job.optimization.stopped_by == "settled"
     assert len(reports) == job.optimization.updates == 4 * len(rule.changes) < 200
-    assert len(rule.changes) >= 3
-    assert [settled(rule.changes[:k], 0.1) for k in range(1, len(rule.changes) + 1)] == (
-        [False] * (len(rule.changes) - 1) + [True])
+    # Not before two spans of the momentum, 2 / (1 - 0.9) = 20 steps; then at the first reading
+    # under a tenth of the largest.
+    assert rule.after == 20 and len(reports) >= 20
+    assert [4 * k >= 20 and settled(rule.changes[:k], 0.1)
+            for k in range(1, len(rule.changes) + 1)] == [False] * (len(rule.changes) - 1) + [True]
 
 
 def test_stopping_rule_off_runs_every_step():

@@ -14,7 +14,7 @@ import sys
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # bench
 from bench.reproduce import LOOK_RATIO_BAR, SSIM_SLACK  # noqa: E402
-from nst_tf.optimize.stopping import settled  # noqa: E402
+from nst_tf.optimize.stopping import earliest_stop, settled  # noqa: E402
 
 
 def stopped_at(row, threshold):
@@ -22,8 +22,10 @@ def stopped_at(row, threshold):
     when the rule does not stop it within the recorded steps."""
     every = row["checks"][0]["step"]
     by_step = {c["step"]: c for c in row["checks"]}
+    after = earliest_stop(0.99)  # the default beta_1, which the recorded runs used
     for k in range(len(row["changes"])):
-        if settled(row["changes"][:k + 1], threshold) and (k + 1) * every in by_step:
+        if ((k + 1) * every >= after and settled(row["changes"][:k + 1], threshold)
+                and (k + 1) * every in by_step):
             return by_step[(k + 1) * every], True
     return row["checks"][-1], False
 
@@ -48,7 +50,7 @@ def main():
             print(f"  {row['example']:20s} tile {row['tile']} w{row['weighting'][3]:g}: step "
                   f"{check['step']:4d} {check['seconds']:6.0f} s look {check['ratio']:.2f}x "
                   f"SSIM {check['ssim']:.3f} (bar {bar:.3f}) {'holds' if ok else 'MISSES'}"
-                  f"{'' if stopped else ' (not stopped: the recorded steps ran out)'}")
+                  f"{'' if stopped else ' (not stopped by the rule: ' + (row['stopped_by'] or 'the recorded steps ran out') + ')'}")
         print(f"  {held}/{len(rows)} hold; {steps} steps, {seconds:.0f} s "
               f"(the recorded runs: {full:.0f} s)")
 

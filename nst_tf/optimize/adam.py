@@ -16,7 +16,7 @@ import tensorflow as tf
 from nst_tf.config import TransferConfig
 from nst_tf.network.vgg import PIXEL_MAX, PIXEL_MIN
 from nst_tf.optimize.schedules import ExponentialDecay, PlateauSchedule
-from nst_tf.optimize.stopping import PictureSettled
+from nst_tf.optimize.stopping import PictureSettled, earliest_stop
 from nst_tf.steps import Callback, make_report, non_finite
 
 
@@ -114,7 +114,9 @@ class AdamOptimization:
         self.best = tf.Variable(image, trainable=False)
         self.best_total = tf.Variable(np.inf, dtype=tf.float32, trainable=False)
         self._update = tf.function(self._keep_and_update)
-        self.settled = (PictureSettled(image, config.settle_fraction, config.settle_every)
+        self.settled = (PictureSettled(image, config.settle_fraction, config.settle_every,
+                                       earliest_stop(config.beta_1 if config.optimizer == "adam"
+                                                     else 0.0))
                         if config.settle_fraction > 0 else None)
         self.stopped_by = None  # why the run ended before its steps: 'plateau' or 'settled'
         self.updates = 0  # updates applied so far

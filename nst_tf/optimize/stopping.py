@@ -5,17 +5,28 @@ look measure) sees: the original's plateau schedule ended its runs at 645-1000 s
 each run had the original's look from step 400-900 (docs/measurements/2026-11-medium-examples.md).
 What the rule watches is what a user sees: every `every` steps, the mean absolute change per
 pixel since the last check. The picture is settled, and the run ends, once that change falls
-below `fraction` of the largest one the run has made. Relative, because the pace differs from
-one picture to the next (CatCrack moves at most 3 levels per pixel over 20 steps, CrocoLeaf
-5.5) and a ratio needs no unit; and so that Adam's slow start (beta_1 0.99: the first readings
-are small before the picture moves at all) cannot end a run. It costs one subtraction over the
-image every `every` steps, and one image-sized copy.
+below `fraction` of the largest one the run has made, and not before step `after`. Relative,
+because the pace differs from one picture to the next (CatCrack moves at most 3 levels per pixel
+over 20 steps, CrocoLeaf 5.5) and a ratio needs no unit. Not before `after`, because Adam's
+momentum (beta_1 0.99) remembers about 1 / (1 - beta_1) = 100 steps: over the first two of those
+spans the picture's pace is the momentum building up and turning, not the look being made
+(CatCrack's left weighting slows to under half its largest pace by step 120 and has the
+original's look only from step 200). It costs one subtraction over the image every `every`
+steps, and one image-sized copy.
 """
 from __future__ import annotations
 
 from typing import Sequence
 
 import tensorflow as tf
+
+# The rule may stop a run only after this many spans of Adam's momentum, 1 / (1 - beta_1) steps.
+MOMENTUM_SPANS = 2
+
+
+def earliest_stop(beta_1: float) -> int:
+    """The first step at which the rule may stop an Adam run with this beta_1 (0: no momentum)."""
+    return int(round(MOMENTUM_SPANS / (1.0 - beta_1))) if beta_1 > 0 else 0
 
 
 def settled(changes: Sequence[float], fraction: float) -> bool:
@@ -26,11 +37,13 @@ def settled(changes: Sequence[float], fraction: float) -> bool:
 
 class PictureSettled:
     """Says when the picture has settled: its mean absolute change per pixel over the last
-    `every` steps is below `fraction` of the largest such change before. image: the optimised
-    variable (pixels in levels, whatever their offset: only differences count)."""
+    `every` steps is below `fraction` of the largest such change before, at step `after` or
+    later. image: the optimised variable (pixels in levels, whatever their offset: only
+    differences count)."""
 
-    def __init__(self, image: tf.Variable, fraction: float, every: int):
+    def __init__(self, image: tf.Variable, fraction: float, every: int, after: int = 0):
         self.image, self.fraction, self.every = image, float(fraction), int(every)
+        self.after = int(after)
         self.last = tf.Variable(image, trainable=False)
         self.changes = []  # each check's mean change (levels per pixel), for the record
         self._measure = tf.function(self._changed)
@@ -45,4 +58,4 @@ class PictureSettled:
         if updates % self.every:
             return False
         self.changes.append(float(self._measure()))
-        return settled(self.changes, self.fraction)
+        return updates >= self.after and settled(self.changes, self.fraction)
