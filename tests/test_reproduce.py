@@ -94,7 +94,8 @@ def test_one_tile_of_an_example_offline(tmp_path):
     out = tmp_path / "results"
     done = run_script("bench/scripts/reproduce_examples.py", f"--examples_dir={SHARED_EXAMPLES}",
                       f"--output_dir={out}", "--max_dim=64", "--iterations=2", "--weights=random",
-                      "--only=CrocoLeaf", "--tile=3", timeout=600)
+                      "--only=CrocoLeaf", "--tile=3", "--every=1",
+                      f"--keep_checks={tmp_path / 'checks'}", timeout=600)
     assert done.returncode == 0, done.stderr
     # The published result is 1024x640; its bottom-right quarter is 512x320.
     assert iio.imread(out / "CrocoLeaf_tile3_result.png").shape == (320, 512, 3)
@@ -103,6 +104,12 @@ def test_one_tile_of_an_example_offline(tmp_path):
     (row,) = json.loads((out / "comparison.json").read_text())
     assert row["tile"] == 3 and row["split"] == [1, 1] and row["size"] == [64, 40]
     assert "| CrocoLeaf tile 3 |" in done.stdout
+    # A check after each step: the look against the original's, SSIM and the picture.
+    assert [c["step"] for c in row["checks"]] == [1, 2]
+    assert row["steps_run"] == 2 and row["stopped_by"] is None and row["changes"] is None
+    assert all(c["ratio"] > 0 and -1 <= c["ssim"] <= 1 for c in row["checks"])
+    assert sorted(p.name for p in (tmp_path / "checks").iterdir()) == [
+        f"CrocoLeaf_tile3_weighting0_step{k}.png" for k in (1, 2)]
     bad = run_script("bench/scripts/reproduce_examples.py", f"--examples_dir={SHARED_EXAMPLES}",
                      f"--output_dir={tmp_path / 'bad'}", "--only=CrocoLeaf", "--tile=4")
     assert bad.returncode == 2
@@ -150,3 +157,21 @@ def test_loss_scales_carry_keras_weights_to_the_normalized_file():
     assert scaled_weighting((8.0, 3.0, 0.3, 2e-5), LOSS_SCALES["keras"]) == (8.0, 3.0, 0.3, 2e-5)
     assert scaled_weighting((8.0, 3.0, 0.3, 2e-5), LOSS_SCALES["normalized"]) == pytest.approx(
         (8.0, 3.0, 3000.0, 1000.0))
+
+
+def test_stopping_table_cuts_a_recorded_run_where_the_rule_would():
+    import importlib.util
+    from conftest import ROOT
+    spec = importlib.util.spec_from_file_location(
+        "stopping_table", ROOT / "bench" / "scripts" / "stopping_table.py")
+    table = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(table)
+    # Readings every 20 steps: the largest is 4.0; half of it first falls under at step 160,
+    # but the rule waits to step 200 (two spans of Adam's momentum at beta_1 0.99).
+    changes = [1.0, 4.0, 3.0, 2.5, 2.2, 2.1, 2.0, 1.9, 1.8, 1.2, 1.0, 0.9]
+    row = {"checks": [{"step": 20 * (k + 1), "seconds": 10.0 * (k + 1), "ratio": 1.0,
+                       "ssim": 0.5} for k in range(12)],
+           "changes": changes, "stopped_by": None}
+    assert table.stopped_at(row, 0.5) == (row["checks"][9], True)    # step 200: 1.2 < 2.0
+    assert table.stopped_at(row, 0.3) == (row["checks"][10], True)   # step 220: 1.0 < 1.2
+    assert table.stopped_at(row, 0.2) == (row["checks"][11], False)  # never: the last check

@@ -4,7 +4,7 @@ the rule reading but not stopping (reproduce_examples.py --every N --settle_ever
 the largest before it, and its picture is then the one checked at that step (the run is
 deterministic; the rule only cuts it).
 
-    python bench/scripts/stopping_table.py --fractions 0.5,0.4,0.35 medium_runs/*/comparison.json
+    python bench/scripts/stopping_table.py --fractions 0.5,0.4 medium_runs/*/comparison.json
 """
 import argparse
 import json
