@@ -30,12 +30,46 @@ def stopped_at(row, threshold):
     return row["checks"][-1], False
 
 
+TILES = {(1, 1): ["the picture"], (2, 2): ["top left", "top right", "bottom left", "bottom right"]}
+
+
+def print_markdown(rows, fraction):
+    """The runs stopped at `fraction`: steps, seconds, the time to the look, look, SSIM, layout."""
+    print("| example, tile (d, c, r, t) | steps | s | to the look: step, s | look ours / original "
+          "| SSIM ours (bar) | layout ours / original |")
+    print("|---|---|---|---|---|---|---|")
+    for row in rows:
+        check, stopped = stopped_at(row, fraction)
+        tile = TILES[tuple(row["split"]) if row["tile"] is None else (2, 2)][row["tile"] or 0] \
+            if row["example"] != "CatCrack" else ("left" if row["weighting"][0] == 5 else "right")
+        reached = next((c for c in row["checks"] if c["step"] <= check["step"]
+                        and c["ratio"] <= LOOK_RATIO_BAR
+                        and c["ssim"] >= row["ssim_original"] - SSIM_SLACK), None)
+        how = "" if stopped else f" ({row['stopped_by'] or 'budget'})"
+        if not stopped and row["stopped_by"]:  # ended before the rule: the run's own end
+            check = {"step": row["steps_run"], "seconds": row["seconds"],
+                     "ratio": row["look_ours"] / row["look_original"], "ssim": row["ssim_ours"],
+                     "layout": row["layout_ours"]}
+        weights = ", ".join(f"{w:g}" for w in row["weighting"])
+        print(f"| {row['example']}, {tile} ({weights}) | {check['step']}{how} | "
+              f"{check['seconds']:.0f} | "
+              f"{'-' if reached is None else str(reached['step']) + ', ' + format(reached['seconds'], '.0f')} | "
+              f"**{check['ratio']:.2f}x** | {check['ssim']:.3f} "
+              f"({row['ssim_original'] - SSIM_SLACK:.3f}) | "
+              f"{check['layout']:.2f} / {row['layout_original']:.2f} |")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("comparisons", nargs="+", help="comparison.json files")
     parser.add_argument("--fractions", default="0.5,0.4,0.35,0.3")
+    parser.add_argument("--markdown", action="store_true",
+                        help="One markdown table of the runs at the first fraction.")
     args = parser.parse_args()
     rows = [row for path in args.comparisons for row in json.loads(Path(path).read_text())]
+    if args.markdown:
+        print_markdown(rows, float(args.fractions.split(",")[0]))
+        return
     for threshold in [float(t) for t in args.fractions.split(",")]:
         held, steps, seconds, full = 0, 0, 0.0, 0.0
         print(f"fraction {threshold:g} of the largest change")
