@@ -172,3 +172,13 @@ def test_stopping_rule_off_runs_every_step():
     job.run()
     assert job.optimization.settled is None and job.optimization.updates == 7
     assert job.optimization.stopped_by is None
+
+
+def test_no_rule_where_it_could_not_stop_the_run():
+    # Ten steps (full resolution's refinement levels) end before the rule's earliest stop (200
+    # at beta_1 0.99): it keeps no image-sized copy there.
+    config = TransferConfig(max_dim=32, iterations=10, weights="random", optimizer="adam",
+                            settle_fraction=0.5)
+    job = nst_tf.TextureTransfer(random_image((32, 32), 6), random_image((32, 32), 7), config)
+    job.run()
+    assert job.optimization.settled is None and job.optimization.updates == 10

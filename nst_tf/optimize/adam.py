@@ -114,10 +114,14 @@ class AdamOptimization:
         self.best = tf.Variable(image, trainable=False)
         self.best_total = tf.Variable(np.inf, dtype=tf.float32, trainable=False)
         self._update = tf.function(self._keep_and_update)
+        # The rule keeps a copy of the image, so it is made only where it can stop the run: a
+        # level with more steps than the rule's earliest stop (not full resolution's short
+        # refinement levels, where the copy would be the largest).
+        earliest = max(earliest_stop(config.beta_1 if config.optimizer == "adam" else 0.0),
+                       2 * config.settle_every)
         self.settled = (PictureSettled(image, config.settle_fraction, config.settle_every,
-                                       earliest_stop(config.beta_1 if config.optimizer == "adam"
-                                                     else 0.0))
-                        if config.settle_fraction > 0 else None)
+                                       earliest)
+                        if config.settle_fraction > 0 and iterations > earliest else None)
         self.stopped_by = None  # why the run ended before its steps: 'plateau' or 'settled'
         self.updates = 0  # updates applied so far
 
