@@ -1,3 +1,4 @@
+import re
 import keras
 import numpy as np
 import pytest
@@ -182,3 +183,18 @@ def test_no_rule_where_it_could_not_stop_the_run():
     job = nst_tf.TextureTransfer(random_image((32, 32), 6), random_image((32, 32), 7), config)
     job.run()
     assert job.optimization.settled is None and job.optimization.updates == 10
+
+
+def test_the_end_line_says_why_the_run_stopped(tmp_path, image_files):
+    from conftest import run_script
+    content, texture = image_files
+    output = tmp_path / "out.png"
+    done = run_script("scripts/transfer.py", f"--content={content}", f"--texture={texture}",
+                      f"--output={output}", "--weights=random", "--max_dim=48",
+                      "--iterations=200", "--settle_fraction=0.1", "--settle_every=4",
+                      "--epsilon=1e-8", "--beta_1=0.9", "--plateau_after=0",
+                      "--plateau_window=2", "--plateau_tolerance=1e9", "--plateau_decay=0.7",
+                      "--min_learning_rate=1e-9", timeout=600)
+    assert done.returncode == 0, done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert re.search(r"\(stopped after \d+ steps: the picture had settled\)$", last), last

@@ -177,8 +177,11 @@ def run(argv):
         from nst_tf.report.plot import plot_losses
         plot_losses(records, FLAGS.plot)
     if not quiet():
+        ended = {"settled": "the picture had settled", "plateau": "the loss had plateaued"}.get(
+            getattr(job.optimization, "stopped_by", None))
         common.say(f"wrote {output} ({image.shape[1]}x{image.shape[0]}) in "
-                   f"{common.duration(time.perf_counter() - began)}")
+                   f"{common.duration(time.perf_counter() - began)}"
+                   + (f" (stopped after {job.optimization.updates} steps: {ended})" if ended else ""))
 
 
 def main(argv=None):
