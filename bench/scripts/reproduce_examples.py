@@ -78,7 +78,12 @@ def main(argv):
     from nst_tf.io.images import check_writable, write_image
     from bench.reproduce import reproduce
 
-    base = cli_common.config_from_flags()
+    # The preset follows the weights file, as on the command line (the normalized file's
+    # epsilon and stopping rule with it).
+    preset, _, warning = cli_common.choose_preset(FLAGS.weights, FLAGS.network)
+    if warning:
+        cli_common.say(warning)
+    base = cli_common.config_from_flags(preset=preset)
     base_url, examples = load_manifest()
     chosen = select(examples, FLAGS.only)
     for example in chosen:
