@@ -184,8 +184,7 @@ class TransferConfig:
     beta_1: float = _knob(0.99, "Adam beta_1.")
     beta_2: float = _knob(0.999, "Adam beta_2.")
     epsilon: Optional[float] = _mode_knob(
-        "epsilon", f"Adam epsilon; texture mode with the normalized preset: "
-        f"{NORMALIZED_EPSILON:g} (a calibration to its gradients' scale, nst_tf/presets.py).")
+        "epsilon", f"Adam epsilon (normalized preset, texture: {NORMALIZED_EPSILON:g}).")
     plateau_window: int = _knob(5, "Number of recent losses the plateau schedule looks at.")
     plateau_after: int = _knob(10, "The plateau schedule acts only after this step.")
     plateau_tolerance: float = _knob(
@@ -193,10 +192,10 @@ class TransferConfig:
     plateau_decay: float = _knob(0.75, "Factor applied to the learning rate on a plateau.")
     min_learning_rate: float = _knob(5e-6, "Stop once the learning rate falls below this.")
     settle_fraction: Optional[float] = _mode_knob(
-        "settle_fraction", "Stop when the look is made: once the picture's change over "
-        "settle_every steps (mean absolute, per pixel) falls below this fraction of the largest "
-        "such change of the run; 0: only the plateau schedule ends an Adam run. Texture mode "
-        f"with the normalized preset: {NORMALIZED_SETTLE_FRACTION:g} (nst_tf/presets.py).")
+        "settle_fraction", "Stop once the picture's change over settle_every steps falls "
+        "below this fraction of its largest; 0: off. The change is the mean absolute change per "
+        "pixel; the rule waits 2 / (1 - beta_1) steps (nst_tf/optimize/stopping.py). Normalized "
+        f"preset, texture: {NORMALIZED_SETTLE_FRACTION:g}.")
     settle_every: int = _knob(20, "Steps between the readings of settle_fraction's change.")
     init: Optional[str] = _mode_knob("init", "Start image: 'content', 'noise', or a path to an "
                                      "image of the content's size.")
