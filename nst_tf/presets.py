@@ -70,7 +70,7 @@ _RECONSTRUCT = dict(_TEXTURE, direct_weight=0.0, content_weight=1.0, texture_wei
 # epsilon is a calibration like the loss scales, not a property of the original. At 512 px the
 # normalized file's pixel gradients are 0.0005-0.004 (median, first step), far under 0.1, which
 # then makes Adam's steps about 100 x the gradient, and the look takes 400-1000 steps; with
-# 0.01 the same look comes in 100-250. The picture-settled rule (optimize/stopping.py) then ends
+# 0.01 the same look comes in 60-200. The picture-settled rule (optimize/stopping.py) then ends
 # the run once the picture's change over 20 steps falls below a fraction of its largest. Both
 # chosen by the time to the look on the original's 14 Medium runs (docs/measurements/
 # 2026-12-medium-examples.md). Keras' file keeps the original's 0.1 and no rule.
