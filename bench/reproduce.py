@@ -76,8 +76,14 @@ class LookChecks:
 
     def to_the_look(self) -> Optional[Dict]:
         """The first check with the look within the bar and the SSIM above its bar, or None."""
-        return next((c for c in self.checks
-                     if c["ratio"] <= LOOK_RATIO_BAR and c["ssim"] >= self.ssim_bar), None)
+        return to_the_look(self.checks, self.ssim_bar)
+
+
+def to_the_look(checks: List[Dict], ssim_bar: float, until: Optional[int] = None) -> Optional[Dict]:
+    """The first of `checks` (up to step `until`) with the look within LOOK_RATIO_BAR and SSIM
+    at least `ssim_bar`, or None."""
+    return next((c for c in checks if (until is None or c["step"] <= until)
+                 and c["ratio"] <= LOOK_RATIO_BAR and c["ssim"] >= ssim_bar), None)
 
 
 def reproduce(example: Example, input_path, original_path,
@@ -94,7 +100,7 @@ def reproduce(example: Example, input_path, original_path,
     watches this tile's loss instead of the mean over all tiles.
 
     Each row has the steps run, the seconds and why the run ended; with `every`, also the look
-    and SSIM every `every` steps and the first step (and second) where both bars hold; with
+    and SSIM every `every` steps and the first step (and its seconds) where both bars hold; with
     `keep_dir`, each check's picture is written there too."""
     content, texture = split_pair(read_image(input_path))
     original = read_image(original_path)

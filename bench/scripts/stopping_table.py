@@ -13,7 +13,8 @@ from pathlib import Path
 import sys
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # bench
-from bench.reproduce import LOOK_RATIO_BAR, SSIM_SLACK  # noqa: E402
+from bench.reproduce import LOOK_RATIO_BAR, SSIM_SLACK, to_the_look  # noqa: E402
+from nst_tf.config import TransferConfig  # noqa: E402
 from nst_tf.optimize.stopping import earliest_stop, settled  # noqa: E402
 
 
@@ -22,7 +23,7 @@ def stopped_at(row, threshold):
     when the rule does not stop it within the recorded steps."""
     every = row["checks"][0]["step"]
     by_step = {c["step"]: c for c in row["checks"]}
-    after = earliest_stop(0.99)  # the default beta_1, which the recorded runs used
+    after = earliest_stop(TransferConfig().beta_1)  # the default, which the recorded runs used
     for k in range(len(row["changes"])):
         if ((k + 1) * every >= after and settled(row["changes"][:k + 1], threshold)
                 and (k + 1) * every in by_step):
@@ -42,9 +43,7 @@ def print_markdown(rows, fraction):
         check, stopped = stopped_at(row, fraction)
         tile = TILES[tuple(row["split"]) if row["tile"] is None else (2, 2)][row["tile"] or 0] \
             if row["example"] != "CatCrack" else ("left" if row["weighting"][0] == 5 else "right")
-        reached = next((c for c in row["checks"] if c["step"] <= check["step"]
-                        and c["ratio"] <= LOOK_RATIO_BAR
-                        and c["ssim"] >= row["ssim_original"] - SSIM_SLACK), None)
+        reached = to_the_look(row["checks"], row["ssim_original"] - SSIM_SLACK, check["step"])
         how = "" if stopped else f" ({row['stopped_by'] or 'budget'})"
         if not stopped and row["stopped_by"]:  # ended before the rule: the run's own end
             check = {"step": row["steps_run"], "seconds": row["seconds"],
