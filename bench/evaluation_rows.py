@@ -54,7 +54,7 @@ def evaluation_probe(argument: str) -> str:
     objective = job.objective
     return json.dumps({
         "width": width, "height": height, "megapixels": height * width / 1e6,
-        "tile_size": config.tile_size, "tiles": len(getattr(objective, "cores", [None])),
+        "tile_size": config.tile_size, "tiles": len(getattr(objective, "colour_tiles", [None])),
         "seconds_per_evaluation": min(steps), "includes_tracing": len(seconds) < 2,
         "peak_memory_mb": peak_memory_mb()})
 

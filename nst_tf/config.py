@@ -12,9 +12,10 @@ from typing import Optional, Tuple
 from nst_tf.errors import NSTError
 from nst_tf.fields import coerced, field_kind, from_text
 from nst_tf.network.layers import NETWORK_LAYERS, NETWORKS, keras_layer_name
-from nst_tf.presets import (COLOR_TRANSFERS, DEFAULT_ITERATIONS, MODE_FIELDS, MODES,
-                            NORMALIZED_EPSILON, NORMALIZED_SETTLE_FRACTION,
-                            OPTIMIZERS, PRESETS, STATISTICS, mode_default)
+from nst_tf.presets import (COLOR_TRANSFERS, DEFAULT_ITERATIONS, FULL_RESOLUTION_EPSILON,
+                            FULL_RESOLUTION_STEPS, MODE_FIELDS, MODES, NORMALIZED_EPSILON,
+                            NORMALIZED_SETTLE_FRACTION, OPTIMIZERS, PRESETS, STATISTICS,
+                            default_steps, mode_default)
 
 # Tiles of the exact tiled evaluation start on this grid: VGG19's deepest stride (block5, 4
 # poolings), so every layer's 2x2 poolings pair the same pixels in a tile as in the picture.
@@ -106,11 +107,16 @@ class TransferConfig:
     start_dim: int = _knob(
         1024, "At --max_dim 0: longer side of the first coarse-to-fine level, the original's "
         "working scale (2x2 tiles of 512 px); each next level doubles it up to the full size.")
+    # 2: the look is made at the first level; two steps a level keep it and add the finest
+    # detail (peebles at 3840x2160, docs/measurements/2026-12-full-resolution.md), and each step
+    # at 4K costs about 70 steps at 512x341.
     refine_iterations: int = _knob(
-        10, "At --max_dim 0: steps (or evaluations) at each level above the first.")
+        2, "At --max_dim 0: steps (or evaluations) at each level above the first.")
     iterations: Optional[int] = _knob(
         None, "Most optimisation steps (Adam) or evaluations (L-BFGS); default "
-        + ", ".join(f"{k} {v}" for k, v in DEFAULT_ITERATIONS.items()) + ".")
+        + ", ".join(f"{k} {v}" for k, v in DEFAULT_ITERATIONS.items())
+        + f" (normalized preset, texture, at --max_dim 0: {FULL_RESOLUTION_STEPS} at the first "
+        "level).")
     direct_weight: Optional[float] = _mode_knob(
         "direct_weight", "Weight of the pixel loss against the content.")
     content_weight: Optional[float] = _mode_knob(
@@ -184,7 +190,8 @@ class TransferConfig:
     beta_1: float = _knob(0.99, "Adam beta_1.")
     beta_2: float = _knob(0.999, "Adam beta_2.")
     epsilon: Optional[float] = _mode_knob(
-        "epsilon", f"Adam epsilon (normalized preset, texture: {NORMALIZED_EPSILON:g}).")
+        "epsilon", f"Adam epsilon (normalized preset, texture: {NORMALIZED_EPSILON:g}; at "
+        f"--max_dim 0: {FULL_RESOLUTION_EPSILON:g}).")
     plateau_window: int = _knob(5, "Number of recent losses the plateau schedule looks at.")
     plateau_after: int = _knob(10, "The plateau schedule acts only after this step.")
     plateau_tolerance: float = _knob(
@@ -195,7 +202,7 @@ class TransferConfig:
         "settle_fraction", "Stop once the picture's change over settle_every steps falls "
         "below this fraction of its largest; 0: off. The change is the mean absolute change per "
         "pixel; the rule waits 2 / (1 - beta_1) steps (nst_tf/optimize/stopping.py). Normalized "
-        f"preset, texture: {NORMALIZED_SETTLE_FRACTION:g}.")
+        f"preset, texture: {NORMALIZED_SETTLE_FRACTION:g} (0 at --max_dim 0).")
     settle_every: int = _knob(20, "Steps between the readings of settle_fraction's change.")
     init: Optional[str] = _mode_knob("init", "Start image: 'content', 'noise', or a path to an "
                                      "image of the content's size.")
@@ -226,10 +233,7 @@ class TransferConfig:
                                "luminance" if self.original_colors else "none")
         for name in MODE_FIELDS:  # None: the mode's default
             if getattr(self, name) is None:
-                value = mode_default(self.mode, self.preset, name)
-                if name == "gray_texture" and self.color_transfer == "luminance":
-                    value = True  # luminance-only transfer: the style brings no colour
-                object.__setattr__(self, name, value)
+                object.__setattr__(self, name, self._mode_default(name))
         if self.network not in NETWORKS:
             raise NSTError(f"network must be one of {', '.join(NETWORKS)}, got {self.network!r}")
         known = NETWORK_LAYERS[self.network]
@@ -326,8 +330,16 @@ class TransferConfig:
 
     @property
     def steps(self) -> int:
-        """`iterations`, or the optimiser's default when it is None."""
-        return DEFAULT_ITERATIONS[self.optimizer] if self.iterations is None else self.iterations
+        """`iterations`, or the default when it is None (presets.default_steps)."""
+        if self.iterations is not None:
+            return self.iterations
+        return default_steps(self.optimizer, self.mode, self.preset, self.coarse_to_fine)
+
+    @property
+    def coarse_to_fine(self) -> bool:
+        """Whether the run goes up from start_dim to full resolution (max_dim 0, global
+        statistics): the full-resolution defaults apply (presets.FULL_RESOLUTION_PRESETS)."""
+        return self.max_dim == 0 and self.global_statistics
 
     @property
     def global_statistics(self) -> bool:
@@ -345,7 +357,20 @@ class TransferConfig:
         """Inverse of dataclasses.asdict after a trip through JSON (lists back to tuples)."""
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
 
+    def _mode_default(self, name: str):
+        """Mode field `name`'s default for this mode, preset and resolution."""
+        if name == "gray_texture" and self.color_transfer == "luminance":
+            return True  # luminance-only transfer: the style brings no colour
+        return mode_default(self.mode, self.preset, name, self.coarse_to_fine)
+
     def replace(self, **changes) -> "TransferConfig":
+        """A copy with `changes`. A mode's setting at its default follows a change of what the
+        default depends on (mode, preset, max_dim, statistics, colour transfer): a batch row
+        with another mode gets that mode's settings."""
+        if _DEFAULT_DEPENDS_ON & changes.keys():
+            for name in MODE_FIELDS:
+                if name not in changes and getattr(self, name) == self._mode_default(name):
+                    changes[name] = None
         return dataclasses.replace(self, **changes)
 
     @classmethod
@@ -356,6 +381,10 @@ class TransferConfig:
         if name not in kinds:
             raise NSTError(f"{name!r} is not a transfer setting")
         return from_text(name, kinds[name], text)
+
+
+_DEFAULT_DEPENDS_ON = {"mode", "preset", "max_dim", "statistics", "color_transfer",
+                       "original_colors"}
 
 
 def _field_list() -> str:

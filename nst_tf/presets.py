@@ -95,6 +95,38 @@ MODE_PRESETS = {
 }
 
 
-def mode_default(mode: str, preset: str, name: str):
-    """The default of field `name` in `mode` for weights `preset` (MODE_PRESETS)."""
-    return MODE_PRESETS[(mode, preset)][name]
+# A run at full resolution (--max_dim 0: coarse to fine from start_dim, global statistics) with
+# the normalized file, texture mode: the first level's Adam steps and calibration, chosen so that
+# the whole run costs under 5x 100 steps at 512x341 and keeps the original's look. At 1024x576
+# a step costs about 3.4 steps at 512x341, and the refinement levels (2048 and 3840 px wide, two
+# steps each, tiled) about 1.8 x 100 of them, which leaves the first level 50-70 steps. With
+# epsilon 0.001 each step moves every pixel by nearly the learning rate, as the original's
+# gradients did with Keras' weights (epsilon 0.1 against gradients far above it), so the look is
+# made in about 45 steps (the settle rule's 200-step wait does not fit; it is off); 0.01 takes
+# 60-200 (docs/measurements/2026-12-full-resolution.md). Given settings win, as everywhere.
+FULL_RESOLUTION_EPSILON = 0.001
+FULL_RESOLUTION_STEPS = 45
+FULL_RESOLUTION_PRESETS = {
+    ("texture", "normalized"): dict(epsilon=FULL_RESOLUTION_EPSILON, settle_fraction=0.0,
+                                    iterations=FULL_RESOLUTION_STEPS),
+}
+
+
+def _full_resolution(mode: str, preset: str, full_resolution: bool) -> dict:
+    return FULL_RESOLUTION_PRESETS.get((mode, preset), {}) if full_resolution else {}
+
+
+def mode_default(mode: str, preset: str, name: str, full_resolution: bool = False):
+    """The default of field `name` in `mode` for weights `preset` (MODE_PRESETS; at full
+    resolution FULL_RESOLUTION_PRESETS first)."""
+    return _full_resolution(mode, preset, full_resolution).get(
+        name, MODE_PRESETS[(mode, preset)][name])
+
+
+def default_steps(optimizer: str, mode: str, preset: str, full_resolution: bool = False) -> int:
+    """Steps (Adam) or evaluations when `iterations` is not given: DEFAULT_ITERATIONS, but Adam's
+    first level at full resolution from FULL_RESOLUTION_PRESETS where the preset has one."""
+    overrides = _full_resolution(mode, preset, full_resolution)
+    if optimizer == "adam" and "iterations" in overrides:
+        return overrides["iterations"]
+    return DEFAULT_ITERATIONS[optimizer]

@@ -48,6 +48,38 @@ def test_mode_defaults_fill_what_is_not_given_and_what_is_given_wins():
     assert TransferConfig.from_dict(dataclasses.asdict(style)) == style
 
 
+def test_full_resolution_has_its_own_first_level_defaults_and_given_values_win():
+    from nst_tf.presets import (FULL_RESOLUTION_EPSILON, FULL_RESOLUTION_STEPS,
+                                NORMALIZED_EPSILON, NORMALIZED_SETTLE_FRACTION)
+    full = TransferConfig(max_dim=0, preset="normalized")
+    assert full.coarse_to_fine
+    assert (full.epsilon, full.settle_fraction, full.steps, full.refine_iterations) == (
+        FULL_RESOLUTION_EPSILON, 0.0, FULL_RESOLUTION_STEPS, 2)
+    assert (FULL_RESOLUTION_EPSILON, FULL_RESOLUTION_STEPS) == (0.001, 45)
+    at_512 = TransferConfig(preset="normalized")
+    assert (at_512.epsilon, at_512.settle_fraction, at_512.steps) == (
+        NORMALIZED_EPSILON, NORMALIZED_SETTLE_FRACTION, 1000)
+    # Per-tile statistics at max_dim 0 is no coarse-to-fine run; Keras' file keeps the original's.
+    tiles = TransferConfig(max_dim=0, preset="normalized", statistics="tile")
+    assert not tiles.coarse_to_fine and (tiles.epsilon, tiles.steps) == (NORMALIZED_EPSILON, 1000)
+    keras = TransferConfig(max_dim=0)
+    assert (keras.epsilon, keras.settle_fraction, keras.steps) == (0.1, 0.0, 1000)
+    given = TransferConfig(max_dim=0, preset="normalized", epsilon=0.1, iterations=7,
+                           settle_fraction=0.5)
+    assert (given.epsilon, given.steps, given.settle_fraction) == (0.1, 7, 0.5)
+    assert TransferConfig(max_dim=0, preset="normalized", optimizer="lbfgs").steps == 100
+
+
+def test_replace_carries_a_default_to_the_new_mode_and_keeps_what_was_given():
+    assert TransferConfig().replace(mode="style").optimizer == "lbfgs"
+    assert TransferConfig().replace(mode="style") == TransferConfig(mode="style")
+    assert TransferConfig(epsilon=0.2).replace(mode="style").epsilon == 0.2
+    assert TransferConfig(preset="normalized").replace(max_dim=0) == TransferConfig(
+        preset="normalized", max_dim=0)
+    assert TransferConfig(preset="normalized", max_dim=0).replace(max_dim=512).epsilon == 0.01
+    assert TransferConfig(mode="style").replace(iterations=3).optimizer == "lbfgs"
+
+
 @pytest.mark.parametrize("values,message", [
     (dict(mode="paint"), "mode must be one of texture, style, synthesize, reconstruct"),
     (dict(preset="caffe"), "preset must be one of imagenet, normalized"),

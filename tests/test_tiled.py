@@ -8,7 +8,7 @@ import tensorflow as tf
 from conftest import random_image
 from nst_tf.objective.whole import WholeObjective
 from nst_tf.objective.tiled import TiledObjective
-from nst_tf.objective.grid import core_spans, footprint, halo
+from nst_tf.objective.grid import core_spans, footprint, halo, tile_span, tiling
 from nst_tf.network.vgg import FeatureExtractor, preprocess
 
 CONTENT_LAYERS = ("block1_conv1", "block5_conv2")
@@ -27,12 +27,42 @@ def test_receptive_fields_and_halos_of_vgg19():
 
 
 @pytest.mark.parametrize("length,tile", [(341, 128), (2160, 1024), (100, 512), (5464, 1024)])
-def test_cores_cover_the_picture_on_the_stride_grid(length, tile):
-    spans = core_spans(length, tile)
+@pytest.mark.parametrize("halo_px", [0, 12, 96])
+def test_cores_cover_the_picture_on_the_stride_grid(length, tile, halo_px):
+    spans = core_spans(length, tile, halo_px)
     assert spans[0][0] == 0 and spans[-1][1] == length
     assert all(a[1] == b[0] for a, b in zip(spans[:-1], spans[1:]))
     assert all(start % 16 == 0 for start, _ in spans)
-    assert max(b - a for a, b in spans) <= tile + 16  # near-equal, rounded to the grid
+    assert max(b - a for a, b in spans) <= tile + 16  # at most a tile, rounded to the grid
+    tiles = [min(length, b + halo_px) - max(0, a - halo_px) for a, b in spans]
+    if len(spans) > 1 and tile > halo_px:  # balanced: each end within half a grid step of its
+        assert max(tiles) - min(tiles) <= 32, tiles  # ideal, each tile within a step of ideal
+
+
+def test_a_4k_pictures_tiles_have_one_shape_per_branch():
+    for halo_px, grid in ((96, 16), (12, 4)):
+        tiles = tiling((2160, 3840), 1024, halo_px, grid)
+        assert len(tiles) == 12
+        assert len({(b[1] - b[0], b[3] - b[2]) for _, _, b in tiles}) == 1
+    # Balanced cores: the colour tiles are smaller than the clipped tiles of equal cores
+    # (an inner tile of 960x720 cores: 1152x912).
+    assert {(b[1] - b[0], b[3] - b[2]) for _, _, b in tiling((2160, 3840), 1024, 96, 16)} == {
+        (848, 1104)}
+
+
+@pytest.mark.parametrize("length,tile,halo_px,grid", [
+    (2160, 1024, 96, 16), (3840, 1024, 96, 16), (5464, 1024, 96, 16), (421, 64, 96, 16),
+    (3840, 1024, 12, 4), (3640, 1024, 12, 4), (341, 128, 12, 4), (100, 512, 96, 16),
+    (150, 64, 96, 16)])
+def test_tiles_hold_core_and_halo_and_share_one_length(length, tile, halo_px, grid):
+    spans = core_spans(length, tile, halo_px)
+    want = max(min(length, b + halo_px) - max(0, a - halo_px) for a, b in spans)
+    tiles = [tile_span(core, length, want, halo_px, grid) for core in spans]
+    for (a, b), (start, stop) in zip(spans, tiles):
+        assert 0 <= start <= max(0, a - halo_px) and min(length, b + halo_px) <= stop <= length
+        assert start % grid == 0  # on the branch's stride grid
+    lengths = {stop - start for start, stop in tiles}
+    assert len(lengths) == 1 and want <= lengths.pop() < want + grid
 
 
 def _untiled(extractor, content, texture, start):
@@ -55,13 +85,14 @@ def test_tiled_loss_and_gradient_equal_the_untiled_ones(random_vgg, texture_laye
     assert all(parts[name] > 0 for name in ("direct", "content", "raw", "texture"))
     for tile in tile_sizes:
         objective = TiledObjective(extractor, content, texture, texture, WEIGHTS, tile_size=tile)
-        expected_tiles = len(core_spans(size[0], tile)) * len(core_spans(size[1], tile))
-        assert len(objective.cores) == expected_tiles
-        if size[0] > 300:
-            assert any(top > objective.colour_halo and left > objective.colour_halo
-                       and bottom + objective.colour_halo < size[0]
-                       and right + objective.colour_halo < size[1]
-                       for top, bottom, left, right in objective.cores), tile
+        for tiles, halo_px in ((objective.colour_tiles, objective.colour_halo),
+                               (objective.gray_tiles, objective.gray_halo)):
+            expected = (len(core_spans(size[0], tile, halo_px))
+                        * len(core_spans(size[1], tile, halo_px)))
+            assert len(tiles) == expected
+        if size[0] > 300:  # some colour tile is not the whole picture: its halo counts
+            assert any(bounds != (0, size[0], 0, size[1])
+                       for _, _, bounds in objective.colour_tiles), tile
         total, tiled_gradient, tiled_parts = objective.value_and_gradient(
             preprocess(start[None]))
         for name, value in parts.items():

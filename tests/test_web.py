@@ -358,6 +358,16 @@ def test_the_command_line_gives_back_the_same_settings(values):
         assert line.endswith("--output=result.png --weights=random")
 
 
+def test_the_full_resolution_defaults_are_not_written_as_flags():
+    config = config_from_form({"preset": "normalized", "max_dim": "0"}, "random")
+    assert (config.epsilon, config.steps) == (0.001, 45)  # the full-resolution defaults
+    line = command_line(config, "a.jpg", ["b.jpg"])
+    assert "--max_dim=0" in line
+    assert not re.search(r"--(epsilon|iterations|settle_fraction)", line), line
+    given = config_from_form({"preset": "normalized", "max_dim": "0", "epsilon": "0.01"}, "random")
+    assert "--epsilon=0.01" in command_line(given, "a.jpg", ["b.jpg"])
+
+
 def test_the_served_page_is_whole_and_uses_no_outside_asset(client):
     status, page = client.get("/")
     assert status == 200

@@ -123,7 +123,11 @@ def define_transfer_flags(exclude=(), aliases: bool = False) -> None:
 
 
 def config_from_flags(**overrides) -> TransferConfig:
-    """The TransferConfig the command line asks for."""
+    """The TransferConfig the command line asks for; without a `preset` override, the preset
+    follows the weights file as choose_preset says (every script then runs what the transfer
+    command would)."""
+    if "preset" not in overrides:
+        overrides["preset"] = choose_preset(flags.FLAGS.weights, flags.FLAGS.network)[0]
     values = {}
     for field in dataclasses.fields(TransferConfig):
         if field.name in _EXCLUDED:

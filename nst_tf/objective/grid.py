@@ -41,21 +41,72 @@ def halo(layers: Sequence[str], network_layers: Sequence[str] = VGG19_LAYERS) ->
     A multiple of the deepest stride, so that a tile's origin (core start minus halo) stays on
     every layer's grid when core starts do.
     """
-    need, grid = 0, 1
+    need = 0
     for layer in layers:
         stride, lo, hi = footprint(layer, network_layers)
         need = max(need, -lo, hi - (stride - 1))
-        grid = max(grid, stride)
+    grid = stride_grid(layers, network_layers)
     return int(math.ceil(need / grid) * grid)
 
 
-def core_spans(length: int, tile: int) -> List[Tuple[int, int]]:
-    """[start, stop) cores covering 0..length, each at most `tile` long, near-equal, and every
-    start on the TILE_GRID_PX grid (the deepest stride), so halos line up with every layer."""
+def stride_grid(layers: Sequence[str], network_layers: Sequence[str] = VGG19_LAYERS) -> int:
+    """The deepest stride of `layers`: a tile starting on a multiple of it pairs the same pixels
+    in every pooling as the picture does."""
+    return max([1] + [footprint(layer, network_layers)[0] for layer in layers])
+
+
+def core_spans(length: int, tile: int, halo_px: int = 0) -> List[Tuple[int, int]]:
+    """[start, stop) cores covering 0..length, each at most `tile` long (give or take the grid),
+    every start on the TILE_GRID_PX grid (the deepest stride), so halos line up with every layer.
+
+    The cores are balanced for tiles of `halo_px`: a tile is its core plus the halo on each side,
+    clipped at the picture's edges, so the two edge cores are one halo longer than the inner ones
+    and every tile has the same length (with halo 0: equal cores). The largest tile, which sets
+    an evaluation's memory, is then as small as the cores allow, and the compiled steps see one
+    shape (docs/measurements/2026-12-full-resolution.md).
+    """
     pieces = max(1, math.ceil(length / tile))
-    edges = [0] + [int(round(k * length / pieces / TILE_GRID_PX)) * TILE_GRID_PX
+    if pieces > 1 and tile > halo_px:  # edge cores (inner + halo) no longer than `tile`
+        pieces = max(pieces, math.ceil((length - 2 * halo_px) / (tile - halo_px)))
+    if pieces == 1 or tile <= halo_px or length - 2 * halo_px < pieces * TILE_GRID_PX:
+        halo_px = 0  # too short to balance: equal cores
+    inner = (length - 2 * halo_px) / pieces
+    edges = [0] + [int(round((halo_px + k * inner) / TILE_GRID_PX)) * TILE_GRID_PX
                    for k in range(1, pieces)] + [length]
     return [(a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+
+
+def tile_span(core: Tuple[int, int], length: int, want: int, halo_px: int,
+              grid: int = TILE_GRID_PX) -> Tuple[int, int]:
+    """[start, stop) of a tile along one axis of `length`: its core [a, b) plus at least `halo_px`
+    each side (clipped at the picture's edges), made `want` long (the longest such tile of the
+    axis) wherever the picture allows, so that the grid's rounding of the cores leaves one tile
+    shape; the extra context is exact, as any context beyond the halo is. A tile shifted back from
+    the far edge starts on the branch's stride `grid` (stride_grid) like every other."""
+    if want >= length:
+        return 0, length
+    want += (length - want) % grid  # so that a tile ending at the far edge starts on the grid
+    start = max(0, core[0] - halo_px)
+    if start + want <= length:
+        return start, start + want
+    return min(start, max(0, (length - want) // grid * grid)), length
+
+
+Core = Tuple[int, int, int, int]  # (top, bottom, left, right) pixels
+Tile = Tuple[Core, Tuple[int, int], Core]  # (core, origin (top, left), tile bounds)
+
+
+def tiling(size: Tuple[int, int], tile: int, halo_px: int, grid: int) -> List[Tile]:
+    """The tiles of one branch over a picture of `size` (height, width), row by row: each core
+    (core_spans, balanced for `halo_px`), its tile's origin and bounds (tile_span)."""
+    axes = []
+    for length in size:
+        cores = core_spans(length, tile, halo_px)
+        want = max(min(length, b + halo_px) - max(0, a - halo_px) for a, b in cores)
+        axes.append([(core, tile_span(core, length, want, halo_px, grid)) for core in cores])
+    return [((top, bottom, left, right), (rows[0], columns[0]),
+             (rows[0], rows[1], columns[0], columns[1]))
+            for (top, bottom), rows in axes[0] for (left, right), columns in axes[1]]
 
 
 def _core_bounds(origin, core, stride: int):

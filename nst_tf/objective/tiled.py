@@ -33,7 +33,7 @@ import tensorflow as tf
 
 from nst_tf.io.inputs import as_texture_list
 from nst_tf.network.vgg import FeatureExtractor, preprocess
-from nst_tf.objective.grid import core_mask, core_slice, core_spans, footprint, halo
+from nst_tf.objective.grid import core_mask, core_slice, footprint, halo, stride_grid, tiling
 from nst_tf.objective.terms import (Weighting, blended, gram_distance, gram_sums,
                                     gram_surrogate, layer_mean, pooled, square_distance,
                                     total_variation)
@@ -72,20 +72,22 @@ class TiledObjective:
                                       gray_texture, blend, len(raw_textures))
         self.tile_size = int(tile_size)
         self.size = tuple(np.asarray(content).shape[:2])
-        self.content = preprocess(np.asarray(content, np.float32)[None]).numpy()
-        # Every texture's view (gray or colour), stacked: the raw target of a tile is the blend
-        # of their features there.
-        self.texture_views = np.concatenate([self._viewed(t) for t in raw_textures])
+        # The content and the raw textures are kept as given (RGB, no copy) and preprocessed
+        # tile by tile: at 3840x2160 each picture-sized copy would be 95 MiB more.
+        self.content_rgb = np.asarray(content, np.float32)[None]
+        self.raw_textures = [np.asarray(t, np.float32)[None] for t in raw_textures]
         # The network's own layers (VGG19 or VGG16), input to output, set the fields.
         network_layers = extractor.layer_names
         self.colour_halo = halo(self.content_layers, network_layers)
         self.gray_halo = halo(self.texture_layers, network_layers)
+        self.colour_grid = stride_grid(self.content_layers, network_layers)
+        self.gray_grid = stride_grid(self.texture_layers, network_layers)
         self.strides = {name: footprint(name, network_layers)[0] for name in self.texture_layers
                         + self.content_layers}
-        height, width = self.size
-        self.cores = [(top, bottom, left, right)
-                      for top, bottom in core_spans(height, self.tile_size)
-                      for left, right in core_spans(width, self.tile_size)]
+        # Each branch its own tiles, balanced for its halo so that they share one shape: every
+        # part is a sum over cores, so the two branches need not cut the picture alike.
+        self.colour_tiles = tiling(self.size, self.tile_size, self.colour_halo, self.colour_grid)
+        self.gray_tiles = tiling(self.size, self.tile_size, self.gray_halo, self.gray_grid)
         # Which content targets to keep: small ones; the others are recomputed per tile.
         self.stored_layers = [name for name in self.content_layers
                               if self._floats_per_pixel(name) <= STORED_TARGET_FLOATS_PER_PIXEL]
@@ -132,6 +134,16 @@ class TiledObjective:
                                            left:left + (bounds[3] - bounds[2]) // stride]))
         return tiles
 
+    def _content_tile(self, bounds):
+        """The content over a tile, preprocessed: (1, h, w, 3)."""
+        return preprocess(self._cut(self.content_rgb, bounds))
+
+    def _texture_views_tile(self, bounds):
+        """Every raw texture over a tile as the texture branch sees it (gray or colour), stacked
+        (textures, h, w, 3): the raw target of a tile is the blend of their features there."""
+        return self.weighting.texture_view_of_rgb(
+            np.concatenate([self._cut(t, bounds) for t in self.raw_textures]))
+
     def _viewed(self, rgb):
         """An RGB 0..255 (H, W, 3) texture as the texture branch sees it, preprocessed (1, H, W, 3)."""
         return self.weighting.texture_view_of_rgb(np.asarray(rgb, np.float32)[None]).numpy()
@@ -149,13 +161,6 @@ class TiledObjective:
         return float((height // stride) * (width // stride) * channels)
 
     # --- the tiles -----------------------------------------------------------------------------
-    def _tile(self, core, halo_px: int, size=None):
-        """(origin, (top, bottom, left, right) of the tile) around `core` with `halo_px`."""
-        height, width = size or self.size
-        top, left = max(0, core[0] - halo_px), max(0, core[2] - halo_px)
-        return (top, left), (top, min(height, core[1] + halo_px),
-                             left, min(width, core[3] + halo_px))
-
     @staticmethod
     def _cut(array, bounds):
         return array[:, bounds[0]:bounds[1], bounds[2]:bounds[3], :]
@@ -291,9 +296,8 @@ class TiledObjective:
         if not targets:
             return targets
         model = self.extractor._outputs(tuple(self.stored_layers))
-        for core in self.cores:
-            origin, bounds = self._tile(core, self.colour_halo)
-            features = self.extractor._as_list(model(self._cut(self.content, bounds),
+        for core, origin, bounds in self.colour_tiles:
+            features = self.extractor._as_list(model(self._content_tile(bounds),
                                                      training=False))
             for name, f in zip(self.stored_layers, features):
                 stride = self.strides[name]
@@ -308,18 +312,17 @@ class TiledObjective:
         With guidance (per layer, (regions, h/s, w/s, 1) of this picture), each region's guided
         Gram matrix: [(regions, c, c)]."""
         sums_of = sums_of or self._gram_sums
-        size = picture.shape[1:3]
+        size = tuple(picture.shape[1:3])
         totals = None
-        for top, bottom in core_spans(size[0], self.tile_size):
-            for left, right in core_spans(size[1], self.tile_size):
-                core = (top, bottom, left, right)
-                origin, bounds = self._tile(core, self.gray_halo, size)
-                arguments = [tf.constant(self._cut(picture, bounds)),
-                             tf.constant(origin, tf.int32), tf.constant(core, tf.int32)]
-                if guidance is not None:
-                    arguments.append(self._guidance_tile(guidance, origin, bounds))
-                sums = sums_of(*arguments)
-                totals = sums if totals is None else [t + s for t, s in zip(totals, sums)]
+        tiles = (self.gray_tiles if size == self.size else
+                 tiling(size, self.tile_size, self.gray_halo, self.gray_grid))
+        for core, origin, bounds in tiles:
+            arguments = [tf.constant(self._cut(picture, bounds)),
+                         tf.constant(origin, tf.int32), tf.constant(core, tf.int32)]
+            if guidance is not None:
+                arguments.append(self._guidance_tile(guidance, origin, bounds))
+            sums = sums_of(*arguments)
+            totals = sums if totals is None else [t + s for t, s in zip(totals, sums)]
         if guidance is None:
             return [total / self._count(name, 1, size)
                     for name, total in zip(self.texture_layers, totals)]
@@ -330,10 +333,11 @@ class TiledObjective:
     def value_and_gradient(self, image) -> Tuple[float, tf.Tensor, Dict[str, float]]:
         """(total, its gradient (1, H, W, 3), {part: weighted value, 'total'}) at `image`, a
         preprocessed (1, H, W, 3) picture (a tf.Variable or an array)."""
-        image = image.numpy() if hasattr(image, "numpy") else np.asarray(image, np.float32)
+        if not isinstance(image, tf.Variable):  # a variable is cut tile by tile, not copied whole
+            image = np.asarray(image, np.float32)
         weighting = self.weighting
         parts = dict.fromkeys(LOSS_PARTS, 0.0)
-        gradient = np.zeros_like(image)
+        gradient = np.zeros(tuple(image.shape), np.float32)
         if weighting.uses_gram:
             if self.guidance is None:
                 grams = self._gram_accumulated(image, self._image_gram_sums)
@@ -351,40 +355,34 @@ class TiledObjective:
         else:
             gram_deltas = [tf.zeros(t.shape) for t in self.gram_targets]
         if weighting.weights["tv"] > 0:
-            picture = tf.constant(image)
+            picture = tf.convert_to_tensor(image)
             with tf.GradientTape() as tape:
                 tape.watch(picture)
                 tv = weighting.weighted({"tv": total_variation(picture)})["tv"][0]
             gradient += tape.gradient(tv, picture).numpy()
             parts["tv"] = float(tv)
-        for core in self.cores:
-            core_t = tf.constant(core, tf.int32)
-            origin, bounds = self._tile(core, self.colour_halo)
-            if not self.runs_colour_step:  # synthesis: no content at all
-                self._texture_tile_step(image, core, core_t, gradient, parts, gram_deltas)
-                continue
+        for core, origin, bounds in self.colour_tiles if self.runs_colour_step else ():
             stored = [tf.constant(self.stored_targets[name][
                 :, core[0] // self.strides[name]:core[1] // self.strides[name],
                 core[2] // self.strides[name]:core[3] // self.strides[name]])
                 for name in self.stored_layers]
             tile_gradient, direct, content = self._colour_step(
-                tf.constant(self._cut(image, bounds)), tf.constant(self._cut(self.content, bounds)),
-                stored, tf.constant(origin, tf.int32), core_t)
+                tf.constant(self._cut(image, bounds)), self._content_tile(bounds),
+                stored, tf.constant(origin, tf.int32), tf.constant(core, tf.int32))
             gradient[:, bounds[0]:bounds[1], bounds[2]:bounds[3]] += tile_gradient.numpy()
             parts["direct"] += float(direct[0])
             parts["content"] += float(content[0])
-            self._texture_tile_step(image, core, core_t, gradient, parts, gram_deltas)
+        for core, origin, bounds in self.gray_tiles if self.weighting.uses_texture else ():
+            self._texture_tile_step(image, core, origin, bounds, gradient, parts, gram_deltas)
         parts["total"] = sum(parts[name] for name in LOSS_PARTS)
         return parts["total"], tf.constant(gradient), parts
 
-    def _texture_tile_step(self, image, core, core_t, gradient, parts, gram_deltas) -> None:
+    def _texture_tile_step(self, image, core, origin, bounds, gradient, parts,
+                           gram_deltas) -> None:
         """Adds the texture branch's gradient over one tile (core and halo) and its raw share."""
-        if not self.weighting.uses_texture:
-            return
-        origin, bounds = self._tile(core, self.gray_halo)
         arguments = [tf.constant(self._cut(image, bounds)),
-                     tf.constant(self._cut(self.texture_views, bounds)), gram_deltas,
-                     tf.constant(origin, tf.int32), core_t]
+                     self._texture_views_tile(bounds), gram_deltas,
+                     tf.constant(origin, tf.int32), tf.constant(core, tf.int32)]
         if self.guidance is not None:
             arguments.append(self._guidance_tile(self.guidance, origin, bounds))
         tile_gradient, raw = self._gray_step(*arguments)

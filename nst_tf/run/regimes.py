@@ -55,6 +55,9 @@ def scaled(image: np.ndarray, scale: float) -> np.ndarray:
                           max(1, int(round(image.shape[1] * scale)))), antialias=True)
 
 
+ASSEMBLY_ROWS = 256
+
+
 def rounded(rgb) -> np.ndarray:
     """RGB 0..255 floats to uint8, rounded (the notebooks truncated)."""
     return np.round(np.clip(np.asarray(rgb), 0, 255)).astype(np.uint8)
@@ -186,7 +189,13 @@ class PictureRegime:
         far, upsampled): uint8 (H, W, 3)."""
         if tuple(image.shape[1:3]) != tuple(self.full):
             image = tf.clip_by_value(self.upsampled(image, self.full), PIXEL_MIN, PIXEL_MAX)
-        return rounded(deprocess(image)[0].numpy())
+        # A band of rows at a time: whole, each step would be a picture-sized float copy (95 MiB
+        # at 3840x2160), at the end of a run when everything else is still held.
+        result = np.empty(tuple(image.shape[1:]), np.uint8)
+        for top in range(0, result.shape[0], ASSEMBLY_ROWS):
+            result[top:top + ASSEMBLY_ROWS] = rounded(
+                deprocess(image[:, top:top + ASSEMBLY_ROWS])[0].numpy())
+        return result
 
     def reporter(self, level: int, callback):
         """Every level reports, with its level and an estimate of the seconds left."""

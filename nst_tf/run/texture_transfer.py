@@ -60,7 +60,9 @@ class TextureTransfer:
             texture_masks = [None if m is None else mirror_fit(m[..., None], size)[..., 0]
                              for m in inputs.texture_masks or []]
         else:
-            self.textures = [resize(t, size, antialias=True) for t in textures]
+            # A texture already at the content's size is kept as it is, not copied.
+            self.textures = [t if t.shape[:2] == size else resize(t, size, antialias=True)
+                             for t in textures]
             texture_masks = [None if m is None else at_size(m, size)
                              for m in inputs.texture_masks or []]
         regions = (None if inputs.region_masks is None else

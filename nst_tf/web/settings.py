@@ -148,7 +148,9 @@ def changed_settings(config: TransferConfig, weights_preset: Optional[str] = Non
     without the flag: a field's default, a mode's setting its mode's default (for config's
     preset), the preset the weights call for (weights_preset), iterations the optimiser's."""
     base = TransferConfig(mode=config.mode, preset=config.preset, weights=config.weights,
-                          network=config.network, original_colors=config.original_colors)
+                          network=config.network, original_colors=config.original_colors,
+                          color_transfer=config.color_transfer, max_dim=config.max_dim,
+                          statistics=config.statistics)
     changed = {}
     for name in _FIELDS:
         value = getattr(config, name)
@@ -156,7 +158,7 @@ def changed_settings(config: TransferConfig, weights_preset: Optional[str] = Non
             if value != (weights_preset or _DEFAULTS.preset):
                 changed[name] = value
         elif name == "iterations":  # without the flag: the optimiser's default
-            if value is not None and value != DEFAULT_ITERATIONS[config.optimizer]:
+            if value is not None and value != base.replace(optimizer=config.optimizer).steps:
                 changed[name] = value
         elif value != getattr(base if _FIELDS[name].metadata.get("mode_field") else _DEFAULTS,
                               name):
