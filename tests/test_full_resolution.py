@@ -63,8 +63,20 @@ def test_a_large_picture_gets_the_tiled_objective():
     config = nst_tf.TransferConfig(max_dim=0, tile_size=64, start_dim=150, iterations=1, **QUICK)
     job = TextureTransfer(content, texture, config)
     assert isinstance(job.objective, TiledObjective)
-    assert len(job.objective.colour_tiles) == len(job.objective.gray_tiles) == 6
+    assert len(job.objective.colour_tiles) == 6  # 2 x 3 cores of 64 px
+    assert len(job.objective.gray_tiles) == 4 * 7  # its own balanced cores of 32 px
     assert job.run().shape == (90, 150, 3)
+
+
+def test_every_level_of_a_run_tiled_at_full_size_is_tiled():
+    from nst_tf.objective.whole import WholeObjective
+    content, texture = random_image((90, 150), 1), random_image((90, 150), 2)
+    config = nst_tf.TransferConfig(max_dim=0, tile_size=96, start_dim=64, iterations=1,
+                                   refine_iterations=1, **QUICK)
+    job = TextureTransfer(content, texture, config)
+    assert job.plan.sizes[0] == (38, 64) and isinstance(job.objective, TiledObjective)
+    small = TextureTransfer(content[:60, :90], texture, config)  # no level over one tile
+    assert isinstance(small.objective, WholeObjective)
 
 
 def test_an_interrupt_at_a_coarse_level_leaves_the_full_size_image():

@@ -85,10 +85,12 @@ def test_tiled_loss_and_gradient_equal_the_untiled_ones(random_vgg, texture_laye
     assert all(parts[name] > 0 for name in ("direct", "content", "raw", "texture"))
     for tile in tile_sizes:
         objective = TiledObjective(extractor, content, texture, texture, WEIGHTS, tile_size=tile)
-        for tiles, halo_px in ((objective.colour_tiles, objective.colour_halo),
-                               (objective.gray_tiles, objective.gray_halo)):
-            expected = (len(core_spans(size[0], tile, halo_px))
-                        * len(core_spans(size[1], tile, halo_px)))
+        assert objective.gray_tile_size == max(16, tile // 2 // 16 * 16)
+        for tiles, halo_px, length in (
+                (objective.colour_tiles, objective.colour_halo, tile),
+                (objective.gray_tiles, objective.gray_halo, objective.gray_tile_size)):
+            expected = (len(core_spans(size[0], length, halo_px))
+                        * len(core_spans(size[1], length, halo_px)))
             assert len(tiles) == expected
         if size[0] > 300:  # some colour tile is not the whole picture: its halo counts
             assert any(bounds != (0, size[0], 0, size[1])

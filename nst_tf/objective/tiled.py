@@ -31,6 +31,7 @@ from typing import Dict, List, Sequence, Tuple
 import numpy as np
 import tensorflow as tf
 
+from nst_tf.config import TILE_GRID_PX
 from nst_tf.io.inputs import as_texture_list
 from nst_tf.network.vgg import FeatureExtractor, preprocess
 from nst_tf.objective.grid import core_mask, core_slice, footprint, halo, stride_grid, tiling
@@ -86,8 +87,12 @@ class TiledObjective:
                         + self.content_layers}
         # Each branch its own tiles, balanced for its halo so that they share one shape: every
         # part is a sum over cores, so the two branches need not cut the picture alike.
+        # The texture branch's tiles are half as long: its step (the picture's and, with the raw
+        # loss, the texture's features to block3_conv1, both differentiated or kept) held the
+        # process's peak at full-size tiles, and its 12 px halo makes smaller tiles cheap.
+        self.gray_tile_size = max(TILE_GRID_PX, self.tile_size // 2 // TILE_GRID_PX * TILE_GRID_PX)
         self.colour_tiles = tiling(self.size, self.tile_size, self.colour_halo, self.colour_grid)
-        self.gray_tiles = tiling(self.size, self.tile_size, self.gray_halo, self.gray_grid)
+        self.gray_tiles = tiling(self.size, self.gray_tile_size, self.gray_halo, self.gray_grid)
         # Which content targets to keep: small ones; the others are recomputed per tile.
         self.stored_layers = [name for name in self.content_layers
                               if self._floats_per_pixel(name) <= STORED_TARGET_FLOATS_PER_PIXEL]
@@ -315,7 +320,7 @@ class TiledObjective:
         size = tuple(picture.shape[1:3])
         totals = None
         tiles = (self.gray_tiles if size == self.size else
-                 tiling(size, self.tile_size, self.gray_halo, self.gray_grid))
+                 tiling(size, self.gray_tile_size, self.gray_halo, self.gray_grid))
         for core, origin, bounds in tiles:
             arguments = [tf.constant(self._cut(picture, bounds)),
                          tf.constant(origin, tf.int32), tf.constant(core, tf.int32)]

@@ -144,7 +144,8 @@ class PictureRegime:
         return resize(image, size, antialias=True)[None]
 
     def objective(self, extractor, size: Size):
-        """The tiled objective when the level is larger than one tile, else the whole one."""
+        """The tiled objective when the full picture is larger than one tile, else the whole
+        one."""
         config = self.config
         content = self.batch(self.content, size)[0]
         gram_textures = [self.batch(t, size)[0] for t in self.textures]
@@ -158,7 +159,10 @@ class PictureRegime:
             masks = [at_size(m, size) for m in self.regions.masks]
             texture_masks = [None if m is None else at_size(m, t.shape[:2])
                              for m, t in zip(self.regions.texture_masks, gram_textures)]
-        if config.tile_size and max(size) > config.tile_size:
+        # A run whose full picture is tiled is tiled at every level: untiled, the 1024x576 first
+        # level of a 4K run held both branches' activations and picture-sized targets at once,
+        # and the process kept that memory (1.3 GB over the tiled levels' needs) to the end.
+        if config.tile_size and max(self.full) > config.tile_size:
             return TiledObjective(extractor, content, raw_textures, gram_textures,
                                   config.loss_weights, config.texture_layer_weights,
                                   config.tile_size, gray_texture=config.gray_texture,
