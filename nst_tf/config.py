@@ -96,7 +96,9 @@ class TransferConfig:
         choices=STATISTICS)
     # 1024: the fastest tile measured that keeps both memory targets (docs/measurements/2026-11-full-resolution.md:
     # one evaluation at 3840x2160 175.5 s, 3537 MiB, 3% faster than 768 px tiles; 5464x3640
-    # 5427 MiB). A level no larger than one tile runs untiled (1024x576: 3072 MiB).
+    # 5427 MiB). A run whose picture is larger than one tile is tiled at every level (its
+    # untiled 1024x576 first level held 3.5 GB to the end of a 4K run: docs/measurements/
+    # 2026-12-full-resolution.md); the texture branch's tiles are half as long.
     tile_size: int = _knob(
         1024, "Global statistics: largest core, in pixels, of the tiles one evaluation runs one "
         "at a time (memory is bounded by one tile; the result is the untiled one); a multiple "
@@ -190,8 +192,8 @@ class TransferConfig:
     beta_1: float = _knob(0.99, "Adam beta_1.")
     beta_2: float = _knob(0.999, "Adam beta_2.")
     epsilon: Optional[float] = _mode_knob(
-        "epsilon", f"Adam epsilon (normalized preset, texture: {NORMALIZED_EPSILON:g}; at "
-        f"--max_dim 0: {FULL_RESOLUTION_EPSILON:g}).")
+        "epsilon", f"Adam epsilon (normalized texture: {NORMALIZED_EPSILON:g}, at --max_dim 0: "
+        f"{FULL_RESOLUTION_EPSILON:g}).")
     plateau_window: int = _knob(5, "Number of recent losses the plateau schedule looks at.")
     plateau_after: int = _knob(10, "The plateau schedule acts only after this step.")
     plateau_tolerance: float = _knob(

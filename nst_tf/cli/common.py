@@ -21,7 +21,7 @@ from absl import flags  # noqa: E402
 from nst_tf.config import TransferConfig  # noqa: E402
 from nst_tf.errors import NSTError  # noqa: E402
 from nst_tf.fields import field_kind, from_text  # noqa: E402
-from nst_tf.presets import MODES, mode_default  # noqa: E402
+from nst_tf.presets import DEFAULT_ITERATIONS, MODES, mode_default  # noqa: E402
 
 # The checkout (or the folder holding the installed package): examples/ and scripts/ live here
 # in a checkout.
@@ -367,7 +367,7 @@ def _default_text(name: str) -> str:
             return "by mode: " + listed
         return f"by mode; texture: {values['texture']}"
     if name == "iterations":
-        return "1000 Adam, 100 L-BFGS"
+        return f"{DEFAULT_ITERATIONS['adam']} Adam, {DEFAULT_ITERATIONS['lbfgs']} L-BFGS"
     if name == "preset":
         return "the --weights file's, else imagenet"
     flag = flags.FLAGS[name]
