@@ -342,7 +342,7 @@ class TiledObjective:
             image = np.asarray(image, np.float32)
         weighting = self.weighting
         parts = dict.fromkeys(LOSS_PARTS, 0.0)
-        gradient = self._zeroed_gradient(tuple(image.shape))
+        gradient = np.zeros(tuple(image.shape), np.float32)
         if weighting.uses_gram:
             if self.guidance is None:
                 grams = self._gram_accumulated(image, self._image_gram_sums)
@@ -364,7 +364,7 @@ class TiledObjective:
             with tf.GradientTape() as tape:
                 tape.watch(picture)
                 tv = weighting.weighted({"tv": total_variation(picture)})["tv"][0]
-            gradient.assign_add(tape.gradient(tv, picture))
+            gradient += tape.gradient(tv, picture).numpy()
             parts["tv"] = float(tv)
         for core, origin, bounds in self.colour_tiles if self.runs_colour_step else ():
             stored = [tf.constant(self.stored_targets[name][
@@ -374,29 +374,13 @@ class TiledObjective:
             tile_gradient, direct, content = self._colour_step(
                 tf.constant(self._cut(image, bounds)), self._content_tile(bounds),
                 stored, tf.constant(origin, tf.int32), tf.constant(core, tf.int32))
-            self._add_tile(gradient, bounds, tile_gradient)
+            gradient[:, bounds[0]:bounds[1], bounds[2]:bounds[3]] += tile_gradient.numpy()
             parts["direct"] += float(direct[0])
             parts["content"] += float(content[0])
         for core, origin, bounds in self.gray_tiles if self.weighting.uses_texture else ():
             self._texture_tile_step(image, core, origin, bounds, gradient, parts, gram_deltas)
         parts["total"] = sum(parts[name] for name in LOSS_PARTS)
-        return parts["total"], gradient.read_value(), parts
-
-    def _zeroed_gradient(self, shape) -> tf.Variable:
-        """The picture's gradient, summed tile by tile in place: a variable kept from one
-        evaluation to the next, so that no picture-sized copy is made to hand it over (a NumPy
-        sum turned into a tensor at the end was 0.45 GB more at 20 MP)."""
-        if getattr(self, "_gradient", None) is None or tuple(self._gradient.shape) != shape:
-            self._gradient = tf.Variable(tf.zeros(shape), trainable=False)
-        else:
-            self._gradient.assign(tf.zeros(shape))
-        return self._gradient
-
-    @staticmethod
-    def _add_tile(gradient: tf.Variable, bounds, tile_gradient) -> None:
-        """Adds a tile's gradient (core and halo) into the picture's at the tile's place."""
-        where = (slice(None), slice(bounds[0], bounds[1]), slice(bounds[2], bounds[3]))
-        gradient[where].assign(gradient[where] + tile_gradient)
+        return parts["total"], tf.constant(gradient), parts
 
     def _texture_tile_step(self, image, core, origin, bounds, gradient, parts,
                            gram_deltas) -> None:
@@ -407,5 +391,5 @@ class TiledObjective:
         if self.guidance is not None:
             arguments.append(self._guidance_tile(self.guidance, origin, bounds))
         tile_gradient, raw = self._gray_step(*arguments)
-        self._add_tile(gradient, bounds, tile_gradient)
+        gradient[:, bounds[0]:bounds[1], bounds[2]:bounds[3]] += tile_gradient.numpy()
         parts["raw"] += float(tf.reshape(raw, [-1])[0])
