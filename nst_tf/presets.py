@@ -98,8 +98,9 @@ MODE_PRESETS = {
 # A run at full resolution (--max_dim 0: coarse to fine from start_dim, global statistics) with
 # the normalized file, texture mode: the first level's Adam steps and calibration, chosen so that
 # the whole run costs under 5x 100 steps at 512x341 and keeps the original's look. At 1024x576
-# a step costs about 3.4 steps at 512x341, and the refinement levels (2048 and 3840 px wide, two
-# steps each, tiled) about 1.8 x 100 of them, which leaves the first level 50-70 steps. With
+# a step costs 3.4-4 steps at 512x341 (its pixels; 4.0 tiled with the raw loss), and the
+# refinement levels (2048 and 3840 px wide, two steps each, with their targets) about 210 of
+# them on peebles at 4K, which leaves the first level 50-70 steps. With
 # epsilon 0.001 each step moves every pixel by nearly the learning rate, as the original's
 # gradients did with Keras' weights (epsilon 0.1 against gradients far above it), so the look is
 # made in about 45 steps (the settle rule's 200-step wait does not fit; it is off); 0.01 takes
