@@ -55,6 +55,12 @@ def stride_grid(layers: Sequence[str], network_layers: Sequence[str] = VGG19_LAY
     return max([1] + [footprint(layer, network_layers)[0] for layer in layers])
 
 
+# Cores are balanced for tiles of at least this many halos (the full-size tiles: 1024 px against
+# the colour branch's 96, 512 against the gray branch's 12); below, balancing would need more
+# pieces to keep the edge cores within the tile.
+BALANCED_TILE_HALOS = 8
+
+
 def core_spans(length: int, tile: int, halo_px: int = 0) -> List[Tuple[int, int]]:
     """[start, stop) cores covering 0..length, each at most `tile` long (give or take the grid),
     every start on the TILE_GRID_PX grid (the deepest stride), so halos line up with every layer.
@@ -66,9 +72,11 @@ def core_spans(length: int, tile: int, halo_px: int = 0) -> List[Tuple[int, int]
     shape (docs/measurements/2026-12-full-resolution.md).
     """
     pieces = max(1, math.ceil(length / tile))
-    if pieces > 1 and tile > halo_px:  # edge cores (inner + halo) no longer than `tile`
+    if tile < BALANCED_TILE_HALOS * halo_px:
+        halo_px = 0  # a tile of a few halos: equal cores (balancing would add tiles)
+    elif pieces > 1:  # edge cores (inner + halo) no longer than `tile`
         pieces = max(pieces, math.ceil((length - 2 * halo_px) / (tile - halo_px)))
-    if pieces == 1 or tile <= halo_px or length - 2 * halo_px < pieces * TILE_GRID_PX:
+    if pieces == 1 or length - 2 * halo_px < pieces * TILE_GRID_PX:
         halo_px = 0  # too short to balance: equal cores
     inner = (length - 2 * halo_px) / pieces
     edges = [0] + [int(round((halo_px + k * inner) / TILE_GRID_PX)) * TILE_GRID_PX
@@ -102,8 +110,13 @@ def tiling(size: Tuple[int, int], tile: int, halo_px: int, grid: int) -> List[Ti
     axes = []
     for length in size:
         cores = core_spans(length, tile, halo_px)
-        want = max(min(length, b + halo_px) - max(0, a - halo_px) for a, b in cores)
-        axes.append([(core, tile_span(core, length, want, halo_px, grid)) for core in cores])
+        spans = [(max(0, a - halo_px), min(length, b + halo_px)) for a, b in cores]
+        if tile >= BALANCED_TILE_HALOS * halo_px:  # balanced cores: one length, give or take
+            want = max(stop - start for start, stop in spans)  # the grid
+            spans = [tile_span(core, length, want, halo_px, grid) for core in cores]
+        # (Equal cores of a few halos keep their own tiles: one length would grow the edge ones
+        # by up to a halo.)
+        axes.append(list(zip(cores, spans)))
     return [((top, bottom, left, right), (rows[0], columns[0]),
              (rows[0], rows[1], columns[0], columns[1]))
             for (top, bottom), rows in axes[0] for (left, right), columns in axes[1]]

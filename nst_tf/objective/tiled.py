@@ -34,7 +34,8 @@ import tensorflow as tf
 from nst_tf.config import TILE_GRID_PX
 from nst_tf.io.inputs import as_texture_list
 from nst_tf.network.vgg import FeatureExtractor, preprocess
-from nst_tf.objective.grid import core_mask, core_slice, footprint, halo, stride_grid, tiling
+from nst_tf.objective.grid import (BALANCED_TILE_HALOS, core_mask, core_slice, footprint, halo,
+                                   stride_grid, tiling)
 from nst_tf.objective.terms import (Weighting, blended, gram_distance, gram_sums,
                                     gram_surrogate, layer_mean, pooled, square_distance,
                                     total_variation)
@@ -90,7 +91,9 @@ class TiledObjective:
         # The texture branch's tiles are half as long: its step (the picture's and, with the raw
         # loss, the texture's features to block3_conv1, both differentiated or kept) held the
         # process's peak at full-size tiles, and its 12 px halo makes smaller tiles cheap.
-        self.gray_tile_size = max(TILE_GRID_PX, self.tile_size // 2 // TILE_GRID_PX * TILE_GRID_PX)
+        # (Not under BALANCED_TILE_HALOS halos, where smaller tiles would only add calls.)
+        half = self.tile_size // 2 // TILE_GRID_PX * TILE_GRID_PX
+        self.gray_tile_size = min(self.tile_size, max(half, BALANCED_TILE_HALOS * self.gray_halo))
         self.colour_tiles = tiling(self.size, self.tile_size, self.colour_halo, self.colour_grid)
         self.gray_tiles = tiling(self.size, self.gray_tile_size, self.gray_halo, self.gray_grid)
         # Which content targets to keep: small ones; the others are recomputed per tile.
