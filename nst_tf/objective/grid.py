@@ -61,6 +61,12 @@ def stride_grid(layers: Sequence[str], network_layers: Sequence[str] = VGG19_LAY
 BALANCED_TILE_HALOS = 8
 
 
+def balances(tile: int, halo_px: int) -> bool:
+    """Whether cores of at most `tile` are balanced for `halo_px` (core_spans) and their tiles
+    made one length (tiling)."""
+    return tile >= BALANCED_TILE_HALOS * halo_px
+
+
 def core_spans(length: int, tile: int, halo_px: int = 0) -> List[Tuple[int, int]]:
     """[start, stop) cores covering 0..length, each at most `tile` long (give or take the grid),
     every start on the TILE_GRID_PX grid (the deepest stride), so halos line up with every layer.
@@ -72,7 +78,7 @@ def core_spans(length: int, tile: int, halo_px: int = 0) -> List[Tuple[int, int]
     shape (docs/measurements/2026-12-full-resolution.md).
     """
     pieces = max(1, math.ceil(length / tile))
-    if tile < BALANCED_TILE_HALOS * halo_px:
+    if not balances(tile, halo_px):
         halo_px = 0  # a tile of a few halos: equal cores (balancing would add tiles)
     elif pieces > 1:  # edge cores (inner + halo) no longer than `tile`
         pieces = max(pieces, math.ceil((length - 2 * halo_px) / (tile - halo_px)))
@@ -111,7 +117,7 @@ def tiling(size: Tuple[int, int], tile: int, halo_px: int, grid: int) -> List[Ti
     for length in size:
         cores = core_spans(length, tile, halo_px)
         spans = [(max(0, a - halo_px), min(length, b + halo_px)) for a, b in cores]
-        if tile >= BALANCED_TILE_HALOS * halo_px:  # balanced cores: one length, give or take
+        if balances(tile, halo_px):  # balanced cores: one length, give or take
             want = max(stop - start for start, stop in spans)  # the grid
             spans = [tile_span(core, length, want, halo_px, grid) for core in cores]
         # (Equal cores of a few halos keep their own tiles: one length would grow the edge ones
