@@ -304,8 +304,7 @@ def _actors_main(address: str, output_dir: str, argv: Sequence[str]) -> None:
     absl_flags.DEFINE_string("texture", None, "")
     common.define_transfer_flags()
     absl_flags.FLAGS(["actors", *argv])
-    preset, _, _ = common.choose_preset(absl_flags.FLAGS.weights, absl_flags.FLAGS.network)
-    base = common.config_from_flags(preset=preset)
+    base = common.config_from_flags()
     jobs = jobs_from_folder(absl_flags.FLAGS.content_dir, absl_flags.FLAGS.texture,
                             Path(output_dir).resolve(), base)
     ray_runner.connect(address)

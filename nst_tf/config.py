@@ -11,6 +11,7 @@ from typing import Optional, Tuple
 
 from nst_tf.errors import NSTError
 from nst_tf.fields import coerced, field_kind, from_text
+from nst_tf.network.choice import choose_network
 from nst_tf.network.layers import NETWORK_LAYERS, NETWORKS, keras_layer_name
 from nst_tf.presets import (COLOR_TRANSFERS, DEFAULT_ITERATIONS, FULL_RESOLUTION_EPSILON,
                             FULL_RESOLUTION_STEPS, MODE_FIELDS, MODES, NORMALIZED_EPSILON,
@@ -58,19 +59,24 @@ def _shown(value) -> str:
 
 
 def _mode_knob(name: str, help_text: str, **extra):
-    """A field whose default depends on the mode (None: take MODE_PRESETS'); the help lists them."""
-    defaults = "; ".join(f"{mode} {_shown(mode_default(mode, 'imagenet', name))}" for mode in MODES)
-    return _knob(None, f"{help_text} Default by mode (imagenet preset): {defaults}.",
-                 mode_field=True, **extra)
+    """A field whose default depends on the mode and preset (None: take MODE_PRESETS'); the help
+    lists them, the calibrated preset's first."""
+    def defaults(preset):
+        return "; ".join(f"{mode} {_shown(mode_default(mode, preset, name))}" for mode in MODES)
+    return _knob(None, f"{help_text} Default by mode: {defaults('normalized')} (faithful, "
+                 f"preset imagenet: {defaults('imagenet')}).", mode_field=True, **extra)
 
 
 @dataclasses.dataclass(frozen=True)
 class TransferConfig:
     """Every setting of one transfer, with its default; frozen (use .replace(name=value)).
 
-    A field left None takes its mode's default for the weights preset (nst_tf.presets): the
-    texture mode's are the 2018 notebooks', tuned for Keras' ImageNet VGG19; preset='normalized'
-    carries them to Gatys' normalized VGG19. Values may be written as on the command line
+    The network is Gatys' normalized VGG19, derived from the weights file when it is Keras'
+    ImageNet VGG19 or another rescaling of it (nst_tf.network.calibration), with the settings
+    calibrated for it (preset 'normalized'); faithful=True runs the 2018 computation instead:
+    the file as it is, with the notebooks' settings (preset 'imagenet'). A field left None takes
+    its mode's default for the preset (nst_tf.presets); preset None follows the weights file
+    (nst_tf.network.choice). Values may be written as on the command line
     (split='2x2', texture_layers='block1_conv1,block2_conv1') or as Python values ((2, 2), a
     list); a wrong one raises NSTError naming the field.
     """
@@ -81,9 +87,17 @@ class TransferConfig:
         "variation), 'synthesize' (the texture's statistics from noise, no content, --size), "
         "'reconstruct' (the content's features at --content_layers, from noise).",
         choices=MODES)
-    preset: str = _knob(
-        "imagenet", "Which weights file the mode's default loss weights are tuned for: "
-        "'imagenet' (Keras' VGG19) or 'normalized' (Gatys' normalized VGG19).", choices=PRESETS)
+    faithful: bool = _knob(
+        False, "Run the original's 2018 computation exactly: the weights file as it is (Keras' "
+        "VGG19), the notebooks' loss weights, Adam's epsilon 0.1, no settle rule (preset "
+        "imagenet). Off: Gatys' normalized VGG19, derived from the file, with the settings "
+        "calibrated for it.")
+    preset: Optional[str] = _knob(
+        None, "Which network the mode's default settings are tuned for: 'normalized' (Gatys' "
+        "normalized VGG19, derived from the weights file when it is a rescaling of it: the "
+        "calibrated loop) or 'imagenet' (the file as it is: the 2018 settings). Default: "
+        "'normalized' when the file is VGG19's ImageNet weights and faithful is off, else "
+        "'imagenet'.", choices=PRESETS)
     split: Tuple[int, int] = _knob(
         (1, 1), "Tiles as WxH: the content is cut into H rows of W columns, each matched "
         "against the same tile of the texture.")
@@ -215,7 +229,8 @@ class TransferConfig:
     weights: Optional[str] = _knob(
         "imagenet", "'imagenet' (Keras' file for --network, downloaded into weights/ when "
         "missing), a path to a notop .h5 file of that network, or 'random' (untrained, for "
-        "tests).")
+        "tests). A VGG19 ImageNet file (Keras', or Gatys' normalized) runs as Gatys' normalized "
+        "VGG19 unless faithful is on.")
 
     def __post_init__(self):
         for field in dataclasses.fields(self):  # '2x2', [a, b], 'a,b', 100 for 100.0 ...
@@ -223,8 +238,15 @@ class TransferConfig:
                                                          getattr(self, field.name)))
         if self.mode not in MODES:
             raise NSTError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
-        if self.preset not in PRESETS:
+        if self.preset is not None and self.preset not in PRESETS:
             raise NSTError(f"preset must be one of {', '.join(PRESETS)}, got {self.preset!r}")
+        if self.network not in NETWORKS:
+            raise NSTError(f"network must be one of {', '.join(NETWORKS)}, got {self.network!r}")
+        # The preset follows the weights file unless given (replace() keeps following it).
+        choice = choose_network(self.weights, self.network, self.faithful, self.preset)
+        object.__setattr__(self, "_preset_given", self.preset is not None)
+        object.__setattr__(self, "network_choice", choice)
+        object.__setattr__(self, "preset", choice.preset)
         # original_colors is the older name of color_transfer luminance: given, it wins over
         # 'none' (the command line's default), and cannot go with 'histogram'.
         if self.original_colors and self.color_transfer == "histogram":
@@ -236,8 +258,6 @@ class TransferConfig:
         for name in MODE_FIELDS:  # None: the mode's default
             if getattr(self, name) is None:
                 object.__setattr__(self, name, self._mode_default(name))
-        if self.network not in NETWORKS:
-            raise NSTError(f"network must be one of {', '.join(NETWORKS)}, got {self.network!r}")
         known = NETWORK_LAYERS[self.network]
         for name in ("texture_layers", "content_layers"):  # one spelling from here on
             layers = [keras_layer_name(layer) if keras_layer_name(layer) in known else layer
@@ -367,8 +387,11 @@ class TransferConfig:
 
     def replace(self, **changes) -> "TransferConfig":
         """A copy with `changes`. A mode's setting at its default follows a change of what the
-        default depends on (mode, preset, max_dim, statistics, colour transfer): a batch row
-        with another mode gets that mode's settings."""
+        default depends on (mode, preset, weights, max_dim, statistics, colour transfer): a
+        batch row with another mode gets that mode's settings; a preset not given follows the
+        weights."""
+        if not self._preset_given and "preset" not in changes:
+            changes["preset"] = None
         if _DEFAULT_DEPENDS_ON & changes.keys():
             for name in MODE_FIELDS:
                 if name not in changes and getattr(self, name) == self._mode_default(name):
@@ -386,7 +409,7 @@ class TransferConfig:
 
 
 _DEFAULT_DEPENDS_ON = {"mode", "preset", "max_dim", "statistics", "color_transfer",
-                       "original_colors"}
+                       "original_colors", "weights", "network", "faithful"}
 
 
 def _field_list() -> str:

@@ -33,7 +33,8 @@ def test_two_step_run_writes_image_metrics_and_snapshots(tmp_path, image_files, 
     assert "step 1/2  total" in done.stderr
     lines = done.stderr.strip().splitlines()
     what = "2 adam steps" if optimizer == "adam" else "2 lbfgs evaluations"
-    assert re.fullmatch(rf"transfer: texture mode, 96x72 -> 64x48, {what}, preset imagenet, on "
+    assert re.fullmatch(rf"transfer: texture mode, 96x72 -> 64x48, {what}, untrained weights, "
+                        r"preset imagenet, on "
                         r"(CPU|GPU|\d+ GPUs)", lines[0]), lines[0]
     assert re.fullmatch(rf"wrote {re.escape(str(output))} \(64x48\) in \d+\.\d s", lines[-1])
     assert iio.imread(output).shape == (48, 64, 3)  # 96x72 content, longer side 64
@@ -151,9 +152,9 @@ def test_help_exits_0_with_the_grouped_flags(script, flag):
     flag_lines = [line.split()[0] for line in lines if line.startswith("  --")]
     if script == "transfer.py":
         # The common flags first, in this order, each with its default.
-        assert flag_lines[:8] == ["--content=PHOTO", "--texture=PHOTO", "--output=FILE",
+        assert flag_lines[:9] == ["--content=PHOTO", "--texture=PHOTO", "--output=FILE",
                                   "--mode=texture|style|synthesize|reconstruct", "--max_dim=N",
-                                  "--iterations=N", "--weights=FILE",
+                                  "--iterations=N", "--weights=FILE", "--[no]faithful",
                                   "--preset=imagenet|normalized"]
         assert lines[lines.index("common:") + 1].startswith("  --content=PHOTO")
         for title in ("loss weights:", "layers and network:", "optimiser:",
@@ -162,7 +163,8 @@ def test_help_exits_0_with_the_grouped_flags(script, flag):
         assert any(re.match(r"  --output=FILE \(-o\) +The result file.*\[output\.png\]$", line)
                    for line in lines)
         assert any(line.startswith("  --texture_weight=X (--style_weight)") for line in lines)
-        assert "[by mode; texture: 5e-05]" in done.stdout.replace("\n" + " " * 30, " ")
+        assert ("[by mode: texture 2500, style 30, synthesize 1000, reconstruct 0; --faithful: "
+                "5e-05]") in done.stdout.replace("\n" + " " * 30, " ")
     if script == "batch.py":
         # The transfer flags it passes on to every job, after its own.
         assert flag_lines[:4] == ["--jobs=FILE.csv", "--content_dir=FOLDER", "--texture=PHOTO",
@@ -298,58 +300,34 @@ def test_download_checks_the_md5_before_any_download(tmp_path, md5):
     assert list(tmp_path.iterdir()) == []
 
 
-# --- The preset follows the weights ---------------------------------------------------------
+# --- The network and preset follow the weights ---------------------------------------------
 
 @needs_shared_weights
-def test_the_normalized_file_is_recognised():
-    from nst_tf.network.weights import first_kernel_scale, weights_preset
-    assert first_kernel_scale(SHARED_WEIGHTS) == pytest.approx(0.0092, abs=5e-4)
-    assert weights_preset(str(SHARED_WEIGHTS)) == "normalized"
-
-
-def test_a_keras_scale_file_is_recognised(tmp_path):
-    import keras
-    from nst_tf.network.weights import first_kernel_scale, weights_preset
-    path = tmp_path / "random_vgg19.weights.h5"  # Keras 3's layout, Keras' initialisation
-    keras.applications.VGG19(weights=None, include_top=False).save_weights(path)
-    assert first_kernel_scale(path) == pytest.approx(0.05, rel=0.1)
-    assert weights_preset(str(path)) == "imagenet"
-    assert weights_preset("imagenet") == "imagenet"
-    assert weights_preset("random") is None and weights_preset(None) is None
-    assert weights_preset(str(tmp_path / "missing.h5")) is None  # its check reports it
-
-
-def test_the_preset_of_a_legacy_layout_file(tmp_path):
-    """Keras 2's layout (Keras' download's): the first kernel is found by its shape."""
-    from nst_tf.network.weights import kernel_shapes, weights_preset
-    path = tmp_path / "vgg19.h5"
-    legacy_weights_file(path, kernel_shapes("vgg19"))
-    import h5py
-    with h5py.File(path, "r+") as handle:
-        handle["block1_conv1/block1_conv1/kernel:0"][...] = 0.2  # Keras' scale
-    assert weights_preset(str(path)) == "imagenet"
-    with h5py.File(path, "r+") as handle:
-        handle["block1_conv1/block1_conv1/kernel:0"][...] = 0.009  # normalized scale
-    assert weights_preset(str(path)) == "normalized"
-
-
-@needs_shared_weights
-def test_the_command_takes_the_preset_from_the_weights(tmp_path, image_files):
+def test_the_start_line_says_which_loop_runs(tmp_path, image_files):
     content, texture = image_files
     args = [f"--content={content}", f"--texture={texture}", "--max_dim=48", "--iterations=0",
             f"--weights={SHARED_WEIGHTS}"]
     done = run_script("transfer.py", *args, f"--output={tmp_path / 'a.png'}")
     assert done.returncode == 0, done.stderr
-    assert re.match(r"transfer: texture mode, 96x72 -> 48x36, 0 adam steps, preset normalized "
-                    r"\(from the weights\), on ", done.stderr), done.stderr
-    done = run_script("transfer.py", *args, "--preset=imagenet", f"--output={tmp_path / 'b.png'}")
+    assert re.match(r"transfer: texture mode, 96x72 -> 48x36, 0 adam steps, the calibrated loop "
+                    r"\(Gatys' normalized VGG19\), on ", done.stderr), done.stderr
+    done = run_script("transfer.py", *args, "--faithful", f"--output={tmp_path / 'b.png'}")
+    assert done.returncode == 0, done.stderr
+    assert re.match(r"transfer: .*, the 2018 loop \(faithful: vgg19_normalized_notop.h5 as it "
+                    r"is, the notebooks' settings\), on ", done.stderr), done.stderr
+    done = run_script("transfer.py", *args, "--preset=imagenet", f"--output={tmp_path / 'c.png'}")
     assert done.returncode == 0, done.stderr
     lines = done.stderr.splitlines()
-    assert lines[0] == (f"warning: --preset imagenet is tuned for Keras ImageNet weights, but "
-                        f"--weights is {SHARED_WEIGHTS} (first kernels' mean |w| 0.0092: "
-                        "normalized scale); without --preset the tool would use --preset "
-                        "normalized")
-    assert re.match(r"transfer: .*, preset imagenet, on ", lines[1])
+    assert lines[0] == ("warning: preset imagenet is tuned for Keras' file, but "
+                        "vgg19_normalized_notop.h5 is Gatys' normalized VGG19; without the "
+                        "preset the calibrated loop would run")
+    assert re.match(r"transfer: .*, preset imagenet \(vgg19_normalized_notop.h5 as it is\), on ",
+                    lines[1])
+    done = run_script("transfer.py", *args, "--faithful", "--preset=normalized",
+                      f"--output={tmp_path / 'd.png'}")
+    assert (done.returncode, done.stderr) == (2, "error: faithful runs the 2018 computation "
+                                                 "(preset imagenet); it cannot go with preset "
+                                                 "normalized\n")
 
 
 def test_the_bench_scripts_still_find_the_shared_code():

@@ -30,8 +30,10 @@ def test_every_mode_and_preset_has_every_mode_field():
 
 
 def test_mode_defaults_fill_what_is_not_given_and_what_is_given_wins():
-    texture = TransferConfig()
+    texture = TransferConfig(faithful=True)
     assert texture.loss_weights == (5.0, 1.0, 0.0, 5e-5, 0.0)  # the original, TV off
+    # The default: the original's weights carried to Gatys' normalized VGG19.
+    assert TransferConfig().loss_weights == (5.0, 1.0, 0.0, 2500.0, 0.0)
     assert texture.init == "content" and texture.gray_texture
     style = TransferConfig(mode="style")
     assert style.texture_layers == ALL_CONV1 and style.content_layers == ("block5_conv2",)
@@ -62,8 +64,9 @@ def test_full_resolution_has_its_own_first_level_defaults_and_given_values_win()
     # Per-tile statistics at max_dim 0 is no coarse-to-fine run; Keras' file keeps the original's.
     tiles = TransferConfig(max_dim=0, preset="normalized", statistics="tile")
     assert not tiles.coarse_to_fine and (tiles.epsilon, tiles.steps) == (NORMALIZED_EPSILON, 1000)
-    keras = TransferConfig(max_dim=0)
+    keras = TransferConfig(max_dim=0, faithful=True)
     assert (keras.epsilon, keras.settle_fraction, keras.steps) == (0.1, 0.0, 1000)
+    assert TransferConfig(max_dim=0).steps == FULL_RESOLUTION_STEPS  # the file every user gets
     given = TransferConfig(max_dim=0, preset="normalized", epsilon=0.1, iterations=7,
                            settle_fraction=0.5)
     assert (given.epsilon, given.steps, given.settle_fraction) == (0.1, 7, 0.5)

@@ -80,10 +80,9 @@ def main(argv):
 
     # The preset follows the weights file, as on the command line (the normalized file's
     # epsilon and stopping rule with it).
-    preset, _, warning = cli_common.choose_preset(FLAGS.weights, FLAGS.network)
-    if warning:
-        cli_common.say(warning)
-    base = cli_common.config_from_flags(preset=preset)
+    base = cli_common.config_from_flags()
+    if base.network_choice.warning:
+        cli_common.say(base.network_choice.warning)
     base_url, examples = load_manifest()
     chosen = select(examples, FLAGS.only)
     for example in chosen:

@@ -66,12 +66,13 @@ def record(job: Job, status: str, seconds: float = 0.0, error: Optional[str] = N
 _NETWORKS: Dict[tuple, object] = {}
 
 
-def _network(weights_path: Optional[str], seed: int, network: str = "vgg19"):
+def _network(weights_path: Optional[str], seed: int, network: str = "vgg19",
+             derive: bool = False):
     from nst_tf.network.vgg import vgg
     # Random weights depend on the seed; a weights file does not.
-    key = (network, weights_path, seed if weights_path is None else None)
+    key = (network, weights_path, seed if weights_path is None else None, derive)
     if key not in _NETWORKS:
-        _NETWORKS[key] = vgg(network, weights_path, seed)
+        _NETWORKS[key] = vgg(network, weights_path, seed, derive)
     return _NETWORKS[key]
 
 
@@ -89,7 +90,8 @@ def attempt(job: Job, load: Callable[[], object], finish: Callable[[object], Non
         inputs = load()
         transfer = TextureTransfer(job.content, job.texture, job.config, inputs=inputs,
                                    network=_network(inputs.weights_path, job.config.seed,
-                                                    job.config.network))
+                                                    job.config.network,
+                                                    job.config.network_choice.derive))
         image = transfer.run(lambda report: last.update(
             {part: getattr(report, part) for part in ("total",) + LOSS_PARTS}))
         finish(image)

@@ -46,7 +46,7 @@ FLAGS = flags.FLAGS
 
 GROUPS = [("jobs", ("jobs", "content_dir", "texture", "output_dir", "progress")),
           ("ray", ("ray_address", "gpus_per_job", "cpus_per_job", "ray_cpus"))] + \
-    common.transfer_groups(first=("mode", "max_dim", "iterations", "weights", "preset"),
+    common.transfer_groups(first=("mode", "max_dim", "iterations", "weights", "faithful", "preset"),
                            title="transfer settings of every job",
                            skip=("content", "texture", "output"), prefix="transfer: ")
 
@@ -110,13 +110,12 @@ def run(argv):
 
     began = time.perf_counter()
     check_setup(FLAGS.jobs, FLAGS.content_dir, FLAGS.output_dir)
-    preset, note, warning = common.choose_preset(FLAGS.weights, FLAGS.network)
-    base = common.config_from_flags(preset=preset)
+    base = common.config_from_flags()
     output_dir = Path(FLAGS.output_dir).resolve()
     jobs = load_jobs(base, output_dir)
     check_weights([job.config for job in jobs])
-    if warning:
-        common.say(warning)
+    if base.network_choice.warning:
+        common.say(base.network_choice.warning)
     if FLAGS.ray_address:
         from nst_tf.batch import ray_runner as ray_batch
         ray_batch.connect(FLAGS.ray_address, FLAGS.ray_cpus)
@@ -133,7 +132,7 @@ def run(argv):
         where = f"here, on {common.device_name()}"
     if FLAGS.progress:
         common.say(f"batch: {len(jobs)} job{'s' if len(jobs) != 1 else ''} into {output_dir}, "
-                   f"{base.mode} mode, preset {base.preset}{note}, {where}")
+                   f"{base.mode} mode, {base.network_choice.summary}, {where}")
     progress = JobProgress(len(jobs))
     try:
         summary = run_batch(jobs, output_dir, runner, progress)

@@ -97,8 +97,10 @@ def define_transfer_flags(exclude=(), aliases: bool = False) -> None:
     for field in dataclasses.fields(TransferConfig):
         if field.name in _EXCLUDED:
             continue
-        # A mode-dependent field has no default of its own (None: the mode's, MODE_PRESETS).
-        default = None if field.metadata.get("mode_field") else getattr(_DEFAULTS, field.name)
+        # A mode-dependent field has no default of its own (None: the mode's, MODE_PRESETS);
+        # nor has one that follows others (preset: the weights file's).
+        default = (None if field.metadata.get("mode_field") or field.default is None
+                   else getattr(_DEFAULTS, field.name))
         help_text = field.metadata["help"]
         kind = field_kind(field)
         if field.name in ("split", "size"):
@@ -123,11 +125,8 @@ def define_transfer_flags(exclude=(), aliases: bool = False) -> None:
 
 
 def config_from_flags(**overrides) -> TransferConfig:
-    """The TransferConfig the command line asks for; without a `preset` override, the preset
-    follows the weights file as choose_preset says (every script then runs what the transfer
-    command would)."""
-    if "preset" not in overrides:
-        overrides["preset"] = choose_preset(flags.FLAGS.weights, flags.FLAGS.network)[0]
+    """The TransferConfig the command line asks for (without --preset, the preset follows the
+    weights file, as in the library: every script runs what the transfer command would)."""
     values = {}
     for field in dataclasses.fields(TransferConfig):
         if field.name in _EXCLUDED:
@@ -224,39 +223,13 @@ def check_output_dir(flag: str, path) -> None:
             return
 
 
-def choose_preset(weights, network: str = "vgg19"):
-    """(preset, note, warning) for the run: the preset given with --preset, else the one the
-    weights file calls for (nst_tf.network.weights.weights_preset), else the default. `note`
-    says where the preset came from (for the start line); `warning` is one line when a given
-    preset does not suit the file, else None."""
-    from nst_tf.network.weights import first_kernel_scale, weights_preset
-    given = flags.FLAGS["preset"].present
-    chosen = flags.FLAGS.preset
-    suited = weights_preset(weights)
-    if not given:
-        if suited is None:
-            return chosen, "", None
-        return suited, " (from the weights)", None
-    if suited is None or suited == chosen:
-        return chosen, "", None
-    if weights == "imagenet":
-        what = "Keras' ImageNet file"
-    else:
-        what = (f"{weights} (first kernels' mean |w| {first_kernel_scale(weights):.3g}: "
-                f"{'normalized' if suited == 'normalized' else 'Keras'} scale)")
-    return chosen, "", (f"warning: --preset {chosen} is tuned for "
-                        f"{'normalized' if chosen == 'normalized' else 'Keras ImageNet'} "
-                        f"weights, but --weights is {what}; without --preset the tool would "
-                        f"use --preset {suited}")
-
-
 # ---------------------------------------------------------------------------------------------
 # The command line: help in groups, one-line errors.
 
 # The transfer flags in the groups the help shows them in; a setting in none of them is listed
 # under "advanced".
 COMMON_FLAGS = ("content", "texture", "output", "mode", "max_dim", "iterations", "weights",
-                "preset")
+                "faithful", "preset")
 TRANSFER_GROUPS = (
     ("loss weights", ("direct_weight", "content_weight", "raw_weight", "texture_weight",
                       "tv_weight", "texture_layer_weights", "texture_blend", "gray_texture")),
@@ -284,10 +257,9 @@ SHORT_HELP = {
             "synthesized from noise, or the content's features reconstructed.",
     "max_dim": "Longer side of each tile in pixels; 0 keeps the content's full resolution.",
     "iterations": "Most Adam steps or L-BFGS evaluations.",
-    "weights": "imagenet (Keras' VGG19, downloaded on first use), a VGG notop .h5 file, or "
-               "random (untrained, for tests).",
-    "preset": "The weights the loss weights are tuned for: Keras' ImageNet VGG19 or Gatys' "
-              "normalized VGG19.",
+    "weights": "imagenet (Keras' VGG19), a notop .h5 file, or random.",
+    "faithful": "The original's 2018 loop exactly; off: the calibrated loop.",
+    "preset": "Tuned for: normalized (calibrated) or imagenet (2018).",
     "optimizer": "adam: the original's loop and look; lbfgs: a lower objective sooner, a lighter "
                  "texture; sgd: plain steps with exponential decay.",
     "statistics": "global: one Gram matrix per layer over the whole picture; tile: per tile "
@@ -359,17 +331,18 @@ def _default_text(name: str) -> str:
     fields = {field.name: field for field in dataclasses.fields(TransferConfig)}
     field = fields.get(name)
     if field is not None and field.metadata.get("mode_field"):
-        values = {mode: _shown(mode_default(mode, "imagenet", name)) for mode in MODES}
-        if len(set(values.values())) == 1:
-            return values["texture"]
+        # The calibrated preset's (the default), and --faithful's where the texture mode's differs.
+        values = {mode: _shown(mode_default(mode, "normalized", name)) for mode in MODES}
         listed = ", ".join(f"{mode} {value}" for mode, value in values.items())
-        if len(listed) <= 60:
-            return "by mode: " + listed
-        return f"by mode; texture: {values['texture']}"
+        shown = (values["texture"] if len(set(values.values())) == 1
+                 else "by mode: " + listed if len(listed) <= 60
+                 else f"by mode; texture: {values['texture']}")
+        faithful = _shown(mode_default("texture", "imagenet", name))
+        return shown if faithful == values["texture"] else f"{shown}; --faithful: {faithful}"
     if name == "iterations":
         return f"{DEFAULT_ITERATIONS['adam']} Adam, {DEFAULT_ITERATIONS['lbfgs']} L-BFGS"
     if name == "preset":
-        return "the --weights file's, else imagenet"
+        return "the file's"
     flag = flags.FLAGS[name]
     return _shown(flag.default)
 

@@ -1,5 +1,5 @@
 """Downloads Keras' ImageNet VGG19 (or VGG16) without its classifier into weights/, verified by
-its md5, showing its progress.
+its md5, showing its progress, and writes Gatys' normalized VGG19 derived from it beside it.
 
     nst-tf download-weights
     nst-tf download-weights --network vgg16
@@ -9,20 +9,26 @@ A no-op when a verified file is already there; a failed download leaves nothing 
 (python scripts/download_weights.py ... from a checkout.)
 """
 import re
+from pathlib import Path
 
 from absl import app, flags
 
 from nst_tf.cli import common
 from nst_tf.errors import NSTError
 from nst_tf.io.download import ByteProgress, download
+from nst_tf.network.calibration import derived_layers, identify, write_layers
 from nst_tf.network.layers import NETWORKS
 from nst_tf.network.weights import WEIGHTS_DIR, keras_file
+
+# The derived normalized VGG19's name, beside the downloaded file.
+NORMALIZED_NAME = "vgg19_normalized_notop.h5"
 
 USAGE = "[--network vgg19|vgg16] [--url URL --md5 HEX] [--dest PATH]"
 DESCRIPTION = f"""\
 Downloads Keras' ImageNet VGG19 (or VGG16) notop weights into {WEIGHTS_DIR}/, verified by its
-md5, so that --weights imagenet runs offline. Does nothing when a verified copy is there; a
-failed download leaves nothing behind."""
+md5, so that --weights imagenet runs offline, and writes Gatys' normalized VGG19, derived from
+it exactly, beside it ({NORMALIZED_NAME}: the network the calibrated loop runs, for other tools).
+Does nothing when a verified copy is there; a failed download leaves nothing behind."""
 
 flags.DEFINE_enum("network", "vgg19", NETWORKS, "Whose Keras notop file to fetch.")
 flags.DEFINE_string("url", None, "Where to download from (default: Keras' file of --network).")
@@ -52,6 +58,25 @@ def run(argv):
     path = download(url, FLAGS.dest or WEIGHTS_DIR / known.filename, md5 or None,
                     progress=ByteProgress() if FLAGS.progress else None)
     print(f"{path} verified" if md5 else f"{path} downloaded (no hash given to check)")
+    if FLAGS.network == "vgg19":
+        print(write_normalized(path))
+
+
+def write_normalized(path: Path) -> str:
+    """Writes Gatys' normalized VGG19 derived from the file at `path` beside it (when it is a
+    rescaling of it, and not the normalized file itself); says what it did in one line."""
+    kind, reason = identify(path)
+    if kind == "normalized":
+        return f"{path} is Gatys' normalized VGG19 already"
+    if kind == "unreadable":
+        return f"{path}: not a VGG19 notop .h5 file; nothing derived"
+    if kind != "rescaled":
+        return f"{path} is {reason}; nothing derived (it runs with the 2018 settings)"
+    target = path.with_name(NORMALIZED_NAME)
+    if target == path:
+        target = path.with_name(f"{path.stem}_normalized{path.suffix}")
+    write_layers(target, derived_layers(path))
+    return f"{target}: Gatys' normalized VGG19, derived from it"
 
 
 def main(argv=None):

@@ -18,9 +18,11 @@ from nst_tf.cli import common
 USAGE = "--content PHOTO --texture PHOTO [--output FILE] [flags]"
 DESCRIPTION = """\
 Puts the texture of --texture into --content, keeping the content's layout and colours (or,
-with --mode, makes a style transfer, a texture synthesis or a feature reconstruction). The
-loss weights, layers and optimiser default by --mode and --preset; the preset follows the
---weights file unless given. Flags are written --name=value or --name value."""
+with --mode, makes a style transfer, a texture synthesis or a feature reconstruction). It runs
+the calibrated loop: Gatys' normalized VGG19, derived from Keras' VGG19 file (or the --weights
+file), with settings tuned for it; --faithful runs the original's 2018 loop instead. The loss
+weights, layers and optimiser default by --mode and by which of the two runs. Flags are written
+--name=value or --name value."""
 
 flags.DEFINE_string("content", None, "Content image: the photo whose layout and colours are kept "
                     "(not needed by --mode synthesize).")
@@ -74,9 +76,9 @@ def output_size(config, inputs, plan) -> tuple:
     return width * config.split[0], height * config.split[1]
 
 
-def start_line(config, inputs, plan, note: str, device: str) -> str:
-    """What will run, in one line: mode, picture size in and out, steps and optimiser, preset,
-    device."""
+def start_line(config, inputs, plan, device: str) -> str:
+    """What will run, in one line: mode, picture size in and out, steps and optimiser, which
+    loop on which network (config.network_choice), device."""
     height, width = inputs.content.shape[:2]
     out_width, out_height = output_size(config, inputs, plan)
     steps = sum(plan.steps)
@@ -85,7 +87,7 @@ def start_line(config, inputs, plan, note: str, device: str) -> str:
     source = "" if config.mode != "synthesize" else " (synthesized)"
     return (f"transfer: {config.mode} mode, {width}x{height}{source} -> {out_width}x{out_height}, "
             f"{steps} {config.optimizer} {what}{'s' if steps != 1 else ''}{levels}, "
-            f"preset {config.preset}{note}, on {device}")
+            f"{config.network_choice.summary}, on {device}")
 
 
 def quiet() -> bool:
@@ -104,8 +106,7 @@ def run(argv):
     began = time.perf_counter()
     # Every flag and input is checked before TensorFlow starts and the network is built.
     check_outputs(FLAGS.output, FLAGS.metrics, FLAGS.sheet, FLAGS.plot)
-    preset, note, warning = common.choose_preset(FLAGS.weights, FLAGS.network)
-    config = common.config_from_flags(preset=preset)
+    config = common.config_from_flags()
     output = Path(FLAGS.output)
     textures = [t.strip() for t in FLAGS.texture.split(",") if t.strip()] if FLAGS.texture else []
     # A mode that does not use a photo does not read it (synthesize still takes its size).
@@ -117,8 +118,8 @@ def run(argv):
                                        for i, t in enumerate(textures)},
                  **common.path_flags(config)})
     inputs = load_inputs(content, textures or None, config, download=True)
-    if warning:
-        common.say(warning)
+    if config.network_choice.warning:
+        common.say(config.network_choice.warning)
     common.import_tensorflow_quietly()
     from nst_tf.report.steplog import MetricsLog
     from nst_tf.report.progress import StepProgress
@@ -126,7 +127,7 @@ def run(argv):
 
     job = TextureTransfer(content, textures or None, config, inputs=inputs)
     if not quiet():
-        common.say(start_line(config, inputs, job.plan, note, common.device_name()))
+        common.say(start_line(config, inputs, job.plan, common.device_name()))
     metrics = MetricsLog(FLAGS.metrics) if FLAGS.metrics else None
     progress = StepProgress(job.plan.steps, FLAGS.log_every, enabled=FLAGS.progress)
     records = []

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
+import socket
 import time
 import urllib.error
 import urllib.parse
@@ -85,7 +86,16 @@ def verified(path, expected_hash: Optional[str]) -> bool:
 
 
 class _Transient(Exception):
-    """A network failure worth another try (no route yet, refused, reset, timed out, HTTP 5xx)."""
+    """A network failure worth another try (refused, reset, timed out, HTTP 5xx)."""
+
+
+class DownloadError(NSTError):
+    """A download that failed: the one-line message, and `reason`, its cause in a few words
+    (for a caller that words its own advice)."""
+
+    def __init__(self, message: str, reason: str):
+        super().__init__(message)
+        self.reason = reason
 
 
 def destination(dest, url: str) -> Path:
@@ -131,9 +141,9 @@ def download(url: str, dest, expected_hash: Optional[str] = None,
         except _Transient as error:
             spent = time.monotonic() - start
             if delay is None or spent + delay >= deadline:
-                raise NSTError(f"cannot download {url} ({error}; {attempt} attempts in "
-                               f"{spent:.0f} s); fetch it on a machine with internet access and "
-                               f"place it at {dest}") from None
+                raise DownloadError(f"cannot download {url} ({error}; {attempt} attempts in "
+                                    f"{spent:.0f} s); fetch it on a machine with internet "
+                                    f"access and place it at {dest}", str(error)) from None
             logging.warning("download failed (%s); trying again in %g s", error, delay)
             sleep(delay)
     raise AssertionError("unreachable")
@@ -154,12 +164,18 @@ def _fetch(url: str, dest: Path, expected_hash: Optional[str], timeout: float,
     except urllib.error.HTTPError as error:
         if error.code in RETRY_HTTP_CODES:
             raise _Transient(f"HTTP {error.code} {error.reason}") from None
-        raise NSTError(f"cannot download {url} (HTTP {error.code} {error.reason})") from None
+        raise DownloadError(f"cannot download {url} (HTTP {error.code} {error.reason})",
+                            f"HTTP {error.code} {error.reason}") from None
     except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as error:
-        if remote and not isinstance(error, ValueError):
+        # A host name that does not resolve means no network (or no DNS): retrying within
+        # seconds does not help, and an offline user should get the answer at once.
+        offline = isinstance(getattr(error, "reason", None), socket.gaierror)
+        if remote and not isinstance(error, ValueError) and not offline:
             raise _Transient(_transient_reason(error)) from None
-        raise NSTError(f"cannot download {url} ({_transient_reason(error)}); fetch it on a "
-                       f"machine with internet access and place it at {dest}") from None
+        reason = (f"no network: {_transient_reason(error)}" if offline
+                  else _transient_reason(error))
+        raise DownloadError(f"cannot download {url} ({reason}); fetch it on a machine with "
+                            f"internet access and place it at {dest}", reason) from None
     algorithm = _hash_algorithm(expected_hash or "")
     digest = hashlib.new(algorithm)
     length = response.headers.get("Content-Length") if response.headers else None

@@ -30,15 +30,26 @@ def deprocess(bgr):
     return tf.clip_by_value((bgr + tf.constant(BGR_MEANS))[..., ::-1], 0.0, 255.0)
 
 
-def vgg(network: str, weights_path: Optional[str], seed: int = 0) -> keras.Model:
+def vgg(network: str, weights_path: Optional[str], seed: int = 0,
+        derive: bool = False) -> keras.Model:
     """Keras' VGG19 or VGG16 (`network`) without its classifier, frozen.
 
     weights_path: a notop .h5 file of that network, or None for random (untrained) weights
-    drawn from `seed`.
+    drawn from `seed`. derive: the file is a per-channel rescaling of Gatys' normalized VGG19
+    (Keras' ImageNet file is): the network built is the normalized one, derived from it
+    (nst_tf.network.calibration; NSTError when the file is not such a rescaling).
     """
-    if weights_path is None:
+    if weights_path is None or derive:
         keras.utils.set_random_seed(seed)
     build = {"vgg19": keras.applications.VGG19, "vgg16": keras.applications.VGG16}[network]
+    if derive:
+        from nst_tf.network.calibration import derived_layers
+        layers = derived_layers(weights_path, network)
+        model = build(include_top=False, weights=None)
+        for name, kernel, bias in layers:
+            model.get_layer(name).set_weights([kernel, bias])
+        model.trainable = False
+        return model
     try:
         model = build(include_top=False, weights=weights_path)
     except Exception as error:  # Keras raises ValueError, OSError or KeyError for a wrong file
@@ -49,9 +60,9 @@ def vgg(network: str, weights_path: Optional[str], seed: int = 0) -> keras.Model
     return model
 
 
-def vgg19(weights_path: Optional[str], seed: int = 0) -> keras.Model:
+def vgg19(weights_path: Optional[str], seed: int = 0, derive: bool = False) -> keras.Model:
     """Keras' VGG19 without its classifier, frozen (vgg('vgg19', ...))."""
-    return vgg("vgg19", weights_path, seed)
+    return vgg("vgg19", weights_path, seed, derive)
 
 
 def _is_plain_conv(layer) -> bool:

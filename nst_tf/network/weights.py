@@ -7,18 +7,26 @@ from pathlib import Path
 from typing import Optional
 
 from nst_tf.network.layers import NETWORK_LAYERS
-from nst_tf.io.download import ByteProgress, download, verified
+from nst_tf.io.download import ByteProgress, DownloadError, download, verified
 from nst_tf.errors import NSTError
 
-# What to run when a weights file is missing or broken.
-DOWNLOAD_ADVICE = "get Keras' VGG19 file with: python scripts/download_weights.py"
+def _from_checkout() -> bool:
+    """Whether the package runs from a checkout (scripts/ beside it) rather than installed."""
+    checkout = Path(__file__).resolve().parents[2]
+    return (checkout / "nst_tf").is_dir() and (checkout / "scripts").is_dir()
+
+
+def download_command(network: str = "vgg19") -> str:
+    """The command that fetches Keras' file of `network` for this user: the console command
+    once installed, the script in a checkout (where the console command may not be)."""
+    command = ("python scripts/download_weights.py" if _from_checkout()
+               else "nst-tf download-weights")
+    return command + ("" if network == "vgg19" else f" --network {network}")
 
 
 def download_advice(network: str = "vgg19") -> str:
-    if network == "vgg19":
-        return DOWNLOAD_ADVICE
-    return (f"get Keras' {network.upper()} file with: python scripts/download_weights.py "
-            f"--network {network}")
+    """What to do when a weights file is missing or broken, in a few words."""
+    return f"get Keras' {network.upper()} file with: {download_command(network)}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,9 +66,8 @@ def _default_weights_dir() -> Path:
     """The checkout's weights/ folder when the package runs from a checkout; installed (pip
     install .: the package in site-packages, where weights/ would land beside every other
     package), Keras' own cache, which is searched anyway."""
-    checkout = Path(__file__).resolve().parents[2]
-    if (checkout / "nst_tf").is_dir() and (checkout / "scripts").is_dir():
-        return checkout / "weights"
+    if _from_checkout():
+        return Path(__file__).resolve().parents[2] / "weights"
     return keras_cache_dir()
 
 
@@ -87,11 +94,16 @@ def resolve_weights(spec: Optional[str], weights_dir=None, allow_download: bool 
                 return str(candidate)
         if not allow_download:
             raise NSTError(f"Keras' {network.upper()} weights are not in {weights_dir}; "
-                           "run python scripts/download_weights.py"
-                           + ("" if network == "vgg19" else f" --network {network}"))
+                           f"run {download_command(network)}, or give --weights FILE")
         # 80 MB on a first run: the user sees it coming in.
-        return str(download(known.url, weights_dir / known.filename, known.md5,
-                            progress=ByteProgress()))
+        try:
+            return str(download(known.url, weights_dir / known.filename, known.md5,
+                                progress=ByteProgress()))
+        except DownloadError as error:
+            raise NSTError(f"Keras' {network.upper()} weights are not in {weights_dir} and "
+                           f"could not be downloaded ({error.reason}): give --weights FILE (a "
+                           f"{network.upper()} notop .h5), or run {download_command(network)} "
+                           "where there is internet") from None
     path = Path(spec)
     if not path.is_file():
         raise NSTError(f"{spec}: no such weights file (use 'imagenet', 'random' or a path to a "
@@ -165,48 +177,3 @@ def check_weights_file(path, network: str = "vgg19") -> None:
     if extra:
         raise NSTError(f"{path}: not a {name} notop weights file (it has {extra[0]}, which "
                        f"{name} has not: another network's weights?); {advice}")
-
-
-# Which preset a weights file's scale calls for, read from its first convolution's kernel (the
-# one of shape 3x3x3x64, whatever the layer is called): the mean absolute value of its weights.
-# Gatys' normalized VGG19 divides each filter by its mean activation over ImageNet, and the first
-# layer's inputs are pixels (0..255), so its first kernels are small: the shared
-# vgg19_normalized_notop.h5 has 0.0092 (its deeper kernels 0.004-0.047, its biases 1e-4-0.2).
-# Keras' ImageNet file (Caffe's VGG, unnormalized) has first-layer kernels far larger than that,
-# and an untrained Keras VGG19 (keras.applications.VGG19(weights=None): Glorot-uniform kernels,
-# zero biases) has 0.0497 there (0.013 at block5), whose features are on Keras' scale too.
-# The threshold sits between 0.0092 and 0.0497, at about their geometric mean.
-NORMALIZED_FIRST_KERNEL_MAX = 0.02
-
-
-def first_kernel_scale(path) -> Optional[float]:
-    """The mean absolute weight of the file's first convolution kernel (3x3x3x64), or None when
-    the file cannot be read or has no such kernel. h5py only: no TensorFlow."""
-    import h5py
-    import numpy as np
-
-    found = []
-    try:
-        with h5py.File(path, "r") as handle:
-            def note(name, item):
-                if (not found and isinstance(item, h5py.Dataset)
-                        and tuple(item.shape) == (3, 3, 3, 64)):
-                    found.append(float(np.abs(item[()]).mean()))
-            handle.visititems(note)
-    except (OSError, ValueError, KeyError):
-        return None
-    return found[0] if found else None
-
-
-def weights_preset(spec: Optional[str]) -> Optional[str]:
-    """The preset the `weights` setting calls for: 'imagenet' for Keras' file, 'normalized' or
-    'imagenet' for a file by its first kernel's scale (first_kernel_scale), None when it says
-    nothing (random weights, a file that cannot be read: its check reports that)."""
-    if spec == "imagenet":
-        return "imagenet"
-    if spec in (None, "random"):
-        return None
-    scale = first_kernel_scale(spec)
-    if scale is None:
-        return None
-    return "normalized" if scale < NORMALIZED_FIRST_KERNEL_MAX else "imagenet"

@@ -81,7 +81,8 @@ class TextureTransfer:
                                      build_objective or whole_objective, regions)
         self.plan = self.regime.plan
         if network is None:
-            network = vgg(config.network, inputs.weights_path, config.seed)
+            network = vgg(config.network, inputs.weights_path, config.seed,
+                          config.network_choice.derive)
         self.extractor = FeatureExtractor(network, config.texture_layers, config.content_layers)
         self.level = 0
         self.image = tf.Variable(preprocess(self.regime.batch(self._initial_image(),

@@ -257,10 +257,11 @@ class RunQueue:
     def network_for(self, config: TransferConfig):
         """The frozen VGG for this run, built once per (network, seed of random weights)."""
         from nst_tf.network.vgg import vgg
-        key = (config.network, config.seed if self.weights_path is None else None)
+        derive = config.network_choice.derive
+        key = (config.network, config.seed if self.weights_path is None else None, derive)
         if key not in self._networks:
             self._networks.clear()  # one at a time: a VGG19 is 80 MB
-            self._networks[key] = vgg(config.network, self.weights_path, config.seed)
+            self._networks[key] = vgg(config.network, self.weights_path, config.seed, derive)
         return self._networks[key]
 
     def _execute(self, run: Run) -> None:

@@ -179,12 +179,13 @@ def make_server(weights: str = "imagenet", host: str = "127.0.0.1", port: int = 
     (call serve_forever). weights: 'imagenet' (found, or downloaded once), a notop .h5 file, or
     'random'; preset: the loss weights' preset when the page names none (default: the one the
     weights call for). NSTError with one line for bad weights or limits."""
-    from nst_tf.network.weights import resolve_weights, weights_preset
+    from nst_tf.network.choice import choose_network
+    from nst_tf.network.weights import resolve_weights
     for name, value in (("max_megapixels", max_megapixels), ("max_upload_mb", max_upload_mb)):
         if not value > 0:
             raise NSTError(f"{name} must be > 0, got {value:g}")
     weights_path = resolve_weights(weights, network=network)
-    preset = preset or weights_preset(weights)
+    preset = preset or choose_network(weights, network).preset
     return NstServer((host, port), weights, weights_path, preset, token, max_megapixels,
                      max_upload_mb, network, preview_seconds, max_waiting, log)
 
@@ -438,8 +439,7 @@ class Handler(BaseHTTPRequestHandler):
                            f"({size[0] * size[1] / 1e6:.1f} MP), more than the "
                            f"{server.max_megapixels:g} MP this server makes; lower max_dim")
         command = command_line(config, names["content"],
-                               [names["texture"]] if names["texture"] else [],
-                               server.weights_preset)
+                               [names["texture"]] if names["texture"] else [])
         return config, content, textures, names, command, size, steps
 
     def _check(self) -> None:

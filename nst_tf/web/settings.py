@@ -18,6 +18,7 @@ from nst_tf.config import TransferConfig
 from nst_tf.errors import NSTError
 from nst_tf.fields import field_kind
 from nst_tf.io.inputs import INIT_KINDS
+from nst_tf.network.choice import choose_network
 from nst_tf.presets import DEFAULT_ITERATIONS, MODES, PRESETS, mode_default
 
 # Shown first, outside the "more" disclosure: the settings people change.
@@ -143,10 +144,10 @@ def _flag_value(value) -> str:
     return str(value)
 
 
-def changed_settings(config: TransferConfig, weights_preset: Optional[str] = None) -> dict:
+def changed_settings(config: TransferConfig) -> dict:
     """{setting: value} of `config` that differ from what the transfer command would use
     without the flag: a field's default, a mode's setting its mode's default (for config's
-    preset), the preset the weights call for (weights_preset), iterations the optimiser's."""
+    preset), the preset the weights call for, iterations the optimiser's."""
     base = TransferConfig(mode=config.mode, preset=config.preset, weights=config.weights,
                           network=config.network, original_colors=config.original_colors,
                           color_transfer=config.color_transfer, max_dim=config.max_dim,
@@ -155,7 +156,7 @@ def changed_settings(config: TransferConfig, weights_preset: Optional[str] = Non
     for name in _FIELDS:
         value = getattr(config, name)
         if name == "preset":
-            if value != (weights_preset or _DEFAULTS.preset):
+            if value != choose_network(config.weights, config.network, config.faithful).preset:
                 changed[name] = value
         elif name == "iterations":  # without the flag: the optimiser's default
             if value is not None and value != base.replace(optimizer=config.optimizer).steps:
@@ -167,7 +168,7 @@ def changed_settings(config: TransferConfig, weights_preset: Optional[str] = Non
 
 
 def command_line(config: TransferConfig, content: Optional[str], textures: Sequence[str],
-                 weights_preset: Optional[str] = None, output: str = "result.png") -> str:
+                 output: str = "result.png") -> str:
     """`python scripts/transfer.py --content ... --texture ... --flag=value ...`: the run as a
     command, with only the settings that differ from the command's defaults. content, textures:
     the names to write for the photos (the user's file names, or the examples' paths)."""
@@ -177,7 +178,7 @@ def command_line(config: TransferConfig, content: Optional[str], textures: Seque
     if textures and config.mode != "reconstruct":
         words.append(f"--texture={','.join(textures)}")
     words.append(f"--output={output}")
-    for name, value in changed_settings(config, weights_preset).items():
+    for name, value in changed_settings(config).items():
         if isinstance(value, bool):
             words.append(f"--{name}" if value else f"--no{name}")
         else:
