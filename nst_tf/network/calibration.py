@@ -121,12 +121,15 @@ class Rescaling:
     """How a file's convolutions relate to the normalized network's.
 
     scales: per convolution, its output channels' scales m_l (file = normalized x m_l);
-    mismatch: None when every kernel and bias is that rescaling within AGREEMENT, else what
-    disagrees, in words (the first layer that does, and by how much).
+    disagreement: per convolution, the largest relative disagreement of its biases, and of its
+    kernels' projections (relative to their norm), with the fingerprint once rescaled;
+    mismatch: None when every one is within AGREEMENT, else what disagrees, in words (the first
+    layer that does, and by how much).
     """
 
     scales: Tuple[np.ndarray, ...]
     mismatch: Optional[str]
+    disagreement: Tuple[Tuple[float, float], ...] = ()
 
     @property
     def is_normalized(self) -> bool:
@@ -144,7 +147,7 @@ def rescaling(layers: Layers, reference: Optional[np.ndarray] = None) -> Rescali
     if sum(widths) != reference.shape[1] or len(layers) != len(conv_layers("vgg19")):
         return Rescaling((), f"its {len(layers)} convolutions with {sum(widths)} channels are "
                              f"not VGG19's 16 with {reference.shape[1]}")
-    scales, start, inputs = [], 0, np.ones(3)
+    scales, disagreement, start, inputs = [], [], 0, np.ones(3)
     mismatch = None
     for index, (name, kernel, bias) in enumerate(layers):
         norm, ref_bias, ref_projection = reference[:, start:start + widths[index]]
@@ -162,13 +165,12 @@ def rescaling(layers: Layers, reference: Optional[np.ndarray] = None) -> Rescali
         projection_error = np.abs(direction(index, flat.shape[0]) @ derived
                                   - ref_projection) / norm
         scales.append(scale)
+        disagreement.append((float(bias_error.max()), float(projection_error.max())))
         inputs = scale
-        if mismatch is None:
-            worst = max(float(bias_error.max()), float(projection_error.max()))
-            if not worst <= AGREEMENT:
-                what = "biases" if bias_error.max() >= projection_error.max() else "kernels"
-                mismatch = f"{name}'s {what} differ by {worst:.1e}"
-    return Rescaling(tuple(scales), mismatch)
+        if mismatch is None and not max(disagreement[-1]) <= AGREEMENT:
+            what = "biases" if bias_error.max() >= projection_error.max() else "kernels"
+            mismatch = f"{name}'s {what} differ by {max(disagreement[-1]):.1e}"
+    return Rescaling(tuple(scales), mismatch, tuple(disagreement))
 
 
 def normalized_layers(layers: Layers, found: Rescaling) -> Layers:
