@@ -249,7 +249,8 @@ def actor_runner(slots: int, cpus_per_job: float = 1.0, traffic=None):
             return _task(job, roles, weights, *files)
 
     def run(jobs, on_record):
-        from nst_tf.batch.payload import WEIGHTS_KINDS, weights_key
+        from nst_tf.batch.payload import weights_key
+        from nst_tf.config import names_file
         actors = [Worker.remote() for _ in range(slots)]
         shared, weights = {}, {}
         queue, pending = list(jobs), {}
@@ -267,7 +268,7 @@ def actor_runner(slots: int, cpus_per_job: float = 1.0, traffic=None):
                 job, actor = queue.pop(0), actors.pop()
                 paths = JobFiles.of(job).paths
                 shipped = None
-                if job.config.weights not in WEIGHTS_KINDS:
+                if names_file("weights", job.config.weights):
                     key = weights_key(job.config.weights)
                     if key not in weights:
                         data = read_bytes(job.config.weights, "weights")

@@ -1,10 +1,11 @@
 """nst_tf: Neural Texture Transfer in TensorFlow/Keras.
 
     import nst_tf
-    result = nst_tf.transfer("cat.jpg", "cracks.jpg", nst_tf.TransferConfig(iterations=200))
+    result = nst_tf.transfer("cat.jpg", "cracks.jpg")
+    nst_tf.save("cat_cracked.png", result)
 
 `result` is a uint8 RGB array. TextureTransfer gives step-by-step control (callbacks, the image
-so far after an interrupt).
+so far after an interrupt); an Engine runs Requests to Outcomes as every front end does.
 
 Importing the package does not start TensorFlow: the names that need it load on first use, so
 the configuration and the input checks (nst_tf.io.inputs) answer in a fraction of a second.
@@ -13,14 +14,18 @@ from __future__ import annotations
 
 import importlib
 
+from nst_tf import tensorflow_quietly  # noqa: F401 (TensorFlow's C++ log lines stay quiet)
 from nst_tf.config import TransferConfig
 from nst_tf.fields import parse_split
 from nst_tf.errors import NSTError, NonFiniteLoss
+from nst_tf.io.images import write_image as save
 from nst_tf.io.inputs import as_image, load_inputs
+from nst_tf.run.engine import Engine, Outcome, Request, default_engine
 from nst_tf.steps import Callback, StepReport
 
 __all__ = ["TransferConfig", "TextureTransfer", "StepReport", "Callback", "NSTError", "NonFiniteLoss",
-           "transfer", "parse_split", "as_image", "load_inputs"]
+           "transfer", "save", "parse_split", "as_image", "load_inputs", "Engine", "Request",
+           "Outcome", "default_engine"]
 
 # name -> the module that defines it, imported (with TensorFlow) when the name is first used.
 _LAZY = {"TextureTransfer": "nst_tf.run.texture_transfer"}
@@ -33,13 +38,23 @@ def __getattr__(name):
 
 
 def transfer(content, texture, config: TransferConfig = None, callback=None,
-             content_mask=None, texture_masks=None):
+             content_mask=None, texture_masks=None, init=None):
     """Puts the texture of `texture` into `content` (config.mode: or makes a style transfer, a
     synthesis, a reconstruction); returns uint8 RGB of size (rows * tile_height,
-    columns * tile_width, 3) (at --max_dim 0: the content's size). content: a path or an array
-    (None for synthesis); texture: one, a list of them (blended by config.texture_blend), or
-    None for reconstruction. callback(StepReport) follows each step. content_mask,
-    texture_masks: spatial control (arrays or paths; see TransferConfig.content_mask)."""
-    from nst_tf.run.texture_transfer import TextureTransfer
-    return TextureTransfer(content, texture, config, content_mask=content_mask,
-                           texture_masks=texture_masks).run(callback)
+    columns * tile_width, 3) (at --max_dim 0: the content's size). content: a path, the file's
+    bytes, an array or a PIL image (None for synthesis); texture: one, a list of them (blended
+    by config.texture_blend), or None for reconstruction. callback(StepReport) follows each
+    step. content_mask, texture_masks: spatial control; init: a start image (the same kinds).
+
+    Every input is checked before TensorFlow starts: NSTError with one line. When the loss
+    stops being finite, NonFiniteLoss is raised with the best image before it as its `image`;
+    Ctrl-C raises KeyboardInterrupt. nst_tf.save(path, image) writes the result.
+    """
+    outcome = default_engine().run(
+        Request(content, texture, TransferConfig() if config is None else config, content_mask,
+                texture_masks, init), on_step=callback, download=True)
+    if outcome.status == "done":
+        return outcome.image
+    if isinstance(outcome.error, NonFiniteLoss):
+        outcome.error.image = outcome.image
+    raise outcome.error

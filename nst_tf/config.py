@@ -10,42 +10,32 @@ import math
 from typing import Optional, Tuple
 
 from nst_tf.errors import NSTError
+from nst_tf.limits import MIN_TILE_PX, ORIGINAL_TILE_PX, TILE_GRID_PX
 from nst_tf.fields import coerced, field_kind, from_text
 from nst_tf.network.choice import choose_network
 from nst_tf.network.layers import NETWORK_LAYERS, NETWORKS, keras_layer_name
 from nst_tf.presets import (COLOR_TRANSFERS, DEFAULT_ITERATIONS, FULL_RESOLUTION_EPSILON,
                             FULL_RESOLUTION_STEPS, MODE_FIELDS, MODES, NORMALIZED_EPSILON,
-                            NORMALIZED_SETTLE_FRACTION, OPTIMIZERS, PRESETS, STATISTICS,
-                            default_steps, mode_default)
+                            NORMALIZED_SETTLE_FRACTION, OPTIMIZER_SETTINGS, OPTIMIZERS, PRESETS,
+                            STATISTICS, default_steps, mode_default)
 
-# Tiles of the exact tiled evaluation start on this grid: VGG19's deepest stride (block5, 4
-# poolings), so every layer's 2x2 poolings pair the same pixels in a tile as in the picture.
-TILE_GRID_PX = 16
+# Values of the settings that name files which name no file: `init`'s kinds of start image,
+# `weights`' Keras file and untrained weights, a texture without a mask in `texture_masks`.
+INIT_KINDS = ("content", "noise")
+WEIGHTS_KINDS = ("imagenet", "random")
+NO_MASK = ("", "none")
+# The settings whose value may be a file's path, in the order they are checked.
+FILE_SETTINGS = ("content_mask", "texture_masks", "init", "weights")
 
-# The original's working tile (its max_dim): a global-statistics picture is optimised as if it
-# were made of tiles of this longer side (TextureTransfer.gradient_scale).
-ORIGINAL_TILE_PX = 512
 
-# Going up a level of a full-resolution run, the upsampled picture is corrected this many times
-# so that downscaling it gives back the level below (back-projection): plain bilinear
-# upsampling blurs the texture's pixel-level grain: on peebles_under_water the first level's
-# picture (look 0.303 at 1024x576), carried up two levels to 3840x2160 and downscaled back with
-# no step made, scored 0.484; back-projected, 0.313 after 3 rounds and 0.292 after 10 (bilinear
-# kernel). Ten rounds take about 3 s from 2048x1152 to 3840x2160 on the 2-core box.
-UPSAMPLE_ROUNDS = 10
-# ... with this kernel. Back-projection sharpens, and a bilinear kernel's sharpness depends on
-# where an output pixel falls between input pixels: going from 2048 to 3840 px (15/8) the mean
-# step between neighbouring pixels then varied by 38% with a 15 px period (a faint grid; 2% before
-# back-projection, 1% in the content). Lanczos-5 is nearly phase-independent: 8%, same look.
-UPSAMPLE_METHOD = "lanczos5"
+def names_file(setting: str, value) -> bool:
+    """Whether `value` of `setting` (one of FILE_SETTINGS; texture_masks: one entry) is a path."""
+    if value is None or not str(value).strip():
+        return False
+    kinds = {"init": INIT_KINDS, "weights": WEIGHTS_KINDS, "texture_masks": NO_MASK}.get(
+        setting, ())
+    return str(value).strip().lower() not in kinds
 
-# A VGG19 tile smaller than this has almost no spatial extent left after block5's four pools.
-MIN_TILE_PX = 32
-
-# Images whose header claims more are refused before decoding: 250 MP is 12x a 20 MP camera
-# photo, and already 3 GB as float32 RGB; a header beyond it is a damaged file or a
-# decompression bomb (a few KB that decode to gigabytes).
-MAX_IMAGE_MEGAPIXELS = 250
 
 def _knob(default, help_text, **extra):
     """A dataclass field whose help text travels to the generated command-line flag."""
@@ -266,89 +256,15 @@ class TransferConfig:
         self.validate()
 
     def validate(self) -> None:
-        """Raises NSTError with one line when a value cannot work."""
+        """Raises NSTError with one line when a value cannot work: every number finite, then
+        each section's own checks (SECTIONS), in order."""
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
             values = value if isinstance(value, tuple) else (value,)
             if any(isinstance(v, float) and not math.isfinite(v) for v in values):
                 raise NSTError(f"{field.name} must be a finite number, got {value}")
-        if len(self.size) != 2 or min(self.size) < 0:
-            raise NSTError(f"size must be WxH with W, H >= 0, got {self.size}")
-        if self.texture_blend and min(self.texture_blend) < 0 or (
-                self.texture_blend and sum(self.texture_blend) <= 0):
-            raise NSTError(f"texture_blend needs weights >= 0 with a positive sum, "
-                           f"got {list(self.texture_blend)}")
-        if self.color_transfer not in COLOR_TRANSFERS:
-            raise NSTError(f"color_transfer must be one of {', '.join(COLOR_TRANSFERS)}, got "
-                           f"{self.color_transfer!r}")
-        if self.content_mask and self.texture_blend:
-            raise NSTError("texture_blend and content_mask do not go together: with a mask each "
-                           "texture has its own region, not a share of a blend")
-        if self.region_colors and not self.content_mask:
-            raise NSTError("region_colors needs a label image (--content_mask)")
-        if self.decay_steps < 1 or not 0 < self.decay_rate <= 1:
-            raise NSTError(f"decay_steps must be >= 1 and decay_rate in (0, 1], got "
-                           f"{self.decay_steps} and {self.decay_rate}")
-        if len(self.split) != 2 or min(self.split) < 1:
-            raise NSTError(f"split must be two positive integers (columns x rows), got {self.split}")
-        if self.max_dim != 0 and self.max_dim < MIN_TILE_PX:
-            raise NSTError(f"max_dim must be 0 (full resolution) or at least {MIN_TILE_PX} px, "
-                           f"got {self.max_dim}")
-        if self.statistics not in STATISTICS:
-            raise NSTError(f"statistics must be one of {', '.join(STATISTICS)}, "
-                           f"got {self.statistics!r}")
-        if self.tile_size != 0 and (self.tile_size < 4 * TILE_GRID_PX
-                                    or self.tile_size % TILE_GRID_PX):
-            raise NSTError(f"tile_size must be 0 or a multiple of {TILE_GRID_PX} of at least "
-                           f"{4 * TILE_GRID_PX}, got {self.tile_size}")
-        if not self.texture_scale > 0:
-            raise NSTError(f"texture_scale must be > 0, got {self.texture_scale}")
-        if self.start_dim < MIN_TILE_PX:
-            raise NSTError(f"start_dim must be at least {MIN_TILE_PX} px, got {self.start_dim}")
-        if self.refine_iterations < 0:
-            raise NSTError(f"refine_iterations must be >= 0, got {self.refine_iterations}")
-        if self.iterations is not None and self.iterations < 0:
-            raise NSTError(f"iterations must be >= 0, got {self.iterations}")
-        if self.coarse_levels < 0 or self.coarse_iterations < 0:
-            raise NSTError("coarse_levels and coarse_iterations must be >= 0")
-        if self.lbfgs_first_step < 0:
-            raise NSTError(f"lbfgs_first_step must be >= 0, got {self.lbfgs_first_step}")
-        if self.lbfgs_memory < 1:
-            raise NSTError(f"lbfgs_memory must be >= 1, got {self.lbfgs_memory}")
-        for name in ("direct_weight", "content_weight", "raw_weight", "texture_weight",
-                     "tv_weight"):
-            if getattr(self, name) < 0:
-                raise NSTError(f"{name} must be >= 0, got {getattr(self, name)}")
-        if not self.texture_layers or not self.content_layers:
-            raise NSTError("texture_layers and content_layers each need at least one layer")
-        for name in tuple(self.texture_layers) + tuple(self.content_layers):
-            if name not in NETWORK_LAYERS[self.network]:
-                raise NSTError(f"unknown {self.network.upper()} layer {name!r}; choose from "
-                               f"{', '.join(NETWORK_LAYERS[self.network])} "
-                               "(or relu4_2, conv4_2, pool4: the Caffe/Torch spelling)")
-        if self.texture_layer_weights and (
-                len(self.texture_layer_weights) != len(self.texture_layers)
-                or min(self.texture_layer_weights) < 0):
-            raise NSTError(f"texture_layer_weights needs one weight >= 0 per texture layer "
-                           f"({len(self.texture_layers)}), got {list(self.texture_layer_weights)}")
-        if self.optimizer not in OPTIMIZERS:
-            raise NSTError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
-        if self.learning_rate <= 0:
-            raise NSTError(f"learning_rate must be > 0, got {self.learning_rate}")
-        if self.plateau_window < 2:
-            raise NSTError(f"plateau_window must be >= 2, got {self.plateau_window}")
-        for name in ("beta_1", "beta_2"):
-            if not 0 <= getattr(self, name) < 1:
-                raise NSTError(f"{name} must be in [0, 1), got {getattr(self, name)}")
-        if self.settle_every < 1 or not 0 <= self.settle_fraction < 1:
-            raise NSTError(f"settle_every must be >= 1 and settle_fraction in [0, 1), got "
-                           f"{self.settle_every} and {self.settle_fraction}")
-        if self.epsilon <= 0:
-            raise NSTError(f"epsilon must be > 0, got {self.epsilon}")
-        if not 0 < self.plateau_decay <= 1:
-            raise NSTError(f"plateau_decay must be in (0, 1], got {self.plateau_decay}")
-        if self.plateau_tolerance < 0 or self.min_learning_rate < 0 or self.plateau_after < 0:
-            raise NSTError("plateau_tolerance, min_learning_rate and plateau_after must be >= 0")
+        for section, _ in SECTIONS:
+            SECTION_CHECKS[section](self)
 
     @property
     def steps(self) -> int:
@@ -373,6 +289,30 @@ class TransferConfig:
         """(direct, content, raw, texture, tv): the original notebooks' order, then TV."""
         return (self.direct_weight, self.content_weight, self.raw_weight, self.texture_weight,
                 self.tv_weight)
+
+    def unused_settings(self, given) -> list:
+        """Of the settings in `given` (names a front end saw set: flags, a CSV row's cells, a
+        form's fields), those this config's optimiser does not use, with its optimiser:
+        [(setting, the optimisers that use it)] (OPTIMIZER_SETTINGS)."""
+        unused = []
+        for name in given:
+            users = [kind for kind, names in OPTIMIZER_SETTINGS.items() if name in names]
+            if users and self.optimizer not in users:
+                unused.append((name, users))
+        return unused
+
+    def named_files(self) -> dict:
+        """The files the settings name, {setting: path} ('texture_masks[K]' for the K-th
+        texture's mask): the masks, a start image, a weights file."""
+        files = {}
+        for setting in FILE_SETTINGS:
+            value = getattr(self, setting)
+            if setting == "texture_masks":
+                files.update({f"texture_masks[{index}]": mask for index, mask in enumerate(value)
+                              if names_file(setting, mask)})
+            elif names_file(setting, value):
+                files[setting] = value
+        return files
 
     @classmethod
     def from_dict(cls, values: dict) -> "TransferConfig":
@@ -406,6 +346,166 @@ class TransferConfig:
         if name not in kinds:
             raise NSTError(f"{name!r} is not a transfer setting")
         return from_text(name, kinds[name], text)
+
+
+# --- The settings in sections ------------------------------------------------------------------
+# Each setting is in one section; the command line's help and the web page show them so, and
+# each section is checked by its own function below (TransferConfig.validate).
+SECTIONS = (
+    ("what is made", ("mode", "faithful", "preset", "network", "weights")),
+    ("inputs and control", ("init", "seed", "texture_blend", "color_transfer",
+                            "original_colors", "content_mask", "region_colors",
+                            "texture_masks")),
+    ("loss", ("direct_weight", "content_weight", "raw_weight", "texture_weight", "tv_weight",
+              "texture_layers", "texture_layer_weights", "content_layers", "gray_texture")),
+    ("optimisation", ("iterations", "optimizer", "learning_rate", "beta_1", "beta_2", "epsilon",
+                      "plateau_window", "plateau_after", "plateau_tolerance", "plateau_decay",
+                      "min_learning_rate", "settle_fraction", "settle_every", "decay_steps",
+                      "decay_rate", "lbfgs_memory", "lbfgs_first_step", "jit_compile")),
+    ("resolution", ("max_dim", "split", "size", "statistics", "tile_size", "texture_scale",
+                    "start_dim", "refine_iterations", "coarse_levels", "coarse_iterations")),
+)
+
+# A line of help for the settings whose full help is long (the others show its first
+# sentence): the command line's --help and the web page's hints.
+SHORT_HELP = {
+    "mode": "What is made: the original's texture transfer, Gatys' style transfer, a texture "
+            "synthesized from noise, or the content's features reconstructed.",
+    "max_dim": "Longer side of each tile in pixels; 0 keeps the content's full resolution.",
+    "iterations": "Most Adam steps or L-BFGS evaluations.",
+    "weights": "imagenet (Keras' VGG19), a notop .h5 file, or random.",
+    "faithful": "The original's 2018 loop exactly; off: the calibrated loop.",
+    "preset": "Tuned for: normalized (calibrated) or imagenet (2018).",
+    "optimizer": "adam: the original's loop and look; lbfgs: a lower objective sooner, a lighter "
+                 "texture; sgd: plain steps with exponential decay.",
+    "statistics": "global: one Gram matrix per layer over the whole picture; tile: per tile "
+                  "(the original's); auto: global at --max_dim 0.",
+    "network": "vgg19 (the original's) or vgg16 (Keras' VGG16).",
+    "tile_size": "Global statistics: largest tile one evaluation runs at a time (memory, not "
+                 "the result); a multiple of 16; 0: never tile.",
+    "start_dim": "At --max_dim 0: the first level's longer side; each next level doubles it.",
+    "texture_scale": "Global statistics: the texture's scale relative to the content (2: "
+                     "features twice as large).",
+    "lbfgs_first_step": "L-BFGS: the first step moves the steepest pixel by this many levels "
+                        "(0: unscaled).",
+    "coarse_levels": "Coarse-to-fine on tiles: first optimise at 1/2, 1/4, ... of the size; "
+                     "0 off.",
+    "learning_rate": "Initial learning rate: Adam's (pixel units), or SGD's.",
+    "texture_layer_weights": "One weight per texture layer for the Gram part; empty: all 1.",
+    "texture_blend": "With several textures: one weight each for their blend; empty: equal.",
+    "gray_texture": "Compare the texture in gray (structure, no colour) instead of in colour.",
+    "original_colors": "Keep the content's colours: --color_transfer luminance.",
+    "color_transfer": "luminance: the content's chroma; histogram: the texture's colours "
+                      "matched to the content's.",
+    "content_mask": "Where the texture goes: gray (white: texture), or a label image.",
+    "region_colors": "Each texture's label colour in --content_mask (#ff0000,#00ff00).",
+    "texture_masks": "Per texture, the part of it its statistics come from (or none).",
+    "decay_steps": "sgd: the rate is multiplied by --decay_rate every this many steps.",
+    "init": "Start image: content, noise, or an image of the content's size.",
+    "size": "synthesize: the output's size WxH, exactly (0x0: the content's or texture's, "
+            "scaled by --max_dim).",
+    "split": "Cut the content into W columns and H rows of tiles, each matched with the same "
+             "tile of the texture.",
+}
+
+
+def _check_what_is_made(config: TransferConfig) -> None:
+    """mode, preset and network are checked as they are read (__post_init__)."""
+
+
+def _check_inputs(config: TransferConfig) -> None:
+    if config.texture_blend and (min(config.texture_blend) < 0 or sum(config.texture_blend) <= 0):
+        raise NSTError(f"texture_blend needs weights >= 0 with a positive sum, "
+                       f"got {list(config.texture_blend)}")
+    if config.color_transfer not in COLOR_TRANSFERS:
+        raise NSTError(f"color_transfer must be one of {', '.join(COLOR_TRANSFERS)}, got "
+                       f"{config.color_transfer!r}")
+    if config.content_mask and config.texture_blend:
+        raise NSTError("texture_blend and content_mask do not go together: with a mask each "
+                       "texture has its own region, not a share of a blend")
+    if config.region_colors and not config.content_mask:
+        raise NSTError("region_colors needs a label image (--content_mask)")
+
+
+def _check_loss(config: TransferConfig) -> None:
+    for name in ("direct_weight", "content_weight", "raw_weight", "texture_weight", "tv_weight"):
+        if getattr(config, name) < 0:
+            raise NSTError(f"{name} must be >= 0, got {getattr(config, name)}")
+    if not config.texture_layers or not config.content_layers:
+        raise NSTError("texture_layers and content_layers each need at least one layer")
+    for name in tuple(config.texture_layers) + tuple(config.content_layers):
+        if name not in NETWORK_LAYERS[config.network]:
+            raise NSTError(f"unknown {config.network.upper()} layer {name!r}; choose from "
+                           f"{', '.join(NETWORK_LAYERS[config.network])} "
+                           "(or relu4_2, conv4_2, pool4: the Caffe/Torch spelling)")
+    if config.texture_layer_weights and (
+            len(config.texture_layer_weights) != len(config.texture_layers)
+            or min(config.texture_layer_weights) < 0):
+        raise NSTError(f"texture_layer_weights needs one weight >= 0 per texture layer "
+                       f"({len(config.texture_layers)}), got {list(config.texture_layer_weights)}")
+
+
+def _check_optimisation(config: TransferConfig) -> None:
+    if config.iterations is not None and config.iterations < 1:
+        raise NSTError(f"iterations must be at least 1, got {config.iterations} (the start "
+                       "image is not a result)")
+    if config.optimizer not in OPTIMIZERS:
+        raise NSTError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got "
+                       f"{config.optimizer!r}")
+    if config.learning_rate <= 0:
+        raise NSTError(f"learning_rate must be > 0, got {config.learning_rate}")
+    for name in ("beta_1", "beta_2"):
+        if not 0 <= getattr(config, name) < 1:
+            raise NSTError(f"{name} must be in [0, 1), got {getattr(config, name)}")
+    if config.epsilon <= 0:
+        raise NSTError(f"epsilon must be > 0, got {config.epsilon}")
+    if config.plateau_window < 2:
+        raise NSTError(f"plateau_window must be >= 2, got {config.plateau_window}")
+    if not 0 < config.plateau_decay <= 1:
+        raise NSTError(f"plateau_decay must be in (0, 1], got {config.plateau_decay}")
+    if config.plateau_tolerance < 0 or config.min_learning_rate < 0 or config.plateau_after < 0:
+        raise NSTError("plateau_tolerance, min_learning_rate and plateau_after must be >= 0")
+    if config.settle_every < 1 or not 0 <= config.settle_fraction < 1:
+        raise NSTError(f"settle_every must be >= 1 and settle_fraction in [0, 1), got "
+                       f"{config.settle_every} and {config.settle_fraction}")
+    if config.decay_steps < 1 or not 0 < config.decay_rate <= 1:
+        raise NSTError(f"decay_steps must be >= 1 and decay_rate in (0, 1], got "
+                       f"{config.decay_steps} and {config.decay_rate}")
+    if config.lbfgs_memory < 1:
+        raise NSTError(f"lbfgs_memory must be >= 1, got {config.lbfgs_memory}")
+    if config.lbfgs_first_step < 0:
+        raise NSTError(f"lbfgs_first_step must be >= 0, got {config.lbfgs_first_step}")
+
+
+def _check_resolution(config: TransferConfig) -> None:
+    if config.max_dim != 0 and config.max_dim < MIN_TILE_PX:
+        raise NSTError(f"max_dim must be 0 (full resolution) or at least {MIN_TILE_PX} px, "
+                       f"got {config.max_dim}")
+    if len(config.split) != 2 or min(config.split) < 1:
+        raise NSTError(f"split must be two positive integers (columns x rows), got "
+                       f"{config.split}")
+    if len(config.size) != 2 or min(config.size) < 0:
+        raise NSTError(f"size must be WxH with W, H >= 0, got {config.size}")
+    if config.statistics not in STATISTICS:
+        raise NSTError(f"statistics must be one of {', '.join(STATISTICS)}, "
+                       f"got {config.statistics!r}")
+    if config.tile_size != 0 and (config.tile_size < 4 * TILE_GRID_PX
+                                  or config.tile_size % TILE_GRID_PX):
+        raise NSTError(f"tile_size must be 0 or a multiple of {TILE_GRID_PX} of at least "
+                       f"{4 * TILE_GRID_PX}, got {config.tile_size}")
+    if not config.texture_scale > 0:
+        raise NSTError(f"texture_scale must be > 0, got {config.texture_scale}")
+    if config.start_dim < MIN_TILE_PX:
+        raise NSTError(f"start_dim must be at least {MIN_TILE_PX} px, got {config.start_dim}")
+    if config.refine_iterations < 0:
+        raise NSTError(f"refine_iterations must be >= 0, got {config.refine_iterations}")
+    if config.coarse_levels < 0 or config.coarse_iterations < 0:
+        raise NSTError("coarse_levels and coarse_iterations must be >= 0")
+
+
+SECTION_CHECKS = {"what is made": _check_what_is_made, "inputs and control": _check_inputs,
+                  "loss": _check_loss, "optimisation": _check_optimisation,
+                  "resolution": _check_resolution}
 
 
 _DEFAULT_DEPENDS_ON = {"mode", "preset", "max_dim", "statistics", "color_transfer",

@@ -20,6 +20,15 @@ COLOR_TRANSFERS = ("none", "luminance", "histogram")
 # steps; L-BFGS-B reaches a lower objective than those within far fewer evaluations.
 # Adam is the default: a lower objective is not the original's look (docs/measurements/2026-11-the-look.md).
 DEFAULT_ITERATIONS = {"adam": 1000, "lbfgs": 100, "sgd": 1000}
+# The settings only some optimisers read (nst_tf/optimize/): given to another, they would do
+# nothing, so the front ends refuse them (TransferConfig.unused_settings).
+OPTIMIZER_SETTINGS = {
+    "adam": ("learning_rate", "beta_1", "beta_2", "epsilon", "plateau_window", "plateau_after",
+             "plateau_tolerance", "plateau_decay", "min_learning_rate", "settle_fraction",
+             "settle_every"),
+    "sgd": ("learning_rate", "decay_steps", "decay_rate", "settle_fraction", "settle_every"),
+    "lbfgs": ("lbfgs_memory", "lbfgs_first_step"),
+}
 
 # What is made: texture transfer (the original), classic style transfer (Gatys et al. 2015),
 # texture synthesis from noise, and content reconstruction from noise at a chosen layer.

@@ -21,6 +21,14 @@ needs_shared_weights = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="session")
+def real_vgg():
+    """The shared real VGG19 (Gatys' normalized file), built once for the whole run; tests that
+    use it are marked needs_shared_weights."""
+    from nst_tf.network.vgg import vgg19
+    return vgg19(str(SHARED_WEIGHTS))
+
+
+@pytest.fixture(scope="session")
 def random_vgg():
     from nst_tf.network.vgg import vgg19
     return vgg19(None, seed=1)
@@ -115,12 +123,29 @@ NOT_QUICK = {
 }
 
 
-def pytest_collection_modifyitems(config, items):
+# What in a test's source, or in a fixture's it uses, starts another process: the quick layer
+# runs none (each start imports TensorFlow again, several seconds; a Ray cluster, a minute).
+STARTS_A_PROCESS = ("run_script(", "subprocess", "Popen(", "Cluster(", "ray.init(")
+
+
+def _starts_a_process(item) -> bool:
     import inspect
+    functions = [getattr(item, "function", None)]
+    info = getattr(item, "_fixtureinfo", None)
+    for definitions in (info.name2fixturedefs.values() if info is not None else ()):
+        functions += [definition.func for definition in definitions]
+    for function in functions:
+        try:
+            source = inspect.getsource(function) if function is not None else ""
+        except (OSError, TypeError):
+            continue
+        if any(sign in source for sign in STARTS_A_PROCESS):
+            return True
+    return False
+
+
+def pytest_collection_modifyitems(config, items):
     for item in items:
-        function = getattr(item, "function", None)
-        source = inspect.getsource(function) if function is not None else ""
-        starts_a_process = "run_script(" in source or "subprocess" in source
-        if not (starts_a_process or item.originalname in NOT_QUICK
+        if not (_starts_a_process(item) or item.originalname in NOT_QUICK
                 or item.get_closest_marker("slow")):
             item.add_marker(pytest.mark.quick)

@@ -18,12 +18,14 @@ TINY = ["--max_dim=48", "--iterations=3", "--weights=random"]
 
 @pytest.fixture
 def photos(tmp_path):
-    """Two small photos, a texture, a broken 'photo', and a jobs CSV over the three."""
+    """Two small photos, a texture, a truncated photo, and a jobs CSV over the three."""
     folder = tmp_path / "photos"
     folder.mkdir()
     for name, seed in (("cat.png", 1), ("dog.jpg", 2)):
         iio.imwrite(folder / name, random_image((40, 56), seed).astype(np.uint8))
-    (folder / "broken.png").write_text("not a picture")
+    # A photo damaged past its header: it passes the check before the batch and fails its job.
+    iio.imwrite(folder / "broken.png", random_image((40, 56), 3).astype(np.uint8))
+    (folder / "broken.png").write_bytes((folder / "broken.png").read_bytes()[:120])
     iio.imwrite(tmp_path / "cracks.png", random_image((30, 30), 9).astype(np.uint8))
     jobs = tmp_path / "jobs.csv"
     jobs.write_text("content,texture,output,iterations\n"
@@ -99,8 +101,8 @@ def _check_batch(photos, out, done, runner_flags):
     assert sorted(lines) == ["broken_out.png", "cat_out.png", "dog.png"]
     assert lines["cat_out.png"]["status"] == lines["dog.png"]["status"] == "done"
     assert lines["broken_out.png"]["status"] == "failed"
-    assert lines["broken_out.png"]["error"] == (f"{photos / 'photos' / 'broken.png'}: not an "
-                                                "image, or a format this tool cannot read")
+    assert lines["broken_out.png"]["error"].startswith(
+        f"{photos / 'photos' / 'broken.png'}: truncated or corrupt PNG data (")
     assert set(lines["cat_out.png"]["loss"]) == {"total", "direct", "content", "raw", "texture", "tv"}
     assert sorted(p.name for p in out.iterdir()) == ["cat_out.png", "dog.png", "report.jsonl"]
     assert re.search(r"2 done, 0 skipped, 1 failed in [\d.]+ s \([\d.]+ photos per minute\)",
@@ -185,3 +187,4 @@ def test_ctrl_c_keeps_the_finished_jobs_and_a_rerun_goes_on(photos):
     skipped = [r["job"] for r in _report(out)[len(finished):] if r["status"] == "skipped"]
     assert sorted(skipped) == sorted(finished)
     assert f"{4 - len(finished)} done, {len(finished)} skipped, 0 failed" in again.stderr
+

@@ -46,9 +46,10 @@ def test_decoding_bytes_is_reading_the_file(folder):
 
 @pytest.mark.parametrize("suffix", [".png", ".jpg", ".webp"])
 def test_encoding_gives_write_images_bytes(tmp_path, suffix):
+    from nst_tf.io.images import encode_image
     image = random_image((33, 47), 3).astype(np.uint8)
     write_image(tmp_path / f"a{suffix}", image)
-    assert payload.encode_image(image, suffix) == (tmp_path / f"a{suffix}").read_bytes()
+    assert encode_image(image, suffix) == (tmp_path / f"a{suffix}").read_bytes()
 
 
 def test_mask_columns_resolve_from_the_csvs_folder_and_are_checked_first(folder, monkeypatch):
@@ -99,7 +100,7 @@ def test_the_payload_inputs_are_load_inputs_on_the_files(folder):
                         "photos/cat.png,cracks.png,masks/half.png,masks/top.png\n")
     job = read_jobs(jobs_csv, folder / "out", TransferConfig(weights="random"))[0]
     data = {role: open(path, "rb").read() for role, path in payload.JobFiles.of(job).paths.items()}
-    shipped = payload.load_payload_inputs(job, data, None)
+    shipped = payload.load_payload_request(job, data, None).inputs
     local = load_inputs(job.content, job.texture, job.config)
     assert np.array_equal(shipped.content, local.content)
     assert np.array_equal(shipped.textures[0], local.textures[0])
@@ -111,7 +112,7 @@ def test_the_payload_inputs_are_load_inputs_on_the_files(folder):
     job = read_jobs(jobs_csv, folder / "out", TransferConfig(weights="random"))[0]
     data = {role: open(path, "rb").read() for role, path in payload.JobFiles.of(job).paths.items()}
     with pytest.raises(NSTError) as shipped_error:
-        payload.load_payload_inputs(job, data, None)
+        payload.load_payload_request(job, data, None).inputs
     with pytest.raises(NSTError) as local_error:
         load_inputs(job.content, job.texture, job.config)
     assert str(shipped_error.value) == str(local_error.value)
@@ -148,10 +149,10 @@ def test_an_init_image_travels_too(folder):
             local = load_inputs(job.content, job.texture, job.config)
         except NSTError as error:  # the second: the init's size is not the content's
             with pytest.raises(NSTError) as shipped_error:
-                payload.load_payload_inputs(job, data, None)
+                payload.load_payload_request(job, data, None).inputs
             assert str(shipped_error.value) == str(error)
             continue
-        shipped = payload.load_payload_inputs(job, data, None)
+        shipped = payload.load_payload_request(job, data, None).inputs
         assert np.array_equal(shipped.init, local.init)
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from nst_tf.report.steplog import read_metrics
-from conftest import (ROOT, SHARED_WEIGHTS, legacy_weights_file, needs_shared_weights,
+from conftest import (ROOT, SHARED_WEIGHTS, needs_shared_weights,
                       random_image, run_script)
 
 QUICK = ["--max_dim=64", "--iterations=2", "--weights=random", "--log_every=1"]
@@ -157,8 +157,8 @@ def test_help_exits_0_with_the_grouped_flags(script, flag):
                                   "--iterations=N", "--weights=FILE", "--[no]faithful",
                                   "--preset=imagenet|normalized"]
         assert lines[lines.index("common:") + 1].startswith("  --content=PHOTO")
-        for title in ("loss weights:", "layers and network:", "optimiser:",
-                      "tiles and full resolution:", "output files and progress:", "advanced:"):
+        for title in ("what is made:", "inputs and control:", "loss:", "optimisation:",
+                      "resolution:", "output files and progress:"):
             assert title in lines
         assert any(re.match(r"  --output=FILE \(-o\) +The result file.*\[output\.png\]$", line)
                    for line in lines)
@@ -240,6 +240,52 @@ def _checked_before_tensorflow(done, message):
     assert done.stderr == f"error: {message}\n"
 
 
+def test_the_newcomers_cases_are_one_line_before_tensorflow(tmp_path, image_files):
+    content, texture = image_files
+    photos = [f"--content={content}", f"--texture={texture}", "--weights=random",
+              f"--output={tmp_path / 'out.png'}"]
+    for flags, message in [
+            (["--iterations=0"], "iterations must be at least 1, got 0 (the start image is not "
+                                 "a result)"),
+            (["--save_every=-1"], "--save_every must be 0 (never) or more, got -1"),
+            (["--optimizer=lbfgs", "--beta_1=0.9"], "--beta_1 is for --optimizer adam; "
+                                                    "--optimizer lbfgs does not use it"),
+            (["--lbfgs_memory=5"], "--lbfgs_memory is for --optimizer lbfgs; --optimizer adam "
+                                   "does not use it")]:
+        _checked_before_tensorflow(in_subprocess("transfer", *photos, *flags), message)
+    wide = tmp_path / "wide_mask.png"
+    iio.imwrite(wide, np.repeat([[0] * 40 + [255] * 40], 20, axis=0).astype(np.uint8))
+    _checked_before_tensorflow(  # the content is 96x72
+        in_subprocess("transfer", *photos, f"--content_mask={wide}"),
+        f"{wide} is 80x20 and the content 96x72: another shape (aspect 4.00 against 1.33); a "
+        "mask is stretched to its photo, so draw it at the photo's shape")
+
+
+def test_the_batch_checks_its_photos_before_tensorflow(tmp_path, image_files):
+    content, texture = image_files
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "cat.png").write_bytes(content.read_bytes())
+    (photos / "notes.jpg").write_text("not a photo")
+    _checked_before_tensorflow(
+        in_subprocess("batch", f"--content_dir={photos}", f"--texture={texture}",
+                      f"--output_dir={tmp_path / 'out'}", "--weights=random"),
+        f"{photos / 'notes.jpg'}: not an image, or a format this tool cannot read")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_url_of_ones_own_needs_its_md5_and_a_failed_download_leaves_no_folder(tmp_path):
+    _checked_before_tensorflow(
+        in_subprocess("download_weights", "--url=http://127.0.0.1:9/vgg.h5",
+                      f"--dest={tmp_path / 'a' / 'b' / 'w.h5'}"),
+        "--url needs --md5 HEX, the file's md5 (or sha256), to check what comes; --md5= "
+        "downloads it unchecked")
+    done = in_subprocess("download_weights", f"--url={(tmp_path / 'missing.h5').as_uri()}",
+                         "--md5=", f"--dest={tmp_path / 'a' / 'b' / 'w.h5'}")
+    assert done.stdout.splitlines()[-1] == "EXIT 2 TF False"
+    assert list(tmp_path.iterdir()) == []  # neither a/ nor a/b/ stayed behind
+
+
 def test_transfer_output_paths_are_checked_before_tensorflow(tmp_path, image_files):
     content, texture = image_files
     photos = [f"--content={content}", f"--texture={texture}", "--weights=random"]
@@ -305,11 +351,11 @@ def test_download_checks_the_md5_before_any_download(tmp_path, md5):
 @needs_shared_weights
 def test_the_start_line_says_which_loop_runs(tmp_path, image_files):
     content, texture = image_files
-    args = [f"--content={content}", f"--texture={texture}", "--max_dim=48", "--iterations=0",
+    args = [f"--content={content}", f"--texture={texture}", "--max_dim=48", "--iterations=1",
             f"--weights={SHARED_WEIGHTS}"]
     done = run_script("transfer.py", *args, f"--output={tmp_path / 'a.png'}")
     assert done.returncode == 0, done.stderr
-    assert re.match(r"transfer: texture mode, 96x72 -> 48x36, 0 adam steps, the calibrated loop "
+    assert re.match(r"transfer: texture mode, 96x72 -> 48x36, 1 adam step, the calibrated loop "
                     r"\(Gatys' normalized VGG19\), on ", done.stderr), done.stderr
     done = run_script("transfer.py", *args, "--faithful", f"--output={tmp_path / 'b.png'}")
     assert done.returncode == 0, done.stderr

@@ -5,15 +5,10 @@ import tensorflow as tf
 
 from bench.look import LOOK_LAYERS, LookMeasure, layout_correlation
 from nst_tf.io.images import read_image, resize
-from conftest import ROOT, SHARED_EXAMPLES, SHARED_WEIGHTS, needs_shared_weights, random_image
+from conftest import ROOT, SHARED_EXAMPLES, needs_shared_weights, random_image
 
 GRAVEL = ROOT / "examples" / "gravel.jpg"
 
-
-@pytest.fixture(scope="module")
-def real_vgg():
-    from nst_tf.network.vgg import vgg19
-    return vgg19(str(SHARED_WEIGHTS))
 
 
 def blur(image, passes=6):

@@ -1,12 +1,11 @@
 """Full resolution and global statistics through TextureTransfer and the command line."""
 import os
 
-import imageio.v3 as iio
 import numpy as np
 import pytest
 
 import nst_tf
-from conftest import SHARED_EXAMPLES, random_image, run_script
+from conftest import SHARED_EXAMPLES, random_image
 from bench.look import luma, seam_ratio
 from nst_tf.io.images import mirror_fit, read_image, resize, split_pair, upsampled_onto
 from nst_tf.run.texture_transfer import TextureTransfer
@@ -35,7 +34,7 @@ def test_max_dim_0_runs_coarse_to_fine_up_to_the_odd_full_size():
 
 def test_first_level_is_start_dim_and_levels_double():
     content, texture = random_image((300, 500), 1), random_image((30, 30), 2)
-    config = nst_tf.TransferConfig(max_dim=0, start_dim=100, iterations=0, refine_iterations=0,
+    config = nst_tf.TransferConfig(max_dim=0, start_dim=100, iterations=1, refine_iterations=1,
                                    **QUICK)
     job = TextureTransfer(content, texture, config)
     assert job.plan.sizes == [(60, 100), (120, 200), (240, 400), (300, 500)]
@@ -147,7 +146,7 @@ def test_upsampling_by_15_8_leaves_no_resampling_grid():
 
 def test_texture_scale_resizes_the_gram_target_only():
     content, texture = random_image((64, 96), 1), random_image((64, 96), 2)
-    base = nst_tf.TransferConfig(max_dim=0, iterations=0, **QUICK)
+    base = nst_tf.TransferConfig(max_dim=0, iterations=1, **QUICK)
     same = TextureTransfer(content, texture, base).objective
     scaled = TextureTransfer(content, texture, base.replace(texture_scale=2.0)).objective
     assert same.raw_targets[0].shape == scaled.raw_targets[0].shape
@@ -219,14 +218,14 @@ def test_adam_sees_the_gradient_of_the_originals_tiles():
     # 1024x576 level is 4 such tiles, the full 2048x1152 picture 16; on tiles nothing changes.
     content, texture = random_image((1152, 2048), 1), random_image((32, 32), 2)
     job = TextureTransfer(content, texture, nst_tf.TransferConfig(
-        max_dim=0, start_dim=64, iterations=0, refine_iterations=0, **QUICK))
+        max_dim=0, start_dim=64, iterations=1, refine_iterations=1, **QUICK))
     assert job.regime.gradient_scale((576, 1024)) == pytest.approx(4.0)
     assert job.regime.gradient_scale((1152, 2048)) == pytest.approx(16.0)
     tiles = TextureTransfer(content, texture, nst_tf.TransferConfig(
-        split=(2, 2), max_dim=64, iterations=0, **QUICK))
+        split=(2, 2), max_dim=64, iterations=1, **QUICK))
     assert tiles.regime.gradient_scale(tiles.plan.sizes[0]) == 1.0
     global_split = TextureTransfer(content, texture, nst_tf.TransferConfig(
-        split=(2, 2), max_dim=64, statistics="global", iterations=0, **QUICK))
+        split=(2, 2), max_dim=64, statistics="global", iterations=1, **QUICK))
     assert global_split.regime.gradient_scale(global_split.plan.sizes[0]) == pytest.approx(4.0)
 
 

@@ -95,3 +95,47 @@ def test_load_inputs_never_downloads(tmp_path, monkeypatch):
     monkeypatch.setattr(download, "download", lambda *a, **k: pytest.fail("downloaded"))
     with pytest.raises(NSTError, match="download_weights"):
         load_inputs(random_image((40, 40), 1), random_image((40, 40), 2), TransferConfig())
+
+
+def _calls(name: str) -> dict:
+    """{module: count} of the library's calls of a function named `name`: bare (tile_size) or
+    with what it is called on (Image.open)."""
+    found = {}
+    for path in LIBRARY.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call):
+                function = node.func
+                called = getattr(function, "id", None)
+                if isinstance(function, ast.Attribute):
+                    owner = getattr(function.value, "id", None)
+                    called = f"{owner}.{function.attr}" if "." in name else function.attr
+                if called == name:
+                    module = str(path.relative_to(LIBRARY))
+                    found[module] = found.get(module, 0) + 1
+    return found
+
+
+def test_the_plan_the_networks_and_the_codecs_each_live_in_one_place():
+    # The plan of a run: run_plan, which every front end's check and the run itself call.
+    assert _calls("tile_levels") == _calls("picture_levels") == {"run/levels.py": 1}
+    assert _calls("tile_size") == {"run/levels.py": 1}
+    # The networks: built by the engine, which keeps them (network/vgg.py's own helper aside).
+    assert set(_calls("vgg")) == {"run/engine.py", "network/vgg.py"}
+    # Photos decoded, encoded and rounded to 8 bits in io/images.py only.
+    for name in ("iio.imwrite", "iio.imread", "Image.open"):
+        assert set(_calls(name)) <= {"io/images.py"}, name
+    eight_bit = [str(path.relative_to(LIBRARY)) for path in LIBRARY.rglob("*.py")
+                 if "astype(np.uint8)" in path.read_text()]
+    assert eight_bit == ["io/images.py"]
+
+
+def test_the_values_that_name_no_file_are_written_once():
+    # ("content", "noise") and ("imagenet", "random"): nst_tf.config's INIT_KINDS, WEIGHTS_KINDS.
+    kinds = {("content", "noise"), ("imagenet", "random"), ("", "none")}
+    written = []
+    for path in LIBRARY.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Tuple) and all(isinstance(e, ast.Constant) for e in node.elts):
+                if tuple(e.value for e in node.elts) in kinds:
+                    written.append(str(path.relative_to(LIBRARY)))
+    assert written == ["config.py"] * 3

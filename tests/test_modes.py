@@ -248,22 +248,17 @@ def test_texture_scale_on_tiles_takes_the_gram_of_the_resized_texture(random_vgg
 LOWERS_BY = {"texture": 1.5, "style": 10.0, "synthesize": 100.0, "reconstruct": 12.0}
 
 
-@pytest.fixture(scope="module")
-def shared_vgg():
-    from nst_tf.network.vgg import vgg19
-    return vgg19(str(SHARED_WEIGHTS))
-
 
 @needs_shared_weights
 @pytest.mark.parametrize("mode", MODES)
-def test_each_modes_normalized_preset_lowers_its_objective(mode, shared_vgg):
+def test_each_modes_normalized_preset_lowers_its_objective(mode, real_vgg):
     from conftest import ROOT
     config = TransferConfig(mode=mode, preset="normalized", weights=str(SHARED_WEIGHTS),
                             iterations=30, max_dim=96)
     content = None if mode == "synthesize" else ROOT / "examples" / "cat.jpg"
     texture = None if mode == "reconstruct" else ROOT / "examples" / "gravel.jpg"
     reports = []
-    TextureTransfer(content, texture, config, network=shared_vgg).run(reports.append)
+    TextureTransfer(content, texture, config, network=real_vgg).run(reports.append)
     assert len(reports) == 30
     assert reports[0].total / reports[-1].total >= LOWERS_BY[mode], (
         mode, reports[0].total, reports[-1].total)

@@ -9,7 +9,6 @@ import subprocess
 import sys
 import threading
 
-import h5py
 import imageio.v3 as iio
 import numpy as np
 import pytest
@@ -87,8 +86,9 @@ def test_a_portrait_phone_photo_runs_upright(tmp_path, image_files):
 
 
 def test_inputs_are_checked_before_the_network_is_built(tmp_path, image_files, monkeypatch):
-    import nst_tf.run.texture_transfer
-    monkeypatch.setattr(nst_tf.run.texture_transfer, "vgg", lambda *a, **k: pytest.fail("network built"))
+    import nst_tf.run.engine
+    monkeypatch.setattr(nst_tf.run.engine.Engine, "network",
+                        lambda *a, **k: pytest.fail("network built"))
     content, texture = image_files
     truncated = tmp_path / "truncated.h5"
     legacy_weights_file(truncated, vgg19_kernel_shapes())
@@ -199,11 +199,10 @@ def test_a_loss_that_stops_being_finite_stops_the_run_and_keeps_the_image(
     assert all(np.isfinite(r["total"]) for r in records)
     assert iio.imread(output).shape == (48, 64, 3)
     if step == 1:  # the only finite step was the start: the image written is the start image
-        start = tmp_path / "start.png"
-        done = run_script("transfer.py", f"--content={content}", f"--texture={texture}",
-                          f"--output={start}", "--max_dim=64", "--iterations=0", "--weights=random")
-        assert done.returncode == 0, done.stderr
-        np.testing.assert_array_equal(iio.imread(output), iio.imread(start))
+        from nst_tf import TextureTransfer
+        start = TextureTransfer(content, texture, TransferConfig(
+            max_dim=64, iterations=1, weights="random")).result()  # before any step
+        np.testing.assert_array_equal(iio.imread(output), start)
 
 
 @pytest.mark.parametrize("sent,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])

@@ -1,5 +1,4 @@
 """The tiled evaluation of global statistics: exact against the untiled objective, no seams."""
-import os
 
 import numpy as np
 import pytest

@@ -12,10 +12,10 @@ import dataclasses
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from nst_tf.config import TransferConfig
+from nst_tf.config import FILE_SETTINGS, TransferConfig, names_file
 from nst_tf.errors import NSTError
 from nst_tf.io.files import check_apart
-from nst_tf.io.images import WRITABLE_SUFFIXES
+from nst_tf.io.images import WRITABLE_SUFFIXES, image_header
 
 # The columns of a jobs CSV that are not transfer settings.
 JOB_COLUMNS = ("content", "texture", "output")
@@ -111,6 +111,9 @@ def _job(where: str, cells: Dict[str, str], folder: Path, output_dir: Path,
             config = config.replace(**{column: TransferConfig.parse_field(column, text)})
         except NSTError as error:
             raise NSTError(f"{where}, column {column}: {error}") from None
+    for column, users in config.unused_settings([c for c, text in cells.items() if text]):
+        raise NSTError(f"{where}, column {column}: for optimizer {' or '.join(users)}; this "
+                       f"row's optimizer {config.optimizer} does not use it")
     config = _config_files(where, config, cells, folder)
     name = cells.get("output") or Path(content).stem + OUTPUT_SUFFIX
     if Path(name).suffix.lower() not in WRITABLE_SUFFIXES:
@@ -125,37 +128,26 @@ def _job(where: str, cells: Dict[str, str], folder: Path, output_dir: Path,
     return Job(name=name, content=content, texture=texture, output=str(output), config=config)
 
 
-# Settings that name files a job reads: the masks of spatial control, a start image and a
-# weights file (whose layout the command line checks, once per file). A CSV cell's path is read
-# from the CSV's folder, the command line's from the current folder.
-NO_MASK = ("", "none")
-INIT_KINDS = ("content", "noise")
-KINDS = {"init": INIT_KINDS, "weights": ("imagenet", "random")}  # values that name no file
-
-
 def _config_files(where: str, config: TransferConfig, cells: Dict[str, str],
                   folder: Path) -> TransferConfig:
-    """config with its file settings resolved (from the CSV's folder for the row's own cells)
-    and checked to exist; NSTError naming the row and the column (or the flag)."""
+    """config with the files its settings name (FILE_SETTINGS) resolved, from the CSV's folder
+    for the row's own cells, and checked to exist; NSTError naming the row and the column (or
+    the flag). A weights file's layout is checked by the command line, once per file."""
     changes = {}
-    for column in ("content_mask", "init", "weights"):
-        value = getattr(config, column)
-        if not value or value in KINDS.get(column, ()):
-            continue
-        own = bool(cells.get(column))
-        if column == "weights":  # checked with its layout by the command line (check_weights)
-            if own and not Path(value).expanduser().is_absolute():
-                changes[column] = str(folder / value)
-            continue
-        changes[column] = _setting_path(where if own else None, column, value,
-                                        folder if own else Path.cwd())
-    if config.texture_masks:
-        own = bool(cells.get("texture_masks"))
-        changes["texture_masks"] = tuple(
-            mask if mask.strip().lower() in NO_MASK else
-            _setting_path(where if own else None, "texture_masks", mask,
-                          folder if own else Path.cwd())
-            for mask in config.texture_masks)
+    for setting in FILE_SETTINGS:
+        value = getattr(config, setting)
+        own = bool(cells.get(setting))
+        place, base = (where if own else None), (folder if own else Path.cwd())
+        if setting == "texture_masks":
+            if value:
+                changes[setting] = tuple(_setting_path(place, setting, mask, base)
+                                         if names_file(setting, mask) else mask
+                                         for mask in value)
+        elif setting == "weights":
+            if own and names_file(setting, value) and not Path(value).expanduser().is_absolute():
+                changes[setting] = str(folder / value)
+        elif names_file(setting, value):
+            changes[setting] = _setting_path(place, setting, value, base)
     return config.replace(**changes) if changes else config
 
 
@@ -169,14 +161,27 @@ def _setting_path(where: Optional[str], column: str, value: str, folder: Path) -
 
 
 def _config_inputs(config: TransferConfig) -> dict:
-    """The files a job's settings read, {setting: path}, for check_apart."""
-    inputs = {"content_mask": config.content_mask or None}
-    if config.init not in INIT_KINDS:
-        inputs["init"] = config.init
-    for index, mask in enumerate(config.texture_masks):
-        if mask.strip().lower() not in NO_MASK:
-            inputs[f"texture_masks[{index}]"] = mask
-    return inputs
+    """The files a job's settings read but its weights, {setting: path}, for check_apart."""
+    return {name: path for name, path in config.named_files().items() if name != "weights"}
+
+
+def check_photos(jobs: List[Job]) -> None:
+    """Every photo and mask the jobs read, checked from its header before any job runs (and
+    before TensorFlow starts): NSTError with one line for the first that is not an image. Each
+    file once, a few milliseconds each; a photo damaged past its header fails its own job."""
+    seen = set()
+    for job in jobs:
+        files = [job.content, job.texture] + [path for name, path in
+                                              job.config.named_files().items()
+                                              if name != "weights"]
+        for path in files:
+            if path in seen:
+                continue
+            seen.add(path)
+            try:
+                image_header(path, str(path))
+            except OSError as error:
+                raise NSTError(f"{path}: cannot read it ({error.strerror or error})") from None
 
 
 def _check_outputs_distinct(jobs: List[Job], source) -> None:

@@ -19,28 +19,15 @@ from typing import Dict, Optional
 
 import numpy as np
 
+from nst_tf.config import names_file
 from nst_tf.errors import NSTError
 from nst_tf.io.images import read_image_bytes
-
-# `init` values that are not a file (nst_tf.io.inputs.INIT_KINDS).
-INIT_KINDS = ("content", "noise")
-# `weights` values that are not a file.
-WEIGHTS_KINDS = (None, "imagenet", "random")
 
 
 def decode_image(data: bytes, name: str) -> np.ndarray:
     """An image file's bytes -> float32 RGB (h, w, 3) 0..255: nst_tf.io.images.read_image's
     checks and messages (`name`: the file the bytes came from, for the messages)."""
     return read_image_bytes(data, name)
-
-
-def encode_image(image: np.ndarray, suffix: str) -> bytes:
-    """uint8 (or float 0..255) RGB -> the bytes nst_tf.io.images.write_image would write."""
-    import imageio.v3 as iio
-    pixels = np.asarray(image)
-    if pixels.dtype != np.uint8:
-        pixels = np.clip(np.round(pixels), 0, 255).astype(np.uint8)
-    return iio.imwrite("<bytes>", pixels, extension=suffix.lower())
 
 
 def _as_mask(rgb: np.ndarray) -> np.ndarray:
@@ -58,15 +45,12 @@ class JobFiles:
 
     @classmethod
     def of(cls, job) -> "JobFiles":
-        config = job.config
         paths = {"content": job.content, "texture": job.texture}
-        if config.content_mask:
-            paths["content_mask"] = config.content_mask
-        for index, mask in enumerate(config.texture_masks):
-            if mask and mask.strip().lower() != "none":
-                paths[f"texture_mask:{index}"] = mask
-        if config.init not in INIT_KINDS and config.init is not None:
-            paths["init"] = config.init
+        for name, path in job.config.named_files().items():
+            if name.startswith("texture_masks["):
+                paths[f"texture_mask:{name[len('texture_masks['):-1]}"] = path
+            elif name != "weights":  # the weights travel apart (ray_runner)
+                paths[name] = path
         return cls(paths)
 
 
@@ -88,17 +72,16 @@ def _renamed(error: NSTError, generic: str, path: str) -> NSTError:
     return NSTError(path + text[len(generic):]) if text.startswith(generic + ":") else error
 
 
-def load_payload_inputs(job, data: Dict[str, bytes], weights_path: Optional[str]):
-    """nst_tf.io.inputs.load_inputs on the bytes of a job's files (by role, JobFiles), with the
-    weights at `weights_path` on this machine: the same checks and messages, no file read but
-    the weights."""
-    from nst_tf.io.inputs import load_inputs
+def load_payload_request(job, data: Dict[str, bytes], weights_path: Optional[str]):
+    """The engine's prepared request (nst_tf.run.engine.prepare) from the bytes of a job's files
+    (by role, JobFiles), with the weights at `weights_path` on this machine: the same checks and
+    messages as from the files themselves, naming them by the driver's paths."""
+    from nst_tf.run.engine import Request, prepare
     paths = JobFiles.of(job).paths
     images = {role: decode_image(data[role], paths[role]) for role in paths}
     config = job.config
-    loading = config.replace(init="content") if "init" in images else config
-    if config.weights not in WEIGHTS_KINDS:
-        loading = loading.replace(weights=weights_path)
+    if names_file("weights", config.weights):
+        config = config.replace(weights=weights_path)
     content_mask = _as_mask(images["content_mask"]) if "content_mask" in images else None
     texture_masks = None
     if any(role.startswith("texture_mask:") for role in images):
@@ -106,22 +89,16 @@ def load_payload_inputs(job, data: Dict[str, bytes], weights_path: Optional[str]
                           if f"texture_mask:{k}" in images else None)
                          for k in range(len(config.texture_masks))]
     try:
-        inputs = load_inputs(images["content"], images["texture"], loading,
-                             content_mask=content_mask, texture_masks=texture_masks)
+        return prepare(Request(images["content"], images["texture"], config, content_mask,
+                               texture_masks, images.get("init")))
     except NSTError as error:
-        if "content_mask" in paths:
-            error = _renamed(error, "content_mask", paths["content_mask"])
+        for role in ("content_mask", "init"):
+            if role in paths:
+                error = _renamed(error, role, paths[role])
         masks = [p for role, p in paths.items() if role.startswith("texture_mask:")]
         if len(masks) == 1:
             error = _renamed(error, "texture_mask", masks[0])
         raise error from None
-    if "init" in images:
-        init, content = images["init"], inputs.content
-        if init.shape != content.shape:
-            raise NSTError(f"{paths['init']}: init image is {init.shape[1]}x{init.shape[0]}, the "
-                           f"content is {content.shape[1]}x{content.shape[0]}; they must match")
-        inputs = dataclasses.replace(inputs, init=init)
-    return inputs
 
 
 # This process's copies of shipped weights files: {key: private temporary path}.

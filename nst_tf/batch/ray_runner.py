@@ -49,8 +49,9 @@ def _task(job: dict, roles: List[str], weights: Optional[list], *files: bytes):
     the shipped weights as [key, suffix, [ObjectRef]] (not fetched until needed) or None.
     Returns (report record, the encoded output or None)."""
     import ray
-    from nst_tf.batch.payload import encode_image, load_payload_inputs, local_weights
+    from nst_tf.batch.payload import load_payload_request, local_weights
     from nst_tf.batch.runner import attempt
+    from nst_tf.io.images import encode_image
 
     job = Job.from_dict(job)
     data = dict(zip(roles, files))
@@ -61,12 +62,12 @@ def _task(job: dict, roles: List[str], weights: Optional[list], *files: bytes):
         if weights is not None:
             key, suffix, (ref,) = weights
             path = local_weights(key, suffix, lambda: ray.get(ref))
-        return load_payload_inputs(job, data, path)
+        return load_payload_request(job, data, path)
 
     def finish(image) -> None:
         result["bytes"] = encode_image(image, Path(job.output).suffix)
 
-    line = attempt(job, load, finish, node=ray.get_runtime_context().get_node_id())
+    line, _ = attempt(job, load, finish, node=ray.get_runtime_context().get_node_id())
     return line, result.get("bytes")
 
 
@@ -170,9 +171,9 @@ def ray_runner(gpus_per_job: float = 0.0, cpus_per_job: float = DEFAULT_CPUS_PER
             return ref
 
         def shipped_weights(job: Job) -> Optional[list]:
-            from nst_tf.batch.payload import WEIGHTS_KINDS
+            from nst_tf.config import names_file
             spec = job.config.weights
-            if spec in WEIGHTS_KINDS:
+            if not names_file("weights", spec):
                 return None
             key = weights_key(spec)
             if key not in weights:

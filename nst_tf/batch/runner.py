@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional
 
-from nst_tf.errors import NonFiniteLoss, NSTError
+from nst_tf.errors import NSTError
 from nst_tf.batch.jobs import Job
 
 REPORT_NAME = "report.jsonl"
@@ -62,58 +62,40 @@ def record(job: Job, status: str, seconds: float = 0.0, error: Optional[str] = N
             "loss": loss, "output": job.output, "host": socket.gethostname(), "node": node}
 
 
-# Networks built in this process, by (weights file, seed): a worker keeps them across jobs.
-_NETWORKS: Dict[tuple, object] = {}
-
-
-def _network(weights_path: Optional[str], seed: int, network: str = "vgg19",
-             derive: bool = False):
-    from nst_tf.network.vgg import vgg
-    # Random weights depend on the seed; a weights file does not.
-    key = (network, weights_path, seed if weights_path is None else None, derive)
-    if key not in _NETWORKS:
-        _NETWORKS[key] = vgg(network, weights_path, seed, derive)
-    return _NETWORKS[key]
-
-
 def attempt(job: Job, load: Callable[[], object], finish: Callable[[object], None],
-            node: Optional[str] = None) -> dict:
-    """Runs one job: load() gives its checked Inputs, finish(image) keeps the result; returns
-    its report record. A bad input or a failing run is a 'failed' record with its one-line
-    error, not an exception (Ctrl-C still is)."""
-    from nst_tf.steps import LOSS_PARTS
-    from nst_tf.run.texture_transfer import TextureTransfer
+            node: Optional[str] = None):
+    """Runs one job through this process's engine (its networks kept across jobs): load()
+    gives its Request (or what engine.prepare made of one), finish(image) keeps an image.
+    Returns (its report record, the engine's Outcome). The engine's policies hold
+    (nst_tf.run.engine): an image the outcome holds is kept whatever the ending (the result,
+    the best before a non-finite loss, the best so far when stopped); the record's status is
+    the outcome's (done, stopped or failed) with its one-line message, and a re-run makes
+    again a job that did not end done."""
+    from nst_tf.run.engine import FAILED, Outcome, default_engine
 
     start = time.perf_counter()
-    last: Dict[str, float] = {}
     try:
-        inputs = load()
-        transfer = TextureTransfer(job.content, job.texture, job.config, inputs=inputs,
-                                   network=_network(inputs.weights_path, job.config.seed,
-                                                    job.config.network,
-                                                    job.config.network_choice.derive))
-        image = transfer.run(lambda report: last.update(
-            {part: getattr(report, part) for part in ("total",) + LOSS_PARTS}))
-        finish(image)
-    except (NSTError, NonFiniteLoss) as error:
-        return record(job, "failed", time.perf_counter() - start, str(error), last or None, node)
-    except Exception as error:  # a bug or a resource failure: recorded, the batch goes on
-        message = str(error).splitlines()[0][:300] if str(error) else ""
-        return record(job, "failed", time.perf_counter() - start,
-                      f"{type(error).__name__}: {message}", last or None, node)
-    return record(job, "done", time.perf_counter() - start, None, last, node)
+        request = load()
+    except NSTError as error:
+        outcome = Outcome(FAILED, message=str(error), stopped_by="input", error=error)
+    else:
+        outcome = default_engine().run(request)
+    if outcome.image is not None:
+        finish(outcome.image)
+    return record(job, outcome.status, time.perf_counter() - start, outcome.message or None,
+                  outcome.loss or None, node), outcome
 
 
-def run_job(job: Job) -> dict:
-    """Runs one job here, from its files to its output file; returns its report record."""
+def run_job(job: Job):
+    """Runs one job here, from its files to its output file: (report record, Outcome)."""
     from nst_tf.io.images import write_image
-    from nst_tf.io.inputs import load_inputs
+    from nst_tf.run.engine import Request
 
     def finish(image) -> None:
         Path(job.output).parent.mkdir(parents=True, exist_ok=True)
         write_image(job.output, image)
 
-    return attempt(job, lambda: load_inputs(job.content, job.texture, job.config), finish)
+    return attempt(job, lambda: Request(job.content, job.texture, job.config), finish)
 
 
 @dataclasses.dataclass
@@ -122,6 +104,7 @@ class Summary:
 
     done: int = 0
     skipped: int = 0
+    stopped: int = 0
     failed: int = 0
     seconds: float = 0.0
 
@@ -133,7 +116,8 @@ class Summary:
         return 60.0 * self.done / self.seconds if self.seconds > 0 else 0.0
 
     def line(self) -> str:
-        return (f"{self.done} done, {self.skipped} skipped, {self.failed} failed in "
+        stopped = f", {self.stopped} stopped" if self.stopped else ""
+        return (f"{self.done} done, {self.skipped} skipped{stopped}, {self.failed} failed in "
                 f"{self.seconds:.1f} s ({self.photos_per_minute:.2f} photos per minute)")
 
 
@@ -141,9 +125,13 @@ Runner = Callable[[List[Job], Callable[[dict], None]], None]
 
 
 def run_local(jobs: List[Job], on_record: Callable[[dict], None]) -> None:
-    """Runs the jobs here, one after another; on_record(record) follows each."""
+    """Runs the jobs here, one after another; on_record(record) follows each. Ctrl-C keeps the
+    running job's best image and its record (stopped), then ends the batch."""
     for job in jobs:
-        on_record(run_job(job))
+        line, outcome = run_job(job)
+        on_record(line)
+        if outcome.stopped_by == "interrupt":
+            raise outcome.error
 
 
 def run_batch(jobs: Iterable[Job], output_dir, runner: Runner = run_local,

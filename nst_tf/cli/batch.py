@@ -48,7 +48,8 @@ GROUPS = [("jobs", ("jobs", "content_dir", "texture", "output_dir", "progress"))
           ("ray", ("ray_address", "gpus_per_job", "cpus_per_job", "ray_cpus"))] + \
     common.transfer_groups(first=("mode", "max_dim", "iterations", "weights", "faithful", "preset"),
                            title="transfer settings of every job",
-                           skip=("content", "texture", "output"), prefix="transfer: ")
+                           skip=("content", "texture", "output"), prefix="transfer: ",
+                           output_files=False)
 
 
 class JobProgress:
@@ -113,6 +114,8 @@ def run(argv):
     base = common.config_from_flags()
     output_dir = Path(FLAGS.output_dir).resolve()
     jobs = load_jobs(base, output_dir)
+    from nst_tf.batch.jobs import check_photos
+    check_photos(jobs)
     check_weights([job.config for job in jobs])
     if base.network_choice.warning:
         common.say(base.network_choice.warning)

@@ -13,15 +13,15 @@ import sys
 import textwrap
 from pathlib import Path
 
-# TensorFlow's C++ start-up chatter would bury the one line a user needs to read.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
 from absl import flags  # noqa: E402
 
-from nst_tf.config import TransferConfig  # noqa: E402
+from nst_tf.config import SECTIONS, TransferConfig  # noqa: E402
+from nst_tf.config import SHORT_HELP as SETTINGS_SHORT_HELP  # noqa: E402
 from nst_tf.errors import NSTError  # noqa: E402
 from nst_tf.fields import field_kind, from_text  # noqa: E402
 from nst_tf.presets import DEFAULT_ITERATIONS, MODES, mode_default  # noqa: E402
+# TensorFlow starts quietly (the commands and the bench scripts import these from here).
+from nst_tf.tensorflow_quietly import device_name, import_tensorflow_quietly  # noqa: E402,F401
 
 # The checkout (or the folder holding the installed package): examples/ and scripts/ live here
 # in a checkout.
@@ -31,36 +31,6 @@ EXIT_FAILED = 1  # the run itself failed (its loss stopped being finite)
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130, the shell's convention for a signal
 EXIT_TERMINATED = 128 + signal.SIGTERM  # 143
-
-
-def import_tensorflow_quietly() -> None:
-    """Imports TensorFlow with stderr silenced.
-
-    TensorFlow's native start-up writes lines (oneDNN notes, CUDA probing) straight to file
-    descriptor 2, before any logging setting applies; they would bury the single line a user
-    needs. Python errors raised by the import still surface once stderr is back.
-    """
-    sys.stderr.flush()
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        import tensorflow as tf
-        import keras  # noqa: F401
-        tf.config.list_physical_devices()  # device probing prints too
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
-def device_name() -> str:
-    """'GPU' when TensorFlow sees one (its name), else 'CPU'. After import_tensorflow_quietly."""
-    import tensorflow as tf
-    gpus = tf.config.list_physical_devices("GPU")
-    if not gpus:
-        return "CPU"
-    return "GPU" if len(gpus) == 1 else f"{len(gpus)} GPUs"
 
 
 class Terminated(KeyboardInterrupt):
@@ -142,7 +112,12 @@ def config_from_flags(**overrides) -> TransferConfig:
                                else str(error)) from None
         values[field.name] = value
     values.update(overrides)
-    return TransferConfig(**values)
+    config = TransferConfig(**values)
+    given = [name for name in values if name in flags.FLAGS and flags.FLAGS[name].present]
+    for name, users in config.unused_settings(given):
+        raise NSTError(f"--{name} is for --optimizer {' or '.join(users)}; --optimizer "
+                       f"{config.optimizer} does not use it")
+    return config
 
 
 def log_report(report, config: TransferConfig, every: int = 1) -> None:
@@ -177,14 +152,6 @@ def guarded(main):
         except KeyboardInterrupt as interrupt:
             fail("interrupted before any result; nothing written", exit_code(interrupt))
     return wrapper
-
-
-def path_flags(config: TransferConfig) -> dict:
-    """The files a transfer's config reads besides the content and texture: {flag: path}."""
-    from nst_tf.io.inputs import INIT_KINDS
-    init = None if config.init in INIT_KINDS else config.init
-    weights = None if config.weights in (None, "imagenet", "random") else config.weights
-    return {"init": init, "weights": weights}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -226,74 +193,23 @@ def check_output_dir(flag: str, path) -> None:
 # ---------------------------------------------------------------------------------------------
 # The command line: help in groups, one-line errors.
 
-# The transfer flags in the groups the help shows them in; a setting in none of them is listed
-# under "advanced".
+# The flags everyone uses, shown first; then the settings by section (nst_tf.config.SECTIONS),
+# then the transfer command's output files.
 COMMON_FLAGS = ("content", "texture", "output", "mode", "max_dim", "iterations", "weights",
                 "faithful", "preset")
-TRANSFER_GROUPS = (
-    ("loss weights", ("direct_weight", "content_weight", "raw_weight", "texture_weight",
-                      "tv_weight", "texture_layer_weights", "texture_blend", "gray_texture")),
-    ("spatial and colour control", ("content_mask", "region_colors", "texture_masks",
-                                    "color_transfer", "original_colors")),
-    ("layers and network", ("texture_layers", "content_layers", "network")),
-    ("optimiser", ("optimizer", "learning_rate", "beta_1", "beta_2", "epsilon",
-                   "plateau_window", "plateau_after", "plateau_tolerance", "plateau_decay",
-                   "min_learning_rate", "decay_steps", "decay_rate", "lbfgs_memory",
-                   "lbfgs_first_step", "coarse_levels", "coarse_iterations")),
-    ("tiles and full resolution", ("split", "statistics", "tile_size", "start_dim",
-                                   "refine_iterations", "texture_scale", "size")),
-    ("output files and progress", ("save_every", "metrics", "sheet", "plot", "progress",
-                                   "log_every")),
-    ("advanced", ("init", "seed", "jit_compile")),
-)
+OUTPUT_GROUP = ("output files and progress", ("save_every", "metrics", "sheet", "plot",
+                                              "progress", "log_every"))
 
-# Shorter help for the flags everyone uses, and for settings whose help is long (the others
-# show their help's first sentence; --helpfull shows all of it).
+# A line of help for the commands' own flags; the settings' are nst_tf.config.SHORT_HELP.
 SHORT_HELP = {
+    **SETTINGS_SHORT_HELP,
     "content": "The photo whose layout and colours are kept (not for --mode synthesize).",
     "texture": "The texture (or style) photo; several comma-separated are blended.",
     "output": "The result file: png, jpg, bmp, tif or webp.",
-    "mode": "What is made: the original's texture transfer, Gatys' style transfer, a texture "
-            "synthesized from noise, or the content's features reconstructed.",
-    "max_dim": "Longer side of each tile in pixels; 0 keeps the content's full resolution.",
-    "iterations": "Most Adam steps or L-BFGS evaluations.",
-    "weights": "imagenet (Keras' VGG19), a notop .h5 file, or random.",
-    "faithful": "The original's 2018 loop exactly; off: the calibrated loop.",
-    "preset": "Tuned for: normalized (calibrated) or imagenet (2018).",
-    "optimizer": "adam: the original's loop and look; lbfgs: a lower objective sooner, a lighter "
-                 "texture; sgd: plain steps with exponential decay.",
-    "statistics": "global: one Gram matrix per layer over the whole picture; tile: per tile "
-                  "(the original's); auto: global at --max_dim 0.",
-    "network": "vgg19 (the original's) or vgg16 (Keras' VGG16).",
-    "tile_size": "Global statistics: largest tile one evaluation runs at a time (memory, not "
-                 "the result); a multiple of 16; 0: never tile.",
-    "start_dim": "At --max_dim 0: the first level's longer side; each next level doubles it.",
-    "texture_scale": "Global statistics: the texture's scale relative to the content (2: "
-                     "features twice as large).",
-    "lbfgs_first_step": "L-BFGS: the first step moves the steepest pixel by this many levels "
-                        "(0: unscaled).",
-    "coarse_levels": "Coarse-to-fine on tiles: first optimise at 1/2, 1/4, ... of the size; "
-                     "0 off.",
-    "learning_rate": "Initial learning rate: Adam's (pixel units), or SGD's.",
-    "texture_layer_weights": "One weight per texture layer for the Gram part; empty: all 1.",
-    "texture_blend": "With several textures: one weight each for their blend; empty: equal.",
-    "gray_texture": "Compare the texture in gray (structure, no colour) instead of in colour.",
-    "original_colors": "Keep the content's colours: --color_transfer luminance.",
-    "color_transfer": "luminance: the content's chroma; histogram: the texture's colours "
-                      "matched to the content's.",
-    "content_mask": "Where the texture goes: gray (white: texture), or a label image.",
-    "region_colors": "Each texture's label colour in --content_mask (#ff0000,#00ff00).",
-    "texture_masks": "Per texture, the part of it its statistics come from (or none).",
-    "decay_steps": "sgd: the rate is multiplied by --decay_rate every this many steps.",
     "save_every": "Also write the image every N steps beside the output (NAME_00050.png); 0 "
                   "never.",
     "sheet": "Also write a contact sheet here: content | texture | result.",
     "progress": "A progress bar on a terminal, else a line every --log_every steps.",
-    "init": "Start image: content, noise, or an image of the content's size.",
-    "size": "synthesize: the output's size WxH, exactly (0x0: the content's or texture's, "
-            "scaled by --max_dim).",
-    "split": "Cut the content into W columns and H rows of tiles, each matched with the same "
-             "tile of the texture.",
 }
 
 # Value names in the help, by flag.
@@ -401,19 +317,15 @@ def help_text(usage: str, description: str, groups) -> str:
     return "\n".join(parts)
 
 
-def transfer_groups(first=COMMON_FLAGS, skip=(), title="common", prefix=""):
-    """The transfer flags' help groups: `first` under `title`, then TRANSFER_GROUPS (their
-    titles after `prefix`), and any other TransferConfig setting under 'advanced'; `skip`: flags
-    left out."""
-    listed = set(first) | {name for _, names in TRANSFER_GROUPS for name in names}
-    rest = [field.name for field in dataclasses.fields(TransferConfig)
-            if field.name not in listed and field.name not in skip]
+def transfer_groups(first=COMMON_FLAGS, skip=(), title="common", prefix="",
+                    output_files: bool = True):
+    """The transfer flags' help groups: `first` under `title`, then the settings' sections
+    (their titles after `prefix`) without those, then the transfer command's output files
+    (output_files); `skip`: flags left out."""
     groups = [(title, tuple(name for name in first if name not in skip))]
-    for group, names in TRANSFER_GROUPS:
-        names = tuple(name for name in names if name not in skip)
-        if group == "advanced":
-            names += tuple(rest)
-        groups.append((prefix + group, names))
+    for section, names in SECTIONS + ((OUTPUT_GROUP,) if output_files else ()):
+        names = tuple(name for name in names if name not in skip and name not in first)
+        groups.append((prefix + section, names))
     return groups
 
 

@@ -51,10 +51,12 @@ def check_hash(text) -> None:
 @common.guarded
 def run(argv):
     check_hash(FLAGS.md5)
+    if FLAGS.url and FLAGS.md5 is None:
+        raise NSTError("--url needs --md5 HEX, the file's md5 (or sha256), to check what comes; "
+                       "--md5= downloads it unchecked")
     known = keras_file(FLAGS.network)
     url = FLAGS.url or known.url
-    # A URL of one's own comes without Keras' hash unless one is given.
-    md5 = FLAGS.md5 if FLAGS.md5 is not None else (known.md5 if FLAGS.url is None else None)
+    md5 = FLAGS.md5 if FLAGS.md5 is not None else known.md5
     path = download(url, FLAGS.dest or WEIGHTS_DIR / known.filename, md5 or None,
                     progress=ByteProgress() if FLAGS.progress else None)
     print(f"{path} verified" if md5 else f"{path} downloaded (no hash given to check)")
@@ -85,8 +87,8 @@ def main(argv=None):
         "download-weights", USAGE, DESCRIPTION, GROUPS,
         short_help={"network": "Whose Keras notop file to fetch: vgg19 or vgg16.",
                     "progress": "Show the download's progress on stderr.",
-                    "md5": "The file's expected md5 (32 hex digits; or a sha256); empty: no "
-                           "check; unset: Keras' file's."}))
+                    "md5": "The file's expected md5 (32 hex digits; or a sha256); needed with "
+                           "--url; empty: no check; unset: Keras' file's."}))
 
 
 if __name__ == "__main__":

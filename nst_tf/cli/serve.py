@@ -56,14 +56,6 @@ def run(argv):
     token = secrets.token_urlsafe(16) if FLAGS.token == "generate" else FLAGS.token
     if FLAGS.port < 0 or FLAGS.port > 65535:
         raise common.NSTError(f"--port must be 0..65535, got {FLAGS.port}")
-    from nst_tf.web.server import is_loopback
-    if not is_loopback(FLAGS.host):  # said first, before anything else can fail or wait
-        port = f"port {FLAGS.port}" if FLAGS.port else "its port"
-        common.say(f"warning: listening on {FLAGS.host or 'every interface'}: " + (
-            f"anyone who can reach {port} and knows the token can run jobs on this machine "
-            "(plain HTTP: the token is readable on the network)" if token else
-            f"anyone who can reach {port} can run jobs on this machine; give --token to "
-            "require a secret"))
     try:
         server = make_server(weights=FLAGS.weights, host=FLAGS.host, port=FLAGS.port,
                              token=token, max_megapixels=FLAGS.max_megapixels,
@@ -72,11 +64,20 @@ def run(argv):
     except OSError as error:
         raise common.NSTError(f"cannot listen on {FLAGS.host}:{FLAGS.port} "
                               f"({error.strerror or error})") from None
-    common.import_tensorflow_quietly()  # now, not when the first user presses Start
-    print(f"nst-tf serve: {server.url}  (weights {FLAGS.weights}; Ctrl-C stops)", flush=True)
+    from nst_tf.web.server import is_loopback
+    if not is_loopback(FLAGS.host):  # once listening: a server that failed to start risks none
+        common.say(f"warning: listening on {FLAGS.host or 'every interface'}: " + (
+            f"anyone who can reach port {server.port} and knows the token can run jobs on this "
+            "machine (plain HTTP: the token is readable on the network)" if token else
+            f"anyone who can reach port {server.port} can run jobs on this machine; give "
+            "--token to require a secret"))
     serving = threading.Thread(target=server.serve_forever, name="nst-tf http", daemon=True)
     serving.start()
+    # The address at once (with --port 0 it is the only way to learn the port); TensorFlow then
+    # starts here, not when the first user presses Start.
+    print(f"nst-tf serve: {server.url}  (weights {FLAGS.weights}; Ctrl-C stops)", flush=True)
     try:
+        common.import_tensorflow_quietly()
         while serving.is_alive():
             serving.join(0.5)
     except KeyboardInterrupt as interrupt:

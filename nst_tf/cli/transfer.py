@@ -66,24 +66,14 @@ def check_outputs(output, metrics=None, sheet=None, plot=None) -> None:
         raise common.NSTError(f"{plot}: --plot writes a PNG; give a name ending in .png")
 
 
-def output_size(config, inputs, plan) -> tuple:
-    """(width, height) of the result."""
-    from nst_tf.io.tiles import tile_size
-    if config.global_statistics:
-        height, width = plan.sizes[-1][:2]
-        return width, height
-    height, width = tile_size(inputs.content.shape[:2], config.split, config.max_dim)
-    return width * config.split[0], height * config.split[1]
-
-
-def start_line(config, inputs, plan, device: str) -> str:
-    """What will run, in one line: mode, picture size in and out, steps and optimiser, which
-    loop on which network (config.network_choice), device."""
-    height, width = inputs.content.shape[:2]
-    out_width, out_height = output_size(config, inputs, plan)
-    steps = sum(plan.steps)
+def start_line(config, prepared, device: str) -> str:
+    """What will run, in one line: mode, picture size in and out (the run's plan), steps and
+    optimiser, which loop on which network (config.network_choice), device."""
+    height, width = prepared.inputs.content.shape[:2]
+    out_width, out_height = prepared.plan.output
+    steps = sum(prepared.plan.steps)
     what = "step" if config.optimizer != "lbfgs" else "evaluation"
-    levels = f" over {len(plan.steps)} levels" if len(plan.steps) > 1 else ""
+    levels = f" over {len(prepared.plan.steps)} levels" if len(prepared.plan.steps) > 1 else ""
     source = "" if config.mode != "synthesize" else " (synthesized)"
     return (f"transfer: {config.mode} mode, {width}x{height}{source} -> {out_width}x{out_height}, "
             f"{steps} {config.optimizer} {what}{'s' if steps != 1 else ''}{levels}, "
@@ -98,14 +88,16 @@ def quiet() -> bool:
 
 @common.guarded
 def run(argv):
-    from nst_tf.errors import NonFiniteLoss
     from nst_tf.io.files import check_apart
     from nst_tf.io.images import write_image
-    from nst_tf.io.inputs import load_inputs
+    from nst_tf.run.engine import DONE, Request, default_engine, prepare
 
     began = time.perf_counter()
     # Every flag and input is checked before TensorFlow starts and the network is built.
     check_outputs(FLAGS.output, FLAGS.metrics, FLAGS.sheet, FLAGS.plot)
+    for name in ("save_every", "log_every"):
+        if FLAGS[name].value < 0:
+            raise common.NSTError(f"--{name} must be 0 (never) or more, got {FLAGS[name].value}")
     config = common.config_from_flags()
     output = Path(FLAGS.output)
     textures = [t.strip() for t in FLAGS.texture.split(",") if t.strip()] if FLAGS.texture else []
@@ -116,62 +108,65 @@ def run(argv):
                  "plot": FLAGS.plot},
                 {"content": content, **{"texture" + (f" #{i + 1}" if len(textures) > 1 else ""): t
                                        for i, t in enumerate(textures)},
-                 **common.path_flags(config)})
-    inputs = load_inputs(content, textures or None, config, download=True)
+                 **config.named_files()})
+    prepared = prepare(Request(content, textures or None, config), download=True)
     if config.network_choice.warning:
         common.say(config.network_choice.warning)
     common.import_tensorflow_quietly()
     from nst_tf.report.steplog import MetricsLog
     from nst_tf.report.progress import StepProgress
-    from nst_tf.run.texture_transfer import TextureTransfer
 
-    job = TextureTransfer(content, textures or None, config, inputs=inputs)
-    if not quiet():
-        common.say(start_line(config, inputs, job.plan, common.device_name()))
     metrics = MetricsLog(FLAGS.metrics) if FLAGS.metrics else None
-    progress = StepProgress(job.plan.steps, FLAGS.log_every, enabled=FLAGS.progress)
-    records = []
+    progress = StepProgress(prepared.plan.steps, FLAGS.log_every, enabled=FLAGS.progress)
+    records, running = [], {}
 
-    def on_step(report):
+    def on_start(job, prepared) -> None:
+        running["job"] = job
+        if not quiet():
+            common.say(start_line(config, prepared, common.device_name()))
+
+    def on_step(report) -> None:
         records.append(report.as_dict())
         if metrics is not None:
             metrics(report)
         updates = report.step + 1
         if FLAGS.save_every > 0 and updates % FLAGS.save_every == 0:
             write_image(intermediate_path(output, updates, report.level, report.levels),
-                        job.result())
+                        running["job"].result())
         progress(report)
 
-    def keep(what: str) -> str:
-        """Writes the image and closes the metrics; says where."""
-        write_image(output, job.result())
-        where = f"wrote {what} to {output}"
+    try:
+        outcome = default_engine().run(prepared, on_step, on_start=on_start)
+    finally:
+        progress.close()
+    # The outcome's image (the result, the best so far, or the best before a failure) is
+    # written whatever the ending (nst_tf.run.engine's policies).
+    where = ""
+    if outcome.image is not None:
+        write_image(output, outcome.image)
+        where = f"{output}"
         if metrics is not None:
             metrics.close()
             where += f" and the metrics to {metrics.path}"
-        return where
-
-    try:
-        try:
-            image = job.run(on_step)
-        finally:
-            progress.close()
-    except KeyboardInterrupt as interrupt:  # Ctrl-C, or SIGTERM (common.Terminated)
-        job.keep_best()
-        print(f"interrupted: {keep('the best image so far')}", file=sys.stderr)
-        sys.exit(common.exit_code(interrupt))
-    except NonFiniteLoss as error:
-        common.fail(f"{error}; {keep('the best image before it')} (lower the loss weights "
-                    "or the learning rate)", common.EXIT_FAILED)
-    except BaseException:
-        if metrics is not None:
-            metrics.discard()
-        raise
-    write_image(output, image)
-    if metrics is not None:
-        metrics.close()
+    elif metrics is not None:
+        metrics.discard()
+    if outcome.status != DONE:
+        if outcome.stopped_by == "interrupt":
+            if outcome.image is None:
+                common.fail("interrupted before any result; nothing written",
+                            common.exit_code(outcome.error))
+            print(f"interrupted: wrote the best image so far to {where}", file=sys.stderr)
+            sys.exit(common.exit_code(outcome.error))
+        if outcome.stopped_by == "non-finite":
+            common.fail(f"{outcome.error}; wrote the best image before it to {where} (lower the "
+                        "loss weights or the learning rate)", common.EXIT_FAILED)
+        if outcome.stopped_by == "input":
+            common.fail(outcome.message)
+        raise outcome.error  # a bug: its traceback
+    image = outcome.image
     if FLAGS.sheet:
         from nst_tf.report.sheet import contact_sheet, photo_panels
+        inputs = prepared.inputs
         write_image(FLAGS.sheet, contact_sheet(
             photo_panels(config.mode, inputs.content, inputs.textures) + [("result", image)]))
     if FLAGS.plot:
@@ -179,10 +174,10 @@ def run(argv):
         plot_losses(records, FLAGS.plot)
     if not quiet():
         ended = {"settled": "the picture had settled", "plateau": "the loss had plateaued"}.get(
-            getattr(job.optimization, "stopped_by", None))
+            outcome.stopped_by)
         common.say(f"wrote {output} ({image.shape[1]}x{image.shape[0]}) in "
                    f"{common.duration(time.perf_counter() - began)}"
-                   + (f" (stopped after {job.optimization.updates} steps: {ended})" if ended else ""))
+                   + (f" (stopped after {outcome.steps} steps: {ended})" if ended else ""))
 
 
 def main(argv=None):

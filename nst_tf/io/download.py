@@ -126,12 +126,26 @@ def download(url: str, dest, expected_hash: Optional[str] = None,
     dest = destination(dest, url)
     if verified(dest, expected_hash):
         return dest
+    if dest.is_dir():
+        raise NSTError(f"{dest}: is a folder; give --dest a file path or a folder to put it in")
+    made = [folder for folder in (dest.parent, *dest.parent.parents) if not folder.exists()]
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise NSTError(f"cannot write to {dest.parent} ({error.strerror or error})") from None
-    if dest.is_dir():
-        raise NSTError(f"{dest}: is a folder; give --dest a file path or a folder to put it in")
+    try:
+        return _download(url, dest, expected_hash, timeout, deadline, sleep, progress)
+    except BaseException:
+        for folder in made:  # the folders made for it go too: a failure leaves nothing
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        raise
+
+
+def _download(url: str, dest: Path, expected_hash, timeout, deadline, sleep, progress) -> Path:
+    """download()'s attempts, with its retries, into an existing folder."""
     start = time.monotonic()
     for attempt, delay in enumerate(RETRY_DELAYS_S + (None,), start=1):
         remaining = deadline - (time.monotonic() - start)

@@ -5,16 +5,17 @@ An image here is a float32 array of shape (height, width, 3), RGB, values 0..255
 from __future__ import annotations
 
 import io
+import os
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Tuple
+from typing import Optional, Tuple
 
 import imageio.v3 as iio
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from nst_tf.config import MAX_IMAGE_MEGAPIXELS, UPSAMPLE_METHOD, UPSAMPLE_ROUNDS
+from nst_tf.limits import MAX_IMAGE_MEGAPIXELS, UPSAMPLE_METHOD, UPSAMPLE_ROUNDS
 from nst_tf.errors import NSTError
 from nst_tf.io.files import atomic_output
 
@@ -47,17 +48,53 @@ def read_image(path) -> np.ndarray:
         raise NSTError(f"{path}: cannot read it (permission denied)") from None
 
 
-def read_image_bytes(data: bytes, name: str = "image") -> np.ndarray:
+def read_image_bytes(data: bytes, name: str = "image",
+                     max_megapixels: float = MAX_IMAGE_MEGAPIXELS) -> np.ndarray:
     """read_image for a photo's bytes in memory (a file sent over the network): the same
-    conversions and checks, `name` in the messages."""
+    conversions and checks, `name` in the messages; max_megapixels: a lower limit of the
+    caller's (a server's), checked from the header before any pixel is decoded."""
     if not data:
         raise NSTError(f"{name}: empty file (0 bytes), not an image")
-    return _checked_pixels(io.BytesIO(data), name)
+    return _checked_pixels(io.BytesIO(data), name, max_megapixels)
 
 
-def _checked_pixels(source, name: str) -> np.ndarray:
+def image_from(source, name: str = "image") -> np.ndarray:
+    """A photo given any way a caller has one: a path, the file's bytes, an array (see to_rgb)
+    or a PIL image -> float32 RGB (h, w, 3) 0..255, with read_image's checks. NSTError naming
+    `name` for anything else, before any work."""
+    if isinstance(source, np.ndarray):
+        return to_rgb(source, name)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return read_image_bytes(bytes(source), name)
+    if isinstance(source, (str, os.PathLike)):
+        return read_image(source)
+    if isinstance(source, Image.Image):
+        return to_rgb(decoded_pixels(source), name)
+    raise NSTError(f"{name}: give a path, the file's bytes, a NumPy array or a PIL image, not "
+                   f"{type(source).__name__}")
+
+
+def image_header(source, name: str = "image") -> Tuple[int, int, str]:
+    """(width, height, format) of an image file, file object or bytes, from its header alone
+    (milliseconds, whatever its size); NSTError with one line when it is not an image."""
+    if isinstance(source, (bytes, bytearray)):
+        if not source:
+            raise NSTError(f"{name}: empty file (0 bytes), not an image")
+        source = io.BytesIO(source)
+    try:
+        with _open_unchecked(source) as opened:
+            return opened.size[0], opened.size[1], opened.format or "image"
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:
+        if isinstance(error, (PermissionError, FileNotFoundError, IsADirectoryError)):
+            raise
+        raise NSTError(f"{name}: not an image, or a format this tool cannot read") from None
+
+
+def _checked_pixels(source, name: str, max_megapixels: float = MAX_IMAGE_MEGAPIXELS
+                    ) -> np.ndarray:
     """The pixels of an image file or file object, decoded after the header's size is checked
-    against MAX_IMAGE_MEGAPIXELS: float32 RGB; NSTError naming `name` and the problem."""
+    against max_megapixels (at most MAX_IMAGE_MEGAPIXELS): float32 RGB; NSTError naming `name`
+    and the problem."""
     try:
         opened = _open_unchecked(source)
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:
@@ -71,6 +108,10 @@ def _checked_pixels(source, name: str) -> np.ndarray:
                 f"{name}: its header says {width}x{height} px ({width * height / 1e6:.0f} MP), "
                 f"more than the {MAX_IMAGE_MEGAPIXELS} MP this tool reads: a damaged file or a "
                 "decompression bomb")
+        if width * height > max_megapixels * 1e6:
+            raise NSTError(
+                f"{name}: its header says {width}x{height} px ({width * height / 1e6:.1f} MP), "
+                f"more than the {max_megapixels:g} MP this server takes; make it smaller first")
         try:
             pixels = decoded_pixels(opened)
         except Exception as error:  # Pillow raises OSError, SyntaxError, ValueError, zlib.error
@@ -165,15 +206,32 @@ def check_writable(path) -> None:
         raise NSTError(f"{path}: cannot write there ({error.strerror or error})") from None
 
 
+def to_uint8(image) -> np.ndarray:
+    """RGB 0..255 (floats, a tensor, or uint8) -> uint8, rounded and clipped (the notebooks
+    truncated)."""
+    pixels = np.asarray(image)
+    if pixels.dtype == np.uint8:
+        return pixels
+    # A picture taken after a step that went non-finite (a live preview) shows black there.
+    return np.round(np.clip(np.nan_to_num(pixels, nan=0.0), 0, 255)).astype(np.uint8)
+
+
+def encode_image(image, suffix: str = ".png", quality: Optional[int] = None) -> bytes:
+    """An image as the bytes of a file of that suffix's format (.png, .jpg, ...), rounded to 8
+    bits: the bytes write_image writes. quality: JPEG's (imageio's default when None)."""
+    options = {} if quality is None else {"quality": quality}
+    # Pillow for every format: imageio's own TIFF writer cannot write to memory.
+    return iio.imwrite("<bytes>", to_uint8(image), extension=suffix.lower(), plugin="pillow",
+                       **options)
+
+
 def write_image(path, image) -> None:
     """Writes an image atomically: a reader never sees a half-written file at `path`."""
     path = Path(path)
     check_writable(path)
-    pixels = np.asarray(image)
-    if pixels.dtype != np.uint8:
-        pixels = np.clip(np.round(pixels), 0, 255).astype(np.uint8)
+    data = encode_image(image, path.suffix)
     with atomic_output(path) as temporary:
-        iio.imwrite(temporary, pixels, extension=path.suffix.lower())
+        Path(temporary).write_bytes(data)
 
 
 def resize(images, size: Tuple[int, int], antialias: bool = False) -> np.ndarray:

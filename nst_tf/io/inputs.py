@@ -13,24 +13,21 @@ from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from nst_tf.config import TransferConfig
+from nst_tf.config import INIT_KINDS, TransferConfig
 from nst_tf.errors import NSTError
-from nst_tf.io.masks import region_masks, texture_region_masks
-from nst_tf.io.images import read_image, to_rgb
-from nst_tf.io.tiles import tile_size
+from nst_tf.io.masks import check_aspect, described, region_masks, texture_region_masks
+from nst_tf.io.images import image_from, read_image
 from nst_tf.network.weights import resolve_weights
+from nst_tf.run.levels import run_plan
 
-ImageLike = Union[str, os.PathLike, np.ndarray]
+ImageLike = Union[str, os.PathLike, bytes, np.ndarray]  # or a PIL image
 
-# `init` values that are not a path to an image.
-INIT_KINDS = ("content", "noise")
 
 
 def as_image(image: ImageLike, name: str = "image") -> np.ndarray:
-    """A path or an array -> float32 RGB (h, w, 3) 0..255."""
-    if isinstance(image, np.ndarray):
-        return to_rgb(image, name)
-    return read_image(image)
+    """A path, the file's bytes, an array or a PIL image -> float32 RGB (h, w, 3) 0..255
+    (nst_tf.io.images.image_from)."""
+    return image_from(image, name)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,7 +93,7 @@ def load_inputs(content: Optional[ImageLike], texture: TextureArg,
             height, width = (content if content is not None else textures[0]).shape[:2]
         content = np.zeros((height, width, 3), np.float32)
     textures = textures or (content,)
-    tile_size(content.shape[:2], config.split, config.max_dim)  # a split that cannot work
+    run_plan(content.shape[:2], config)  # a split or a first level that cannot work
     init = None
     if config.init not in INIT_KINDS:
         init = read_image(config.init)
@@ -106,12 +103,18 @@ def load_inputs(content: Optional[ImageLike], texture: TextureArg,
     if config.color_transfer == "histogram" and config.mode == "synthesize":
         raise NSTError("color_transfer histogram matches the texture's colours to the "
                        "content's; synthesis has no content")
-    regions = region_masks(config.content_mask if content_mask is None else content_mask,
-                           len(textures), config.region_colors)
+    mask = config.content_mask if content_mask is None else content_mask
+    regions = region_masks(mask, len(textures), config.region_colors)
+    if regions is not None:
+        check_aspect(regions[0].shape, content.shape, described(mask, "content_mask"))
     if regions is not None and config.mode == "reconstruct":
         raise NSTError("content_mask places textures; mode reconstruct has none")
-    by_texture = texture_region_masks(
-        config.texture_masks if texture_masks is None else texture_masks, len(textures))
+    texture_masks = config.texture_masks if texture_masks is None else texture_masks
+    by_texture = texture_region_masks(texture_masks, len(textures))
+    for index, (given, found) in enumerate(zip(texture_masks or (), by_texture or ())):
+        if found is not None:
+            check_aspect(found.shape, textures[index].shape, described(given, "texture_mask"),
+                         "its texture")
     if by_texture is not None and regions is None:
         if len(textures) > 1:
             raise NSTError("texture_masks with several textures needs --content_mask: the "

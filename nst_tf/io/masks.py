@@ -17,10 +17,11 @@ from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from nst_tf.config import NO_MASK
 from nst_tf.errors import NSTError
-from nst_tf.io.images import read_image, resize, to_rgb
+from nst_tf.io.images import image_from, resize, to_rgb
 
-MaskLike = Union[str, os.PathLike, np.ndarray]
+MaskLike = Union[str, os.PathLike, bytes, np.ndarray]  # or a PIL image
 
 # How far (levels, per channel) a label pixel may be from its colour: JPEG-safe-ish, and far
 # below the distance between colours anyone would pick for regions.
@@ -45,7 +46,7 @@ def _rgb(mask: MaskLike, name: str) -> np.ndarray:
             scale = 255.0 if gray.max() > 1.0 else 1.0
             return np.repeat((gray * (255.0 / scale))[..., None], 3, axis=-1)
         return to_rgb(array, name)
-    return read_image(mask)
+    return image_from(mask, name)
 
 
 def at_size(mask: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
@@ -74,7 +75,7 @@ def label_masks(mask: MaskLike, colours: Sequence[str],
     for colour, text in zip(wanted, colours):
         region = np.all(np.abs(rgb - colour) <= LABEL_TOLERANCE, axis=-1)
         if not region.any():
-            raise NSTError(f"{_described(mask, name)}: region colour {text} is not in the label "
+            raise NSTError(f"{described(mask, name)}: region colour {text} is not in the label "
                            "image")
         regions.append(region)
         claimed |= region
@@ -83,13 +84,32 @@ def label_masks(mask: MaskLike, colours: Sequence[str],
     if unclaimed.any():
         row, column = np.argwhere(unclaimed)[0]
         found = "#" + "".join(f"{int(round(v)):02x}" for v in rgb[row, column])
-        raise NSTError(f"{_described(mask, name)}: label colour {found} (at x={column}, "
+        raise NSTError(f"{described(mask, name)}: label colour {found} (at x={column}, "
                        f"y={row}) has no texture; list it in --region_colors or paint it black")
     return [region.astype(np.float32) for region in regions]
 
 
-def _described(mask: MaskLike, name: str) -> str:
-    return name if isinstance(mask, np.ndarray) else str(mask)
+def described(mask: MaskLike, name: str) -> str:
+    """A mask as messages name it: its path, else `name`."""
+    return str(mask) if isinstance(mask, (str, os.PathLike)) else name
+
+
+# How far a mask's aspect may be from its photo's: a mask drawn at another size of the same
+# photo differs by its rounding to whole pixels (under 1% from 100 px a side); more is another
+# shape, which stretching to the photo would distort.
+ASPECT_TOLERANCE = 0.02
+
+
+def check_aspect(mask_shape, image_shape, name: str, what: str = "the content") -> None:
+    """NSTError with one line when a mask of (height, width) `mask_shape` has another shape than
+    the image it goes with (it is resized to that image, not cropped)."""
+    (mask_height, mask_width), (height, width) = mask_shape[:2], image_shape[:2]
+    ratio = (mask_width / mask_height) / (width / height)
+    if abs(ratio - 1) > ASPECT_TOLERANCE:
+        raise NSTError(f"{name} is {mask_width}x{mask_height} and {what} {width}x{height}: "
+                       f"another shape (aspect {mask_width / mask_height:.2f} against "
+                       f"{width / height:.2f}); a mask is stretched to its photo, so draw it "
+                       "at the photo's shape")
 
 
 def region_masks(content_mask: Optional[MaskLike], textures: int,
@@ -114,7 +134,7 @@ def region_masks(content_mask: Optional[MaskLike], textures: int,
     for index, mask in enumerate(masks):
         if not mask.any():
             which = f"region {region_colors[index]}" if region_colors else "the mask"
-            raise NSTError(f"{_described(content_mask, 'content_mask')}: {which} is all black: "
+            raise NSTError(f"{described(content_mask, 'content_mask')}: {which} is all black: "
                            "no place takes the texture")
     if len(masks) == 1 and np.all(masks[0] == 1.0):
         return None
@@ -132,12 +152,12 @@ def texture_region_masks(texture_masks: Sequence[Optional[MaskLike]],
                        "textures; give one per texture ('none' for a texture without one)")
     masks = []
     for mask in texture_masks:
-        if mask is None or isinstance(mask, str) and mask.strip().lower() in ("", "none"):
+        if mask is None or isinstance(mask, str) and mask.strip().lower() in NO_MASK:
             masks.append(None)
             continue
         gray = gray_mask(mask, "texture_mask")
         if not gray.any():
-            raise NSTError(f"{_described(mask, 'texture_mask')}: all black: no part of the "
+            raise NSTError(f"{described(mask, 'texture_mask')}: all black: no part of the "
                            "texture to take statistics from")
         masks.append(gray)
     return masks if any(m is not None for m in masks) else None

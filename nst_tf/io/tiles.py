@@ -9,7 +9,7 @@ from typing import List, Sequence, Tuple
 
 import numpy as np
 
-from nst_tf.config import MIN_TILE_PX
+from nst_tf.limits import MIN_TILE_PX
 from nst_tf.errors import NSTError
 from nst_tf.io.images import resize
 

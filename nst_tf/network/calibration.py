@@ -142,7 +142,6 @@ def rescaling(layers: Layers, reference: Optional[np.ndarray] = None) -> Rescali
     """The per-channel scales that take the normalized network (its fingerprint `reference`,
     default the shipped one) to `layers`, and whether every weight agrees with them."""
     reference = shipped_fingerprint() if reference is None else reference
-    names = [name for name, _, _ in layers]
     widths = [bias.shape[0] for _, _, bias in layers]
     if sum(widths) != reference.shape[1] or len(layers) != len(conv_layers("vgg19")):
         return Rescaling((), f"its {len(layers)} convolutions with {sum(widths)} channels are "

@@ -71,7 +71,7 @@ def choose_network(weights: Optional[str], network: str = "vgg19", faithful: boo
     derive = preset == CALIBRATED and kind == "rescaled"
     if preset == CALIBRATED:
         source = (f"Gatys' normalized VGG19, derived from {name}" if derive
-                  else f"Gatys' normalized VGG19" if calibrated else name)
+                  else "Gatys' normalized VGG19" if calibrated else name)
         warning = None if calibrated else (
             f"warning: preset normalized is tuned for Gatys' normalized VGG19, but {name} is "
             f"{reason}")

@@ -12,7 +12,7 @@ from typing import List, Sequence, Tuple
 
 import tensorflow as tf
 
-from nst_tf.config import TILE_GRID_PX
+from nst_tf.limits import TILE_GRID_PX
 from nst_tf.network.layers import VGG19_LAYERS
 
 

@@ -6,6 +6,8 @@ from typing import Sequence, Tuple
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from nst_tf.io.images import to_uint8
+
 CAPTION_PX = 28
 GAP_PX = 8
 
@@ -15,7 +17,7 @@ def contact_sheet(panels: Sequence[Tuple[str, np.ndarray]], height: int = 320) -
     font = ImageFont.load_default(size=18)
     scaled = []
     for caption, image in panels:
-        picture = Image.fromarray(np.clip(np.asarray(image), 0, 255).astype(np.uint8))
+        picture = Image.fromarray(to_uint8(image))
         width = max(1, round(picture.width * height / picture.height))
         scaled.append((caption, picture.resize((width, height), Image.BILINEAR)))
     total_width = sum(p.width for _, p in scaled) + GAP_PX * (len(scaled) + 1)

@@ -4,6 +4,8 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from nst_tf.io.images import to_uint8
+
 
 def original_colors(result: np.ndarray, content: np.ndarray) -> np.ndarray:
     """uint8 RGB (h, w, 3): Y (luminance) of `result`, I and Q (chroma) of `content` (same size,
@@ -13,7 +15,7 @@ def original_colors(result: np.ndarray, content: np.ndarray) -> np.ndarray:
     content_yiq = tf.image.rgb_to_yiq(np.asarray(content, np.float32) / 255.0)
     mixed = tf.concat([result_yiq[..., :1], content_yiq[..., 1:]], axis=-1)
     rgb = tf.image.yiq_to_rgb(mixed).numpy() * 255.0
-    return np.round(np.clip(rgb, 0, 255)).astype(np.uint8)
+    return to_uint8(rgb)
 
 
 def matched_colours(source: np.ndarray, target: np.ndarray) -> np.ndarray:

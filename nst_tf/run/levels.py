@@ -6,8 +6,10 @@ from __future__ import annotations
 import dataclasses
 from typing import List, Tuple
 
-from nst_tf.config import MIN_TILE_PX, ORIGINAL_TILE_PX, TransferConfig
+from nst_tf.config import TransferConfig
+from nst_tf.limits import MIN_TILE_PX, ORIGINAL_TILE_PX
 from nst_tf.errors import NSTError
+from nst_tf.io.tiles import tile_size
 
 Size = Tuple[int, int]  # (height, width)
 
@@ -22,6 +24,37 @@ class LevelPlan:
 
     def __len__(self) -> int:
         return len(self.sizes)
+
+
+@dataclasses.dataclass(frozen=True)
+class RunPlan(LevelPlan):
+    """What a run makes, known before TensorFlow starts (run_plan): the levels' sizes and steps
+    (LevelPlan), the result's `output` (width, height), the `tile` of the split at max_dim
+    (height, width), and the steps each level reports (`reported`: with per-tile statistics
+    only the last level's; coarse levels report nothing)."""
+
+    output: Tuple[int, int] = (0, 0)
+    tile: Size = (0, 0)
+    reported: Tuple[int, ...] = ()
+
+
+def run_plan(content_size: Size, config: TransferConfig) -> RunPlan:
+    """The plan of a run on a content of `content_size` (height, width): the one computation of
+    the output's size and the steps per level, for the run, its start line and every front
+    end's check. An explicit synthesis size is the output's size (max_dim does not rescale it).
+    NSTError when the split or the first level cannot work."""
+    exact = config.mode == "synthesize" and config.size != (0, 0)
+    tile = tile_size(tuple(content_size), config.split, 0 if exact else config.max_dim)
+    columns, rows = config.split
+    full = (rows * tile[0], columns * tile[1])
+    if config.global_statistics:
+        levels = picture_levels(full, config)
+        reported = levels.steps
+    else:
+        levels = tile_levels(tile, config)
+        reported = levels.steps[-1:]
+    return RunPlan(levels.sizes, levels.steps, output=(full[1], full[0]), tile=tile,
+                   reported=tuple(reported))
 
 
 def coarser(size: Size, levels: int) -> List[Size]:

@@ -19,14 +19,13 @@ import numpy as np
 import tensorflow as tf
 
 from nst_tf.config import TransferConfig
-from nst_tf.io.images import mirror_fit, resize, upsampled_onto
+from nst_tf.io.images import mirror_fit, resize, to_uint8, upsampled_onto
 from nst_tf.io.masks import at_size
 from nst_tf.io.tiles import from_tile_batch, to_tile_batch
 from nst_tf.network.vgg import PIXEL_MAX, PIXEL_MIN, deprocess, preprocess
 from nst_tf.objective.tiled import TiledObjective
 from nst_tf.objective.whole import WholeObjective
-from nst_tf.run.levels import (LevelPlan, LevelProgress, Size, gradient_scale, picture_levels,
-                               tile_levels)
+from nst_tf.run.levels import LevelProgress, RunPlan, Size, gradient_scale
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,26 +57,21 @@ def scaled(image: np.ndarray, scale: float) -> np.ndarray:
 ASSEMBLY_ROWS = 256
 
 
-def rounded(rgb) -> np.ndarray:
-    """RGB 0..255 floats to uint8, rounded (the notebooks truncated)."""
-    return np.round(np.clip(np.asarray(rgb), 0, 255)).astype(np.uint8)
-
-
 class TileRegime:
     """The original's per-tile statistics. content: (H, W, 3) RGB; textures: each aligned with
-    the content; tile_size: the split's tile at max_dim. build_objective(extractor,
+    the content; plan: the run's plan (levels.run_plan). build_objective(extractor,
     content_tiles, texture_tiles, config, gram_tiles): the objective of a level's batch (default
     whole_objective; the benchmark's eager 2018 reference supplies its own). regions: spatial
     control (each tile gets its part of every mask)."""
 
     def __init__(self, config: TransferConfig, content: np.ndarray, textures: Sequence,
-                 tile_size: Size, build_objective: Callable = whole_objective,
+                 plan: RunPlan, build_objective: Callable = whole_objective,
                  regions: Optional[Regions] = None):
         self.config, self.content, self.textures = config, content, list(textures)
-        self.tile_size = tile_size
+        self.tile_size = plan.tile
         self.build_objective = build_objective
         self.regions = regions
-        self.plan: LevelPlan = tile_levels(tile_size, config)
+        self.plan = plan
 
     def batch(self, image: np.ndarray, size: Size) -> np.ndarray:
         """`image`'s split tiles at `size`: (n, h, w, 3)."""
@@ -117,7 +111,7 @@ class TileRegime:
         tiles = deprocess(image)
         if tuple(tiles.shape[1:3]) != self.tile_size:
             tiles = tf.image.resize(tiles, self.tile_size, method="bilinear")
-        return from_tile_batch(rounded(tiles.numpy()), self.config.split)
+        return from_tile_batch(to_uint8(tiles.numpy()), self.config.split)
 
     def reporter(self, level: int, callback):
         """Only the last level reports; the coarse levels' time counts in its `seconds`."""
@@ -128,13 +122,12 @@ class PictureRegime:
     """Global statistics: one picture of the split's total size (at max_dim 0, the content's)."""
 
     def __init__(self, config: TransferConfig, content: np.ndarray, textures: Sequence,
-                 tile_size: Size, regions: Optional[Regions] = None):
+                 plan: RunPlan, regions: Optional[Regions] = None):
         self.config, self.content, self.textures = config, content, list(textures)
-        self.tile_size = tile_size
+        self.tile_size = plan.tile
         self.regions = regions
-        columns, rows = config.split
-        self.full: Size = (rows * tile_size[0], columns * tile_size[1])
-        self.plan: LevelPlan = picture_levels(self.full, config)
+        self.full: Size = (plan.output[1], plan.output[0])
+        self.plan = plan
         self.progress = LevelProgress(self.plan)
 
     def batch(self, image: np.ndarray, size: Size) -> np.ndarray:
@@ -197,7 +190,7 @@ class PictureRegime:
         # at 3840x2160), at the end of a run when everything else is still held.
         result = np.empty(tuple(image.shape[1:]), np.uint8)
         for top in range(0, result.shape[0], ASSEMBLY_ROWS):
-            result[top:top + ASSEMBLY_ROWS] = rounded(
+            result[top:top + ASSEMBLY_ROWS] = to_uint8(
                 deprocess(image[:, top:top + ASSEMBLY_ROWS])[0].numpy())
         return result
 

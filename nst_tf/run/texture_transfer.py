@@ -15,12 +15,12 @@ import tensorflow as tf
 from nst_tf.config import TransferConfig
 from nst_tf.io.images import mirror_fit, resize
 from nst_tf.io.inputs import ImageLike, Inputs, load_inputs
-from nst_tf.io.tiles import tile_size
-from nst_tf.network.vgg import FeatureExtractor, PIXEL_MAX, PIXEL_MIN, preprocess, vgg
+from nst_tf.network.vgg import FeatureExtractor, PIXEL_MAX, PIXEL_MIN, preprocess
 from nst_tf.optimize.adam import AdamOptimization
 from nst_tf.optimize.lbfgs import LbfgsOptimization
 from nst_tf.io.masks import at_size
 from nst_tf.run.colours import matched_colours, original_colors
+from nst_tf.run.levels import run_plan
 from nst_tf.run.regimes import PictureRegime, Regions, TileRegime, whole_objective
 from nst_tf.steps import Callback
 
@@ -69,20 +69,16 @@ class TextureTransfer:
                    Regions([at_size(m, size) for m in inputs.region_masks],
                            texture_masks or [None] * len(inputs.region_masks)))
         self.texture = self.textures[0]
-        # An explicit synthesis --size is the output's size: max_dim does not rescale it.
-        exact = config.mode == "synthesize" and config.size != (0, 0)
-        self.tile_size = tile_size(self.content.shape[:2], config.split,
-                                   0 if exact else config.max_dim)
+        self.plan = run_plan(self.content.shape[:2], config)
+        self.tile_size = self.plan.tile
         if config.global_statistics:
-            self.regime = PictureRegime(config, self.content, self.textures, self.tile_size,
-                                        regions)
+            self.regime = PictureRegime(config, self.content, self.textures, self.plan, regions)
         else:
-            self.regime = TileRegime(config, self.content, self.textures, self.tile_size,
+            self.regime = TileRegime(config, self.content, self.textures, self.plan,
                                      build_objective or whole_objective, regions)
-        self.plan = self.regime.plan
         if network is None:
-            network = vgg(config.network, inputs.weights_path, config.seed,
-                          config.network_choice.derive)
+            from nst_tf.run.engine import default_engine  # its networks, kept for the next
+            network = default_engine().network(config, inputs.weights_path)
         self.extractor = FeatureExtractor(network, config.texture_layers, config.content_layers)
         self.level = 0
         self.image = tf.Variable(preprocess(self.regime.batch(self._initial_image(),
@@ -91,6 +87,8 @@ class TextureTransfer:
         self.optimization = None
 
     def _initial_image(self) -> np.ndarray:
+        if self.inputs.init is not None:  # a start image (config.init's file, or the caller's)
+            return self.inputs.init
         init = self.config.init
         if init == "content":
             return self.content

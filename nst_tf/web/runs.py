@@ -21,16 +21,16 @@ from typing import Dict, List, Optional
 import numpy as np
 
 from nst_tf.config import TransferConfig
-from nst_tf.errors import NonFiniteLoss, NSTError
-from nst_tf.io.inputs import load_inputs
-from nst_tf.io.tiles import tile_size
+from nst_tf.errors import NSTError
 from nst_tf.report.sheet import photo_panels
-from nst_tf.run.levels import picture_levels, tile_levels
-from nst_tf.web.uploads import encode
+from nst_tf.io.images import encode_image, to_uint8
 
 WAITING, STARTING, RUNNING, STOPPING = "waiting", "starting", "running", "stopping"
 DONE, STOPPED, FAILED, CANCELLED = "done", "stopped", "failed", "cancelled"
 FINISHED = (DONE, STOPPED, FAILED, CANCELLED)
+
+# The live pictures' JPEG quality: small enough to send every second, sharp enough to judge.
+PREVIEW_QUALITY = 85
 
 # Finished runs kept for their pages (results, sheets); older ones are forgotten.
 KEEP_FINISHED = 20
@@ -44,24 +44,6 @@ def _say(line: str) -> None:
     with _SAY:
         sys.stderr.write(line + "\n")
         sys.stderr.flush()
-
-
-class StopRun(Exception):
-    """Raised from the step callback when the run is to stop (Stop, or the server exits)."""
-
-
-def plan_of(content: np.ndarray, config: TransferConfig):
-    """((width, height) of the result, [steps reported per level]) without TensorFlow: what
-    TextureTransfer will make of this content (the reports' levels)."""
-    exact = config.mode == "synthesize" and config.size != (0, 0)
-    tile = tile_size(content.shape[:2], config.split, 0 if exact else config.max_dim)
-    columns, rows = config.split
-    full = (rows * tile[0], columns * tile[1])
-    if config.global_statistics:
-        steps = picture_levels(full, config).steps
-    else:  # coarse levels report nothing: only the last level's steps are seen
-        steps = tile_levels(tile, config).steps[-1:]
-    return (full[1], full[0]), list(steps)
 
 
 class Run:
@@ -110,11 +92,11 @@ class Run:
             return None
         if what not in self._png:
             if what == "result":
-                self._png[what] = encode(self.result, "PNG")
+                self._png[what] = encode_image(self.result, ".png")
             else:
                 from nst_tf.report.sheet import contact_sheet
-                self._png[what] = encode(contact_sheet(self.sheet_panels + [
-                    ("result", self.result)]), "PNG")
+                self._png[what] = encode_image(contact_sheet(self.sheet_panels + [
+                    ("result", self.result)]), ".png")
         return self._png[what]
 
 
@@ -127,8 +109,10 @@ class RunQueue:
     """
 
     def __init__(self, weights_path: Optional[str], network: str = "vgg19",
-                 preview_seconds: float = 1.0, max_waiting: int = 20, log=None):
+                 preview_seconds: float = 1.0, max_waiting: int = 20, log=None, engine=None):
+        from nst_tf.run.engine import default_engine
         self.weights_path, self.network = weights_path, network
+        self.engine = engine or default_engine()
         self.preview_seconds = preview_seconds
         self.max_waiting = max_waiting
         self.changed = threading.Condition()
@@ -137,17 +121,17 @@ class RunQueue:
         self.current: Optional[Run] = None
         self.closing = False
         self.log = log or _say
-        self._networks = {}
         self.worker = threading.Thread(target=self._work, name="nst-tf runs", daemon=True)
         self.worker.start()
 
     # -- what the handlers call -----------------------------------------------------------------
 
     def check(self, config: TransferConfig, content, textures):
-        """load_inputs' checks without TensorFlow (NSTError with one line), and the plan:
-        ((width, height), [steps per level])."""
-        inputs = load_inputs(content, textures or None, config, download=False)
-        return plan_of(inputs.content, config)
+        """The engine's checks without TensorFlow (NSTError with one line), and the plan:
+        ((width, height), [steps reported per level])."""
+        from nst_tf.run.engine import Request, prepare
+        plan = prepare(Request(content, textures or None, config)).plan
+        return plan.output, list(plan.reported)
 
     def submit(self, run: Run) -> Run:
         with self.changed:
@@ -254,78 +238,50 @@ class RunQueue:
                     run.content = run.textures = None  # the photos are in the sheet's panels
                     self._bump(run, *self.waiting)
 
-    def network_for(self, config: TransferConfig):
-        """The frozen VGG for this run, built once per (network, seed of random weights)."""
-        from nst_tf.network.vgg import vgg
-        derive = config.network_choice.derive
-        key = (config.network, config.seed if self.weights_path is None else None, derive)
-        if key not in self._networks:
-            self._networks.clear()  # one at a time: a VGG19 is 80 MB
-            self._networks[key] = vgg(config.network, self.weights_path, config.seed, derive)
-        return self._networks[key]
-
     def _execute(self, run: Run) -> None:
+        from nst_tf.run.engine import DONE as ENGINE_DONE, Request, STOPPED as ENGINE_STOPPED
         config = run.config
-        job = None
-        began = time.perf_counter()
+        running = {}
         self.log(f"run {run.id}: {config.mode} mode, {run.size[0]}x{run.size[1]}, "
                  f"{sum(run.level_steps)} {config.optimizer} steps")
         last_preview = [0.0]
 
-        def on_step(report):
+        def on_start(job, prepared) -> None:
+            running["job"] = job
+            run.sheet_panels = [(caption, to_uint8(image)) for caption, image in photo_panels(
+                config.mode, prepared.inputs.content, prepared.inputs.textures)]
+
+        def on_step(report) -> None:
             now = time.perf_counter()
             with self.changed:
                 run.reports.append(report.as_dict())
                 if run.state == STARTING:
                     run.state, run.message = RUNNING, ""
                 self._bump(run)
-            if run.stop_asked.is_set():
-                raise StopRun()
-            if now - last_preview[0] >= self.preview_seconds:
+            if now - last_preview[0] >= self.preview_seconds and not run.stop_asked.is_set():
                 last_preview[0] = now
-                preview = encode(job.result(), "JPEG")
+                preview = encode_image(running["job"].result(), ".jpg",
+                                       quality=PREVIEW_QUALITY)
                 with self.changed:
                     run.preview, run.preview_version = preview, run.preview_version + 1
                     self._bump(run)
 
-        state, message = DONE, ""
-        try:
-            if run.stop_asked.is_set():
-                raise StopRun()
-            from nst_tf.run.texture_transfer import TextureTransfer
-            inputs = load_inputs(run.content, run.textures or None, config, download=False)
-            job = TextureTransfer(run.content, run.textures or None, config,
-                                  network=self.network_for(config), inputs=inputs)
-            run.sheet_panels = [(caption, np.clip(np.round(image), 0, 255).astype(np.uint8))
-                                for caption, image in photo_panels(config.mode, inputs.content,
-                                                                   inputs.textures)]
-            job.run(on_step)
-        except StopRun:
-            state = STOPPED
-            message = "stopped: the best image so far is kept"
-            if job is not None:
-                job.keep_best()
-        except NonFiniteLoss as error:
-            state, message = FAILED, f"{error}; the best image before it is kept (lower the " \
-                                     "loss weights or the learning rate)"
-        except NSTError as error:
-            state, message = FAILED, str(error)
-        except Exception as error:  # a bug: the log gets the traceback, the page one line
-            traceback.print_exc()
-            state, message = FAILED, f"internal error ({type(error).__name__}); see the " \
-                                     "server's log"
-        result = None
-        if job is not None and (run.reports or state == DONE):
-            try:
-                result = np.asarray(job.result())
-            except Exception:
-                traceback.print_exc()
+        outcome = self.engine.run(Request(run.content, run.textures or None, config),
+                                  on_step, stop=run.stop_asked, on_start=on_start)
+        state = {ENGINE_DONE: DONE, ENGINE_STOPPED: STOPPED}.get(outcome.status, FAILED)
+        if outcome.stopped_by == "error":  # a bug: the log gets the traceback, the page a line
+            error = outcome.error
+            traceback.print_exception(type(error), error, error.__traceback__)
+        message = outcome.message if outcome.stopped_by != "error" else (
+            f"internal error ({type(outcome.error).__name__}); see the server's log")
+        # A stop before the first step leaves no picture worth keeping.
+        result = outcome.image if (run.reports or state == DONE) else None
         with self.changed:
             run.result = result
             if result is not None:
-                run.preview = encode(result, "JPEG")
+                run.preview = encode_image(result, ".jpg", quality=PREVIEW_QUALITY)
                 run.preview_version += 1
             run.state, run.message, run.ended = state, message, time.time()
             self._bump(run)
         self.log(f"run {run.id}: {state} after {len(run.reports)} steps in "
-                 f"{time.perf_counter() - began:.1f} s" + (f" ({message})" if state == FAILED else ""))
+                 f"{outcome.seconds:.1f} s" + (f" ({message})" if state == FAILED else ""))

@@ -3,9 +3,8 @@ default, each mode's default, help, choices, group), the TransferConfig a submit
 for, and that config written back as a command line.
 
 One definition with the command line: the defaults, help texts and choices are the dataclass
-fields' metadata (nst_tf/config.py), the groups and short help the command line's
-(nst_tf/cli/common.py), and a value is read from text by TransferConfig.parse_field. No
-TensorFlow here.
+fields' metadata, the groups and short help the settings' sections (nst_tf/config.py), and a
+value is read from text by TransferConfig.parse_field. No TensorFlow here.
 """
 from __future__ import annotations
 
@@ -13,11 +12,9 @@ import dataclasses
 import shlex
 from typing import Dict, Optional, Sequence
 
-from nst_tf.cli.common import SHORT_HELP, TRANSFER_GROUPS
-from nst_tf.config import TransferConfig
+from nst_tf.config import INIT_KINDS, SECTIONS, SHORT_HELP, TransferConfig
 from nst_tf.errors import NSTError
 from nst_tf.fields import field_kind
-from nst_tf.io.inputs import INIT_KINDS
 from nst_tf.network.choice import choose_network
 from nst_tf.presets import DEFAULT_ITERATIONS, MODES, PRESETS, mode_default
 
@@ -69,7 +66,7 @@ def form_fields() -> list:
     """Every setting the page offers, in the command line's help order: {name, kind, widget,
     default (None: by mode), mode_defaults {mode: {preset: value}}, help, short, choices,
     group}."""
-    order = [("main", MAIN_FIELDS)] + [(title, names) for title, names in TRANSFER_GROUPS]
+    order = [("main", MAIN_FIELDS)] + list(SECTIONS)
     listed = {name for _, names in order for name in names}
     rest = tuple(name for name in _FIELDS if name not in listed)
     order.append(("advanced", rest))
@@ -131,7 +128,11 @@ def config_from_form(values: Dict[str, object], weights: Optional[str],
                        "name a file on the server)")
     if "preset" not in chosen and preset:
         chosen["preset"] = preset
-    return TransferConfig(**chosen, weights=weights, network=network)
+    config = TransferConfig(**chosen, weights=weights, network=network)
+    for name, users in config.unused_settings(chosen):
+        raise NSTError(f"{name} is for optimizer {' or '.join(users)}; optimizer "
+                       f"{config.optimizer} does not use it")
+    return config
 
 
 def _flag_value(value) -> str:

@@ -1,0 +1,33 @@
+"""The engineering constants of the computation: sizes and limits that are not settings.
+
+No imports: the settings, the image files and the objective read them from here.
+"""
+
+# Tiles of the exact tiled evaluation start on this grid: VGG19's deepest stride (block5, 4
+# poolings), so every layer's 2x2 poolings pair the same pixels in a tile as in the picture.
+TILE_GRID_PX = 16
+
+# The original's working tile (its max_dim): a global-statistics picture is optimised as if it
+# were made of tiles of this longer side (TextureTransfer.gradient_scale).
+ORIGINAL_TILE_PX = 512
+
+# Going up a level of a full-resolution run, the upsampled picture is corrected this many times
+# so that downscaling it gives back the level below (back-projection): plain bilinear
+# upsampling blurs the texture's pixel-level grain: on peebles_under_water the first level's
+# picture (look 0.303 at 1024x576), carried up two levels to 3840x2160 and downscaled back with
+# no step made, scored 0.484; back-projected, 0.313 after 3 rounds and 0.292 after 10 (bilinear
+# kernel). Ten rounds take about 3 s from 2048x1152 to 3840x2160 on the 2-core box.
+UPSAMPLE_ROUNDS = 10
+# ... with this kernel. Back-projection sharpens, and a bilinear kernel's sharpness depends on
+# where an output pixel falls between input pixels: going from 2048 to 3840 px (15/8) the mean
+# step between neighbouring pixels then varied by 38% with a 15 px period (a faint grid; 2% before
+# back-projection, 1% in the content). Lanczos-5 is nearly phase-independent: 8%, same look.
+UPSAMPLE_METHOD = "lanczos5"
+
+# A VGG19 tile smaller than this has almost no spatial extent left after block5's four pools.
+MIN_TILE_PX = 32
+
+# Images whose header claims more are refused before decoding: 250 MP is 12x a 20 MP camera
+# photo, and already 3 GB as float32 RGB; a header beyond it is a damaged file or a
+# decompression bomb (a few KB that decode to gigabytes).
+MAX_IMAGE_MEGAPIXELS = 250
