@@ -24,7 +24,7 @@ from nst_tf.run.engine import Engine, Outcome, Request, default_engine
 from nst_tf.steps import Callback, StepReport
 
 __all__ = ["TransferConfig", "TextureTransfer", "StepReport", "Callback", "NSTError", "NonFiniteLoss",
-           "transfer", "save", "parse_split", "as_image", "load_inputs", "Engine", "Request",
+           "transfer", "video", "save", "parse_split", "as_image", "load_inputs", "Engine", "Request",
            "Outcome", "default_engine"]
 
 # name -> the module that defines it, imported (with TensorFlow) when the name is first used.
@@ -35,6 +35,14 @@ def __getattr__(name):
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'nst_tf' has no attribute {name!r}")
+
+
+def video(content, texture, output, config: TransferConfig = None, callback=None, **settings):
+    """nst_tf.video("clip.mp4", "gravel.jpg", "clip_gravel.mp4"): the clip with the texture,
+    steady from frame to frame (nst_tf.video.transfer.video; settings: frames='A:B', every,
+    temporal_weight, temporal_frames, later_steps, max_frames, fps). Needs the [video] extra."""
+    from nst_tf.video.transfer import video as make_video
+    return make_video(content, texture, output, config, callback, **settings)
 
 
 def transfer(content, texture, config: TransferConfig = None, callback=None,

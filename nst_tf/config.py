@@ -134,6 +134,10 @@ class TransferConfig:
     tv_weight: Optional[float] = _mode_knob(
         "tv_weight", "Weight of the total-variation loss (mean squared difference of "
         "neighbouring pixels): smooths the result.")
+    temporal_weight: float = _knob(
+        0.0, "Video: weight of the temporal loss, the distance to the previous frames' results "
+        "warped to this frame where the motion is reliable (Ruder et al. 2016); 0 for a still "
+        "picture (nst-tf video sets it).")
     texture_layers: Optional[Tuple[str, ...]] = _mode_knob(
         "texture_layers", "VGG layers compared with the texture (Keras' names, or relu1_1 / "
         "conv1_1 / pool1).")
@@ -285,10 +289,11 @@ class TransferConfig:
         return self.statistics == "global" or (self.statistics == "auto" and self.max_dim == 0)
 
     @property
-    def loss_weights(self) -> Tuple[float, float, float, float, float]:
-        """(direct, content, raw, texture, tv): the original notebooks' order, then TV."""
+    def loss_weights(self) -> Tuple[float, ...]:
+        """(direct, content, raw, texture, tv, temporal): the original notebooks' order, then TV
+        and the temporal part (steps.LOSS_PARTS)."""
         return (self.direct_weight, self.content_weight, self.raw_weight, self.texture_weight,
-                self.tv_weight)
+                self.tv_weight, self.temporal_weight)
 
     def unused_settings(self, given) -> list:
         """Of the settings in `given` (names a front end saw set: flags, a CSV row's cells, a
@@ -357,6 +362,7 @@ SECTIONS = (
                             "original_colors", "content_mask", "region_colors",
                             "texture_masks")),
     ("loss", ("direct_weight", "content_weight", "raw_weight", "texture_weight", "tv_weight",
+              "temporal_weight",
               "texture_layers", "texture_layer_weights", "content_layers", "gray_texture")),
     ("optimisation", ("iterations", "optimizer", "learning_rate", "beta_1", "beta_2", "epsilon",
                       "plateau_window", "plateau_after", "plateau_tolerance", "plateau_decay",
@@ -428,7 +434,8 @@ def _check_inputs(config: TransferConfig) -> None:
 
 
 def _check_loss(config: TransferConfig) -> None:
-    for name in ("direct_weight", "content_weight", "raw_weight", "texture_weight", "tv_weight"):
+    for name in ("direct_weight", "content_weight", "raw_weight", "texture_weight", "tv_weight",
+                 "temporal_weight"):
         if getattr(config, name) < 0:
             raise NSTError(f"{name} must be >= 0, got {getattr(config, name)}")
     if not config.texture_layers or not config.content_layers:

@@ -140,3 +140,15 @@ def default_steps(optimizer: str, mode: str, preset: str, full_resolution: bool 
     if optimizer == "adam" and "iterations" in overrides:
         return overrides["iterations"]
     return DEFAULT_ITERATIONS[optimizer]
+
+
+# A video (nst_tf/video): the temporal loss's weight, the earlier frames it looks back to (1: the
+# previous one; 2 and 4: Ruder et al.'s long-term terms, where the nearer ones do not reach), and
+# the steps of every frame after the first, which starts from the previous result warped to it
+# and so near its answer (chosen by measurement: docs/measurements/2026-12-video.md).
+VIDEO_TEMPORAL_WEIGHT = 50.0
+VIDEO_TEMPORAL_FRAMES = (1, 2, 4)
+VIDEO_LATER_STEPS = 50
+# More frames than this are refused unless asked for: at a few seconds a frame on a CPU, a
+# longer clip is hours (--max_frames raises it).
+VIDEO_MAX_FRAMES = 3000

@@ -11,8 +11,9 @@ import numpy as np
 
 from nst_tf.errors import NonFiniteLoss
 
-# The weighted parts of the objective, in the order of TransferConfig.loss_weights.
-LOSS_PARTS = ("direct", "content", "raw", "texture", "tv")
+# The weighted parts of the objective, in the order of TransferConfig.loss_weights; temporal:
+# a video frame's distance to the previous frames' results, warped (0 for a still picture).
+LOSS_PARTS = ("direct", "content", "raw", "texture", "tv", "temporal")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,6 +34,7 @@ class StepReport:
     raw: float
     texture: float
     tv: float
+    temporal: float
     lr: Optional[float]
     seconds: float
     level: int = 0

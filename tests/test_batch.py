@@ -103,7 +103,8 @@ def _check_batch(photos, out, done, runner_flags):
     assert lines["broken_out.png"]["status"] == "failed"
     assert lines["broken_out.png"]["error"].startswith(
         f"{photos / 'photos' / 'broken.png'}: truncated or corrupt PNG data (")
-    assert set(lines["cat_out.png"]["loss"]) == {"total", "direct", "content", "raw", "texture", "tv"}
+    assert set(lines["cat_out.png"]["loss"]) == {"total", "direct", "content", "raw", "texture", "tv",
+                                               "temporal"}
     assert sorted(p.name for p in out.iterdir()) == ["cat_out.png", "dog.png", "report.jsonl"]
     assert re.search(r"2 done, 0 skipped, 1 failed in [\d.]+ s \([\d.]+ photos per minute\)",
                      done.stderr)

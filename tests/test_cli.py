@@ -16,8 +16,8 @@ from conftest import (ROOT, SHARED_WEIGHTS, needs_shared_weights,
                       random_image, run_script)
 
 QUICK = ["--max_dim=64", "--iterations=2", "--weights=random", "--log_every=1"]
-METRIC_KEYS = ["step", "total", "direct", "content", "raw", "texture", "tv", "lr", "seconds",
-               "level", "levels", "remaining_s"]
+METRIC_KEYS = ["step", "total", "direct", "content", "raw", "texture", "tv", "temporal", "lr",
+               "seconds", "level", "levels", "remaining_s"]
 
 
 @pytest.mark.parametrize("optimizer,lr", [("lbfgs", None), ("adam", 10.0)])

@@ -267,7 +267,7 @@ def test_each_modes_normalized_preset_lowers_its_objective(mode, real_vgg):
 # --- progress, plot ---------------------------------------------------------------------------
 def _report(step, level=0, levels=1, seconds=2.0, remaining=None):
     return StepReport(step=step, total=6.0, direct=1.0, content=2.0, raw=0.0, texture=3.0,
-                      tv=0.0, lr=10.0, seconds=seconds, level=level, levels=levels,
+                      tv=0.0, temporal=0.0, lr=10.0, seconds=seconds, level=level, levels=levels,
                       remaining_s=remaining)
 
 

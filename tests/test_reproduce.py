@@ -134,7 +134,8 @@ def test_three_shared_examples_offline_quick(tmp_path):
     for row in rows:
         for side in ("ours", "original"):
             parts = row[side]
-            assert set(parts) == {"total", "direct", "content", "raw", "texture", "tv"}
+            assert set(parts) == {"total", "direct", "content", "raw", "texture", "tv",
+                                  "temporal"}
             assert parts["total"] == pytest.approx(sum(parts[name] for name in (
                 "direct", "content", "raw", "texture", "tv")), rel=1e-5)
         # The original's picture is not the content: it scores below 1 against it, and its

@@ -148,3 +148,27 @@ def test_tiled_synthesis_runs_without_a_content_branch(random_vgg):
     assert total == pytest.approx(float(parts["total"]), rel=1e-4)
     gradient = gradient.numpy()
     assert np.abs(tiled_gradient.numpy() - gradient).max() / np.abs(gradient).max() <= 1e-3
+
+
+def test_the_temporal_part_is_exact_over_tiles_and_is_ruders_weighted_distance(random_vgg):
+    # Two anchors (a short- and a long-term target) with weights in [0, 1].
+    extractor = FeatureExtractor(random_vgg, ("block1_conv1", "block2_conv1"), CONTENT_LAYERS)
+    content, texture, start = (random_image((83, 101), seed) for seed in (1, 2, 3))
+    rng = np.random.default_rng(0)
+    anchors = [(random_image((83, 101), 6 + k), (rng.random((83, 101)) > 0.3 * (k + 1))
+                .astype(np.float32) * (0.5 + 0.5 * k)) for k in range(2)]
+    weights = WEIGHTS + (0.0, 2.0)
+    graph = WholeObjective(extractor, content[None], texture[None], weights,
+                           anchors=[(t[None], w[None, ..., None]) for t, w in anchors])
+    _, gradient, parts = graph.value_and_gradient(tf.Variable(preprocess(start[None])))
+    x = preprocess(start).numpy()
+    expected = sum((w[..., None] * (x - preprocess(t).numpy()) ** 2).sum() / x.size
+                   for t, w in anchors)
+    assert float(parts["temporal"]) == pytest.approx(2.0 * expected, rel=1e-5)
+    objective = TiledObjective(extractor, content, texture, texture, weights, tile_size=64,
+                               anchors=anchors)
+    total, tiled_gradient, tiled_parts = objective.value_and_gradient(preprocess(start[None]))
+    for name, value in parts.items():
+        assert tiled_parts[name] == pytest.approx(float(value), rel=1e-4), name
+    gradient = gradient.numpy()
+    assert np.abs(tiled_gradient.numpy() - gradient).max() / np.abs(gradient).max() <= 1e-3

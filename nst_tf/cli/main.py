@@ -19,6 +19,7 @@ COMMANDS = {
     "download-weights": ("nst_tf.cli.download_weights", "fetch Keras' ImageNet VGG19 (or "
                                                         "VGG16) weights ahead of time"),
     "serve": ("nst_tf.cli.serve", "a web page to start transfers from a browser"),
+    "video": ("nst_tf.cli.video", "a clip with the texture, steady from frame to frame"),
 }
 
 USAGE = "usage: nst-tf COMMAND [flags]   (nst-tf COMMAND --help: the command's flags)"
@@ -29,7 +30,8 @@ def usage() -> str:
     lines = [USAGE, "", "Neural Texture Transfer in TensorFlow/Keras.", "", "commands:"]
     lines += [f"  {name.ljust(width)}  {what}" for name, (_, what) in COMMANDS.items()]
     lines += ["", "From a checkout without installing: python scripts/transfer.py, "
-              "scripts/batch.py, scripts/download_weights.py, scripts/serve.py."]
+              "scripts/batch.py, scripts/download_weights.py, scripts/serve.py, "
+              "scripts/video.py."]
     return "\n".join(lines)
 
 

@@ -123,6 +123,16 @@ def gram_surrogate(features, delta, positions: float, mask):
     return 2.0 / (channels ** 2 * positions) * _masked_quadratic_form(features, delta, mask)
 
 
+def anchored_distance(images, anchors):
+    """The temporal loss of Ruder et al. (2016, "Artistic style transfer for videos"): for each
+    anchor (target, weights), a target picture (the previous frames' results warped to this
+    one, preprocessed, shaped like `images`) and where it holds ((n, h, w, 1) in [0, 1]: 0 at
+    disocclusions and motion boundaries), sum over positions and channels of weights x
+    (images - target)^2, over the positions x channels; summed over the anchors: (n,)."""
+    return tf.add_n([square_distance(images, target, mask=weights)
+                     for target, weights in anchors])
+
+
 def total_variation(images):
     """Mean squared difference of vertically, plus of horizontally, neighbouring pixels: (n,)."""
     down = images[:, 1:, :, :] - images[:, :-1, :, :]

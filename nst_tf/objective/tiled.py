@@ -36,9 +36,9 @@ from nst_tf.io.inputs import as_texture_list
 from nst_tf.network.vgg import FeatureExtractor, preprocess
 from nst_tf.objective.grid import (BALANCED_TILE_HALOS, core_mask, core_slice, footprint, halo,
                                    stride_grid, tiling)
-from nst_tf.objective.terms import (Weighting, blended, gram_distance, gram_sums,
-                                    gram_surrogate, layer_mean, pooled, square_distance,
-                                    total_variation)
+from nst_tf.objective.terms import (Weighting, anchored_distance, blended, gram_distance,
+                                    gram_sums, gram_surrogate, layer_mean, pooled,
+                                    square_distance, total_variation)
 from nst_tf.steps import LOSS_PARTS
 
 # A stored target may take at most this many floats per picture pixel (the picture itself: 3).
@@ -54,7 +54,8 @@ class TiledObjective:
     textures: lists of both, blended by `blend` (WholeObjective). gray_texture: the texture
     branch sees gray images (the texture mode) or colour ones (style, synthesis).
     loss_weights: (direct, content, raw, texture, tv); layer_weights: per texture layer (empty: 1).
-    The TV part is a pixel-level sum: computed on the whole picture, which is in memory anyway.
+    The TV and temporal parts are pixel-level sums: computed on the whole picture, which is in
+    memory anyway; anchors: the temporal targets, [(RGB (H, W, 3), weights (H, W))].
     region_masks, texture_region_masks: spatial control as in WholeObjective, at the picture's
     (and each Gram texture's) size, (H, W) each. The guided Gram matrices are sums over the
     region's weighted positions over the region's weight, accumulated over the tiles like the
@@ -64,8 +65,12 @@ class TiledObjective:
     def __init__(self, extractor: FeatureExtractor, content, raw_texture, gram_texture,
                  loss_weights: Sequence[float], layer_weights: Sequence[float] = (),
                  tile_size: int = 1024, gray_texture: bool = True, blend: Sequence[float] = (),
-                 region_masks=None, texture_region_masks=None):
+                 region_masks=None, texture_region_masks=None, anchors=()):
         self.extractor = extractor
+        self.anchors = [(preprocess(np.asarray(target, np.float32)[None]).numpy(),
+                         np.asarray(weights, np.float32).reshape((1,) + tuple(
+                             np.asarray(weights).shape[:2]) + (1,)))
+                        for target, weights in anchors or ()]
         raw_textures = as_texture_list(raw_texture)
         gram_textures = as_texture_list(gram_texture)
         self.texture_layers = extractor.texture_layers
@@ -362,13 +367,18 @@ class TiledObjective:
             gram_deltas = [g - t for g, t in zip(grams, self.gram_targets)]
         else:
             gram_deltas = [tf.zeros(t.shape) for t in self.gram_targets]
+        pixel_parts = {}
         if weighting.weights["tv"] > 0:
+            pixel_parts["tv"] = total_variation
+        if weighting.weights["temporal"] > 0 and self.anchors:
+            pixel_parts["temporal"] = lambda picture: anchored_distance(picture, self.anchors)
+        for name, term in pixel_parts.items():
             picture = tf.convert_to_tensor(image)
             with tf.GradientTape() as tape:
                 tape.watch(picture)
-                tv = weighting.weighted({"tv": total_variation(picture)})["tv"][0]
-            gradient += tape.gradient(tv, picture).numpy()
-            parts["tv"] = float(tv)
+                value = weighting.weighted({name: term(picture)})[name][0]
+            gradient += tape.gradient(value, picture).numpy()
+            parts[name] = float(value)
         for core, origin, bounds in self.colour_tiles if self.runs_colour_step else ():
             stored = [tf.constant(self.stored_targets[name][
                 :, core[0] // self.strides[name]:core[1] // self.strides[name],

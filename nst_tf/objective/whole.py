@@ -13,8 +13,9 @@ import tensorflow as tf
 from nst_tf.io.inputs import as_texture_list
 from nst_tf.network.vgg import FeatureExtractor, preprocess
 from nst_tf.objective.grid import footprint
-from nst_tf.objective.terms import (Weighting, blended, gram, gram_distance, guided_gram,
-                                    layer_mean, pooled, square_distance, total_variation)
+from nst_tf.objective.terms import (Weighting, anchored_distance, blended, gram, gram_distance,
+                                    guided_gram, layer_mean, pooled, square_distance,
+                                    total_variation)
 
 
 class WholeObjective:
@@ -37,14 +38,19 @@ class WholeObjective:
     where the mask is, and the regions' losses add up; the textures are not blended.
     texture_region_masks: per texture, None or a mask of its Gram texture's size saying which
     part of the texture photo its statistics come from.
+
+    anchors: a video frame's temporal targets, [(RGB 0..255 (n, h, w, 3), weights
+    (n, h, w, 1))] (terms.anchored_distance), for the temporal part.
     """
 
     def __init__(self, extractor: FeatureExtractor, content_tiles, texture_tiles,
                  loss_weights: Sequence[float], layer_weights: Sequence[float] = (),
                  gram_texture_tiles=None, gray_texture: bool = True,
                  blend: Sequence[float] = (), compiled: bool = True, jit_compile: bool = False,
-                 region_masks=None, texture_region_masks=None):
+                 region_masks=None, texture_region_masks=None, anchors=()):
         self.extractor = extractor
+        self.anchors = [(tf.constant(preprocess(target)), tf.constant(weights, tf.float32))
+                        for target, weights in anchors or ()]
         textures = as_texture_list(texture_tiles)
         self.weighting = Weighting.of(loss_weights, layer_weights, len(extractor.texture_layers),
                                       gray_texture, blend, len(textures))
@@ -154,6 +160,8 @@ class WholeObjective:
             "raw": raw,
             "texture": texture,
             "tv": total_variation(images) if weighting.weights["tv"] > 0 else zero,
+            "temporal": (anchored_distance(images, self.anchors)
+                         if weighting.weights["temporal"] > 0 and self.anchors else zero),
         })
 
     def _value_and_gradient(self, image):

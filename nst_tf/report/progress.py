@@ -20,7 +20,9 @@ def format_report(report, steps: int) -> str:
         where = f"level {report.level + 1}/{report.levels}  step {report.step + 1}/{steps}"
     else:
         where = f"step {report.step + 1}/{steps}"
-    parts = " ".join(f"{name} {getattr(report, name):.4g}" for name in LOSS_PARTS)
+    # The temporal part only where it is (a video's later frames): a still picture has none.
+    parts = " ".join(f"{name} {getattr(report, name):.4g}" for name in LOSS_PARTS
+                     if name != "temporal" or report.temporal)
     rate = "" if report.lr is None else f"  lr {report.lr:.3g}"
     # seconds count from the run's start: a rate only on the first level, which began there
     speed = (report.step + 1) / report.seconds if report.seconds > 0 and not report.level else None

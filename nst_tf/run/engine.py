@@ -47,7 +47,9 @@ class Request:
     """One transfer: the photos as paths, bytes, arrays or PIL images (content None for
     synthesis; texture one, a list, or None for reconstruction), the settings, and optionally
     the masks of spatial control and a start image in place of config.content_mask,
-    config.texture_masks and config.init (the same kinds of value)."""
+    config.texture_masks and config.init (the same kinds of value). anchors: a video frame's
+    temporal targets, [(RGB (H, W, 3), weights (H, W) in [0, 1])] at the content's size (the
+    previous results warped to this frame, and where the warp holds)."""
 
     content: Optional[ImageLike]
     texture: TextureArg
@@ -55,6 +57,7 @@ class Request:
     content_mask: Optional[ImageLike] = None
     texture_masks: Optional[Sequence[Optional[ImageLike]]] = None
     init: Optional[ImageLike] = None
+    anchors: Sequence = ()
 
 
 @dataclasses.dataclass
@@ -109,6 +112,12 @@ def prepare(request: Request, download: bool = False) -> Prepared:
                            f"{inputs.content.shape[1]}x{inputs.content.shape[0]}; they must "
                            "match")
         inputs = dataclasses.replace(inputs, init=init)
+    for index, (target, weights) in enumerate(request.anchors):
+        if (np.shape(target) != inputs.content.shape
+                or np.shape(weights) != inputs.content.shape[:2]):
+            raise NSTError(f"anchor {index}: a target of {np.shape(target)} and weights of "
+                           f"{np.shape(weights)} for a content of {inputs.content.shape}; they "
+                           "must be the content's size")
     return Prepared(request, inputs, run_plan(inputs.content.shape[:2], config))
 
 
@@ -183,7 +192,8 @@ class Engine:
             from nst_tf.run.texture_transfer import TextureTransfer
             config, inputs = prepared.request.config, prepared.inputs
             job = TextureTransfer(None, None, config, inputs=inputs,
-                                  network=self.network(config, inputs.weights_path))
+                                  network=self.network(config, inputs.weights_path),
+                                  anchors=prepared.request.anchors)
             if on_start is not None:
                 on_start(job, prepared)
             image = job.run(step)

@@ -39,13 +39,13 @@ class Regions:
 
 def whole_objective(extractor, content_tiles, texture_tiles: List, config: TransferConfig,
                     gram_tiles: Optional[List] = None, region_masks=None,
-                    texture_region_masks=None) -> WholeObjective:
+                    texture_region_masks=None, anchors=()) -> WholeObjective:
     """The compiled objective of a batch held at once (the default builder of a TileRegime)."""
     return WholeObjective(extractor, content_tiles, texture_tiles, config.loss_weights,
                           config.texture_layer_weights, gram_tiles,
                           gray_texture=config.gray_texture, blend=config.texture_blend,
                           jit_compile=config.jit_compile, region_masks=region_masks,
-                          texture_region_masks=texture_region_masks)
+                          texture_region_masks=texture_region_masks, anchors=anchors)
 
 
 def scaled(image: np.ndarray, scale: float) -> np.ndarray:
@@ -62,15 +62,17 @@ class TileRegime:
     the content; plan: the run's plan (levels.run_plan). build_objective(extractor,
     content_tiles, texture_tiles, config, gram_tiles): the objective of a level's batch (default
     whole_objective; the benchmark's eager 2018 reference supplies its own). regions: spatial
-    control (each tile gets its part of every mask)."""
+    control (each tile gets its part of every mask). anchors: a video frame's temporal targets
+    at the content's size, [(RGB (H, W, 3), weights (H, W))]; each tile gets its part."""
 
     def __init__(self, config: TransferConfig, content: np.ndarray, textures: Sequence,
                  plan: RunPlan, build_objective: Callable = whole_objective,
-                 regions: Optional[Regions] = None):
+                 regions: Optional[Regions] = None, anchors: Sequence = ()):
         self.config, self.content, self.textures = config, content, list(textures)
         self.tile_size = plan.tile
         self.build_objective = build_objective
         self.regions = regions
+        self.anchors = list(anchors)
         self.plan = plan
 
     def batch(self, image: np.ndarray, size: Size) -> np.ndarray:
@@ -95,6 +97,9 @@ class TileRegime:
                 region_masks=[self._mask_batch(m, size) for m in self.regions.masks],
                 texture_region_masks=[None if m is None else self._mask_batch(m, size, scale)
                                       for m in self.regions.texture_masks])
+        if self.anchors:  # only then: the eager 2018 reference's builder takes none
+            regions["anchors"] = [(self.batch(target, size), self._mask_batch(weights, size))
+                                  for target, weights in self.anchors]
         return self.build_objective(extractor, self.batch(self.content, size), texture_tiles,
                                     self.config, gram_tiles, **regions)
 
@@ -122,10 +127,11 @@ class PictureRegime:
     """Global statistics: one picture of the split's total size (at max_dim 0, the content's)."""
 
     def __init__(self, config: TransferConfig, content: np.ndarray, textures: Sequence,
-                 plan: RunPlan, regions: Optional[Regions] = None):
+                 plan: RunPlan, regions: Optional[Regions] = None, anchors: Sequence = ()):
         self.config, self.content, self.textures = config, content, list(textures)
         self.tile_size = plan.tile
         self.regions = regions
+        self.anchors = list(anchors)
         self.full: Size = (plan.output[1], plan.output[0])
         self.plan = plan
         self.progress = LevelProgress(self.plan)
@@ -152,6 +158,8 @@ class PictureRegime:
             masks = [at_size(m, size) for m in self.regions.masks]
             texture_masks = [None if m is None else at_size(m, t.shape[:2])
                              for m, t in zip(self.regions.texture_masks, gram_textures)]
+        anchors = [(self.batch(target, size)[0], at_size(weights, size))
+                   for target, weights in self.anchors]
         # A run whose full picture is tiled is tiled at every level: untiled, the 1024x576 first
         # level of a 4K run held both branches' activations and picture-sized targets at once,
         # and the process kept that memory (1.3 GB over the tiled levels' needs) to the end.
@@ -160,13 +168,14 @@ class PictureRegime:
                                   config.loss_weights, config.texture_layer_weights,
                                   config.tile_size, gray_texture=config.gray_texture,
                                   blend=config.texture_blend, region_masks=masks,
-                                  texture_region_masks=texture_masks)
+                                  texture_region_masks=texture_masks, anchors=anchors)
         return whole_objective(
             extractor, content[None], [t[None] for t in raw_textures], config,
             [t[None] for t in gram_textures] if config.texture_scale != 1.0 else None,
             region_masks=None if masks is None else [m[None, ..., None] for m in masks],
             texture_region_masks=None if masks is None else [
-                None if m is None else m[None, ..., None] for m in texture_masks])
+                None if m is None else m[None, ..., None] for m in texture_masks],
+            anchors=[(target[None], weights[None, ..., None]) for target, weights in anchors])
 
     def gradient_scale(self, size: Size) -> float:
         """The picture's size in original tiles (levels.gradient_scale)."""

@@ -35,13 +35,15 @@ class TextureTransfer:
     so before TensorFlow starts); None reads them here. build_objective: per-tile statistics
     only, the objective of a level's batch (regimes.whole_objective; the benchmark's eager 2018
     reference supplies its own). content_mask, texture_masks: spatial control's masks as
-    arrays or paths, in place of config.content_mask and config.texture_masks.
+    arrays or paths, in place of config.content_mask and config.texture_masks. anchors: a video
+    frame's temporal targets at the content's size, [(RGB (H, W, 3), weights (H, W) in [0, 1])]
+    (terms.anchored_distance), weighed by config.temporal_weight.
     """
 
     def __init__(self, content: ImageLike, texture: ImageLike,
                  config: Optional[TransferConfig] = None, network=None,
                  inputs: Optional[Inputs] = None, build_objective: Optional[Callable] = None,
-                 content_mask=None, texture_masks=None):
+                 content_mask=None, texture_masks=None, anchors=()):
         self.config = config = config or TransferConfig()
         # Every input is read and checked before the network is built.
         self.inputs = inputs = inputs or load_inputs(content, texture, config, download=True,
@@ -72,10 +74,11 @@ class TextureTransfer:
         self.plan = run_plan(self.content.shape[:2], config)
         self.tile_size = self.plan.tile
         if config.global_statistics:
-            self.regime = PictureRegime(config, self.content, self.textures, self.plan, regions)
+            self.regime = PictureRegime(config, self.content, self.textures, self.plan, regions,
+                                        anchors)
         else:
             self.regime = TileRegime(config, self.content, self.textures, self.plan,
-                                     build_objective or whole_objective, regions)
+                                     build_objective or whole_objective, regions, anchors)
         if network is None:
             from nst_tf.run.engine import default_engine  # its networks, kept for the next
             network = default_engine().network(config, inputs.weights_path)

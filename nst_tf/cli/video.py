@@ -1,0 +1,148 @@
+"""A clip with the texture, steady from frame to frame.
+
+    nst-tf video --content clip.mp4 --texture gravel.jpg --output clip_gravel.mp4
+    nst-tf video --content frames/ --texture gravel.jpg --output out_frames --frames 0:48
+
+(python scripts/video.py ... from a checkout.) The frames are written as they are made
+(OUTPUT.frames/); a re-run goes on after the last one; Ctrl-C keeps them.
+"""
+import sys
+import time
+
+from absl import app, flags
+
+from nst_tf.cli import common
+from nst_tf.presets import VIDEO_TEMPORAL_WEIGHT
+
+USAGE = "--content CLIP --texture PHOTO --output CLIP [flags]"
+DESCRIPTION = """\
+Puts the texture of --texture into every frame of --content (a video file, or a folder of
+frames), each frame after the first starting from the previous result carried along the
+optical flow and held near it by a temporal loss, so the texture stays put from frame to frame.
+The frame rate is kept and the audio copied. Every finished frame is written at once into
+OUTPUT.frames/ (or the output folder); running the same command again goes on after the last
+one. The transfer flags apply to every frame; the first frame takes --iterations, the later
+ones --later_steps."""
+
+flags.DEFINE_string("content", None, "The clip: a video file (mp4, mov, mkv, webm, avi, gif) or "
+                    "a folder of frames.")
+flags.DEFINE_string("texture", None, "The texture photo.")
+flags.DEFINE_string("output", None, "The clip out: .mp4, .mov, .mkv or .webm, or a folder (a "
+                    "path without a suffix) for the frames alone.")
+flags.DEFINE_string("frames", None, "A part of the clip: A:B, frames A to B-1 from 0 (10:, :50, "
+                    "5:-5).")
+flags.DEFINE_integer("every", 1, "Take every N-th frame (the clip keeps its length).")
+flags.DEFINE_list("temporal_frames", None, "How far back the temporal targets look, in frames "
+                  "(1: the previous one; 2, 4: further back where nearer ones do not reach).")
+flags.DEFINE_integer("later_steps", None, "Steps of every frame after the first.")
+flags.DEFINE_integer("max_frames", None, "Refuse a run of more frames than this.")
+flags.DEFINE_float("fps", 25.0, "The frame rate of a folder of frames.")
+flags.DEFINE_boolean("progress", True, "A line per frame on stderr: frames done, seconds a "
+                     "frame, time left.")
+common.define_transfer_flags(aliases=True)
+flags.FLAGS.set_default("temporal_weight", VIDEO_TEMPORAL_WEIGHT)  # a video's, not a picture's 0
+flags.mark_flag_as_required("content")
+flags.mark_flag_as_required("texture")
+flags.mark_flag_as_required("output")
+FLAGS = flags.FLAGS
+
+GROUPS = [("video", ("content", "texture", "output", "frames", "every", "temporal_weight",
+                     "temporal_frames", "later_steps", "max_frames", "fps", "progress"))] + \
+    common.transfer_groups(first=("mode", "max_dim", "iterations", "weights", "faithful",
+                                  "preset"), title="transfer settings of every frame",
+                           skip=("content", "texture", "output", "temporal_weight"),
+                           prefix="transfer: ", output_files=False)
+
+
+def video_settings():
+    """The VideoSettings the flags ask for (a flag not given: its default)."""
+    from nst_tf.video.transfer import VideoSettings
+    values = {"frames": FLAGS.frames, "every": FLAGS.every, "fps": FLAGS.fps,
+              "temporal_weight": FLAGS.temporal_weight}
+    if FLAGS.temporal_frames:
+        try:
+            values["temporal_frames"] = tuple(int(k) for k in FLAGS.temporal_frames)
+        except ValueError:
+            raise common.NSTError(f"--temporal_frames takes whole numbers, got "
+                                  f"{','.join(FLAGS.temporal_frames)}") from None
+    for name in ("later_steps", "max_frames"):
+        if FLAGS[name].value is not None:
+            values[name] = FLAGS[name].value
+    return VideoSettings(**values)
+
+
+@common.guarded
+def run(argv):
+    from nst_tf.io.files import check_apart
+    from nst_tf.run.engine import DONE, Request, prepare
+    from nst_tf.video.transfer import plan_video, run_video
+
+    began = time.perf_counter()
+    # Every flag, the clip, the texture and the output are checked before TensorFlow starts.
+    config = common.config_from_flags()
+    settings = video_settings()
+    check_apart({"output": FLAGS.output}, {"content": FLAGS.content, "texture": FLAGS.texture,
+                                           **config.named_files()})
+    plan = plan_video(FLAGS.content, FLAGS.output, config, settings)
+    first = plan.clip.files[plan.numbers[0]] if plan.clip.is_folder else None
+    from nst_tf.io.images import read_image
+    probe = read_image(first) if first is not None else None
+    # The texture and the settings, checked as one frame's transfer would check them.
+    prepare(Request(probe if probe is not None else _blank(plan), FLAGS.texture, config),
+            download=True)
+    if config.network_choice.warning:
+        common.say(config.network_choice.warning)
+    common.import_tensorflow_quietly()
+    count = len(plan.numbers)
+    if FLAGS.progress:
+        again = f", {plan.finished} made already" if plan.finished else ""
+        common.say(f"video: {count} frames of {plan.clip.path.name} ({plan.clip.size[0]}x"
+                   f"{plan.clip.size[1]}, {plan.clip.fps:g} fps) -> {plan.size[0]}x{plan.size[1]}"
+                   f"{again}, {config.network_choice.summary}, on {common.device_name()}")
+    times = []
+
+    def on_frame(index, total, outcome, seconds) -> None:
+        times.append(seconds)
+        if FLAGS.progress:
+            pace = sum(times[1:]) / len(times[1:]) if len(times) > 1 else seconds
+            left = pace * (total - index - 1)
+            common.say(f"frame {index + 1}/{total}: {outcome.steps} steps in {seconds:.1f} s; "
+                       f"~{common.duration(left)} left")
+
+    outcome = run_video(FLAGS.content, FLAGS.texture, FLAGS.output, config, settings, plan,
+                        on_frame=on_frame)
+    if outcome is not None and outcome.status != DONE:
+        if outcome.stopped_by == "interrupt":
+            kept = "the finished frames and the part-made one are" if outcome.image is not None \
+                else "the finished frames are"
+            print(f"interrupted: {kept} in {plan.folder}; run the same command again to go on",
+                  file=sys.stderr)
+            sys.exit(common.exit_code(outcome.error))
+        if outcome.stopped_by == "non-finite":
+            common.fail(f"{outcome.message}; the finished frames are in {plan.folder}",
+                        common.EXIT_FAILED)
+        if outcome.stopped_by == "input":
+            common.fail(outcome.message)
+        raise outcome.error
+    if FLAGS.progress:
+        common.say(f"wrote {FLAGS.output} ({count} frames, {plan.size[0]}x{plan.size[1]}) in "
+                   f"{common.duration(time.perf_counter() - began)}")
+
+
+def _blank(plan):
+    import numpy as np
+    return np.zeros((plan.clip.size[1], plan.clip.size[0], 3), np.float32)
+
+
+def main(argv=None):
+    """The `nst-tf video` command (argv: the program name, then the flags)."""
+    app.run(run, argv, flags_parser=common.flags_parser(
+        "video", USAGE, DESCRIPTION, GROUPS, short_output=True,
+        short_help={"content": "The clip: a video file or a folder of frames.",
+                    "output": "The clip out: .mp4, .mov, .mkv, .webm, or a folder of frames.",
+                    "temporal_weight": "Weight of the temporal loss on the later frames.",
+                    "progress": "A line per frame: frames done, seconds a frame, time left."}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,194 @@
+"""A clip in, the clip with the texture out, steady from frame to frame (Ruder et al. 2016).
+
+Run frame by frame, an optimisation flickers: each frame finds its own texture. Here each frame
+after the first starts from the previous result warped onto it by the optical flow, and a
+temporal loss (terms.anchored_distance) keeps it near the previous results warped to it (the
+last frame's, and frames further back where the nearer ones do not reach) wherever the motion
+is reliable. Every frame goes through the engine, as one transfer of the command line would.
+
+Each finished frame is written as it is made (OUTPUT.frames/frame_NNNNN.png, or into the output
+folder); a re-run goes on after the last one written; an interrupt keeps the finished frames and
+the part-made one at its best (partial_NNNNN.png, made again by a re-run). The video file is
+encoded from the frames at the end, with the source's audio.
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+from typing import Callable, Optional, Sequence, Tuple
+
+import numpy as np
+
+from nst_tf.config import TransferConfig
+from nst_tf.errors import NSTError
+from nst_tf.io.images import read_image, to_uint8, write_image
+from nst_tf.presets import (VIDEO_LATER_STEPS, VIDEO_MAX_FRAMES, VIDEO_TEMPORAL_FRAMES,
+                            VIDEO_TEMPORAL_WEIGHT)
+from nst_tf.run.levels import run_plan
+from nst_tf.video.clip import (FRAME_NAME, Clip, check_output, frame_numbers, frames_folder,
+                               open_clip, read_frames, write_video)
+
+
+@dataclasses.dataclass(frozen=True)
+class VideoSettings:
+    """What a video run adds to a transfer's settings. frames: 'A:B', the clip's frames A to
+    B-1; every: every N-th of them; temporal_weight: the temporal loss's weight on every frame
+    after the first; temporal_frames: how far back each temporal target looks (1: the previous
+    frame); later_steps: the steps of every frame after the first (the first takes the
+    transfer's); max_frames: more frames to make are refused; fps: a folder's frame rate."""
+
+    frames: Optional[str] = None
+    every: int = 1
+    temporal_weight: float = VIDEO_TEMPORAL_WEIGHT
+    temporal_frames: Tuple[int, ...] = VIDEO_TEMPORAL_FRAMES
+    later_steps: int = VIDEO_LATER_STEPS
+    max_frames: int = VIDEO_MAX_FRAMES
+    fps: float = 25.0
+
+    def __post_init__(self):
+        if self.temporal_weight < 0:
+            raise NSTError(f"temporal_weight must be >= 0, got {self.temporal_weight}")
+        if not self.temporal_frames or min(self.temporal_frames) < 1:
+            raise NSTError(f"temporal_frames must be frame distances of at least 1, got "
+                           f"{list(self.temporal_frames)}")
+        if self.later_steps < 1:
+            raise NSTError(f"later_steps must be at least 1, got {self.later_steps}")
+        if not self.fps > 0:
+            raise NSTError(f"fps must be > 0, got {self.fps}")
+
+
+@dataclasses.dataclass(frozen=True)
+class VideoPlan:
+    """A video run, checked before TensorFlow starts: the clip, the frame numbers it takes
+    (every `every`-th), the frames' size out (width, height), where the frames go, and how many
+    are there already."""
+
+    clip: Clip
+    numbers: Tuple[int, ...]
+    size: Tuple[int, int]
+    folder: Path
+    finished: int
+    every: int = 1
+
+    @property
+    def fps(self) -> float:
+        """The clip's frame rate out: every N-th frame keeps the clip's length."""
+        return self.clip.fps / self.every
+
+
+def finished_frames(folder: Path) -> int:
+    """How many frames from the first are in `folder` already (frame_00000.png, ...)."""
+    count = 0
+    while (folder / FRAME_NAME.format(count)).is_file():
+        count += 1
+    return count
+
+
+def plan_video(content, output, config: TransferConfig, video: VideoSettings) -> VideoPlan:
+    """Every check of a video run before TensorFlow starts: the clip, its part, the frame size
+    out (the plan of one frame), the output; NSTError with one line."""
+    clip = open_clip(content, video.fps)
+    numbers = frame_numbers(clip, video.frames, video.every)
+    if len(numbers) > video.max_frames:
+        raise NSTError(f"{clip.path}: {len(numbers)} frames to make, more than --max_frames "
+                       f"{video.max_frames}; take a part (--frames A:B, --every N) or raise "
+                       "--max_frames")
+    width, height = clip.size
+    size = run_plan((height, width), config).output
+    check_output(output, size)
+    folder = frames_folder(output)
+    return VideoPlan(clip, tuple(numbers), size, folder,
+                     finished_frames(folder) if folder.is_dir() else 0, video.every)
+
+
+def anchors_for(index: int, content: np.ndarray, contents: dict, results: dict,
+                distances: Sequence[int]):
+    """The temporal targets of frame `index`: for each distance k, the result of frame
+    index - k warped onto this frame, and where the warp holds, with Ruder et al.'s long-term
+    weights (a farther frame only where no nearer one reaches): [(RGB, weights (h, w))]."""
+    from nst_tf.video.motion import optical_flow, reliability, warp
+    anchors, covered = [], np.zeros(content.shape[:2], np.float32)
+    for k in sorted(distances):
+        if index - k not in results:
+            continue
+        earlier = contents[index - k]
+        backward = optical_flow(content, earlier)
+        forward = optical_flow(earlier, content)
+        weights = reliability(backward, forward)
+        anchors.append((warp(results[index - k], backward), np.maximum(weights - covered, 0.0)))
+        covered = np.minimum(covered + weights, 1.0)
+    return anchors
+
+
+def run_video(content, texture, output, config: TransferConfig, video: VideoSettings,
+              plan: Optional[VideoPlan] = None, on_frame: Optional[Callable] = None,
+              on_step: Optional[Callable] = None, stop=None, engine=None):
+    """Makes the clip: every frame through the engine, the video file at the end (a folder
+    output keeps the frames only). on_frame(index, count, outcome, seconds) after each frame;
+    on_step(StepReport) and stop as for one transfer. Returns the last frame's Outcome (its
+    status says how the run ended: done, stopped or failed)."""
+    from nst_tf.io.images import resize
+    from nst_tf.run.engine import DONE, Request, default_engine
+    engine = engine or default_engine()
+    plan = plan or plan_video(content, output, config, video)
+    plan.folder.mkdir(parents=True, exist_ok=True)
+    for stale in plan.folder.glob("partial_*.png"):
+        stale.unlink()
+    width, height = plan.size
+    keep = max(video.temporal_frames)
+    contents, results = {}, {}
+    later = config.replace(iterations=video.later_steps, settle_fraction=0.0,
+                           temporal_weight=video.temporal_weight)
+    outcome = None
+    for index, (number, frame) in enumerate(read_frames(plan.clip, list(plan.numbers))):
+        began = time.perf_counter()
+        current = (frame.astype(np.float32) if frame.shape[:2] == (height, width)
+                   else resize(frame.astype(np.float32), (height, width), antialias=True))
+        contents[index] = current
+        path = plan.folder / FRAME_NAME.format(index)
+        if index < plan.finished:  # made by an earlier run
+            results[index] = read_image(path)
+        else:
+            anchors = anchors_for(index, current, contents, results, video.temporal_frames)
+            request = Request(current, texture, later if anchors else config,
+                              init=anchors[0][0] if anchors else None, anchors=anchors)
+            outcome = engine.run(request, on_step, stop=stop)
+            if outcome.image is None:
+                return outcome
+            if outcome.status != DONE:
+                write_image(plan.folder / f"partial_{index:05d}.png", outcome.image)
+                return outcome
+            write_image(path, outcome.image)
+            results[index] = outcome.image.astype(np.float32)
+            if on_frame is not None:
+                on_frame(index, len(plan.numbers), outcome, time.perf_counter() - began)
+        for old in [k for k in contents if k <= index - keep]:
+            contents.pop(old)
+            results.pop(old, None)
+    if Path(output).suffix:
+        write_video(output, plan.folder, len(plan.numbers), plan.fps, plan.clip,
+                    plan.numbers[0] / plan.clip.fps)
+    return outcome
+
+
+def video(content, texture, output, config: Optional[TransferConfig] = None,
+          callback=None, **settings):
+    """nst_tf.video("clip.mp4", "gravel.jpg", "clip_gravel.mp4"): the clip with the texture,
+    steady from frame to frame; `settings` are VideoSettings' (frames='0:48', every=2, ...).
+    A folder of frames works for the clip and, as a path without a suffix, for the output.
+    callback(StepReport) follows each step. Raises NSTError (bad input, before TensorFlow
+    starts), NonFiniteLoss, KeyboardInterrupt as transfer() does."""
+    config = TransferConfig() if config is None else config
+    outcome = run_video(content, texture, output, config, VideoSettings(**settings),
+                        on_step=callback)
+    if outcome is not None and outcome.status != "done":
+        raise outcome.error
+    return Path(output)
+
+
+def frames_of(folder) -> np.ndarray:
+    """A folder's frames (frame_00000.png, ...) as one uint8 array (n, h, w, 3)."""
+    folder = Path(folder)
+    return np.stack([to_uint8(read_image(folder / FRAME_NAME.format(k)))
+                     for k in range(finished_frames(folder))])

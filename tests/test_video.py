@@ -1,0 +1,201 @@
+"""Video: clips in and out, the motion between frames, the temporal loss, resuming, bad input.
+Small synthetic clips whose motion is known: a picture panned across the frame."""
+import subprocess
+import sys
+import threading
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+
+pytest.importorskip("cv2")
+pytest.importorskip("imageio_ffmpeg")
+
+from nst_tf.config import TransferConfig  # noqa: E402
+from nst_tf.video import clip as clips  # noqa: E402
+from nst_tf.video.motion import optical_flow, reliability, warp, warping_error  # noqa: E402
+from nst_tf.video.transfer import (VideoSettings, finished_frames, frames_of,  # noqa: E402
+                                   plan_video, run_video)
+from conftest import ROOT, random_image  # noqa: E402
+
+TINY = dict(weights="random", max_dim=64, iterations=3)
+PAN_PX = 4  # the picture moves this many pixels left per frame
+
+
+def panned(count=5, height=48, width=64, seed=1):
+    """A wide picture seen through a window that moves PAN_PX right per frame: uint8 frames."""
+    wide = random_image((height, width + PAN_PX * count), seed).astype(np.uint8)
+    return [wide[:, PAN_PX * t:PAN_PX * t + width] for t in range(count)]
+
+
+@pytest.fixture
+def frames_dir(tmp_path):
+    folder = tmp_path / "clip"
+    folder.mkdir()
+    for t, frame in enumerate(panned()):
+        iio.imwrite(folder / f"f{t:03d}.png", frame)
+    return folder
+
+
+def encoded_clip(path, frames, fps=10, audio=True):
+    """An H.264 clip of `frames` (with a sine tone when `audio`), made by the wheel's ffmpeg."""
+    import imageio_ffmpeg
+    height, width = frames[0].shape[:2]
+    exe = imageio_ffmpeg.get_ffmpeg_exe()
+    command = [exe, "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s",
+               f"{width}x{height}", "-r", str(fps), "-i", "-"]
+    if audio:
+        command += ["-f", "lavfi", "-i", f"sine=frequency=440:duration={len(frames) / fps}",
+                    "-shortest", "-c:a", "aac"]
+    command += ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-qp", "0", str(path)]
+    subprocess.run(command, input=b"".join(f.tobytes() for f in frames), check=True)
+    return path
+
+
+def test_a_folder_and_a_file_read_the_same_frames_with_their_rate_and_audio(tmp_path,
+                                                                           frames_dir):
+    folder = clips.open_clip(frames_dir, fps=12)
+    assert (folder.frames, folder.fps, folder.size, folder.audio) == (5, 12.0, (64, 48), False)
+    video = clips.open_clip(encoded_clip(tmp_path / "c.mp4", panned()))
+    assert (video.frames, video.fps, video.size, video.audio) == (5, 10.0, (64, 48), True)
+    numbers = clips.frame_numbers(video, "1:", 2)
+    assert numbers == [1, 3]
+    read = dict(clips.read_frames(video, numbers))
+    assert sorted(read) == [1, 3] and read[1].shape == (48, 64, 3)
+    # H.264 at 4:2:0 halves the colour's resolution, not the luma's: the frames asked for.
+    luma = np.array([0.299, 0.587, 0.114])
+    assert np.abs(read[3] @ luma - panned()[3] @ luma).mean() < 2
+    assert np.abs(read[3] @ luma - panned()[2] @ luma).mean() > 10
+
+
+@pytest.mark.parametrize("text,frames,expected", [
+    (None, 10, (0, 10)), ("2:5", 10, (2, 5)), ("3:", 10, (3, 10)), (":-2", 10, (0, 8))])
+def test_frame_ranges(text, frames, expected):
+    assert clips.parse_range(text, frames) == expected
+
+
+def test_the_flow_of_a_pan_warps_one_frame_onto_the_next():
+    first, second = (f.astype(np.float32) for f in panned(2))
+    backward = optical_flow(second, first)  # frame 1 to frame 0: the picture came from the right
+    assert np.median(backward[..., 0]) == pytest.approx(PAN_PX, abs=0.2)
+    carried = warp(first, backward)
+    inner = np.s_[4:-4, 4:-PAN_PX - 4]
+    assert np.abs(carried[inner] - second[inner]).mean() < 0.1 * np.abs(first - second).mean()
+    weights = reliability(backward, optical_flow(first, second))
+    assert weights.shape == (48, 64) and weights[inner].mean() > 0.9
+    assert warping_error(first, second, backward, weights) < 0.1 * warping_error(
+        first, second, np.zeros_like(backward), weights)
+
+
+def test_two_layers_moving_apart_uncover_pixels_that_get_no_weight():
+    base = random_image((48, 64), 3).astype(np.float32)
+    moved = base.copy()
+    moved[:, 32:] = np.roll(base, 6, axis=1)[:, 32:]  # the right half moves right by 6 px
+    moved[:, 32:38] = random_image((48, 6), 4)  # what it uncovers was never seen
+    backward, forward = optical_flow(moved, base), optical_flow(base, moved)
+    weights = reliability(backward, forward)
+    assert weights[:, 4:26].mean() > 0.9  # the left half holds still
+    assert weights[:, 32:38].mean() < weights[:, 4:26].mean() - 0.3
+
+
+def test_the_temporal_loss_holds_a_later_frame_to_the_warped_result(frames_dir, tmp_path):
+    strong = VideoSettings(temporal_weight=1e4, later_steps=8)
+    loose = VideoSettings(temporal_weight=0.0, later_steps=8)
+    # A texture strong enough (with random weights) that 8 steps move a frame off its start.
+    config = TransferConfig(**{**TINY, "iterations": 8, "texture_weight": 50.0})
+    distances = {}
+    for name, settings in (("strong", strong), ("loose", loose)):
+        reports = []
+        run_video(frames_dir, ROOT / "examples" / "gravel.jpg", tmp_path / name, config,
+                  settings, on_step=reports.append)
+        made = frames_of(tmp_path / name).astype(np.float32)
+        first, second = (f.astype(np.float32) for f in panned(2))
+        backward = optical_flow(second, first)  # the flow of the input frames
+        carried = warp(made[0], backward)
+        distances[name] = np.abs(made[1] - carried)[4:-4, 4:-PAN_PX - 4].mean()
+        # The first frame's 8 steps, then the later frames' (each starts at its target: 0).
+        later = [r.temporal for r in reports[8:] if r.step > 0]
+        assert len(later) == 4 * 7
+        assert all(value > 0 for value in later) if name == "strong" else not any(later)
+    assert distances["strong"] < 0.5 * distances["loose"], distances
+
+
+def test_frames_are_written_as_made_and_a_rerun_goes_on_after_the_last(frames_dir, tmp_path):
+    config = TransferConfig(**TINY)
+    settings = VideoSettings(later_steps=2)
+    output = tmp_path / "out.mp4"
+    made = []
+    run_video(frames_dir, ROOT / "examples" / "gravel.jpg", output, config, settings,
+              on_frame=lambda index, *rest: made.append(index))
+    assert made == [0, 1, 2, 3, 4] and finished_frames(tmp_path / "out.mp4.frames") == 5
+    written = clips.open_clip(output)
+    assert (written.frames, written.fps, written.size) == (5, 25.0, (64, 48))
+    kept = (tmp_path / "out.mp4.frames" / "frame_00002.png").read_bytes()
+    for k in (3, 4):
+        (tmp_path / "out.mp4.frames" / f"frame_{k:05d}.png").unlink()
+    made.clear()
+    plan = plan_video(frames_dir, output, config, settings)
+    assert plan.finished == 3
+    run_video(frames_dir, ROOT / "examples" / "gravel.jpg", output, config, settings, plan,
+              on_frame=lambda index, *rest: made.append(index))
+    assert made == [3, 4]
+    assert (tmp_path / "out.mp4.frames" / "frame_00002.png").read_bytes() == kept
+
+
+def test_a_stop_keeps_the_finished_frames_and_the_part_made_one(frames_dir, tmp_path):
+    stop = threading.Event()
+    steps = []
+
+    def on_step(report):
+        steps.append(report.step)
+        if len(steps) == 5:  # the first frame's 3 steps, then 2 of the second's
+            stop.set()
+
+    outcome = run_video(frames_dir, ROOT / "examples" / "gravel.jpg", tmp_path / "out",
+                        TransferConfig(**TINY), VideoSettings(later_steps=4), on_step=on_step,
+                        stop=stop)
+    assert outcome.status == "stopped"
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "frame_00000.png", "partial_00001.png"]
+    assert finished_frames(tmp_path / "out") == 1
+
+
+def _video_command(*args):
+    code = ("import sys\nfrom nst_tf.cli.video import main\n"
+            "try:\n    main(['video.py', *sys.argv[1:]]); code = 0\n"
+            "except SystemExit as stop:\n    code = stop.code\n"
+            "print('EXIT', code, 'TF', 'tensorflow' in sys.modules)\n")
+    return subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True,
+                          text=True, timeout=120, cwd=ROOT)
+
+
+def test_bad_clips_are_one_line_before_tensorflow(tmp_path, frames_dir):
+    texture = ROOT / "examples" / "gravel.jpg"
+    odd = tmp_path / "odd"
+    odd.mkdir()
+    iio.imwrite(odd / "a.png", np.zeros((40, 40, 3), np.uint8))
+    iio.imwrite(odd / "b.png", np.zeros((40, 42, 3), np.uint8))
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "notes.mp4").write_text("not a video")
+    base = [f"--texture={texture}", "--weights=random"]
+    for args, message in [
+            ([f"--content={tmp_path / 'notes.mp4'}", f"--output={tmp_path / 'o.mp4'}"],
+             f"{tmp_path / 'notes.mp4'}: not a video this tool can read"),
+            ([f"--content={tmp_path / 'empty'}", f"--output={tmp_path / 'o.mp4'}"],
+             f"{tmp_path / 'empty'}: no frames in it"),
+            ([f"--content={odd}", f"--output={tmp_path / 'o.mp4'}"],
+             f"{odd}: its frames change size (a.png is 40x40, b.png 42x40)"),
+            ([f"--content={frames_dir}", f"--output={tmp_path / 'o.mp4'}", "--max_frames=3"],
+             f"{frames_dir}: 5 frames to make, more than --max_frames 3"),
+            ([f"--content={frames_dir}", f"--output={tmp_path / 'o.avi'}"],
+             f"{tmp_path / 'o.avi'}: write a video as .mp4, .mov, .mkv, .webm"),
+            ([f"--content={frames_dir}", f"--output={tmp_path / 'o.mp4'}", "--max_dim=63"],
+             f"{tmp_path / 'o.mp4'}: the frames would be 63x47 px and .mp4 (4:2:0 colour) needs "
+             "even sides"),
+            ([f"--content={ROOT / 'examples' / 'cat.jpg'}", f"--output={tmp_path / 'o.mp4'}"],
+             f"{ROOT / 'examples' / 'cat.jpg'}: a photo, not a clip")]:
+        done = _video_command(*base, *args)
+        assert done.stdout.splitlines()[-1] == "EXIT 2 TF False", (args, done.stderr)
+        assert done.stderr.startswith(f"error: {message}"), (args, done.stderr)
+        assert done.stderr.count("\n") == 1
+    assert not (tmp_path / "o.mp4").exists() and not (tmp_path / "o.mp4.frames").exists()
