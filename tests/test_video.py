@@ -199,3 +199,22 @@ def test_bad_clips_are_one_line_before_tensorflow(tmp_path, frames_dir):
         assert done.stderr.startswith(f"error: {message}"), (args, done.stderr)
         assert done.stderr.count("\n") == 1
     assert not (tmp_path / "o.mp4").exists() and not (tmp_path / "o.mp4.frames").exists()
+
+
+def test_a_full_resolution_clip_makes_its_later_frames_at_full_size_in_tiles(tmp_path):
+    folder = tmp_path / "clip"
+    folder.mkdir()
+    for t, frame in enumerate(panned(3, 100, 140)):
+        iio.imwrite(folder / f"f{t:03d}.png", frame)
+    config = TransferConfig(weights="random", max_dim=0, tile_size=64, start_dim=64,
+                            iterations=2, refine_iterations=1, texture_weight=50.0)
+    reports = []
+    outcome = run_video(folder, ROOT / "examples" / "gravel.jpg", tmp_path / "out", config,
+                        VideoSettings(later_steps=2), on_step=reports.append)
+    assert outcome.status == "done" and frames_of(tmp_path / "out").shape == (3, 100, 140, 3)
+    # The first frame goes up from 64 px in three levels; the later ones are one level, at
+    # 140x100, from the warped result (the temporal part is 0 at their start, then not).
+    assert [(r.level, r.levels) for r in reports[:4]] == [(0, 3), (0, 3), (1, 3), (2, 3)]
+    later = reports[4:]
+    assert [(r.level, r.levels, r.step) for r in later] == [(0, 1, 0), (0, 1, 1)] * 2
+    assert [r.temporal > 0 for r in later] == [False, True] * 2

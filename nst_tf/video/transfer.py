@@ -138,8 +138,11 @@ def run_video(content, texture, output, config: TransferConfig, video: VideoSett
     width, height = plan.size
     keep = max(video.temporal_frames)
     contents, results = {}, {}
+    # A later frame starts from the previous result warped at the frames' size: it is made at
+    # that size alone (a full-resolution run's coarser levels would blur what it carries over).
     later = config.replace(iterations=video.later_steps, settle_fraction=0.0,
-                           temporal_weight=video.temporal_weight)
+                           temporal_weight=video.temporal_weight,
+                           **({"start_dim": max(plan.size)} if config.coarse_to_fine else {}))
     outcome = None
     for index, (number, frame) in enumerate(read_frames(plan.clip, list(plan.numbers))):
         began = time.perf_counter()
