@@ -14,9 +14,9 @@ from nst_tf.limits import MIN_TILE_PX, ORIGINAL_TILE_PX, TILE_GRID_PX
 from nst_tf.fields import coerced, field_kind, from_text
 from nst_tf.network.choice import choose_network
 from nst_tf.network.layers import NETWORK_LAYERS, NETWORKS, keras_layer_name
-from nst_tf.presets import (COLOR_TRANSFERS, DEFAULT_ITERATIONS, FULL_RESOLUTION_EPSILON,
-                            FULL_RESOLUTION_STEPS, MODE_FIELDS, MODES, NORMALIZED_EPSILON,
-                            NORMALIZED_SETTLE_FRACTION, OPTIMIZER_SETTINGS, OPTIMIZERS, PRESETS,
+from nst_tf.presets import (CALIBRATED_STEPS, COLOR_TRANSFERS, DEFAULT_ITERATIONS, FULL_RESOLUTION_EPSILON,
+                            FULL_RESOLUTION_STEPS, MODE_FIELDS, MODES, NORMALIZED_BETA_1,
+                            NORMALIZED_EPSILON, OPTIMIZER_SETTINGS, OPTIMIZERS, PRESETS,
                             STATISTICS, default_steps, mode_default)
 
 # Values of the settings that name files which name no file: `init`'s kinds of start image,
@@ -121,8 +121,8 @@ class TransferConfig:
     iterations: Optional[int] = _knob(
         None, "Most optimisation steps (Adam) or evaluations (L-BFGS); default "
         + ", ".join(f"{k} {v}" for k, v in DEFAULT_ITERATIONS.items())
-        + f" (normalized preset, texture, at --max_dim 0: {FULL_RESOLUTION_STEPS} at the first "
-        "level).")
+        + f" (normalized preset, texture: {CALIBRATED_STEPS}; at --max_dim 0: "
+        f"{FULL_RESOLUTION_STEPS} at the first level).")
     direct_weight: Optional[float] = _mode_knob(
         "direct_weight", "Weight of the pixel loss against the content.")
     content_weight: Optional[float] = _mode_knob(
@@ -197,7 +197,9 @@ class TransferConfig:
     decay_steps: int = _knob(100, "sgd: the learning rate is multiplied by decay_rate every "
                              "decay_steps steps (Keras' example's ExponentialDecay).")
     decay_rate: float = _knob(0.96, "sgd: see decay_steps.")
-    beta_1: float = _knob(0.99, "Adam beta_1.")
+    beta_1: Optional[float] = _mode_knob(
+        "beta_1", f"Adam beta_1, its momentum (normalized texture: {NORMALIZED_BETA_1:g}; the "
+        "original's 0.99 at --max_dim 0).")
     beta_2: float = _knob(0.999, "Adam beta_2.")
     epsilon: Optional[float] = _mode_knob(
         "epsilon", f"Adam epsilon (normalized texture: {NORMALIZED_EPSILON:g}, at --max_dim 0: "
@@ -211,8 +213,7 @@ class TransferConfig:
     settle_fraction: Optional[float] = _mode_knob(
         "settle_fraction", "Stop once the picture's change over settle_every steps falls "
         "below this fraction of its largest; 0: off. The change is the mean absolute change per "
-        "pixel; the rule waits 2 / (1 - beta_1) steps (nst_tf/optimize/stopping.py). Normalized "
-        f"preset, texture: {NORMALIZED_SETTLE_FRACTION:g} (0 at --max_dim 0).")
+        "pixel; the rule waits 2 / (1 - beta_1) steps (nst_tf/optimize/stopping.py).")
     settle_every: int = _knob(20, "Steps between the readings of settle_fraction's change.")
     init: Optional[str] = _mode_knob("init", "Start image: 'content', 'noise', or a path to an "
                                      "image of the content's size.")

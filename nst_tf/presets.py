@@ -61,11 +61,11 @@ NORMALIZED_LOSS_SCALES = (1.0, 1.0, 1e4, 5e7)
 # The normalized presets were tuned by eye on examples/ and hold the test in tests/test_modes.py.
 MODE_FIELDS = ("direct_weight", "content_weight", "raw_weight", "texture_weight", "tv_weight",
                "texture_layers", "texture_layer_weights", "content_layers", "gray_texture",
-               "init", "optimizer", "epsilon", "settle_fraction")
+               "init", "optimizer", "beta_1", "epsilon", "settle_fraction")
 _TEXTURE = dict(direct_weight=5.0, content_weight=1.0, raw_weight=0.0, texture_weight=5e-5,
                 tv_weight=0.0, texture_layers=DEFAULT_TEXTURE_LAYERS, texture_layer_weights=(),
                 content_layers=DEFAULT_CONTENT_LAYERS, gray_texture=True, init="content",
-                optimizer="adam", epsilon=0.1, settle_fraction=0.0)
+                optimizer="adam", beta_1=0.99, epsilon=0.1, settle_fraction=0.0)
 _STYLE = dict(_TEXTURE, direct_weight=0.0, content_weight=1.0, texture_weight=1.16e-4,
               texture_layers=ALL_CONV1, texture_layer_weights=(113.8, 28.4, 7.1, 1.78, 0.111),
               content_layers=("block5_conv2",), gray_texture=False, tv_weight=150.0,
@@ -74,22 +74,28 @@ _SYNTHESIZE = dict(_STYLE, content_weight=0.0, texture_weight=1e-4, tv_weight=0.
                    init="noise")
 _RECONSTRUCT = dict(_TEXTURE, direct_weight=0.0, content_weight=1.0, texture_weight=0.0,
                     content_layers=("block4_conv2",), init="noise", optimizer="lbfgs")
-# Adam's epsilon and the stopping rule of the texture mode with the normalized file. Adam's steps
-# do not change when the gradient and epsilon are scaled together, so with another weights file
-# epsilon is a calibration like the loss scales, not a property of the original. At 512 px the
-# normalized file's pixel gradients are 0.0005-0.004 (median, first step), far under 0.1, which
-# then makes Adam's steps about 100 x the gradient, and the look takes 400-1000 steps; with
-# 0.01 the same look comes in 60-200. The picture-settled rule (optimize/stopping.py) then ends
-# the run once the picture's change over 20 steps falls below a fraction of its largest. Both
-# chosen by the time to the look on the original's 14 Medium runs (docs/measurements/
-# 2026-12-medium-examples.md). Keras' file keeps the original's 0.1 and no rule.
-NORMALIZED_EPSILON = 0.01
-NORMALIZED_SETTLE_FRACTION = 0.5
+# Adam's momentum, epsilon and steps of the texture mode with the normalized file: the calibrated
+# loop. Adam's steps do not change when the gradient and epsilon are scaled together, so with
+# another weights file epsilon is a calibration like the loss scales, not a property of the
+# original. At 512 px the normalized file's pixel gradients are 0.0005-0.004, far under the
+# original's 0.1, which then makes Adam's steps about 100 x the gradient: the look took
+# 400-1000 steps. At 0.001 each step moves every pixel by nearly the learning rate, as the
+# original's steps did with Keras' file, and the look comes in 30-60 steps; with the original's
+# momentum (beta_1 0.99, a memory of 100 steps) the picture then overshoots away from the
+# content (SSIM under the original's for 100 more steps), with 0.9 (10 steps) it does not. So
+# the run makes a fixed CALIBRATED_STEPS, and needs no stopping rule. Chosen on the original's
+# 14 Medium runs (docs/measurements/2026-12-the-look-sooner.md). Keras' file keeps the
+# original's 0.99, 0.1 and 1000 steps.
+NORMALIZED_BETA_1 = 0.9
+NORMALIZED_EPSILON = 0.001
+NORMALIZED_SETTLE_FRACTION = 0.0
+CALIBRATED_STEPS = 80
 
 MODE_PRESETS = {
     ("texture", "imagenet"): _TEXTURE,
     ("texture", "normalized"): dict(
-        _TEXTURE, epsilon=NORMALIZED_EPSILON, settle_fraction=NORMALIZED_SETTLE_FRACTION,
+        _TEXTURE, beta_1=NORMALIZED_BETA_1, epsilon=NORMALIZED_EPSILON,
+        settle_fraction=NORMALIZED_SETTLE_FRACTION,
         **{name: _TEXTURE[name] * scale for name, scale in zip(
             ("direct_weight", "content_weight", "raw_weight", "texture_weight"),
             NORMALIZED_LOSS_SCALES)}),
@@ -117,9 +123,11 @@ MODE_PRESETS = {
 FULL_RESOLUTION_EPSILON = 0.001
 FULL_RESOLUTION_STEPS = 45
 FULL_RESOLUTION_PRESETS = {
-    ("texture", "normalized"): dict(epsilon=FULL_RESOLUTION_EPSILON, settle_fraction=0.0,
-                                    iterations=FULL_RESOLUTION_STEPS),
+    ("texture", "normalized"): dict(beta_1=0.99, epsilon=FULL_RESOLUTION_EPSILON,
+                                    settle_fraction=0.0, iterations=FULL_RESOLUTION_STEPS),
 }
+# The steps of a preset's run when `iterations` is not given, over DEFAULT_ITERATIONS.
+PRESET_STEPS = {("texture", "normalized"): CALIBRATED_STEPS}
 
 
 def _full_resolution(mode: str, preset: str, full_resolution: bool) -> dict:
@@ -134,11 +142,14 @@ def mode_default(mode: str, preset: str, name: str, full_resolution: bool = Fals
 
 
 def default_steps(optimizer: str, mode: str, preset: str, full_resolution: bool = False) -> int:
-    """Steps (Adam) or evaluations when `iterations` is not given: DEFAULT_ITERATIONS, but Adam's
-    first level at full resolution from FULL_RESOLUTION_PRESETS where the preset has one."""
+    """Steps (Adam) or evaluations when `iterations` is not given: DEFAULT_ITERATIONS, but
+    Adam's from PRESET_STEPS where the preset has them, and the first level's at full
+    resolution from FULL_RESOLUTION_PRESETS."""
     overrides = _full_resolution(mode, preset, full_resolution)
     if optimizer == "adam" and "iterations" in overrides:
         return overrides["iterations"]
+    if optimizer == "adam" and (mode, preset) in PRESET_STEPS:
+        return PRESET_STEPS[(mode, preset)]
     return DEFAULT_ITERATIONS[optimizer]
 
 

@@ -170,8 +170,8 @@ def test_every_front_end_chooses_the_same_network_for_the_same_file():
     assert calibrated.preset == "normalized" and calibrated.network_choice.derive
     assert calibrated.network_choice.summary == (
         "the calibrated loop (Gatys' normalized VGG19, derived from Keras' file)")
-    assert (calibrated.texture_weight, calibrated.epsilon, calibrated.settle_fraction) == (
-        2500.0, 0.01, 0.5)
+    assert (calibrated.texture_weight, calibrated.beta_1, calibrated.epsilon,
+            calibrated.steps) == (2500.0, 0.9, 0.001, 80)
     faithful = nst_tf.TransferConfig(faithful=True)
     assert faithful.preset == "imagenet" and not faithful.network_choice.derive
     assert (faithful.texture_weight, faithful.epsilon, faithful.settle_fraction) == (
@@ -179,7 +179,7 @@ def test_every_front_end_chooses_the_same_network_for_the_same_file():
     # A preset not given follows the weights through replace(); a given one stays.
     assert calibrated.replace(weights="random").preset == "imagenet"
     assert calibrated.replace(weights="random").texture_weight == 5e-5
-    assert nst_tf.TransferConfig(weights="random").replace(weights="imagenet").epsilon == 0.01
+    assert nst_tf.TransferConfig(weights="random").replace(weights="imagenet").epsilon == 0.001
     assert nst_tf.TransferConfig(preset="normalized", weights="random").replace(
         weights="imagenet", faithful=False).preset == "normalized"
     with pytest.raises(NSTError, match="^faithful runs the 2018 computation"):
@@ -210,8 +210,9 @@ def test_a_run_from_the_rescaled_file_makes_the_normalized_files_picture(stand_i
         pictures.append(deprocess(job.image).numpy())
         textures.append((reports[0].texture, reports[-1].texture))
         assert len(reports) == 20
-    # The same objective: the derived weights differ from the file's by float32 rounding.
-    np.testing.assert_allclose(textures[1], textures[0], rtol=1e-4)
+    # The same objective at the start: the derived weights differ from the file's by float32
+    # rounding (1e-7 relative), the features and their Gram matrices by a few times that.
+    assert textures[1][0] == pytest.approx(textures[0][0], rel=1e-5)
     assert textures[0][1] < 0.7 * textures[0][0]  # the 20 steps moved the picture
     # After 20 Adam steps the pictures differ by a fraction of a level.
     difference = np.abs(pictures[0] - pictures[1]).max()

@@ -31,9 +31,9 @@ def test_every_mode_and_preset_has_every_mode_field():
 
 def test_mode_defaults_fill_what_is_not_given_and_what_is_given_wins():
     texture = TransferConfig(faithful=True)
-    assert texture.loss_weights == (5.0, 1.0, 0.0, 5e-5, 0.0)  # the original, TV off
+    assert texture.loss_weights == (5.0, 1.0, 0.0, 5e-5, 0.0, 0.0)  # the original; TV, temporal off
     # The default: the original's weights carried to Gatys' normalized VGG19.
-    assert TransferConfig().loss_weights == (5.0, 1.0, 0.0, 2500.0, 0.0)
+    assert TransferConfig().loss_weights == (5.0, 1.0, 0.0, 2500.0, 0.0, 0.0)
     assert texture.init == "content" and texture.gray_texture
     style = TransferConfig(mode="style")
     assert style.texture_layers == ALL_CONV1 and style.content_layers == ("block5_conv2",)
@@ -51,19 +51,21 @@ def test_mode_defaults_fill_what_is_not_given_and_what_is_given_wins():
 
 
 def test_full_resolution_has_its_own_first_level_defaults_and_given_values_win():
-    from nst_tf.presets import (FULL_RESOLUTION_EPSILON, FULL_RESOLUTION_STEPS,
-                                NORMALIZED_EPSILON, NORMALIZED_SETTLE_FRACTION)
+    from nst_tf.presets import (CALIBRATED_STEPS, FULL_RESOLUTION_EPSILON, FULL_RESOLUTION_STEPS,
+                                NORMALIZED_BETA_1, NORMALIZED_EPSILON)
     full = TransferConfig(max_dim=0, preset="normalized")
     assert full.coarse_to_fine
-    assert (full.epsilon, full.settle_fraction, full.steps, full.refine_iterations) == (
-        FULL_RESOLUTION_EPSILON, 0.0, FULL_RESOLUTION_STEPS, 2)
+    assert (full.beta_1, full.epsilon, full.settle_fraction, full.steps,
+            full.refine_iterations) == (0.99, FULL_RESOLUTION_EPSILON, 0.0, FULL_RESOLUTION_STEPS, 2)
     assert (FULL_RESOLUTION_EPSILON, FULL_RESOLUTION_STEPS) == (0.001, 45)
     at_512 = TransferConfig(preset="normalized")
-    assert (at_512.epsilon, at_512.settle_fraction, at_512.steps) == (
-        NORMALIZED_EPSILON, NORMALIZED_SETTLE_FRACTION, 1000)
+    assert (at_512.beta_1, at_512.epsilon, at_512.settle_fraction, at_512.steps) == (
+        NORMALIZED_BETA_1, NORMALIZED_EPSILON, 0.0, CALIBRATED_STEPS)
+    assert (NORMALIZED_BETA_1, NORMALIZED_EPSILON, CALIBRATED_STEPS) == (0.9, 0.001, 80)
     # Per-tile statistics at max_dim 0 is no coarse-to-fine run; Keras' file keeps the original's.
     tiles = TransferConfig(max_dim=0, preset="normalized", statistics="tile")
-    assert not tiles.coarse_to_fine and (tiles.epsilon, tiles.steps) == (NORMALIZED_EPSILON, 1000)
+    assert not tiles.coarse_to_fine
+    assert (tiles.beta_1, tiles.epsilon, tiles.steps) == (0.9, 0.001, CALIBRATED_STEPS)
     keras = TransferConfig(max_dim=0, faithful=True)
     assert (keras.epsilon, keras.settle_fraction, keras.steps) == (0.1, 0.0, 1000)
     assert TransferConfig(max_dim=0).steps == FULL_RESOLUTION_STEPS  # the file every user gets
@@ -79,7 +81,7 @@ def test_replace_carries_a_default_to_the_new_mode_and_keeps_what_was_given():
     assert TransferConfig(epsilon=0.2).replace(mode="style").epsilon == 0.2
     assert TransferConfig(preset="normalized").replace(max_dim=0) == TransferConfig(
         preset="normalized", max_dim=0)
-    assert TransferConfig(preset="normalized", max_dim=0).replace(max_dim=512).epsilon == 0.01
+    assert TransferConfig(preset="normalized", max_dim=0).replace(max_dim=512).beta_1 == 0.9
     assert TransferConfig(mode="style").replace(iterations=3).optimizer == "lbfgs"
 
 

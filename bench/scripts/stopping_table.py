@@ -14,16 +14,19 @@ import sys
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # bench
 from bench.reproduce import LOOK_RATIO_BAR, SSIM_SLACK, to_the_look  # noqa: E402
-from nst_tf.config import TransferConfig  # noqa: E402
 from nst_tf.optimize.stopping import earliest_stop, settled  # noqa: E402
 
 
-def stopped_at(row, threshold):
+# The momentum of the runs recorded with the rule reading (the calibrated loop of 2026-12-01).
+RECORDED_BETA_1 = 0.99
+
+
+def stopped_at(row, threshold, beta_1: float = RECORDED_BETA_1):
     """(the check where a rule of fraction `threshold` stops the run, True), or (its last check, False)
-    when the rule does not stop it within the recorded steps."""
+    when the rule does not stop it within the recorded steps; beta_1: the run's momentum."""
     every = row["checks"][0]["step"]
     by_step = {c["step"]: c for c in row["checks"]}
-    after = earliest_stop(TransferConfig().beta_1)  # the default, which the recorded runs used
+    after = earliest_stop(beta_1)
     for k in range(len(row["changes"])):
         if ((k + 1) * every >= after and settled(row["changes"][:k + 1], threshold)
                 and (k + 1) * every in by_step):

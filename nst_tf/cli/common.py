@@ -19,7 +19,7 @@ from nst_tf.config import SECTIONS, TransferConfig  # noqa: E402
 from nst_tf.config import SHORT_HELP as SETTINGS_SHORT_HELP  # noqa: E402
 from nst_tf.errors import NSTError  # noqa: E402
 from nst_tf.fields import field_kind, from_text  # noqa: E402
-from nst_tf.presets import DEFAULT_ITERATIONS, MODES, mode_default  # noqa: E402
+from nst_tf.presets import DEFAULT_ITERATIONS, MODES, default_steps, mode_default  # noqa: E402
 # TensorFlow starts quietly (the commands and the bench scripts import these from here).
 from nst_tf.tensorflow_quietly import device_name, import_tensorflow_quietly  # noqa: E402,F401
 
@@ -256,7 +256,8 @@ def _default_text(name: str) -> str:
         faithful = _shown(mode_default("texture", "imagenet", name))
         return shown if faithful == values["texture"] else f"{shown}; --faithful: {faithful}"
     if name == "iterations":
-        return f"{DEFAULT_ITERATIONS['adam']} Adam, {DEFAULT_ITERATIONS['lbfgs']} L-BFGS"
+        return (f"{default_steps('adam', 'texture', 'normalized')} Adam; --faithful "
+                f"{DEFAULT_ITERATIONS['adam']}; {DEFAULT_ITERATIONS['lbfgs']} L-BFGS")
     if name == "preset":
         return "the file's"
     flag = flags.FLAGS[name]
