@@ -159,7 +159,10 @@ def default_steps(optimizer: str, mode: str, preset: str, full_resolution: bool 
 # and so near its answer (chosen by measurement: docs/measurements/2026-12-video.md).
 VIDEO_TEMPORAL_WEIGHT = 50.0
 VIDEO_TEMPORAL_FRAMES = (1, 2, 4)
-VIDEO_LATER_STEPS = 50
+VIDEO_LATER_STEPS = 20
+# ... at this learning rate: Adam's first steps move every pixel by nearly the rate, which from a
+# start already near the answer would shake it (the first frame's 10).
+VIDEO_LATER_LEARNING_RATE = 2.0
 # More frames than this are refused unless asked for: at a few seconds a frame on a CPU, a
 # longer clip is hours (--max_frames raises it).
 VIDEO_MAX_FRAMES = 3000

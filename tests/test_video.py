@@ -218,3 +218,23 @@ def test_a_full_resolution_clip_makes_its_later_frames_at_full_size_in_tiles(tmp
     later = reports[4:]
     assert [(r.level, r.levels, r.step) for r in later] == [(0, 1, 0), (0, 1, 1)] * 2
     assert [r.temporal > 0 for r in later] == [False, True] * 2
+
+
+def test_the_batch_takes_a_clip_as_a_job(tmp_path):
+    import json
+    from conftest import run_script
+    folder = tmp_path / "in"
+    folder.mkdir()
+    encoded_clip(folder / "pan.mp4", panned(3), audio=False)
+    iio.imwrite(folder / "cat.png", panned(1)[0])
+    done = run_script("batch.py", f"--content_dir={folder}",
+                      f"--texture={ROOT / 'examples' / 'gravel.jpg'}",
+                      f"--output_dir={tmp_path / 'out'}", "--weights=random", "--max_dim=64",
+                      "--iterations=2", "--noprogress", timeout=300)
+    assert done.returncode == 0, done.stderr
+    report = {line["job"]: line for line in map(json.loads, (tmp_path / "out" / "report.jsonl")
+                                                 .read_text().splitlines())}
+    assert {name: line["status"] for name, line in report.items()} == {
+        "cat.png": "done", "pan.mp4": "done"}
+    made = clips.open_clip(tmp_path / "out" / "pan.mp4")
+    assert (made.frames, made.size) == (3, (64, 48))

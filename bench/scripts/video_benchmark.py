@@ -97,6 +97,7 @@ def main() -> int:
     parser.add_argument("--max_dim", type=int, default=256)
     parser.add_argument("--temporal_weight", type=float, default=None)
     parser.add_argument("--later_steps", type=int, default=None)
+    parser.add_argument("--later_learning_rate", type=float, default=None)
     parser.add_argument("--iterations", type=int, default=None,
                         help="A still picture's (and the first frame's) steps; default its own.")
     parser.add_argument("--independent", action=argparse.BooleanOptionalAction, default=True,
@@ -115,7 +116,9 @@ def main() -> int:
     config = TransferConfig(weights=args.weights, max_dim=args.max_dim,
                             iterations=args.iterations)
     settings = {k: v for k, v in (("temporal_weight", args.temporal_weight),
-                                  ("later_steps", args.later_steps)) if v is not None}
+                                  ("later_steps", args.later_steps),
+                                  ("later_learning_rate", args.later_learning_rate))
+                if v is not None}
     results = {}
     for name in args.clips.split(","):
         if name in SYNTHETIC:

@@ -19,9 +19,18 @@ from nst_tf.io.images import WRITABLE_SUFFIXES, image_header
 
 # The columns of a jobs CSV that are not transfer settings.
 JOB_COLUMNS = ("content", "texture", "output")
-# What --content_dir picks up.
+# What --content_dir picks up: photos, and clips (a video job: nst_tf.video).
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif")
+CLIP_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v")
 OUTPUT_SUFFIX = ".png"
+CLIP_OUTPUT_SUFFIX = ".mp4"
+# The clips written (nst_tf.video.clip.WRITE_CODECS).
+CLIP_WRITABLE_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm")
+
+
+def is_clip(path) -> bool:
+    """Whether a job's content is a video file: the job makes a clip (nst_tf.video)."""
+    return Path(path).suffix.lower() in CLIP_SUFFIXES
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,10 +124,13 @@ def _job(where: str, cells: Dict[str, str], folder: Path, output_dir: Path,
         raise NSTError(f"{where}, column {column}: for optimizer {' or '.join(users)}; this "
                        f"row's optimizer {config.optimizer} does not use it")
     config = _config_files(where, config, cells, folder)
-    name = cells.get("output") or Path(content).stem + OUTPUT_SUFFIX
-    if Path(name).suffix.lower() not in WRITABLE_SUFFIXES:
-        raise NSTError(f"{where}, column output: unsupported format {Path(name).suffix!r}; use "
-                       f"one of {', '.join(WRITABLE_SUFFIXES)}")
+    clip = is_clip(content)
+    name = cells.get("output") or Path(content).stem + (CLIP_OUTPUT_SUFFIX if clip
+                                                        else OUTPUT_SUFFIX)
+    formats = CLIP_WRITABLE_SUFFIXES if clip else WRITABLE_SUFFIXES
+    if Path(name).suffix.lower() not in formats:
+        raise NSTError(f"{where}, column output: unsupported format {Path(name).suffix!r} for "
+                       f"{'a clip' if clip else 'a picture'}; use one of {', '.join(formats)}")
     output = output_dir / name
     try:
         check_apart({"output": output}, {"content": content, "texture": texture,
@@ -179,7 +191,11 @@ def check_photos(jobs: List[Job]) -> None:
                 continue
             seen.add(path)
             try:
-                image_header(path, str(path))
+                if is_clip(path):
+                    from nst_tf.video.clip import open_clip
+                    open_clip(path)
+                else:
+                    image_header(path, str(path))
             except OSError as error:
                 raise NSTError(f"{path}: cannot read it ({error.strerror or error})") from None
 
@@ -202,16 +218,18 @@ def jobs_from_folder(content_dir, texture: str, output_dir, base: TransferConfig
     if not Path(texture).is_file():
         raise NSTError(f"{texture}: no such file (--texture)")
     photos = sorted(p for p in content_dir.iterdir()
-                    if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+                    if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES + CLIP_SUFFIXES)
     if not photos:
-        raise NSTError(f"{content_dir}: no images in it ({', '.join(IMAGE_SUFFIXES)})")
+        raise NSTError(f"{content_dir}: no images or clips in it "
+                       f"({', '.join(IMAGE_SUFFIXES + CLIP_SUFFIXES)})")
     stems = [p.stem for p in photos]
     base = _config_files(str(content_dir), base, {}, content_dir)
     jobs = []
     for photo in photos:
-        name = photo.stem + OUTPUT_SUFFIX
+        suffix = CLIP_OUTPUT_SUFFIX if is_clip(photo) else OUTPUT_SUFFIX
+        name = photo.stem + suffix
         if stems.count(photo.stem) > 1:
-            name = f"{photo.stem}_{photo.suffix.lstrip('.').lower()}{OUTPUT_SUFFIX}"
+            name = f"{photo.stem}_{photo.suffix.lstrip('.').lower()}{suffix}"
         output = Path(output_dir) / name
         check_apart({"output": output}, {"content": photo, "texture": texture,
                                          **_config_inputs(base)})

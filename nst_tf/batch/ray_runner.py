@@ -56,6 +56,13 @@ def _task(job: dict, roles: List[str], weights: Optional[list], *files: bytes):
     job = Job.from_dict(job)
     data = dict(zip(roles, files))
     result = {}
+    from nst_tf.batch.jobs import is_clip
+    if is_clip(job.content):  # a clip: made in a private folder here, the video sent back
+        weights_path = None
+        if weights is not None:
+            key, suffix, (ref,) = weights
+            weights_path = local_weights(key, suffix, lambda: ray.get(ref))
+        return _clip_task(job, data, weights_path, ray.get_runtime_context().get_node_id())
 
     def load():
         path = None
@@ -69,6 +76,42 @@ def _task(job: dict, roles: List[str], weights: Optional[list], *files: bytes):
 
     line, _ = attempt(job, load, finish, node=ray.get_runtime_context().get_node_id())
     return line, result.get("bytes")
+
+
+def _clip_task(job: Job, data: dict, weights_path: Optional[str], node: str):
+    """A clip job on a worker: the bytes of its files (the clip, the texture, the masks)
+    written to a private folder, the video made there (nst_tf.video), its bytes returned."""
+    import tempfile
+    from nst_tf.batch.payload import JobFiles
+    from nst_tf.batch.runner import attempt_clip
+    from nst_tf.config import names_file
+    with tempfile.TemporaryDirectory(prefix="nst_tf-clip-") as folder:
+        folder = Path(folder)
+        local_paths = {}
+        for role, path in JobFiles.of(job).paths.items():
+            local_paths[role] = folder / (role.replace(":", "_") + Path(path).suffix)
+            local_paths[role].write_bytes(data[role])
+        config = job.config
+        changes = {}
+        if "content_mask" in local_paths:
+            changes["content_mask"] = str(local_paths["content_mask"])
+        if config.texture_masks:
+            changes["texture_masks"] = tuple(
+                str(local_paths.get(f"texture_mask:{k}", mask))
+                for k, mask in enumerate(config.texture_masks))
+        if "init" in local_paths:
+            changes["init"] = "content"  # a clip's frames start as the video run says
+        if names_file("weights", config.weights):
+            changes["weights"] = weights_path
+        config = config.replace(**changes) if changes else config
+        output = folder / ("output" + Path(job.output).suffix)
+        local = Job(job.name, str(local_paths["content"]), str(local_paths["texture"]),
+                    job.output, config)
+        content = local_paths["content"]
+        line, outcome = attempt_clip(local, content, output, node)
+        line["output"] = job.output
+        return line, (output.read_bytes() if output.is_file() and outcome.status == "done"
+                      else None)
 
 
 def connect(address: str, cpus: Optional[int] = None) -> None:

@@ -86,8 +86,25 @@ def attempt(job: Job, load: Callable[[], object], finish: Callable[[object], Non
                   outcome.loss or None, node), outcome
 
 
+def attempt_clip(job: Job, content, output, node: Optional[str] = None):
+    """Runs a job whose content is a clip (nst_tf.video, its default settings) from the clip at
+    `content` into `output` (its frames beside it, so a re-run goes on): (report record,
+    the last frame's Outcome), as attempt()."""
+    from nst_tf.run.engine import FAILED, Outcome
+    from nst_tf.video.transfer import VideoSettings, run_video
+
+    start = time.perf_counter()
+    try:
+        outcome = run_video(content, job.texture, output, job.config, VideoSettings())
+    except NSTError as error:
+        outcome = Outcome(FAILED, message=str(error), stopped_by="input", error=error)
+    return record(job, outcome.status, time.perf_counter() - start, outcome.message or None,
+                  outcome.loss or None, node), outcome
+
+
 def run_job(job: Job):
     """Runs one job here, from its files to its output file: (report record, Outcome)."""
+    from nst_tf.batch.jobs import is_clip
     from nst_tf.io.images import write_image
     from nst_tf.run.engine import Request
 
@@ -95,6 +112,9 @@ def run_job(job: Job):
         Path(job.output).parent.mkdir(parents=True, exist_ok=True)
         write_image(job.output, image)
 
+    if is_clip(job.content):
+        Path(job.output).parent.mkdir(parents=True, exist_ok=True)
+        return attempt_clip(job, job.content, job.output)
     return attempt(job, lambda: Request(job.content, job.texture, job.config), finish)
 
 

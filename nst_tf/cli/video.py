@@ -35,6 +35,8 @@ flags.DEFINE_integer("every", 1, "Take every N-th frame (the clip keeps its leng
 flags.DEFINE_list("temporal_frames", None, "How far back the temporal targets look, in frames "
                   "(1: the previous one; 2, 4: further back where nearer ones do not reach).")
 flags.DEFINE_integer("later_steps", None, "Steps of every frame after the first.")
+flags.DEFINE_float("later_learning_rate", None, "Adam's learning rate on every frame after the "
+                   "first.")
 flags.DEFINE_integer("max_frames", None, "Refuse a run of more frames than this.")
 flags.DEFINE_float("fps", 25.0, "The frame rate of a folder of frames.")
 flags.DEFINE_boolean("progress", True, "A line per frame on stderr: frames done, seconds a "
@@ -47,7 +49,8 @@ flags.mark_flag_as_required("output")
 FLAGS = flags.FLAGS
 
 GROUPS = [("video", ("content", "texture", "output", "frames", "every", "temporal_weight",
-                     "temporal_frames", "later_steps", "max_frames", "fps", "progress"))] + \
+                     "temporal_frames", "later_steps", "later_learning_rate", "max_frames", "fps",
+                     "progress"))] + \
     common.transfer_groups(first=("mode", "max_dim", "iterations", "weights", "faithful",
                                   "preset"), title="transfer settings of every frame",
                            skip=("content", "texture", "output", "temporal_weight"),
@@ -65,7 +68,7 @@ def video_settings():
         except ValueError:
             raise common.NSTError(f"--temporal_frames takes whole numbers, got "
                                   f"{','.join(FLAGS.temporal_frames)}") from None
-    for name in ("later_steps", "max_frames"):
+    for name in ("later_steps", "later_learning_rate", "max_frames"):
         if FLAGS[name].value is not None:
             values[name] = FLAGS[name].value
     return VideoSettings(**values)

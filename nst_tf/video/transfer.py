@@ -23,8 +23,8 @@ import numpy as np
 from nst_tf.config import TransferConfig
 from nst_tf.errors import NSTError
 from nst_tf.io.images import read_image, to_uint8, write_image
-from nst_tf.presets import (VIDEO_LATER_STEPS, VIDEO_MAX_FRAMES, VIDEO_TEMPORAL_FRAMES,
-                            VIDEO_TEMPORAL_WEIGHT)
+from nst_tf.presets import (VIDEO_LATER_LEARNING_RATE, VIDEO_LATER_STEPS, VIDEO_MAX_FRAMES,
+                            VIDEO_TEMPORAL_FRAMES, VIDEO_TEMPORAL_WEIGHT)
 from nst_tf.run.levels import run_plan
 from nst_tf.video.clip import (FRAME_NAME, Clip, check_output, frame_numbers, frames_folder,
                                open_clip, read_frames, write_video)
@@ -35,14 +35,16 @@ class VideoSettings:
     """What a video run adds to a transfer's settings. frames: 'A:B', the clip's frames A to
     B-1; every: every N-th of them; temporal_weight: the temporal loss's weight on every frame
     after the first; temporal_frames: how far back each temporal target looks (1: the previous
-    frame); later_steps: the steps of every frame after the first (the first takes the
-    transfer's); max_frames: more frames to make are refused; fps: a folder's frame rate."""
+    frame); later_steps, later_learning_rate: the steps of every frame after the first and their
+    learning rate (the first takes the transfer's); max_frames: more frames to make are refused;
+    fps: a folder's frame rate."""
 
     frames: Optional[str] = None
     every: int = 1
     temporal_weight: float = VIDEO_TEMPORAL_WEIGHT
     temporal_frames: Tuple[int, ...] = VIDEO_TEMPORAL_FRAMES
     later_steps: int = VIDEO_LATER_STEPS
+    later_learning_rate: float = VIDEO_LATER_LEARNING_RATE
     max_frames: int = VIDEO_MAX_FRAMES
     fps: float = 25.0
 
@@ -54,6 +56,8 @@ class VideoSettings:
                            f"{list(self.temporal_frames)}")
         if self.later_steps < 1:
             raise NSTError(f"later_steps must be at least 1, got {self.later_steps}")
+        if not self.later_learning_rate > 0:
+            raise NSTError(f"later_learning_rate must be > 0, got {self.later_learning_rate}")
         if not self.fps > 0:
             raise NSTError(f"fps must be > 0, got {self.fps}")
 
@@ -142,6 +146,7 @@ def run_video(content, texture, output, config: TransferConfig, video: VideoSett
     # that size alone (a full-resolution run's coarser levels would blur what it carries over).
     later = config.replace(iterations=video.later_steps, settle_fraction=0.0,
                            temporal_weight=video.temporal_weight,
+                           learning_rate=video.later_learning_rate,
                            **({"start_dim": max(plan.size)} if config.coarse_to_fine else {}))
     outcome = None
     for index, (number, frame) in enumerate(read_frames(plan.clip, list(plan.numbers))):
