@@ -27,8 +27,9 @@ def stopped_at(row, threshold, beta_1: float = RECORDED_BETA_1):
     every = row["checks"][0]["step"]
     by_step = {c["step"]: c for c in row["checks"]}
     after = earliest_stop(beta_1)
-    for k in range(len(row["changes"])):
-        if ((k + 1) * every >= after and settled(row["changes"][:k + 1], threshold)
+    changes = row["changes"] or []  # none recorded: the rule was off
+    for k in range(len(changes)):
+        if ((k + 1) * every >= after and settled(changes[:k + 1], threshold)
                 and (k + 1) * every in by_step):
             return by_step[(k + 1) * every], True
     return row["checks"][-1], False

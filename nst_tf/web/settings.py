@@ -16,7 +16,7 @@ from nst_tf.config import INIT_KINDS, SECTIONS, SHORT_HELP, TransferConfig
 from nst_tf.errors import NSTError
 from nst_tf.fields import field_kind
 from nst_tf.network.choice import choose_network
-from nst_tf.presets import DEFAULT_ITERATIONS, MODES, PRESETS, mode_default
+from nst_tf.presets import DEFAULT_ITERATIONS, MODES, PRESETS, default_steps, mode_default
 
 # Shown first, outside the "more" disclosure: the settings people change.
 MAIN_FIELDS = ("mode", "preset", "texture_weight", "max_dim", "iterations", "optimizer")
@@ -92,7 +92,11 @@ def form_fields() -> list:
                 if by_mode else None,
             }
             if name == "iterations":
-                entry["optimizer_defaults"] = dict(DEFAULT_ITERATIONS)
+                # {mode: {preset: {optimizer: steps}}}: the calibrated loop's are not Adam's 1000.
+                entry["optimizer_defaults"] = {
+                    mode: {preset: {optimizer: default_steps(optimizer, mode, preset)
+                                    for optimizer in DEFAULT_ITERATIONS} for preset in PRESETS}
+                    for mode in MODES}
             shown.append(entry)
     return shown
 

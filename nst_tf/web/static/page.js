@@ -61,7 +61,7 @@ function modeDefault(field) {
   if (field.name === "iterations") {
     const chosen = inputs.optimizer && inputs.optimizer.value;
     const optimizer = chosen || byName("optimizer").mode_defaults[mode][preset];
-    return field.optimizer_defaults[optimizer] + " (" + optimizer + ")";
+    return field.optimizer_defaults[mode][preset][optimizer] + " (" + optimizer + ")";
   }
   if (field.mode_defaults) return fmt(field.mode_defaults[mode][preset]);
   if (field.name === "preset") return info.preset;
