@@ -48,15 +48,21 @@ def warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
 
 def reliability(backward: np.ndarray, forward: np.ndarray) -> np.ndarray:
     """Where a picture warped by `backward` (frame t to t-1) can be trusted, (h, w) float32 of 0
-    and 1: forward (t-1 to t) and backward flows cancel (Ruder et al.'s test,
+    and 1: x + b(x) falls inside frame t-1 (what enters the frame was never seen), forward
+    (t-1 to t) and backward flows cancel (Ruder et al.'s test,
     |b + f(x + b)|^2 <= 0.01 (|b|^2 + |f(x + b)|^2) + 0.5), and x is not on a motion boundary
     (|grad b_x|^2 + |grad b_y|^2 <= 0.01 |b|^2 + 0.002)."""
+    height, width = backward.shape[:2]
+    grid_y, grid_x = np.mgrid[0:height, 0:width].astype(np.float32)
+    source_x, source_y = grid_x + backward[..., 0], grid_y + backward[..., 1]
+    inside = ((source_x >= 0) & (source_x <= width - 1) & (source_y >= 0)
+              & (source_y <= height - 1))
     carried = warp(forward, backward)  # f at x + b(x)
     mismatch = np.sum((backward + carried) ** 2, axis=-1)
     consistent = mismatch <= 0.01 * (np.sum(backward ** 2, -1) + np.sum(carried ** 2, -1)) + 0.5
     gradients = sum(np.sum(np.square(np.gradient(backward[..., k])), axis=0) for k in range(2))
     boundary = gradients > 0.01 * np.sum(backward ** 2, -1) + 0.002
-    return (consistent & ~boundary).astype(np.float32)
+    return (inside & consistent & ~boundary).astype(np.float32)
 
 
 def warping_error(previous: np.ndarray, current: np.ndarray, backward: np.ndarray,

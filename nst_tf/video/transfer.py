@@ -159,8 +159,12 @@ def run_video(content, texture, output, config: TransferConfig, video: VideoSett
             results[index] = read_image(path)
         else:
             anchors = anchors_for(index, current, contents, results, video.temporal_frames)
-            request = Request(current, texture, later if anchors else config,
-                              init=anchors[0][0] if anchors else None, anchors=anchors)
+            init = None
+            if anchors:  # the previous result where it reaches, the frame itself where it does not
+                warped, weights = anchors[0]
+                init = weights[..., None] * warped + (1.0 - weights[..., None]) * current
+            request = Request(current, texture, later if anchors else config, init=init,
+                              anchors=anchors)
             outcome = engine.run(request, on_step, stop=stop)
             if outcome.image is None:
                 return outcome
