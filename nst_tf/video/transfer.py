@@ -120,7 +120,8 @@ def anchors_for(index: int, content: np.ndarray, contents: dict, results: dict,
         backward = optical_flow(content, earlier)
         forward = optical_flow(earlier, content)
         weights = reliability(backward, forward)
-        anchors.append((warp(results[index - k], backward), np.maximum(weights - covered, 0.0)))
+        anchors.append((warp(results[index - k], backward, sharp=True),
+                        np.maximum(weights - covered, 0.0)))
         covered = np.minimum(covered + weights, 1.0)
     return anchors
 
