@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from nst_tf.errors import NSTError
+from nst_tf.io.images import to_uint8
 
 
 def _cv2():
@@ -29,8 +30,8 @@ def optical_flow(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     """The flow from `first` to `second`: second(x + flow(x)) matches first(x). DIS, medium
     preset, on the frames' luma."""
     cv2 = _cv2()
-    gray = [cv2.cvtColor(np.ascontiguousarray(np.clip(frame, 0, 255).astype(np.uint8)),
-                         cv2.COLOR_RGB2GRAY) for frame in (first, second)]
+    gray = [cv2.cvtColor(np.ascontiguousarray(to_uint8(frame)), cv2.COLOR_RGB2GRAY)
+            for frame in (first, second)]
     dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
     return dis.calc(gray[0], gray[1], None).astype(np.float32)
 
