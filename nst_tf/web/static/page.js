@@ -321,9 +321,20 @@ function follow(id, status) {
   if (status) show(status);
   events = new EventSource("/api/runs/" + encodeURIComponent(id) + "/events");
   events.onmessage = (event) => show(JSON.parse(event.data));
-  events.onerror = () => {
+  events.onerror = async () => {
     if (lastStatus && FINISHED.includes(lastStatus.state)) { events.close(); return; }
     $("run-message").textContent = "connection to the server lost; retrying…";
+    try {
+      await api("/api/runs/" + encodeURIComponent(runId));
+    } catch (error) {  // the server is gone (or has forgotten the run): not "running" for ever
+      if (events) { events.close(); events = null; }
+      $("run-state").textContent = "– the server is not answering";
+      $("run-state").dataset.state = "lost";
+      $("run-message").textContent = "The server stopped or cannot be reached; start the run again "
+        + "once it is back.";
+      $("start").disabled = false;
+      $("stop").disabled = true;
+    }
   };
 }
 
@@ -346,6 +357,9 @@ function describe(status) {
 
 function show(status) {
   if (status.id !== runId) return;
+  // A reply that comes late (a Stop's answer after the stream's newer news) is older than what
+  // is shown: it is ignored, so a run never goes back to "stopping…".
+  if (lastStatus && lastStatus.id === status.id && status.version < lastStatus.version) return;
   if (status.since === 0) reports = [];
   if (status.since <= reports.length) reports = reports.slice(0, status.since).concat(status.reports);
   lastStatus = status;
@@ -459,6 +473,16 @@ async function init() {
   buildForm();
   for (const role of ["content", "texture"]) {
     $(role + "-file").addEventListener("change", (event) => upload(role, event.target.files[0]));
+    // A photo dropped on its box, or pasted while the box (or something in it) has the focus.
+    const box = $(role + "-box");
+    box.addEventListener("dragover", (event) => { event.preventDefault(); box.classList.add("dropping"); });
+    box.addEventListener("dragleave", () => box.classList.remove("dropping"));
+    box.addEventListener("drop", (event) => {
+      event.preventDefault();
+      box.classList.remove("dropping");
+      const file = event.dataTransfer.files[0];
+      if (file) upload(role, file);
+    });
     for (const name of info.examples) {
       const button = document.createElement("button");
       button.type = "button";
@@ -468,6 +492,14 @@ async function init() {
       $(role + "-examples").appendChild(button);
     }
   }
+  document.addEventListener("paste", (event) => {
+    const file = [...(event.clipboardData || {}).files || []].find((f) => f.type.startsWith("image/"));
+    if (!file) return;
+    const focused = document.activeElement && document.activeElement.closest(".photo");
+    const role = focused ? focused.dataset.role : (photos.content ? "texture" : "content");
+    event.preventDefault();
+    upload(role, file);
+  });
   $("start").addEventListener("click", start);
   $("stop").addEventListener("click", stop);
   scheduleCheck();
