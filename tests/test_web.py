@@ -141,7 +141,9 @@ def test_stop_keeps_the_best_image_so_far_at_the_promised_size(client):
     assert status == 200 and Image.open(io.BytesIO(sheet)).height == 320 + 28 + 16
     status, command = client.get(f"/api/runs/{run['id']}/command.txt")
     assert command.decode().strip() == stopped["command"] == (
-        "python scripts/transfer.py --content=examples/cat.jpg --texture=examples/gravel.jpg "
+        "# Run in a folder holding cat.jpg and gravel.jpg (the examples from nst-tf's "
+        "examples/ folder):\n"
+        "nst-tf transfer --content=cat.jpg --texture=gravel.jpg "
         "--output=result.png --max_dim=48 --iterations=400 --weights=random")
 
 
@@ -340,7 +342,7 @@ def test_the_command_line_gives_back_the_same_settings(values):
     config = config_from_form(values, "random")
     line = command_line(config, "my cat.jpg", ["gravel.jpg"])
     words = shlex.split(line)
-    assert words[:2] == ["python", "scripts/transfer.py"]
+    assert words[:2] == ["nst-tf", "transfer"]
     given = {}
     for word in words[2:]:
         name, _, text = word[2:].partition("=")
@@ -378,7 +380,9 @@ def test_the_served_page_is_whole_and_uses_no_outside_asset(client):
         if asset != "data:,":  # the empty favicon: no request at all
             assert client.get("/" + asset)[0] == 200
     status, info = client.get("/api/info")
-    assert info["examples"] == ["cat.jpg", "gravel.jpg"] and info["weights"] == "random"
+    assert info["examples"] == ["cat.jpg", "gravel.jpg", "astronaut.jpg", "brick.jpg"]
+    assert info["weights"] == "random" and info["region_colors"] == ["#ff0000", "#00ff00", "#0000ff"]
+    assert ["cat.jpg", "gravel.jpg"] in info["example_pairs"]
     assert client.get("/examples/cat.jpg")[0] == 200
     assert client.get("/examples/..%2Fscripts%2Fserve.py")[0] == 404
     assert client.get("/examples/LICENSE.md")[0] == 404
@@ -446,3 +450,87 @@ def test_the_server_starts_without_tensorflow_until_a_run_does():
                           cwd=ROOT, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def label_image(height, width, parts):
+    """A label image: the first `parts` colours of the page's REGION_COLORS in vertical bands."""
+    from nst_tf.web.settings import REGION_COLORS
+    labels = np.zeros((height, width, 3), np.uint8)
+    for index, colour in enumerate(REGION_COLORS[:parts]):
+        rgb = [int(colour[k:k + 2], 16) for k in (1, 3, 5)]
+        labels[:, index * width // parts:(index + 1) * width // parts] = rgb
+    return labels
+
+
+def test_two_textures_and_a_painted_mask_run_and_the_command_line_runs_as_given(
+        client, tmp_path):
+    # The page's painted regions arrive as an upload (a label image in REGION_COLORS); the run
+    # takes both textures, offers the mask for download, and writes a command that, run in a
+    # folder holding the files it lists, makes the same picture. `nst-tf` is the console
+    # script pip installs (pyproject's [project.scripts]: nst_tf.cli.main:main), here
+    # python -m nst_tf from this checkout.
+    import shutil
+    content = random_image((60, 90), 3)
+    content_id = client.upload(png_bytes(content), "my cat.png")[1]["id"]
+    mask_id = client.upload(png_bytes(label_image(30, 45, 2)), "painted.png")[1]["id"]
+    photos = {"content": {"upload": content_id},
+              "texture": [{"example": "gravel.jpg"}, {"example": "brick.jpg"}]}
+    status, answer = client.post("/api/check", {**photos, "settings": TINY})
+    assert status == 400 and answer["error"] == (
+        "several textures need a painted mask: paint where each one goes")
+    photos["mask"] = {"upload": mask_id}
+    settings = {"max_dim": "48", "iterations": "3", "optimizer": "lbfgs"}
+    status, plan = client.post("/api/check", {**photos, "settings": settings})
+    assert status == 200, plan
+    assert (plan["width"], plan["height"]) == (48, 32) and plan["estimate_seconds"] > 0
+    run = client.start(settings, photos)
+    done = client.wait(run["id"], finished)
+    assert done["state"] == "done", done["message"]
+    assert done["asked"]["mask"] == {"upload": mask_id} and done["mask"]
+    assert done["asked"]["texture"] == photos["texture"]
+    where, command = done["command"].split("\n")
+    assert where == ("# Run in a folder holding my cat.png, gravel.jpg, brick.jpg and mask.png "
+                     "(the examples from nst-tf's examples/ folder; mask.png from the page's "
+                     "Download mask):")
+    assert command == ("nst-tf transfer '--content=my cat.png' --texture=gravel.jpg,brick.jpg "
+                       "--output=result.png --max_dim=48 --iterations=3 --content_mask=mask.png "
+                       "'--region_colors=#ff0000,#00ff00' --optimizer=lbfgs --weights=random")
+    status, mask = client.get(f"/api/runs/{run['id']}/mask.png")
+    assert status == 200 and np.array_equal(np.asarray(Image.open(io.BytesIO(mask))),
+                                            label_image(30, 45, 2))
+    status, shown = client.get(f"/api/uploads/{content_id}")
+    assert status == 200 and np.array_equal(np.asarray(Image.open(io.BytesIO(shown))),
+                                            np.asarray(content, np.uint8))  # as sent
+    folder, tools = tmp_path / "photos", tmp_path / "bin"
+    folder.mkdir()
+    tools.mkdir()
+    (folder / "my cat.png").write_bytes(png_bytes(content))
+    for name in ("gravel.jpg", "brick.jpg"):
+        shutil.copy(ROOT / "examples" / name, folder / name)
+    (folder / "mask.png").write_bytes(mask)
+    shim = tools / "nst-tf"
+    shim.write_text(f"#!/bin/sh\nexec {shlex.quote(sys.executable)} -m nst_tf \"$@\"\n")
+    shim.chmod(0o755)
+    environment = dict(os.environ, PATH=f"{tools}{os.pathsep}{os.environ['PATH']}",
+                       PYTHONPATH=str(ROOT))
+    ran = subprocess.run(["bash", "-c", done["command"]], cwd=folder, env=environment,
+                         capture_output=True, text=True, timeout=600)
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    with Image.open(folder / "result.png") as result:
+        assert result.size == (48, 32)
+
+
+def test_the_page_asks_for_a_mask_and_textures_it_can_use(client):
+    texture = {"example": "gravel.jpg"}
+    status, answer = client.post("/api/check", {"content": {"example": "cat.jpg"},
+                                                "texture": [texture] * 4, "settings": TINY})
+    assert status == 400 and answer["error"] == "give one to 3 textures, not 4"
+    status, answer = client.post("/api/check", {**EXAMPLES, "mask": {"upload": "gone"},
+                                                "settings": TINY})
+    assert status == 400 and answer["error"] == (
+        "the painted mask is no longer on the server; choose it again")
+    blank = client.upload(png_bytes(np.zeros((20, 30, 3))), "blank.png")[1]["id"]
+    status, answer = client.post("/api/check", {**EXAMPLES, "mask": {"upload": blank},
+                                                "settings": TINY})
+    assert status == 400 and answer["error"] == (
+        "content_mask: the mask is all black: no place takes the texture")

@@ -24,6 +24,7 @@ from nst_tf.config import TransferConfig
 from nst_tf.errors import NSTError
 from nst_tf.report.sheet import photo_panels
 from nst_tf.io.images import encode_image, to_uint8
+from nst_tf.web.settings import NOMINAL_PACE
 
 WAITING, STARTING, RUNNING, STOPPING = "waiting", "starting", "running", "stopping"
 DONE, STOPPED, FAILED, CANCELLED = "done", "stopped", "failed", "cancelled"
@@ -50,9 +51,14 @@ class Run:
     """One transfer asked for by the page. Read its fields under the queue's lock."""
 
     def __init__(self, config: TransferConfig, content: Optional[np.ndarray], textures: list,
-                 names: dict, command: str, size, level_steps):
+                 names: dict, command: str, size, level_steps,
+                 content_mask: Optional[np.ndarray] = None, asked: Optional[dict] = None):
         self.id = secrets.token_urlsafe(12)
         self.config, self.content, self.textures = config, content, textures
+        self.content_mask = content_mask
+        # The painted mask, for its download beside the command line that names it.
+        self.mask_png = None if content_mask is None else encode_image(content_mask, ".png")
+        self.asked = asked or {}
         self.names, self.command = names, command
         self.size, self.level_steps = tuple(size), list(level_steps)
         self.state, self.message = WAITING, ""
@@ -116,6 +122,7 @@ class RunQueue:
         self.preview_seconds = preview_seconds
         self.max_waiting = max_waiting
         self.changed = threading.Condition()
+        self.pace: Optional[float] = None  # seconds per step per megapixel, measured
         self.runs: Dict[str, Run] = collections.OrderedDict()
         self.waiting: collections.deque = collections.deque()
         self.current: Optional[Run] = None
@@ -126,12 +133,21 @@ class RunQueue:
 
     # -- what the handlers call -----------------------------------------------------------------
 
-    def check(self, config: TransferConfig, content, textures):
+    def check(self, config: TransferConfig, content, textures, content_mask=None):
         """The engine's checks without TensorFlow (NSTError with one line), and the plan:
         ((width, height), [steps reported per level])."""
         from nst_tf.run.engine import Request, prepare
-        plan = prepare(Request(content, textures or None, config)).plan
+        plan = prepare(Request(content, textures or None, config,
+                               content_mask=content_mask)).plan
         return plan.output, list(plan.reported)
+
+    def estimate(self, size, level_steps) -> float:
+        """Seconds a run of `size` (width, height) and these steps would take at the pace of
+        the runs before (NOMINAL_PACE until one has run), every level counted at full size:
+        an estimate on the long side."""
+        with self.changed:
+            pace = self.pace or NOMINAL_PACE
+        return pace * sum(level_steps) * size[0] * size[1] / 1e6
 
     def submit(self, run: Run) -> Run:
         with self.changed:
@@ -188,7 +204,7 @@ class RunQueue:
             "elapsed": (run.ended or time.time()) - run.started if run.started else None,
             "result": run.result is not None, "command": run.command, "names": run.names,
             "mode": run.config.mode, "optimizer": run.config.optimizer,
-            "version": run.version,
+            "version": run.version, "asked": run.asked, "mask": run.mask_png is not None,
         }
 
     def close(self, timeout: float = 30.0) -> Optional[Run]:
@@ -207,6 +223,17 @@ class RunQueue:
         return stopped
 
     # -- the worker -----------------------------------------------------------------------------
+
+    def _measure_pace(self, run: Run) -> None:
+        """The pace of the steps of `run`'s last level (its first steps aside: they include
+        building the graph), for the next estimates. Under the lock."""
+        level = run.reports[-1].get("level", 0) if run.reports else 0
+        steps = [r for r in run.reports if r.get("level", 0) == level]
+        if len(steps) < 6:
+            return
+        seconds = (steps[-1]["seconds"] - steps[2]["seconds"]) / (len(steps) - 3)
+        if seconds > 0:
+            self.pace = seconds / (run.size[0] * run.size[1] / 1e6)
 
     def _bump(self, *runs: Run) -> None:
         for run in runs:
@@ -236,6 +263,8 @@ class RunQueue:
                 with self.changed:
                     self.current = None
                     run.content = run.textures = None  # the photos are in the sheet's panels
+                    run.content_mask = None
+                    self._measure_pace(run)
                     self._bump(run, *self.waiting)
 
     def _execute(self, run: Run) -> None:
@@ -266,7 +295,8 @@ class RunQueue:
                     run.preview, run.preview_version = preview, run.preview_version + 1
                     self._bump(run)
 
-        outcome = self.engine.run(Request(run.content, run.textures or None, config),
+        outcome = self.engine.run(Request(run.content, run.textures or None, config,
+                                          content_mask=run.content_mask),
                                   on_step, stop=run.stop_asked, on_start=on_start)
         state = {ENGINE_DONE: DONE, ENGINE_STOPPED: STOPPED}.get(outcome.status, FAILED)
         if outcome.stopped_by == "error":  # a bug: the log gets the traceback, the page a line

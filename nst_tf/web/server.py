@@ -15,13 +15,17 @@ token, as the header X-Token or the cookie the page gets when opened with ?token
     GET  /api/info                  the settings (from TransferConfig), the examples, the limits
     GET  /examples/NAME             a shipped example photo (examples/cat.jpg, gravel.jpg)
     POST /api/uploads               body: the photo's bytes; X-Filename: its name -> {id, ...}
-    POST /api/check                 {content, texture, settings} -> the result's size, or error
+    GET  /api/uploads/ID            an upload as PNG (the page shows it again after a reload)
+    POST /api/check                 {content, texture, mask, settings} -> the result's size and
+                                    an estimate of the time, or error; texture: one photo or a
+                                    list of up to three, mask: the regions painted (a label
+                                    image in REGION_COLORS, or gray with one texture)
     POST /api/runs                  the same -> {id, ...}: the run joins the line
     GET  /api/runs/ID               its status with every step's report
     GET  /api/runs/ID/events        server-sent events: the status whenever it changes
     POST /api/runs/ID/stop          stop (keeps the best image so far) or leave the line
     GET  /api/runs/ID/preview.jpg   the latest live picture
-    GET  /api/runs/ID/result.png    the result; sheet.png: the contact sheet;
+    GET  /api/runs/ID/result.png    the result; sheet.png: the contact sheet; mask.png: its mask
     GET  /api/runs/ID/command.txt   the run as a command line
 
 Bad input is answered with status 400 and {"error": one line}; nothing a user sends is written
@@ -30,6 +34,7 @@ to disk or used as a path.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import hmac
 import ipaddress
 import json
@@ -43,15 +48,23 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Optional
 
+import numpy as np
+
+from nst_tf.config import TransferConfig
 from nst_tf.errors import NSTError
+from nst_tf.io.images import encode_image
 from nst_tf.web.runs import FINISHED, Run, RunQueue
-from nst_tf.web.settings import command_line, config_from_form, form_fields
+from nst_tf.web.settings import (MASK_NAME, MAX_TEXTURES, REGION_COLORS, command_line,
+                                 config_from_form, form_fields, where_to_run)
 from nst_tf.web.uploads import MB, decode_photo, display_name
 
 STATIC = Path(__file__).resolve().parent / "static"
 # The sample photos of a checkout (CC0, examples/LICENSE.md); an installed package has none.
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
-EXAMPLES = ("cat.jpg", "gravel.jpg")
+EXAMPLES = ("cat.jpg", "gravel.jpg", "astronaut.jpg", "brick.jpg")
+# Content and texture the page offers together, in one click.
+EXAMPLE_PAIRS = (("cat.jpg", "gravel.jpg"), ("astronaut.jpg", "brick.jpg"),
+                 ("cat.jpg", "brick.jpg"))
 
 DEFAULT_PORT = 8000
 DEFAULT_MAX_MEGAPIXELS = 40.0  # a 12-24 MP phone or camera photo fits; a bomb does not
@@ -68,6 +81,24 @@ _TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=
           ".css": "text/css; charset=utf-8", ".jpg": "image/jpeg", ".png": "image/png"}
 _CSP = ("default-src 'self'; img-src 'self' blob: data:; style-src 'self'; script-src 'self'; "
         "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
+
+
+@dataclasses.dataclass
+class Asked:
+    """What a check or a start asks for, read and checked: the config, the photos (uint8), the
+    painted mask (None: none), names for the page, the command line (with the line saying where
+    to run it), the result's (width, height), the steps per level, and the request as sent (a
+    reloaded page restores its photos and settings from it)."""
+
+    config: TransferConfig
+    content: Optional[np.ndarray]
+    textures: list
+    mask: Optional[np.ndarray]
+    names: dict
+    command: str
+    size: tuple
+    steps: list
+    echo: dict
 
 
 class HttpError(Exception):
@@ -260,12 +291,14 @@ class Handler(BaseHTTPRequestHandler):
                 return self._info
             if len(parts) == 2 and parts[0] == "examples":
                 return lambda: self._example(parts[1])
+            if len(parts) == 3 and parts[:2] == ["api", "uploads"]:
+                return lambda: self._upload_png(parts[2])
             if len(parts) == 3 and parts[:2] == ["api", "runs"]:
                 return self._status
             if len(parts) == 4 and parts[:2] == ["api", "runs"]:
                 return {"events": self._events, "preview.jpg": self._preview,
                         "result.png": self._result, "sheet.png": self._sheet,
-                        "command.txt": self._command}.get(parts[3])
+                        "mask.png": self._mask, "command.txt": self._command}.get(parts[3])
         if method == "POST":
             if parts == ["api", "uploads"]:
                 return self._upload
@@ -383,6 +416,9 @@ class Handler(BaseHTTPRequestHandler):
         self._json({
             "fields": server.fields,
             "examples": [name for name in EXAMPLES if (EXAMPLES_DIR / name).is_file()],
+            "example_pairs": [pair for pair in EXAMPLE_PAIRS
+                              if all((EXAMPLES_DIR / name).is_file() for name in pair)],
+            "region_colors": list(REGION_COLORS), "max_textures": MAX_TEXTURES,
             "max_megapixels": server.max_megapixels, "max_upload_mb": server.max_upload_mb,
             "weights": server.weights, "preset": server.weights_preset or "imagenet",
             "network": server.network,
@@ -399,8 +435,16 @@ class Handler(BaseHTTPRequestHandler):
         self._json({"id": upload.id, "name": name, "width": upload.width,
                     "height": upload.height})
 
+    def _upload_of(self, spec, role: str) -> Upload:
+        with self.server.uploads_lock:
+            upload = self.server.uploads.get(str(spec.get("upload")))
+        if upload is None:
+            raise NSTError(f"the {role} is no longer on the server; choose it again")
+        return upload
+
     def _photo(self, spec, role: str):
-        """(uint8 array, name for the command line) of {'upload': id} or {'example': name}."""
+        """(uint8 array, name for the command line, where it comes from: 'example' or
+        'upload') of {'upload': id} or {'example': name}."""
         if not isinstance(spec, dict):
             raise NSTError(f"choose a {role} photo")
         if "example" in spec:
@@ -408,17 +452,13 @@ class Handler(BaseHTTPRequestHandler):
             if name not in EXAMPLES or not (EXAMPLES_DIR / name).is_file():
                 raise NSTError(f"no example {name!r}")
             return self.server.decoded(("example", name), lambda: (
-                (EXAMPLES_DIR / name).read_bytes(), name)), f"examples/{name}"
-        with self.server.uploads_lock:
-            upload = self.server.uploads.get(str(spec.get("upload")))
-        if upload is None:
-            raise NSTError(f"the {role} photo is no longer on the server; choose it again")
+                (EXAMPLES_DIR / name).read_bytes(), name)), name, "example"
+        upload = self._upload_of(spec, role + " photo")
         return self.server.decoded(("upload", upload.id),
-                                   lambda: (upload.data, upload.name)), upload.name
+                                   lambda: (upload.data, upload.name)), upload.name, "upload"
 
-    def _asked(self):
-        """The run a check or a start asks for: (config, content, textures, names, command,
-        (width, height), steps per level); NSTError with one line when it cannot run."""
+    def _asked(self) -> "Asked":
+        """The run a check or a start asks for; NSTError with one line when it cannot run."""
         server = self.server
         body = self._json_body()
         settings = body.get("settings") or {}
@@ -426,31 +466,59 @@ class Handler(BaseHTTPRequestHandler):
             raise NSTError("settings must be a JSON object")
         config = config_from_form(settings, server.weights, server.weights_preset,
                                   server.network)
-        content = texture = None
-        names = {"content": None, "texture": None}
+        content = mask = None
+        files, names = [], {"content": None, "texture": None}
         if config.mode != "synthesize" or (config.size == (0, 0) and body.get("content")):
-            content, names["content"] = self._photo(body.get("content"), "content")
+            content, names["content"], kind = self._photo(body.get("content"), "content")
+            files.append((names["content"], kind))
+        textures, texture_names = [], []
         if config.mode != "reconstruct":
-            texture, names["texture"] = self._photo(body.get("texture"), "texture")
-        textures = [texture] if texture is not None else []
-        size, steps = server.queue.check(config, content, textures)
+            specs = body.get("texture")
+            specs = specs if isinstance(specs, list) else [specs]
+            if not 1 <= len(specs) <= MAX_TEXTURES:
+                raise NSTError(f"give one to {MAX_TEXTURES} textures, not {len(specs)}")
+            for number, spec in enumerate(specs, 1):
+                role = "texture" if len(specs) == 1 else f"texture {number}"
+                texture, name, kind = self._photo(spec, role)
+                textures.append(texture)
+                texture_names.append(name)
+                if name not in [file for file, _ in files]:
+                    files.append((name, kind))
+            names["texture"] = " + ".join(texture_names)
+        if body.get("mask") is not None:
+            if content is None or not textures:
+                raise NSTError("a painted mask needs a content and a texture")
+            upload = self._upload_of(body["mask"], "painted mask")
+            mask = server.decoded(("upload", upload.id), lambda: (upload.data, upload.name))
+            # One texture: a gray mask (soft edges); several: a label image, a colour each.
+            colours = REGION_COLORS[:len(textures)] if len(textures) > 1 else ()
+            config = config.replace(content_mask=MASK_NAME, region_colors=colours)
+            files.append((MASK_NAME, "mask"))
+        elif len(textures) > 1:
+            raise NSTError("several textures need a painted mask: paint where each one goes")
+        size, steps = server.queue.check(config, content, textures, mask)
         if size[0] * size[1] > server.max_megapixels * 1e6:
             raise NSTError(f"the result would be {size[0]}x{size[1]} px "
                            f"({size[0] * size[1] / 1e6:.1f} MP), more than the "
                            f"{server.max_megapixels:g} MP this server makes; lower max_dim")
-        command = command_line(config, names["content"],
-                               [names["texture"]] if names["texture"] else [])
-        return config, content, textures, names, command, size, steps
+        command = (where_to_run(files) + "\n"
+                   + command_line(config, names["content"], texture_names))
+        echo = {key: body.get(key) for key in ("content", "texture", "mask", "settings")}
+        return Asked(config, content, textures, mask, names, command, size, steps, echo)
 
     def _check(self) -> None:
-        config, _, _, _, command, size, steps = self._asked()
-        self._json({"ok": True, "width": size[0], "height": size[1], "steps": steps,
-                    "command": command, "optimizer": config.optimizer})
+        asked = self._asked()
+        self._json({"ok": True, "width": asked.size[0], "height": asked.size[1],
+                    "steps": asked.steps, "command": asked.command,
+                    "optimizer": asked.config.optimizer,
+                    "estimate_seconds": self.server.queue.estimate(asked.size, asked.steps)})
 
     def _submit(self) -> None:
-        config, content, textures, names, command, size, steps = self._asked()
+        asked = self._asked()
         queue = self.server.queue
-        run = queue.submit(Run(config, content, textures, names, command, size, steps))
+        run = queue.submit(Run(asked.config, asked.content, asked.textures, asked.names,
+                               asked.command, asked.size, asked.steps, content_mask=asked.mask,
+                               asked=asked.echo))
         with queue.changed:
             status = queue.status(run)
         self.server.log(f"run {run.id}: queued, place {status['position']}")
@@ -522,6 +590,18 @@ class Handler(BaseHTTPRequestHandler):
 
     def _sheet(self, run_id: str) -> None:
         self._download(run_id, "sheet", "sheet.png")
+
+    def _mask(self, run_id: str) -> None:
+        run = self._run(run_id)
+        if run.mask_png is None:
+            raise HttpError(404, "this run has no painted mask")
+        self._send(200, run.mask_png, _TYPES[".png"],
+                   {"Content-Disposition": f'attachment; filename="{MASK_NAME}"'})
+
+    def _upload_png(self, upload_id: str) -> None:
+        upload = self._upload_of({"upload": upload_id}, "photo")
+        image = self.server.decoded(("upload", upload.id), lambda: (upload.data, upload.name))
+        self._send(200, encode_image(image, ".png"), _TYPES[".png"])
 
     def _command(self, run_id: str) -> None:
         run = self._run(run_id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import shlex
-from typing import Dict, Optional, Sequence
+from typing import Dict, Optional, Sequence, Tuple
 
 from nst_tf.config import INIT_KINDS, SECTIONS, SHORT_HELP, TransferConfig
 from nst_tf.errors import NSTError
@@ -20,6 +20,24 @@ from nst_tf.presets import DEFAULT_ITERATIONS, MODES, PRESETS, default_steps, mo
 
 # Shown first, outside the "more" disclosure: the settings people change.
 MAIN_FIELDS = ("mode", "preset", "texture_weight", "max_dim", "iterations", "optimizer")
+
+# The page's words for the settings people change (the flag's name is shown beside as a hint);
+# the others are named by their flag with spaces.
+LABELS = {"mode": "What to make", "preset": "Loss weights", "texture_weight": "Texture strength",
+          "max_dim": "Size (longest side, px; 0: full)", "iterations": "Steps",
+          "optimizer": "Optimizer"}
+
+# Regions painted on the page: texture k's colour in the label image the page sends as
+# content_mask (one texture: a gray mask, white where painted), and how many textures it takes.
+REGION_COLORS = ("#ff0000", "#00ff00", "#0000ff")
+MAX_TEXTURES = len(REGION_COLORS)
+# The file name the command line gives the page's painted mask (its "Download mask").
+MASK_NAME = "mask.png"
+
+# The time estimate before a run: seconds per step per megapixel of the result. Until this
+# server has measured its own pace, the calibrated loop's on 2 CPU cores (the README's picture:
+# 80 Adam steps at 512x341 in 89 s, docs/measurements/2026-12-the-look-sooner.md).
+NOMINAL_PACE = 6.4
 
 # Settings the page does not offer: the network and its weights are the server's (--weights).
 SERVER_FIELDS = ("weights", "network")
@@ -85,6 +103,7 @@ def form_fields() -> list:
             entry = {
                 "name": name, "kind": kind, "widget": _widget(name, kind, field),
                 "default": None if by_mode else _json_value(getattr(_DEFAULTS, name)),
+                "label": LABELS.get(name, name.replace("_", " ")),
                 "help": field.metadata["help"], "short": SHORT_HELP.get(name, ""),
                 "choices": choices, "group": group,
                 "mode_defaults": {mode: {preset: _json_value(mode_default(mode, preset, name))
@@ -174,10 +193,11 @@ def changed_settings(config: TransferConfig) -> dict:
 
 def command_line(config: TransferConfig, content: Optional[str], textures: Sequence[str],
                  output: str = "result.png") -> str:
-    """`python scripts/transfer.py --content ... --texture ... --flag=value ...`: the run as a
-    command, with only the settings that differ from the command's defaults. content, textures:
-    the names to write for the photos (the user's file names, or the examples' paths)."""
-    words = ["python", "scripts/transfer.py"]
+    """`nst-tf transfer --content ... --texture ... --flag=value ...`: the run as a command (the
+    one `pip install` gives), with only the settings that differ from the command's defaults.
+    content, textures: the names to write for the photos, run in a folder that holds them
+    (where_to_run says so)."""
+    words = ["nst-tf", "transfer"]
     if content is not None and config.mode != "synthesize":
         words.append(f"--content={content}")
     if textures and config.mode != "reconstruct":
@@ -189,3 +209,18 @@ def command_line(config: TransferConfig, content: Optional[str], textures: Seque
         else:
             words.append(f"--{name}={_flag_value(value)}")
     return " ".join(shlex.quote(word) for word in words)
+
+
+def where_to_run(files: Sequence[Tuple[str, str]]) -> str:
+    """The line above the command: which files to put in the folder it runs in. files: (name,
+    where it comes from: 'example', 'upload' or 'mask'), in the command's order."""
+    names = [name for name, _ in files]
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    notes = []
+    examples = [name for name, kind in files if kind == "example"]
+    if examples:
+        notes.append(("the example" if len(examples) == 1 else "the examples")
+                     + " from nst-tf's examples/ folder")
+    if any(kind == "mask" for _, kind in files):
+        notes.append(f"{MASK_NAME} from the page's Download mask")
+    return f"# Run in a folder holding {listed}" + (f" ({'; '.join(notes)})" if notes else "") + ":"
