@@ -72,6 +72,37 @@ def run_script(name, *args, timeout=300):
                           capture_output=True, text=True, timeout=timeout, env=env)
 
 
+def region_texture_distances(vgg, result, textures, regions):
+    """For each region (a float mask at the result's size) the texture distance of the result
+    there to each texture: the gray Gram matrices at block1-3_conv1 guided by the region,
+    against each texture's (resized to the result), relative to that texture's Gram norm,
+    averaged over the layers. [[to texture 0, to texture 1, ...] per region]."""
+    import tensorflow as tf
+    from nst_tf.io.images import gray3, resize
+    from nst_tf.network.vgg import FeatureExtractor, preprocess
+    from nst_tf.objective.terms import gram, gram_distance, guided_gram, pooled
+    size = result.shape[:2]
+    extractor = FeatureExtractor(vgg, ("block1_conv1", "block2_conv1", "block3_conv1"),
+                                 ("block1_conv1",))
+
+    def grams(image, mask=None):
+        features = extractor.texture_features(preprocess(gray3(
+            np.asarray(image, np.float32)[None])))
+        if mask is None:
+            return [gram(f) for f in features]
+        return [guided_gram(f, pooled(np.asarray(mask, np.float32)[None, ..., None], stride))
+                for f, stride in zip(features, (1, 2, 4))]
+
+    def distance(ours, target):
+        return float(np.mean([float(gram_distance(a, b)[0] / tf.reduce_mean(tf.square(b)))
+                              for a, b in zip(ours, target)]))
+
+    targets = [grams(resize(np.asarray(t, np.float32), size, antialias=True))
+               for t in textures]
+    return [[distance(grams(result, region), target) for target in targets]
+            for region in regions]
+
+
 def serving(**options):
     """A web page server (nst_tf.web) on a free port of 127.0.0.1, random weights, serving from a
     daemon thread; options override make_server's. The caller closes it."""

@@ -11,7 +11,10 @@ const COLOURS = { total: "#111", direct: "#1f77b4", content: "#2ca02c", raw: "#9
 const FINISHED = ["done", "stopped", "failed", "cancelled"];
 
 let info = null;
-const photos = { content: null, texture: null };   // {upload: id} or {example: name}
+// {upload: id} or {example: name}; extra: the second and third textures (null: not chosen);
+// mask: the painted regions, uploaded as a PNG ({upload: id}), or null for none.
+const photos = { content: null, texture: null, extra: [], mask: null };
+const sources = {};                                  // role -> the picture shown for it
 const inputs = {};                                   // setting name -> its element
 let runId = null, events = null, reports = [], previewShown = 0, lastStatus = null;
 let checkTimer = null, checkNumber = 0;
@@ -75,8 +78,11 @@ function makeField(field) {
   box.className = "field";
   box.id = "field-" + field.name;
   const label = document.createElement("label");
-  label.textContent = field.name;
+  label.textContent = field.label || field.name;
   label.htmlFor = "setting-" + field.name;
+  const flag = document.createElement("code");
+  flag.className = "flag";
+  flag.textContent = "--" + field.name;
   label.title = field.help;
   let input;
   if (field.widget === "select" || (field.widget === "bool" && field.mode_defaults)) {
@@ -114,8 +120,9 @@ function makeField(field) {
   box.appendChild(label);
   if (field.widget === "bool" && !field.mode_defaults) {
     label.prepend(input);
-    label.append(" ");
+    label.append(" ", flag);
   } else {
+    label.append(" ", flag);
     box.appendChild(input);
   }
   const help = document.createElement("small");
@@ -178,8 +185,14 @@ function settings() {
   return values;
 }
 
+function textures() {
+  return [photos.texture, ...photos.extra.filter((spec) => spec)];
+}
+
 function request() {
-  return { content: photos.content, texture: photos.texture, settings: settings() };
+  const chosen = textures();
+  return { content: photos.content, texture: chosen.length > 1 ? chosen : photos.texture,
+           mask: photos.mask, settings: settings() };
 }
 
 function scheduleCheck() {
@@ -220,8 +233,10 @@ async function check() {
     $("plan").textContent = missing.length ? "Choose " + missing.join(" and ") + "."
       : "Result: " + answer.width + "×" + answer.height + " px, up to " + steps + " "
         + answer.optimizer + (answer.optimizer === "lbfgs" ? " evaluations" : " steps")
-        + (answer.steps.length > 1 ? " over " + answer.steps.length + " levels" : "") + ".";
-    if (!runId || isFinished()) $("command").textContent = missing.length ? "" : answer.command;
+        + (answer.steps.length > 1 ? " over " + answer.steps.length + " levels" : "")
+        + " (about " + duration(answer.estimate_seconds) + ").";
+    // The box shows the followed run's command; before any run, the one Start would make.
+    if (!runId) $("command").textContent = missing.length ? "" : answer.command;
     return true;
   } catch (error) {
     if (number !== checkNumber) return;
@@ -239,12 +254,22 @@ function showPhoto(role, source, name) {
   img.hidden = !source;
   img.parentElement.querySelector(".empty").hidden = !!source;
   if (source) img.src = source;
+  else img.removeAttribute("src");
+  sources[role] = source;
   $(role + "-name").textContent = name || "";
+  if (role === "content") contentChanged();
+  if (role.startsWith("texture")) texturesChanged();
+}
+
+// A role: "content", "texture" (the first), "texture2", "texture3".
+function setPhoto(role, spec) {
+  if (role === "content" || role === "texture") photos[role] = spec;
+  else photos.extra[Number(role.slice(7)) - 2] = spec;
 }
 
 async function upload(role, file) {
   $(role + "-message").textContent = "";
-  photos[role] = null;
+  setPhoto(role, null);
   showPhoto(role, null, "");
   if (!file) return;
   if (file.size > info.max_upload_mb * 1024 * 1024) {
@@ -259,7 +284,7 @@ async function upload(role, file) {
       method: "POST", body: file,
       headers: { ...POST_HEADERS, "Content-Type": "application/octet-stream",
                  "X-Filename": encodeURIComponent(file.name) } });
-    photos[role] = { upload: answer.id };
+    setPhoto(role, { upload: answer.id });
     showPhoto(role, URL.createObjectURL(file), answer.name + " (" + answer.width + "×" + answer.height + ")");
   } catch (error) {
     showPhoto(role, null, "");
@@ -271,10 +296,317 @@ async function upload(role, file) {
 function useExample(role, name) {
   $(role + "-message").textContent = "";
   $(role + "-file").value = "";
-  photos[role] = { example: name };
+  setPhoto(role, { example: name });
   showPhoto(role, "/examples/" + encodeURIComponent(name), "examples/" + name);
   scheduleCheck();
 }
+
+// A photo box's upload, drop and examples (role: content, texture, texture2, texture3).
+function wirePhoto(role) {
+  $(role + "-file").addEventListener("change", (event) => upload(role, event.target.files[0]));
+  const box = $(role + "-box");
+  box.addEventListener("dragover", (event) => { event.preventDefault(); box.classList.add("dropping"); });
+  box.addEventListener("dragleave", () => box.classList.remove("dropping"));
+  box.addEventListener("drop", (event) => {
+    event.preventDefault();
+    event.stopPropagation();
+    box.classList.remove("dropping");
+    const file = event.dataTransfer.files[0];
+    if (file) upload(role, file);
+  });
+  for (const name of info.examples) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = name;
+    button.title = "use the shipped example examples/" + name;
+    button.addEventListener("click", () => useExample(role, name));
+    $(role + "-examples").appendChild(button);
+  }
+}
+
+// ---- more textures: a second and a third, each with a painted region ------------------------
+
+function addTexture(spec) {
+  const number = photos.extra.length + 2;
+  if (number > info.max_textures) return null;
+  const role = "texture" + number;
+  photos.extra.push(null);
+  const box = document.createElement("div");
+  box.className = "more-texture";
+  box.id = role + "-box";
+  box.dataset.role = role;
+  box.innerHTML = '<h3><span class="swatch"></span>Texture ' + number + '</h3>'
+    + '<div class="thumb small"><img alt="" hidden><span class="empty">no photo yet</span></div>'
+    + '<p class="name"></p><label class="button">Upload…<input type="file" accept="image/*"></label>'
+    + '<span class="examples"></span><button type="button" class="remove">Remove</button>'
+    + '<p class="message" role="alert"></p>';
+  box.querySelector(".swatch").style.background = info.region_colors[number - 1];
+  box.querySelector(".thumb img").id = role + "-thumb";
+  box.querySelector(".name").id = role + "-name";
+  box.querySelector("input").id = role + "-file";
+  box.querySelector(".examples").id = role + "-examples";
+  box.querySelector(".message").id = role + "-message";
+  box.querySelector(".remove").addEventListener("click", removeLastTexture);
+  $("more-textures").appendChild(box);
+  wirePhoto(role);
+  if (spec) restorePhoto(role, spec);
+  texturesChanged();
+  return role;
+}
+
+function removeLastTexture() {
+  const number = photos.extra.length + 1;
+  if (number < 2) return;
+  photos.extra.pop();
+  $("texture" + number + "-box").remove();
+  delete sources["texture" + number];
+  texturesChanged();
+  paint.export();
+}
+
+function texturesChanged() {
+  const count = photos.extra.length + 1;
+  $("add-texture").disabled = !info || count >= info.max_textures;
+  document.querySelectorAll(".more-texture .remove").forEach((button, index, all) => {
+    button.hidden = index !== all.length - 1;
+  });
+  $("texture-box").querySelector(".swatch-main").hidden = count < 2;
+  paint.brushes();
+  const shown = sources.texture;
+  $("texture-shown").src = shown || "";
+  $("texture-beside").hidden = !shown;
+  scheduleCheck();
+}
+
+function contentChanged() {
+  $("paint-open").disabled = !sources.content;
+  $("before").src = sources.content || "";
+  if (sources.content) paint.photo(sources.content);
+  else { paint.close(); paint.clear(); }
+}
+
+// ---- painting where each texture goes ----------------------------------------------------
+// The regions are painted on a canvas over the content photo (at most PAINT_SIZE px a side,
+// the photo's shape: the library stretches a mask to the photo). What is sent is a PNG: one
+// texture, a gray mask (white where painted, soft at the brush's edge); several, a label
+// image of the server's region colours, each pixel the colour painted most there or black.
+
+const PAINT_SIZE = 640;
+
+const paint = (() => {
+  const canvas = () => $("paint-canvas");
+  let brush = 0, drawing = false, last = null, painted = false, exportTimer = null;
+
+  function photo(source) {
+    const img = $("paint-photo");
+    if (img.dataset.source === source) return;
+    img.dataset.source = source;
+    img.onload = () => {
+      const scale = Math.min(1, PAINT_SIZE / Math.max(img.naturalWidth, img.naturalHeight));
+      canvas().width = Math.max(1, Math.round(img.naturalWidth * scale));
+      canvas().height = Math.max(1, Math.round(img.naturalHeight * scale));
+      clear();
+    };
+    img.src = source;
+  }
+
+  function clear() {
+    const context = canvas().getContext("2d");
+    context.clearRect(0, 0, canvas().width, canvas().height);
+    painted = false;
+    exportNow();
+  }
+
+  function brushes() {
+    if (!info) return;
+    const box = $("brushes");
+    const count = photos.extra.length + 1;
+    box.textContent = "";
+    if (brush >= count) brush = 0;
+    const choices = [...info.region_colors.slice(0, count).map((colour, index) =>
+      [index, count > 1 ? "texture " + (index + 1) : "texture", colour]), [-1, "eraser", null]];
+    for (const [value, name, colour] of choices) {
+      const label = document.createElement("label");
+      label.className = "brush";
+      const input = document.createElement("input");
+      input.type = "radio";
+      input.name = "brush";
+      input.value = String(value);
+      input.id = "brush-" + (value < 0 ? "eraser" : value + 1);
+      input.checked = value === brush;
+      input.addEventListener("change", () => { brush = value; });
+      const swatch = document.createElement("span");
+      swatch.className = "swatch";
+      if (colour) swatch.style.background = colour;
+      label.append(input, swatch, name);
+      box.appendChild(label);
+    }
+  }
+
+  function dot(x, y) {
+    const context = canvas().getContext("2d");
+    const radius = Number($("brush-size").value) / 2;
+    const gradient = context.createRadialGradient(x, y, radius * 0.5, x, y, radius);
+    if (brush < 0) {
+      context.globalCompositeOperation = "destination-out";
+      gradient.addColorStop(0, "rgba(0,0,0,1)");
+      gradient.addColorStop(1, "rgba(0,0,0,0)");
+    } else {
+      context.globalCompositeOperation = "source-over";
+      const [r, g, b] = [1, 3, 5].map((k) => parseInt(info.region_colors[brush].slice(k, k + 2), 16));
+      gradient.addColorStop(0, "rgba(" + r + "," + g + "," + b + ",1)");
+      gradient.addColorStop(1, "rgba(" + r + "," + g + "," + b + ",0)");
+      painted = true;
+    }
+    context.fillStyle = gradient;
+    context.beginPath();
+    context.arc(x, y, radius, 0, 2 * Math.PI);
+    context.fill();
+  }
+
+  function at(event) {
+    const box = canvas().getBoundingClientRect();
+    return [(event.clientX - box.left) * canvas().width / box.width,
+            (event.clientY - box.top) * canvas().height / box.height];
+  }
+
+  function stroke(event) {
+    const [x, y] = at(event);
+    const radius = Number($("brush-size").value) / 2;
+    if (last) {  // dots along the way, a quarter of the brush apart
+      const [x0, y0] = last, steps = Math.ceil(Math.hypot(x - x0, y - y0) / Math.max(1, radius / 4));
+      for (let i = 1; i <= steps; i++) dot(x0 + (x - x0) * i / steps, y0 + (y - y0) * i / steps);
+    } else {
+      dot(x, y);
+    }
+    last = [x, y];
+  }
+
+  function wire() {
+    const element = canvas();
+    element.addEventListener("pointerdown", (event) => {
+      drawing = true;
+      last = null;
+      element.setPointerCapture(event.pointerId);
+      stroke(event);
+    });
+    element.addEventListener("pointermove", (event) => { if (drawing) stroke(event); });
+    const end = () => { if (drawing) { drawing = false; last = null; schedule(); } };
+    element.addEventListener("pointerup", end);
+    element.addEventListener("pointercancel", end);
+    $("clear-paint").addEventListener("click", clear);
+    $("paint-open").addEventListener("click", open);
+    $("paint-close").addEventListener("click", close);
+    $("mask-file").addEventListener("change", (event) => load(event.target.files[0]));
+  }
+
+  function open() {
+    $("regions").hidden = false;
+    $("regions").scrollIntoView({ block: "nearest" });
+    $("brush-1").focus();
+  }
+
+  function close() { $("regions").hidden = true; }
+
+  function schedule() {
+    clearTimeout(exportTimer);
+    exportTimer = setTimeout(exportNow, 300);
+  }
+
+  // The mask as the server takes it, or null when nothing is painted.
+  function labels() {
+    const { width, height } = canvas();
+    if (!painted || !width) return null;
+    const pixels = canvas().getContext("2d").getImageData(0, 0, width, height).data;
+    const count = photos.extra.length + 1;
+    const colours = info.region_colors.slice(0, count).map((c) => [1, 3, 5].map((k) => parseInt(c.slice(k, k + 2), 16)));
+    const out = new ImageData(width, height);
+    let any = false;
+    for (let i = 0; i < pixels.length; i += 4) {
+      const alpha = pixels[i + 3];
+      let value = [0, 0, 0];
+      if (count === 1) {
+        value = [alpha, alpha, alpha];
+      } else if (alpha >= 128) {
+        let best = 0, score = -1;
+        colours.forEach((colour, index) => {
+          const s = colour[0] * pixels[i] + colour[1] * pixels[i + 1] + colour[2] * pixels[i + 2];
+          if (s > score) { score = s; best = index; }
+        });
+        value = colours[best];
+      }
+      any = any || alpha > 0;
+      out.data.set([value[0], value[1], value[2], 255], i);
+    }
+    if (!any) return null;
+    const flat = document.createElement("canvas");
+    flat.width = width;
+    flat.height = height;
+    flat.getContext("2d").putImageData(out, 0, 0);
+    return flat;
+  }
+
+  async function exportNow() {
+    const flat = labels();
+    $("mask-message").textContent = "";
+    if (!flat) {
+      photos.mask = null;
+      $("mask-name").textContent = "";
+      scheduleCheck();
+      return;
+    }
+    const blob = await new Promise((resolve) => flat.toBlob(resolve, "image/png"));
+    try {
+      const answer = await api("/api/uploads", {
+        method: "POST", body: blob,
+        headers: { ...POST_HEADERS, "Content-Type": "application/octet-stream", "X-Filename": "mask.png" } });
+      photos.mask = { upload: answer.id };
+      $("mask-name").textContent = "regions painted";
+    } catch (error) {
+      photos.mask = null;
+      $("mask-message").textContent = error.message;
+    }
+    scheduleCheck();
+  }
+
+  // A mask from a file (or the server, after a reload) drawn as paint: black is unpainted.
+  function draw(source) {
+    const img = new Image();
+    img.onload = () => {
+      const context = canvas().getContext("2d");
+      const { width, height } = canvas();
+      context.globalCompositeOperation = "source-over";
+      context.clearRect(0, 0, width, height);
+      context.drawImage(img, 0, 0, width, height);
+      const data = context.getImageData(0, 0, width, height);
+      const count = photos.extra.length + 1;
+      for (let i = 0; i < data.data.length; i += 4) {
+        const [r, g, b] = data.data.slice(i, i + 3);
+        const strength = Math.max(r, g, b);
+        if (count === 1) {  // gray: how much texture, shown in the first colour
+          const [cr, cg, cb] = [1, 3, 5].map((k) => parseInt(info.region_colors[0].slice(k, k + 2), 16));
+          data.data.set([cr, cg, cb, (r + g + b) / 3], i);
+        } else {
+          data.data[i + 3] = strength > 8 ? 255 : 0;
+        }
+      }
+      context.putImageData(data, 0, 0);
+      painted = true;
+      exportNow();
+    };
+    img.onerror = () => { $("mask-message").textContent = "that mask could not be read"; };
+    img.src = source;
+  }
+
+  function load(file) {
+    if (!file) return;
+    if (!sources.content) { $("mask-message").textContent = "choose the content photo first"; return; }
+    open();
+    draw(URL.createObjectURL(file));
+  }
+
+  return { photo, clear, brushes, wire, open, close, draw, export: schedule };
+})();
 
 // ---- the run -------------------------------------------------------------------------------
 
@@ -315,6 +647,8 @@ function follow(id, status) {
   previewShown = 0;
   lastStatus = null;
   $("live").removeAttribute("src");
+  $("compare-position").value = 0;
+  compare();
   history.replaceState(null, "", "#run=" + id);
   try { localStorage.setItem("nst_tf_run", id); } catch (e) { /* private mode */ }
   $("run").hidden = false;
@@ -410,13 +744,64 @@ function show(status) {
     + (status.names.content ? ", " + status.names.content : "") + (status.names.texture ? " + " + status.names.texture : "")
     + ", " + status.mode + " mode";
   $("downloads").hidden = !status.result;
+  $("compare-label").hidden = !status.preview || !sources.content;
   if (status.result) {
     const base = "/api/runs/" + runId;
     $("download-result").href = base + "/result.png";
     $("download-sheet").href = base + "/sheet.png";
     $("download-command").href = base + "/command.txt";
+    $("download-mask").href = base + "/mask.png";
+    $("download-mask").hidden = !status.mask;
   }
   if (finished && events) { events.close(); events = null; }
+}
+
+// The before/after slider: the content photo over the result, shown from the left up to the
+// slider's position.
+function compare() {
+  const position = Number($("compare-position").value);
+  $("before").hidden = position === 0 || !sources.content;
+  $("before").style.clipPath = "inset(0 " + (100 - position) + "% 0 0)";
+}
+
+// A reloaded page: the followed run's photos, mask and settings back in the form.
+function restorePhoto(role, spec) {
+  if (!spec) return;
+  setPhoto(role, spec);
+  if (spec.example) {
+    showPhoto(role, "/examples/" + encodeURIComponent(spec.example), "examples/" + spec.example);
+  } else if (spec.upload) {
+    const source = "/api/uploads/" + encodeURIComponent(spec.upload);
+    const img = new Image();
+    img.onload = () => showPhoto(role, source, "your photo (" + img.naturalWidth + "×" + img.naturalHeight + ")");
+    img.onerror = () => {
+      setPhoto(role, null);
+      $(role + "-message").textContent = "this photo is no longer on the server; choose it again";
+      scheduleCheck();
+    };
+    img.src = source;
+  }
+}
+
+function restore(asked) {
+  if (!asked) return;
+  restorePhoto("content", asked.content);
+  const chosen = Array.isArray(asked.texture) ? asked.texture : [asked.texture];
+  restorePhoto("texture", chosen[0]);
+  for (const spec of chosen.slice(1)) addTexture(spec);
+  for (const [name, value] of Object.entries(asked.settings || {})) {
+    const input = inputs[name];
+    if (!input) continue;
+    if (input.type === "checkbox") input.checked = !!value;
+    else input.value = String(value);
+  }
+  refreshDefaults();
+  if (asked.mask && asked.mask.upload) {
+    const source = "/api/uploads/" + encodeURIComponent(asked.mask.upload);
+    const wait = () => { if ($("paint-canvas").width > 1 && $("paint-photo").complete) paint.draw(source); else setTimeout(wait, 100); };
+    wait();
+  }
+  scheduleCheck();
 }
 
 function plot() {
@@ -471,27 +856,35 @@ async function init() {
   $("server").textContent = "weights: " + info.weights.split(/[\\/]/).pop() + (info.weights === "random" ? " (untrained: for trying the page, not for pictures)" : "")
     + " · photos up to " + info.max_megapixels + " MP and " + info.max_upload_mb + " MB · one run at a time";
   buildForm();
-  for (const role of ["content", "texture"]) {
-    $(role + "-file").addEventListener("change", (event) => upload(role, event.target.files[0]));
-    // A photo dropped on its box, or pasted while the box (or something in it) has the focus.
-    const box = $(role + "-box");
-    box.addEventListener("dragover", (event) => { event.preventDefault(); box.classList.add("dropping"); });
-    box.addEventListener("dragleave", () => box.classList.remove("dropping"));
-    box.addEventListener("drop", (event) => {
-      event.preventDefault();
-      box.classList.remove("dropping");
-      const file = event.dataTransfer.files[0];
-      if (file) upload(role, file);
-    });
-    for (const name of info.examples) {
-      const button = document.createElement("button");
-      button.type = "button";
-      button.textContent = name;
-      button.title = "use the shipped example examples/" + name;
-      button.addEventListener("click", () => useExample(role, name));
-      $(role + "-examples").appendChild(button);
+  // A photo dropped on its box, or pasted while the box (or something in it) has the focus.
+  for (const role of ["content", "texture"]) wirePhoto(role);
+  for (const [content, texture] of info.example_pairs) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "pair";
+    button.title = content + " with the texture of " + texture;
+    for (const name of [content, texture]) {
+      const img = document.createElement("img");
+      img.src = "/examples/" + encodeURIComponent(name);
+      img.alt = name;
+      button.appendChild(img);
     }
+    button.append(content.replace(/\.\w+$/, "") + " + " + texture.replace(/\.\w+$/, ""));
+    button.addEventListener("click", () => { useExample("content", content); useExample("texture", texture); });
+    $("pairs").appendChild(button);
   }
+  const mainSwatch = document.createElement("span");
+  mainSwatch.className = "swatch swatch-main";
+  mainSwatch.style.background = info.region_colors[0];
+  $("texture-box").querySelector("h2").prepend(mainSwatch);
+  $("add-texture").addEventListener("click", () => {
+    const role = addTexture(null);
+    if (role) $(role + "-file").focus();
+    paint.open();
+  });
+  paint.wire();
+  texturesChanged();
+  $("compare-position").addEventListener("input", compare);
   document.addEventListener("paste", (event) => {
     const file = [...(event.clipboardData || {}).files || []].find((f) => f.type.startsWith("image/"));
     if (!file) return;
@@ -509,6 +902,7 @@ async function init() {
   if (id) {
     try {
       const status = await api("/api/runs/" + encodeURIComponent(id));
+      restore(status.asked);
       follow(id, status);
     } catch (error) { /* forgotten by the server */ }
   }
