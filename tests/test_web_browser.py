@@ -3,9 +3,9 @@ against a server this module starts (random weights, tiny pictures).
 
 Needs `pip install playwright` and `apt-get install chromium` (Playwright's own browser
 download is not used); the module is skipped without them. With NST_TF_SCREENSHOT=1 it also
-rewrites examples/web/page.png: the page mid-run on the shipped photos examples/cat.jpg and
-examples/gravel.jpg (with the real weights when NST_TF_REAL_WEIGHTS or the shared folder has
-them).
+rewrites examples/web/page.png and phone.png: the page mid-run on the shipped photos
+examples/cat.jpg, gravel.jpg and brick.jpg, regions painted, at a desktop's width and a phone's
+(with the real weights when NST_TF_REAL_WEIGHTS or the shared folder has them).
 """
 import io
 import os
@@ -25,7 +25,7 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwr
 from conftest import (ROOT, SHARED_WEIGHTS, needs_shared_weights, random_image,  # noqa: E402
                       region_texture_distances, serving)
 
-SCREENSHOT = ROOT / "examples" / "web" / "page.png"
+SCREENSHOT = ROOT / "examples" / "web" / "page.png"  # and phone.png beside it
 # Two shared cores under load: each check of the page may wait for a step of the run.
 sync_api.expect.set_options(timeout=30_000)
 
@@ -268,16 +268,7 @@ def test_a_painted_two_region_mask_runs_and_each_region_takes_its_texture(browse
         page.click("#texture2-examples >> text=brick.jpg")
         sync_api.expect(page.locator("#brush-2")).to_be_visible()
         page.locator("#brush-size").fill("160")
-        canvas = page.locator("#paint-canvas")
-        box = canvas.bounding_box()
-        for brush, (start, end) in (("#brush-1", (0.0, 0.5)), ("#brush-2", (0.5, 1.0))):
-            page.check(brush)
-            for row in np.linspace(0.0, 1.0, 9):
-                y = box["y"] + row * (box["height"] - 1)
-                page.mouse.move(box["x"] + start * box["width"] + 2, y)
-                page.mouse.down()
-                page.mouse.move(box["x"] + end * box["width"] - 2, y, steps=8)
-                page.mouse.up()
+        paint_halves(page)
         sync_api.expect(page.locator("#mask-name")).to_have_text("regions painted")
         page.fill("#setting-max_dim", "96")
         page.fill("#setting-iterations", "40")
@@ -307,9 +298,34 @@ def test_a_painted_two_region_mask_runs_and_each_region_takes_its_texture(browse
         assert to[own] < 0.7 * to[1 - own], (own, to)
 
 
+def paint_halves(page, box_selector="#paint-canvas"):
+    """Brush 1 over the left half of the canvas, brush 2 over the right, in nine strokes each."""
+    canvas = page.locator(box_selector)
+    box = canvas.bounding_box()
+    for brush, (start, end) in (("#brush-1", (0.0, 0.5)), ("#brush-2", (0.5, 1.0))):
+        page.check(brush)
+        for row in np.linspace(0.0, 1.0, 9):
+            y = box["y"] + row * (box["height"] - 1)
+            page.mouse.move(box["x"] + start * box["width"] + 2, y)
+            page.mouse.down()
+            page.mouse.move(box["x"] + end * box["width"] - 2, y, steps=8)
+            page.mouse.up()
+
+
+def save_screenshot(page, path):
+    picture = page.screenshot(full_page=True, type="png")
+    image = Image.open(io.BytesIO(picture)).convert("RGB")
+    image = image.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path, optimize=True)
+    assert path.stat().st_size < 400_000
+
+
 @pytest.mark.skipif(os.environ.get("NST_TF_SCREENSHOT") != "1",
-                    reason="NST_TF_SCREENSHOT=1 rewrites examples/web/page.png")
+                    reason="NST_TF_SCREENSHOT=1 rewrites examples/web/page.png and phone.png")
 def test_screenshot_of_the_page_mid_run_on_the_shipped_photos(browser):
+    # The studio at a desktop's width mid-run (the cat, gravel painted on its left and bricks
+    # on its right, 256 px), then the same run on a phone's (390 px).
     weights = "random"
     if SHARED_WEIGHTS.is_file():  # the command line shown: no path of this machine's
         weights = (os.path.relpath(SHARED_WEIGHTS) if Path.cwd() == ROOT
@@ -319,24 +335,34 @@ def test_screenshot_of_the_page_mid_run_on_the_shipped_photos(browser):
     try:
         page = context.new_page()
         page.goto(shown.url)
-        page.click("#content-examples >> text=cat.jpg")
-        page.click("#texture-examples >> text=gravel.jpg")
+        page.click("#pairs >> text=cat + gravel")
+        page.click("#add-texture")
+        page.click("#texture2-examples >> text=brick.jpg")
+        page.locator("#brush-size").fill("160")
+        paint_halves(page)
+        sync_api.expect(page.locator("#mask-name")).to_have_text("regions painted")
         page.fill("#setting-max_dim", "256")
-        page.fill("#setting-iterations", "300")
+        page.fill("#setting-iterations", "160")
         sync_api.expect(page.locator("#plan")).to_contain_text("Result: 256×170 px")
         page.click("#start")
         wait_until(lambda: re.match(r"(\d+) /", page.locator("#stat-step").inner_text())
-                   and int(page.locator("#stat-step").inner_text().split()[0]) >= 150,
-                   timeout=900, what="step 150")
+                   and int(page.locator("#stat-step").inner_text().split()[0]) >= 80,
+                   timeout=900, what="step 80")
         time.sleep(1.5)  # the next live picture
-        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-        picture = page.screenshot(full_page=True, type="png")
-        image = Image.open(io.BytesIO(picture)).convert("RGB")
-        image = image.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
-        image.save(SCREENSHOT, optimize=True)
+        page.focus("#compare-position")
+        for _ in range(30):
+            page.keyboard.press("ArrowRight")
+        save_screenshot(page, SCREENSHOT)
+        phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                    has_touch=True)
+        small = phone.new_page()
+        small.goto(page.url)
+        sync_api.expect(small.locator("#run-state")).to_contain_text("running")
+        time.sleep(2)
+        save_screenshot(small, SCREENSHOT.with_name("phone.png"))
+        phone.close()
         page.click("#stop")
         sync_api.expect(page.locator("#run-state")).to_have_text("– stopped", timeout=120_000)
-        assert SCREENSHOT.stat().st_size < 300_000
     finally:
         context.close()
         shown.close()
