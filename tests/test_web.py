@@ -251,8 +251,16 @@ def test_an_uploaded_pair_runs_and_names_itself_in_the_command(client):
                                        "file on the server, or needs one)"),
     ({"init": "/etc/passwd"}, "init must be one of content, noise here (the page cannot name a "
                               "file on the server)"),
-    ({"max_dim": "1024"}, "the result would be 1024x681 px (0.7 MP), more than the 0.15 MP "
-                          "this server makes; lower max_dim"),
+    ({"max_dim": "1024"}, "max_dim 1024 makes the result 1024x681 px (0.7 MP), more than the "
+                          "0.15 MP this server makes; lower it"),
+    ({"texture_layers": "block9_conv1"}, "texture_layers: unknown VGG19 layer 'block9_conv1'; "
+                                         "choose from block1_conv1, block1_conv2, block1_pool, "
+                                         "block2_conv1, block2_conv2, block2_pool, block3_conv1, "
+                                         "block3_conv2, block3_conv3, block3_conv4, block3_pool, "
+                                         "block4_conv1, block4_conv2, block4_conv3, block4_conv4, "
+                                         "block4_pool, block5_conv1, block5_conv2, block5_conv3, "
+                                         "block5_conv4, block5_pool (or relu4_2, conv4_2, pool4: "
+                                         "the Caffe/Torch spelling)"),
 ])
 def test_a_setting_out_of_range_is_refused_with_its_one_line(settings, message):
     limited = serving(max_megapixels=0.15)  # cat.jpg is 451x300

@@ -498,9 +498,9 @@ class Handler(BaseHTTPRequestHandler):
             raise NSTError("several textures need a painted mask: paint where each one goes")
         size, steps = server.queue.check(config, content, textures, mask)
         if size[0] * size[1] > server.max_megapixels * 1e6:
-            raise NSTError(f"the result would be {size[0]}x{size[1]} px "
+            raise NSTError(f"max_dim {config.max_dim} makes the result {size[0]}x{size[1]} px "
                            f"({size[0] * size[1] / 1e6:.1f} MP), more than the "
-                           f"{server.max_megapixels:g} MP this server makes; lower max_dim")
+                           f"{server.max_megapixels:g} MP this server makes; lower it")
         command = (where_to_run(files) + "\n"
                    + command_line(config, names["content"], texture_names))
         echo = {key: body.get(key) for key in ("content", "texture", "mask", "settings")}

@@ -151,11 +151,28 @@ def config_from_form(values: Dict[str, object], weights: Optional[str],
                        "name a file on the server)")
     if "preset" not in chosen and preset:
         chosen["preset"] = preset
-    config = TransferConfig(**chosen, weights=weights, network=network)
+    try:
+        config = TransferConfig(**chosen, weights=weights, network=network)
+    except NSTError as error:  # the page marks the box its message begins with
+        raise NSTError(_naming_its_setting(str(error), chosen, weights, network)) from None
     for name, users in config.unused_settings(chosen):
         raise NSTError(f"{name} is for optimizer {' or '.join(users)}; optimizer "
                        f"{config.optimizer} does not use it")
     return config
+
+
+def _naming_its_setting(message: str, chosen: dict, weights, network) -> str:
+    """`message` beginning with the setting it is about: as it is when it does, else the first
+    setting that fails alone (with the chosen mode and preset) put in front."""
+    if any(message.startswith((name, f"--{name}")) for name in chosen):
+        return message
+    context = {key: chosen[key] for key in ("mode", "preset") if key in chosen}
+    for name, value in chosen.items():
+        try:
+            TransferConfig(**{**context, name: value}, weights=weights, network=network)
+        except NSTError:
+            return f"{name}: {message}"
+    return message
 
 
 def _flag_value(value) -> str:
