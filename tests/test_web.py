@@ -542,3 +542,21 @@ def test_the_page_asks_for_a_mask_and_textures_it_can_use(client):
                                                 "settings": TINY})
     assert status == 400 and answer["error"] == (
         "content_mask: the mask is all black: no place takes the texture")
+
+
+def test_a_run_at_global_statistics_shows_its_tiles_and_they_cover_the_picture(client):
+    settings = {"max_dim": "96", "statistics": "global", "tile_size": "64", "iterations": "2",
+                "optimizer": "adam"}
+    status, plan = client.post("/api/check", {**EXAMPLES, "settings": settings})
+    assert status == 200 and (plan["width"], plan["height"]) == (96, 64) and plan["tiles"] == 2
+    run = client.start(settings)
+    tiles = run["tiles"]
+    assert len(tiles) == 2 and all(0 <= left < right <= 96 and 0 <= top < bottom <= 64
+                                   for left, top, right, bottom in tiles)
+    covered = np.zeros((64, 96), int)
+    for left, top, right, bottom in tiles:
+        covered[top:bottom, left:right] += 1
+    assert np.all(covered == 1)  # the cores: every pixel in exactly one
+    assert client.wait(run["id"], finished)["state"] == "done"
+    status, plan = client.post("/api/check", {**EXAMPLES, "settings": TINY})
+    assert plan["tiles"] == 0

@@ -144,6 +144,22 @@ def test_a_setting_out_of_range_is_refused_on_the_page(page):
     sync_api.expect(page.locator("#plan")).to_contain_text("Result: 64×43 px")
 
 
+def test_a_run_at_global_statistics_draws_its_tiles_over_the_picture(page):
+    page.click("#pairs >> text=cat + gravel")
+    page.fill("#setting-max_dim", "96")
+    page.fill("#setting-iterations", "3")
+    page.click("#more summary")
+    page.select_option("#setting-statistics", "global")
+    page.fill("#setting-tile_size", "64")
+    sync_api.expect(page.locator("#plan")).to_contain_text("Result: 96×64 px")
+    sync_api.expect(page.locator("#plan")).to_contain_text("the last in 2 tiles")
+    page.click("#start")
+    sync_api.expect(page.locator("#run-state")).to_have_text("– done", timeout=120_000)
+    sync_api.expect(page.locator("#tiles")).to_be_visible()
+    assert page.locator("#tiles rect").count() == 2
+    assert page.locator("#tiles").get_attribute("viewBox") == "0 0 96 64"
+
+
 def test_with_a_token_a_second_tab_follows_the_run_and_a_closed_tab_leaves_it(browser):
     guarded = serving(token="s3cret")
     context = browser.new_context()

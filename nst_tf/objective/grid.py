@@ -10,8 +10,6 @@ from __future__ import annotations
 import math
 from typing import List, Sequence, Tuple
 
-import tensorflow as tf
-
 from nst_tf.limits import TILE_GRID_PX
 from nst_tf.network.layers import VGG19_LAYERS
 
@@ -128,6 +126,15 @@ def tiling(size: Tuple[int, int], tile: int, halo_px: int, grid: int) -> List[Ti
             for (top, bottom), rows in axes[0] for (left, right), columns in axes[1]]
 
 
+def cores(size: Tuple[int, int], tile: int, layers: Sequence[str],
+          network_layers: Sequence[str] = VGG19_LAYERS) -> List[Core]:
+    """The cores of the branch that evaluates `layers` over a picture of `size` (height,
+    width) in tiles of at most `tile`: where a run at global statistics cuts the picture (the
+    web page draws them over the live picture)."""
+    return [core for core, _, _ in tiling(size, tile, halo(layers, network_layers),
+                                          stride_grid(layers, network_layers))]
+
+
 def _core_bounds(origin, core, stride: int):
     """(top, bottom, left, right) of a tile's core positions at a layer of `stride`, in the tile's
     feature indices: a position p belongs to the core [a, b) when a <= p * stride and
@@ -151,6 +158,7 @@ def core_mask(features, origin, core, stride: int):
     the core going forward and no padding back to the tile's shape coming back: on a 792 px gray
     tile that took the gray step from 3.71 to 2.80 s."""
     top, bottom, left, right = _core_bounds(origin, core, stride)
+    import tensorflow as tf  # here: the tiles' geometry above is read without TensorFlow
     shape = tf.shape(features)
     rows, columns = tf.range(shape[1]), tf.range(shape[2])
     in_rows = tf.cast((rows >= top) & (rows < bottom), features.dtype)

@@ -52,13 +52,15 @@ class Run:
 
     def __init__(self, config: TransferConfig, content: Optional[np.ndarray], textures: list,
                  names: dict, command: str, size, level_steps,
-                 content_mask: Optional[np.ndarray] = None, asked: Optional[dict] = None):
+                 content_mask: Optional[np.ndarray] = None, asked: Optional[dict] = None,
+                 tiles: Optional[list] = None):
         self.id = secrets.token_urlsafe(12)
         self.config, self.content, self.textures = config, content, textures
         self.content_mask = content_mask
         # The painted mask, for its download beside the command line that names it.
         self.mask_png = None if content_mask is None else encode_image(content_mask, ".png")
         self.asked = asked or {}
+        self.tiles = tiles or []  # [[left, top, right, bottom]] of a run at global statistics
         self.names, self.command = names, command
         self.size, self.level_steps = tuple(size), list(level_steps)
         self.state, self.message = WAITING, ""
@@ -205,6 +207,7 @@ class RunQueue:
             "result": run.result is not None, "command": run.command, "names": run.names,
             "mode": run.config.mode, "optimizer": run.config.optimizer,
             "version": run.version, "asked": run.asked, "mask": run.mask_png is not None,
+            "tiles": run.tiles,
         }
 
     def close(self, timeout: float = 30.0) -> Optional[Run]:

@@ -99,6 +99,21 @@ class Asked:
     size: tuple
     steps: list
     echo: dict
+    tiles: list
+
+
+def tiles_of(config: TransferConfig, size) -> list:
+    """Where a run at global statistics cuts its full-size level, [[left, top, right, bottom]]
+    in the result's pixels (the content branch's cores; the texture branch's are half as long);
+    [] for a run in one piece."""
+    if not config.global_statistics:
+        return []
+    from nst_tf.network.layers import NETWORK_LAYERS
+    from nst_tf.objective.grid import cores
+    found = cores((size[1], size[0]), config.tile_size, config.content_layers,
+                  NETWORK_LAYERS[config.network])
+    return [[left, top, right, bottom] for top, bottom, left, right in found] if len(
+        found) > 1 else []
 
 
 class HttpError(Exception):
@@ -504,13 +519,14 @@ class Handler(BaseHTTPRequestHandler):
         command = (where_to_run(files) + "\n"
                    + command_line(config, names["content"], texture_names))
         echo = {key: body.get(key) for key in ("content", "texture", "mask", "settings")}
-        return Asked(config, content, textures, mask, names, command, size, steps, echo)
+        return Asked(config, content, textures, mask, names, command, size, steps, echo,
+                     tiles_of(config, size))
 
     def _check(self) -> None:
         asked = self._asked()
         self._json({"ok": True, "width": asked.size[0], "height": asked.size[1],
                     "steps": asked.steps, "command": asked.command,
-                    "optimizer": asked.config.optimizer,
+                    "optimizer": asked.config.optimizer, "tiles": len(asked.tiles),
                     "estimate_seconds": self.server.queue.estimate(asked.size, asked.steps)})
 
     def _submit(self) -> None:
@@ -518,7 +534,7 @@ class Handler(BaseHTTPRequestHandler):
         queue = self.server.queue
         run = queue.submit(Run(asked.config, asked.content, asked.textures, asked.names,
                                asked.command, asked.size, asked.steps, content_mask=asked.mask,
-                               asked=asked.echo))
+                               asked=asked.echo, tiles=asked.tiles))
         with queue.changed:
             status = queue.status(run)
         self.server.log(f"run {run.id}: queued, place {status['position']}")

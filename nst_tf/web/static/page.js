@@ -234,6 +234,7 @@ async function check() {
       : "Result: " + answer.width + "×" + answer.height + " px, up to " + steps + " "
         + answer.optimizer + (answer.optimizer === "lbfgs" ? " evaluations" : " steps")
         + (answer.steps.length > 1 ? " over " + answer.steps.length + " levels" : "")
+        + (answer.tiles > 1 ? ", the last in " + answer.tiles + " tiles" : "")
         + " (about " + duration(answer.estimate_seconds) + ").";
     // The box shows the followed run's command; before any run, the one Start would make.
     if (!runId) $("command").textContent = missing.length ? "" : answer.command;
@@ -740,6 +741,7 @@ function show(status) {
     previewShown = status.preview;
     $("live").src = "/api/runs/" + runId + "/preview.jpg?v=" + status.preview;
   }
+  drawTiles(status);
   $("live-caption").textContent = status.width + "×" + status.height + " px"
     + (status.names.content ? ", " + status.names.content : "") + (status.names.texture ? " + " + status.names.texture : "")
     + ", " + status.mode + " mode";
@@ -762,6 +764,25 @@ function compare() {
   const position = Number($("compare-position").value);
   $("before").hidden = position === 0 || !sources.content;
   $("before").style.clipPath = "inset(0 " + (100 - position) + "% 0 0)";
+}
+
+// A full-resolution run's tiles, drawn over the live picture (the picture's own pixels).
+function drawTiles(status) {
+  const svg = $("tiles");
+  const tiles = status.tiles || [];
+  svg.hidden = tiles.length < 2;
+  if (svg.dataset.run === status.id) return;
+  svg.dataset.run = status.id;
+  svg.textContent = "";
+  svg.setAttribute("viewBox", "0 0 " + status.width + " " + status.height);
+  const ns = "http://www.w3.org/2000/svg";
+  for (const [left, top, right, bottom] of tiles) {
+    const rect = document.createElementNS(ns, "rect");
+    for (const [key, value] of Object.entries({ x: left, y: top, width: right - left, height: bottom - top })) {
+      rect.setAttribute(key, value);
+    }
+    svg.appendChild(rect);
+  }
 }
 
 // A reloaded page: the followed run's photos, mask and settings back in the form.
