@@ -142,6 +142,11 @@ def test_a_setting_out_of_range_is_refused_on_the_page(page):
     page.fill("#setting-max_dim", "64")
     sync_api.expect(page.locator("#settings-message")).to_have_text("")
     sync_api.expect(page.locator("#plan")).to_contain_text("Result: 64×43 px")
+    page.check("#quick")  # at most 256 px: 64 stays, the default 512 becomes 256
+    sync_api.expect(page.locator("#plan")).to_contain_text("Result: 64×43 px")
+    page.fill("#setting-max_dim", "")
+    sync_api.expect(page.locator("#plan")).to_contain_text("Result: 256×170 px")
+    sync_api.expect(page.locator("#command")).to_contain_text("--max_dim=256")
 
 
 def test_a_run_at_global_statistics_draws_its_tiles_over_the_picture(page):

@@ -54,7 +54,8 @@ from nst_tf.config import TransferConfig
 from nst_tf.errors import NSTError
 from nst_tf.io.images import encode_image
 from nst_tf.web.runs import FINISHED, Run, RunQueue
-from nst_tf.web.settings import (MASK_NAME, MAX_TEXTURES, REGION_COLORS, command_line,
+from nst_tf.web.settings import (MASK_NAME, MAX_TEXTURES, PREVIEW_SIZE, REGION_COLORS,
+                                 command_line,
                                  config_from_form, form_fields, where_to_run)
 from nst_tf.web.uploads import MB, decode_photo, display_name
 
@@ -434,6 +435,7 @@ class Handler(BaseHTTPRequestHandler):
             "example_pairs": [pair for pair in EXAMPLE_PAIRS
                               if all((EXAMPLES_DIR / name).is_file() for name in pair)],
             "region_colors": list(REGION_COLORS), "max_textures": MAX_TEXTURES,
+            "preview_size": PREVIEW_SIZE,
             "max_megapixels": server.max_megapixels, "max_upload_mb": server.max_upload_mb,
             "weights": server.weights, "preset": server.weights_preset or "imagenet",
             "network": server.network,

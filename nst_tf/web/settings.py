@@ -34,6 +34,10 @@ MAX_TEXTURES = len(REGION_COLORS)
 # The file name the command line gives the page's painted mask (its "Download mask").
 MASK_NAME = "mask.png"
 
+# The page's quick preview: the run at most this many px a side (a quarter of the pixels of
+# the 512 px default: the calibrated loop's 80 steps in about half a minute on 2 CPU cores).
+PREVIEW_SIZE = 256
+
 # The time estimate before a run: seconds per step per megapixel of the result. Until this
 # server has measured its own pace, the calibrated loop's on 2 CPU cores (the README's picture:
 # 80 Adam steps at 512x341 in 89 s, docs/measurements/2026-12-the-look-sooner.md).

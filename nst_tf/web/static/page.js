@@ -182,6 +182,11 @@ function settings() {
       values[field.name] = input.value.trim();
     }
   }
+  // A quick preview: the same run at most info.preview_size px a side.
+  if ($("quick").checked) {
+    const size = Number(values.max_dim);
+    if (!values.max_dim || !(size > 0 && size <= info.preview_size)) values.max_dim = String(info.preview_size);
+  }
   return values;
 }
 
@@ -810,6 +815,7 @@ function restore(asked) {
   const chosen = Array.isArray(asked.texture) ? asked.texture : [asked.texture];
   restorePhoto("texture", chosen[0]);
   for (const spec of chosen.slice(1)) addTexture(spec);
+  $("quick").checked = false;
   for (const [name, value] of Object.entries(asked.settings || {})) {
     const input = inputs[name];
     if (!input) continue;
@@ -914,6 +920,8 @@ async function init() {
     event.preventDefault();
     upload(role, file);
   });
+  $("quick-size").textContent = info.preview_size;
+  $("quick").addEventListener("change", scheduleCheck);
   $("start").addEventListener("click", start);
   $("stop").addEventListener("click", stop);
   scheduleCheck();
