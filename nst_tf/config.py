@@ -17,7 +17,7 @@ from nst_tf.network.layers import NETWORK_LAYERS, NETWORKS, keras_layer_name
 from nst_tf.presets import (CALIBRATED_STEPS, COLOR_TRANSFERS, DEFAULT_ITERATIONS, FULL_RESOLUTION_EPSILON,
                             FULL_RESOLUTION_STEPS, MODE_FIELDS, MODES, NORMALIZED_BETA_1,
                             NORMALIZED_EPSILON, OPTIMIZER_SETTINGS, OPTIMIZERS, PRESETS,
-                            STATISTICS, default_steps, mode_default)
+                            STATISTICS, TEXTURE_LOSSES, default_steps, mode_default)
 
 # Values of the settings that name files which name no file: `init`'s kinds of start image,
 # `weights`' Keras file and untrained weights, a texture without a mask in `texture_masks`.
@@ -146,6 +146,12 @@ class TransferConfig:
         "the mean over layers of weight x loss); empty: all 1.")
     content_layers: Optional[Tuple[str, ...]] = _mode_knob(
         "content_layers", "VGG layers compared with the content (Keras' names, or relu4_2 ...).")
+    texture_loss: str = _knob(
+        "gram", "The texture part's distance: 'gram' (the Gram matrices', the original's) or "
+        "'sliced_wasserstein' (Heitz et al. 2021: each layer's features projected on random "
+        "directions drawn from --seed, sorted, compared with the texture's quantile by "
+        "quantile; the whole distribution, not only its second moments).",
+        choices=TEXTURE_LOSSES)
     gray_texture: Optional[bool] = _mode_knob(
         "gray_texture", "Compare the texture in gray (it brings structure, no colour) instead "
         "of in colour.")
@@ -364,7 +370,8 @@ SECTIONS = (
                             "texture_masks")),
     ("loss", ("direct_weight", "content_weight", "raw_weight", "texture_weight", "tv_weight",
               "temporal_weight",
-              "texture_layers", "texture_layer_weights", "content_layers", "gray_texture")),
+              "texture_loss", "texture_layers", "texture_layer_weights", "content_layers",
+              "gray_texture")),
     ("optimisation", ("iterations", "optimizer", "learning_rate", "beta_1", "beta_2", "epsilon",
                       "plateau_window", "plateau_after", "plateau_tolerance", "plateau_decay",
                       "min_learning_rate", "settle_fraction", "settle_every", "decay_steps",
@@ -401,6 +408,8 @@ SHORT_HELP = {
     "texture_layer_weights": "One weight per texture layer for the Gram part; empty: all 1.",
     "texture_blend": "With several textures: one weight each for their blend; empty: equal.",
     "gray_texture": "Compare the texture in gray (structure, no colour) instead of in colour.",
+    "texture_loss": "gram (the original's) or sliced_wasserstein (the features' whole "
+                    "distribution).",
     "original_colors": "Keep the content's colours: --color_transfer luminance.",
     "color_transfer": "luminance: the content's chroma; histogram: the texture's colours "
                       "matched to the content's.",
@@ -439,6 +448,9 @@ def _check_loss(config: TransferConfig) -> None:
                  "temporal_weight"):
         if getattr(config, name) < 0:
             raise NSTError(f"{name} must be >= 0, got {getattr(config, name)}")
+    if config.texture_loss not in TEXTURE_LOSSES:
+        raise NSTError(f"texture_loss must be one of {', '.join(TEXTURE_LOSSES)}, got "
+                       f"{config.texture_loss!r}")
     if not config.texture_layers or not config.content_layers:
         raise NSTError("texture_layers and content_layers each need at least one layer")
     for name in tuple(config.texture_layers) + tuple(config.content_layers):

@@ -13,6 +13,9 @@ DEFAULT_CONTENT_LAYERS = ("block1_conv1", "block5_conv2")
 
 OPTIMIZERS = ("adam", "lbfgs", "sgd")
 STATISTICS = ("auto", "global", "tile")
+# The texture part's distance: the Gram matrices' (the original's), or the sliced Wasserstein
+# distance of the features' distributions (Heitz et al. 2021).
+TEXTURE_LOSSES = ("gram", "sliced_wasserstein")
 # Colour control of the result (Gatys et al. 2017): none, luminance-only transfer, or the
 # texture's colour histogram matched to the content's.
 COLOR_TRANSFERS = ("none", "luminance", "histogram")

@@ -96,6 +96,54 @@ def gram_distance(grams, targets):
     return tf.reduce_mean(tf.square(grams - targets), axis=[-2, -1])
 
 
+# --- the sliced Wasserstein distance (Heitz et al., CVPR 2021) ---------------------------------
+def projection_directions(channels: int, seed: Tuple[int, int]):
+    """(c, c) random unit directions, one per column, as many as the layer has channels:
+    drawn from `seed` (the run's seed and the layer), so a run is deterministic."""
+    directions = tf.random.stateless_normal([channels, channels], seed=seed)
+    return directions / tf.norm(directions, axis=0, keepdims=True)
+
+
+def sorted_projections(positions, directions):
+    """(P, c) feature vectors -> (P, k): their projections on each direction, each column
+    sorted: the empirical distribution of the features along each direction."""
+    return tf.sort(tf.matmul(positions, directions), axis=0)
+
+
+def quantiles(sorted_values, count):
+    """(M, k) sorted columns -> (count, k): the values at the midpoints of `count` equal
+    shares of the M samples, so that two distributions with different numbers of samples
+    compare position by position."""
+    size = tf.shape(sorted_values)[0]
+    if isinstance(count, int) and sorted_values.shape[0] == count:
+        return sorted_values
+    index = tf.cast((tf.cast(tf.range(count), tf.float32) + 0.5)
+                    * tf.cast(size, tf.float32) / tf.cast(count, tf.float32), tf.int32)
+    return tf.gather(sorted_values, tf.minimum(index, size - 1))
+
+
+def sliced_wasserstein(positions, target_sorted, directions):
+    """The sliced Wasserstein distance of Heitz et al. (2021) between the feature vectors
+    `positions` (P, c) and a target's sorted projections (M, k) on `directions` (c, k): the mean
+    over the P quantiles and k directions of the squared difference of the sorted projections,
+    a scalar; 0 when there is no position. The gradient flows through the sort (a
+    permutation): each position is pulled to the target's value of its rank."""
+    count = tf.shape(positions)[0]
+    ours = sorted_projections(positions, directions)
+    difference = ours - quantiles(target_sorted, count)
+    return tf.math.divide_no_nan(tf.reduce_sum(tf.square(difference)),
+                                 tf.cast(count * tf.shape(directions)[1], positions.dtype))
+
+
+def positions_of(features, guidance=None):
+    """One picture's features (1, h, w, c) as (P, c) feature vectors: every position, or those
+    where the region's `guidance` (1, h, w, 1) is at least one half."""
+    flat = tf.reshape(features, [-1, tf.shape(features)[-1]])
+    if guidance is None:
+        return flat
+    return tf.boolean_mask(flat, tf.reshape(guidance, [-1]) >= 0.5)
+
+
 @tf.custom_gradient
 def _masked_quadratic_form(features, delta, mask):
     """sum over the positions p where mask is 1 of f_p^T delta f_p for one picture (1, h, w, c):
@@ -182,23 +230,31 @@ def part_weights(loss_weights: Sequence[float]) -> Dict[str, float]:
 class Weighting:
     """What an objective weighs and how the texture is seen, shared by every evaluation.
 
-    weights: {part: weight}. layer_weights: one per texture layer for the Gram part (all 1 when
-    none are given). gray_texture: the texture branch sees gray images, made before
+    weights: {part: weight}. layer_weights: one per texture layer for the texture part (all 1
+    when none are given). gray_texture: the texture branch sees gray images, made before
     preprocessing, so the texture brings structure and no colour (the texture mode); else
-    colour (style, synthesis). blend: one weight per texture, summing to 1.
+    colour (style, synthesis). blend: one weight per texture, summing to 1. texture_loss:
+    'gram' or 'sliced_wasserstein', the texture part's distance.
     """
 
     weights: Dict[str, float]
     layer_weights: Tuple[float, ...]
     gray_texture: bool
     blend: Tuple[float, ...]
+    texture_loss: str = "gram"
 
     @classmethod
     def of(cls, loss_weights: Sequence[float], layer_weights: Sequence[float], layers: int,
-           gray_texture: bool, blend: Sequence[float], textures: int) -> "Weighting":
+           gray_texture: bool, blend: Sequence[float], textures: int,
+           texture_loss: str = "gram") -> "Weighting":
         return cls(part_weights(loss_weights),
                    tuple(float(w) for w in layer_weights) or (1.0,) * layers,
-                   bool(gray_texture), blend_weights(blend, textures))
+                   bool(gray_texture), blend_weights(blend, textures), texture_loss)
+
+    @property
+    def sliced(self) -> bool:
+        """Whether the texture part is the sliced Wasserstein distance (else Gram's)."""
+        return self.texture_loss == "sliced_wasserstein"
 
     # A branch of the network whose parts all weigh 0 is never run.
     @property

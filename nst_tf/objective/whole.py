@@ -14,8 +14,9 @@ from nst_tf.io.inputs import as_texture_list
 from nst_tf.network.vgg import FeatureExtractor, preprocess
 from nst_tf.objective.grid import footprint
 from nst_tf.objective.terms import (Weighting, anchored_distance, blended, gram, gram_distance,
-                                    guided_gram, layer_mean, pooled, square_distance,
-                                    total_variation)
+                                    guided_gram, layer_mean, pooled, positions_of,
+                                    projection_directions, sliced_wasserstein,
+                                    sorted_projections, square_distance, total_variation)
 
 
 class WholeObjective:
@@ -41,19 +42,27 @@ class WholeObjective:
 
     anchors: a video frame's temporal targets, [(RGB 0..255 (n, h, w, 3), weights
     (n, h, w, 1))] (terms.anchored_distance), for the temporal part.
+
+    texture_loss: 'gram', or 'sliced_wasserstein' (Heitz et al. 2021): each entry's (or
+    region's) features against its texture's, projected on as many random directions as the
+    layer has channels (drawn once from `seed`), sorted, compared quantile by quantile; with
+    several blended textures, the blend's weighted sum of the distances.
     """
 
     def __init__(self, extractor: FeatureExtractor, content_tiles, texture_tiles,
                  loss_weights: Sequence[float], layer_weights: Sequence[float] = (),
                  gram_texture_tiles=None, gray_texture: bool = True,
                  blend: Sequence[float] = (), compiled: bool = True, jit_compile: bool = False,
-                 region_masks=None, texture_region_masks=None, anchors=()):
+                 region_masks=None, texture_region_masks=None, anchors=(),
+                 texture_loss: str = "gram", seed: int = 0):
         self.extractor = extractor
         self.anchors = [(tf.constant(preprocess(target)), tf.constant(weights, tf.float32))
                         for target, weights in anchors or ()]
         textures = as_texture_list(texture_tiles)
         self.weighting = Weighting.of(loss_weights, layer_weights, len(extractor.texture_layers),
-                                      gray_texture, blend, len(textures))
+                                      gray_texture, blend, len(textures), texture_loss)
+        self.seed = int(seed)
+        self.directions = []  # per texture layer, with the sliced Wasserstein distance
         self.content = tf.constant(preprocess(content_tiles))
         if region_masks is None:
             self.guidance = None
@@ -78,8 +87,34 @@ class WholeObjective:
         grams = raws if gram_textures is None else [
             self.extractor.texture_features(weighting.texture_view_of_rgb(t))
             for t in gram_textures]
+        if weighting.sliced:  # per texture (not blended): [texture][layer][entry]
+            return (colour, [tf.constant(f) for f in blended(raws, weighting.blend)],
+                    [self._sorted_targets(layers) for layers in grams])
         return (colour, [tf.constant(f) for f in blended(raws, weighting.blend)],
                 blended([[gram(f) for f in layers] for layers in grams], weighting.blend))
+
+    def _sorted_targets(self, features, masks=None):
+        """A texture's sorted projections, [layer][entry] (M, c), on the layers' directions
+        (drawn here the first time); masks: per layer the pooled mask of the part whose
+        statistics count, or None."""
+        if not self.directions:
+            self.directions = [
+                projection_directions(int(f.shape[-1]), (self.seed, index))
+                for index, f in enumerate(features)]
+        masks = masks or [None] * len(features)
+        return [[tf.constant(sorted_projections(
+            positions_of(f[i:i + 1], None if m is None else m[min(i, m.shape[0] - 1):][:1]), d))
+                 for i in range(f.shape[0])]
+                for f, m, d in zip(features, masks, self.directions)]
+
+    def _sliced(self, layer: int, features, targets, guidance=None):
+        """Per entry (n,), the sliced Wasserstein distance of texture layer `layer`'s features
+        (where the guidance holds) to the per-entry sorted targets."""
+        directions = self.directions[layer]
+        return tf.stack([sliced_wasserstein(
+            positions_of(features[i:i + 1], None if guidance is None else
+                         guidance[min(i, guidance.shape[0] - 1):][:1]),
+            targets[min(i, len(targets) - 1)], directions) for i in range(features.shape[0])])
 
     def _strides(self):
         return [footprint(name, self.extractor.layer_names)[0]
@@ -102,6 +137,11 @@ class WholeObjective:
             self.raw_targets.append([tf.constant(f) for f in raw])
             features = (raw if gram_texture is texture else self.extractor.texture_features(
                 weighting.texture_view_of_rgb(gram_texture)))
+            if weighting.sliced:
+                self.gram_targets.append(self._sorted_targets(features, None if texture_mask
+                                                              is None else [
+                    pooled(texture_mask, stride) for stride in strides]))
+                continue
             self.gram_targets.append([
                 gram(f) if texture_mask is None else guided_gram(f, pooled(texture_mask, stride))
                 for f, stride in zip(features, strides)])
@@ -116,7 +156,12 @@ class WholeObjective:
             if weighting.uses_raw:
                 raw = raw + layer_mean([square_distance(f, t, mask=g) for f, t, g in
                                         zip(texture_features, raw_targets, guidance)])
-            if weighting.uses_gram:
+            if weighting.uses_gram and weighting.sliced:
+                texture = texture + layer_mean([
+                    self._sliced(layer, f, t, g) for layer, (f, t, g) in
+                    enumerate(zip(texture_features, gram_targets, guidance))],
+                    weighting.layer_weights)
+            elif weighting.uses_gram:
                 # An entry (tile) the region does not reach has no texture loss there.
                 texture = texture + layer_mean([
                     tf.where(tf.reduce_sum(g, axis=[1, 2, 3]) > 0,
@@ -139,10 +184,17 @@ class WholeObjective:
         raw = (layer_mean([square_distance(f, t) for t, f in
                            zip(self.raw_targets, texture_features)])
                if weighting.uses_raw else zero)
-        texture = (layer_mean([gram_distance(gram(f), t) for t, f in
-                               zip(self.gram_targets, texture_features)],
-                              weighting.layer_weights)
-                   if weighting.uses_gram else zero)
+        if weighting.uses_gram and weighting.sliced:
+            texture = tf.add_n([share * layer_mean([
+                self._sliced(layer, f, t) for layer, (t, f) in
+                enumerate(zip(targets, texture_features))],
+                weighting.layer_weights)
+                for share, targets in zip(weighting.blend, self.gram_targets)])
+        else:
+            texture = (layer_mean([gram_distance(gram(f), t) for t, f in
+                                   zip(self.gram_targets, texture_features)],
+                                  weighting.layer_weights)
+                       if weighting.uses_gram else zero)
         return raw, texture
 
     def loss_parts(self, images) -> Dict[str, tf.Tensor]:

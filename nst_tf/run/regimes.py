@@ -45,7 +45,8 @@ def whole_objective(extractor, content_tiles, texture_tiles: List, config: Trans
                           config.texture_layer_weights, gram_tiles,
                           gray_texture=config.gray_texture, blend=config.texture_blend,
                           jit_compile=config.jit_compile, region_masks=region_masks,
-                          texture_region_masks=texture_region_masks, anchors=anchors)
+                          texture_region_masks=texture_region_masks, anchors=anchors,
+                          texture_loss=config.texture_loss, seed=config.seed)
 
 
 def scaled(image: np.ndarray, scale: float) -> np.ndarray:
