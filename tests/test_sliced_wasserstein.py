@@ -1,7 +1,8 @@
 """The sliced Wasserstein texture loss (Heitz et al. 2021): the distance against a numpy
 reference, its gradient (each position pulled to the target's value of its rank), zero for the
-same distribution, a deterministic run in every mode that has a texture, masks, and the tiled
-evaluation refused in one line until it has the sorted-projection pass."""
+same distribution, a run in every mode that has a texture with directions drawn from the seed,
+masks, and the tiled evaluation equal to the untiled one (the sort over the whole picture's
+projections, then the tiles' gradients)."""
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -10,7 +11,6 @@ from conftest import random_image
 from nst_tf import NSTError, TextureTransfer, TransferConfig
 from nst_tf.objective.terms import (positions_of, projection_directions, quantiles,
                                     sliced_wasserstein, sorted_projections)
-from nst_tf.run.levels import run_plan
 
 
 def reference(positions, target_positions, directions):
@@ -77,16 +77,22 @@ def test_a_run_lowers_the_texture_part_and_is_deterministic(random_vgg, mode):
     config = TransferConfig(mode=mode, weights="random", texture_loss="sliced_wasserstein",
                             max_dim=48, iterations=12, optimizer="adam", size=(48, 32),
                             texture_weight=100.0, seed=5)
-    runs = []
+    jobs, firsts = [], []
     for _ in range(2):
         reports = []
         job = TextureTransfer(content, texture, config, network=random_vgg)
-        runs.append(job.run(callback=reports.append))
+        job.run(callback=reports.append)
         assert job.objective.weighting.sliced and len(job.objective.directions) == len(
             config.texture_layers)
         first, last = reports[0].texture, reports[-1].texture
         assert np.isfinite(first) and last < first, (mode, first, last)
-    assert np.array_equal(runs[0], runs[1])
+        jobs.append(job)
+        firsts.append(first)
+    # The same seed draws the same directions, so the same start has the same distance (to
+    # float32 rounding: the CPU's threads may sum in another order).
+    for ours, theirs in zip(*(job.objective.directions for job in jobs)):
+        assert np.array_equal(ours.numpy(), theirs.numpy())
+    assert firsts[0] == pytest.approx(firsts[1], rel=1e-5)
 
 
 def test_masks_and_two_textures_take_the_sliced_distance_per_region(random_vgg):
@@ -108,12 +114,67 @@ def test_masks_and_two_textures_take_the_sliced_distance_per_region(random_vgg):
         32, 48, 3)
 
 
-def test_a_tiled_picture_is_refused_in_one_line_and_the_setting_checked():
-    config = TransferConfig(max_dim=0, texture_loss="sliced_wasserstein")
-    with pytest.raises(NSTError, match=r"^texture_loss sliced_wasserstein runs the 3000x2000 "
-                                       r"picture untiled only: give --tile_size 0"):
-        run_plan((2000, 3000), config)
-    assert run_plan((2000, 3000), config.replace(tile_size=0)).output == (3000, 2000)
-    assert run_plan((300, 451), config).output == (451, 300)  # one tile: untiled
+def test_the_setting_is_checked_and_named_on_the_command_line():
     with pytest.raises(NSTError, match="texture_loss must be one of gram, sliced_wasserstein"):
         TransferConfig(texture_loss="wasserstein")
+    assert TransferConfig.parse_field("texture_loss", "sliced_wasserstein") == (
+        "sliced_wasserstein")
+    assert TransferConfig().texture_loss == "gram"  # the default stays the original's
+
+
+def _compare(whole, tiled, start):
+    from nst_tf.network.vgg import preprocess
+    _, gradient, parts = whole.value_and_gradient(tf.Variable(preprocess(start[None])))
+    total, tiled_gradient, tiled_parts = tiled.value_and_gradient(preprocess(start[None]))
+    assert float(parts["texture"]) > 0
+    for name, value in parts.items():
+        assert tiled_parts[name] == pytest.approx(float(value), rel=1e-4), name
+    gradient = gradient.numpy()
+    error = np.abs(tiled_gradient.numpy() - gradient).max() / np.abs(gradient).max()
+    assert error <= 1e-3, error
+    return tiled
+
+
+@pytest.mark.parametrize("blend", [None, (0.25, 0.75)])
+def test_tiled_equals_untiled(random_vgg, blend):
+    # Every part, the sliced texture part's value and gradient, over 64 px tiles: the same
+    # tolerances as the Gram part's exactness tests (tests/test_tiled.py).
+    from nst_tf.network.vgg import FeatureExtractor
+    from nst_tf.objective.tiled import TiledObjective
+    from nst_tf.objective.whole import WholeObjective
+    extractor = FeatureExtractor(random_vgg, ("block1_conv1", "block2_conv1", "block3_conv1"),
+                                 ("block1_conv1", "block5_conv2"))
+    content, first, second, start = (random_image((117, 150), seed) for seed in (1, 2, 5, 3))
+    textures = [first] if blend is None else [first, second]
+    weights = (5.0, 1.0, 3.0, 100.0, 0.0)
+    options = dict(blend=blend or (), texture_loss="sliced_wasserstein", seed=7)
+    whole = WholeObjective(extractor, content[None], [t[None] for t in textures], weights,
+                           **options)
+    tiled = _compare(whole, TiledObjective(extractor, content, textures, textures, weights,
+                                           tile_size=64, **options), start)
+    assert len(tiled.gray_tiles) > 1 and tiled.weighting.sliced and tiled.gram_targets == []
+    for ours, theirs in zip(tiled.directions, whole.directions):
+        assert np.array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_tiled_equals_untiled_with_regions_and_a_texture_mask(random_vgg):
+    from nst_tf.network.vgg import FeatureExtractor
+    from nst_tf.objective.tiled import TiledObjective
+    from nst_tf.objective.whole import WholeObjective
+    extractor = FeatureExtractor(random_vgg, ("block1_conv1", "block2_conv1"),
+                                 ("block1_conv1",))
+    content, first, second, start = (random_image((96, 130), seed) for seed in (1, 2, 5, 3))
+    left = np.zeros((96, 130), np.float32)
+    left[:, :70] = 1.0
+    part = np.zeros((96, 130), np.float32)
+    part[20:80, 10:100] = 1.0
+    regions, texture_masks = [left, 1.0 - left], [part, None]
+    weights = (0.0, 1.0, 0.0, 100.0, 0.0)
+    options = dict(texture_loss="sliced_wasserstein", gray_texture=False)
+    whole = WholeObjective(extractor, content[None], [first[None], second[None]], weights,
+                           region_masks=[m[None, ..., None] for m in regions],
+                           texture_region_masks=[None if m is None else m[None, ..., None]
+                                                 for m in texture_masks], **options)
+    _compare(whole, TiledObjective(extractor, content, [first, second], [first, second],
+                                   weights, tile_size=64, region_masks=regions,
+                                   texture_region_masks=texture_masks, **options), start)

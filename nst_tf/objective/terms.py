@@ -104,6 +104,27 @@ def projection_directions(channels: int, seed: Tuple[int, int]):
     return directions / tf.norm(directions, axis=0, keepdims=True)
 
 
+def layer_directions(channels: Sequence[int], seed: int) -> List:
+    """One set of projection_directions per texture layer of these channel counts, from the
+    run's seed and the layer's place: the whole and the tiled evaluations draw the same."""
+    return [projection_directions(int(c), (int(seed), index)) for index, c in enumerate(channels)]
+
+
+def assign_by_rank(projections, target_sorted):
+    """numpy: (P, k) projections and a target's sorted (M, k) -> (P, k), each projection's
+    target: the target's quantile of the projection's rank along its direction (what the
+    sliced Wasserstein distance compares it with, and pulls it to). The tiled evaluation's
+    sort over the whole picture."""
+    import numpy as np
+    count = projections.shape[0]
+    matched = quantiles(target_sorted, count)
+    matched = matched.numpy() if hasattr(matched, "numpy") else matched
+    assigned = np.empty_like(projections)
+    for column in range(projections.shape[1]):
+        assigned[np.argsort(projections[:, column], kind="stable"), column] = matched[:, column]
+    return assigned
+
+
 def sorted_projections(positions, directions):
     """(P, c) feature vectors -> (P, k): their projections on each direction, each column
     sorted: the empirical distribution of the features along each direction."""

@@ -36,9 +36,9 @@ from nst_tf.io.inputs import as_texture_list
 from nst_tf.network.vgg import FeatureExtractor, preprocess
 from nst_tf.objective.grid import (BALANCED_TILE_HALOS, core_mask, core_slice, footprint, halo,
                                    stride_grid, tiling)
-from nst_tf.objective.terms import (Weighting, anchored_distance, blended, gram_distance,
-                                    gram_sums, gram_surrogate, layer_mean, pooled,
-                                    square_distance, total_variation)
+from nst_tf.objective.terms import (Weighting, anchored_distance, assign_by_rank, blended,
+                                    gram_distance, gram_sums, gram_surrogate, layer_directions,
+                                    layer_mean, pooled, square_distance, total_variation)
 from nst_tf.steps import LOSS_PARTS
 
 # A stored target may take at most this many floats per picture pixel (the picture itself: 3).
@@ -60,12 +60,21 @@ class TiledObjective:
     (and each Gram texture's) size, (H, W) each. The guided Gram matrices are sums over the
     region's weighted positions over the region's weight, accumulated over the tiles like the
     plain ones, so they stay exact.
+
+    texture_loss 'sliced_wasserstein' (WholeObjective): a first pass projects every core's
+    features on the layers' directions into picture-sized maps, the projections are sorted over
+    the whole picture and each is given its target (the texture's quantile of its rank), and the
+    second pass differentiates, tile by tile, the weighted squared distance of the projections
+    to those targets, whose gradient is the distance's. Memory: one map per texture layer of
+    the picture's positions x channels (block1_conv1: 64 floats a pixel), and the texture's
+    sorted projections as large.
     """
 
     def __init__(self, extractor: FeatureExtractor, content, raw_texture, gram_texture,
                  loss_weights: Sequence[float], layer_weights: Sequence[float] = (),
                  tile_size: int = 1024, gray_texture: bool = True, blend: Sequence[float] = (),
-                 region_masks=None, texture_region_masks=None, anchors=()):
+                 region_masks=None, texture_region_masks=None, anchors=(),
+                 texture_loss: str = "gram", seed: int = 0):
         self.extractor = extractor
         self.anchors = [(preprocess(np.asarray(target, np.float32)[None]).numpy(),
                          np.asarray(weights, np.float32).reshape((1,) + tuple(
@@ -76,7 +85,10 @@ class TiledObjective:
         self.texture_layers = extractor.texture_layers
         self.content_layers = extractor.content_layers
         self.weighting = Weighting.of(loss_weights, layer_weights, len(self.texture_layers),
-                                      gray_texture, blend, len(raw_textures))
+                                      gray_texture, blend, len(raw_textures), texture_loss)
+        self.directions = (layer_directions([extractor.model.get_layer(name).output.shape[-1]
+                                             for name in self.texture_layers], seed)
+                           if self.weighting.sliced else [])
         self.tile_size = int(tile_size)
         self.size = tuple(np.asarray(content).shape[:2])
         # The content and the raw textures are kept as given (RGB, no copy) and preprocessed
@@ -119,7 +131,15 @@ class TiledObjective:
         # The colour step computes the direct part too; synthesis has neither.
         self.runs_colour_step = weights["content"] > 0 or weights["direct"] > 0
         self.stored_targets = self._stored_content_targets() if self.runs_colour_step else {}
-        if self.guidance is None:
+        if self.weighting.sliced:
+            self.gram_targets = []
+            texture_region_masks = texture_region_masks or [None] * len(gram_textures)
+            # Per texture (or region): each layer's sorted projections, (M, c).
+            self.sorted_targets = [self._sorted_picture(self._viewed(t), None if mask is None
+                                                        else self._guidance(np.asarray(
+                                                            mask, np.float32)[None]))
+                                   for t, mask in zip(gram_textures, texture_region_masks)]
+        elif self.guidance is None:
             self.gram_targets = blended([self._gram_accumulated(self._viewed(t))
                                          for t in gram_textures], self.weighting.blend)
         else:  # one target per region, (regions, c, c) at each layer
@@ -196,13 +216,26 @@ class TiledObjective:
             picture(), picture(), [picture(self._channels(n)) for n in self.stored_layers],
             origin, core])
         textures = tf.TensorSpec([None, None, None, 3], tf.float32)
+        if self.weighting.sliced:  # the texture part's targets: per layer a map and its weight
+            self._projections = tf.function(
+                lambda image_tile, origin, core: self._projections_of(
+                    self.weighting.texture_view(image_tile), origin, core),
+                input_signature=[picture(), origin, core])
+            self._texture_projections = tf.function(self._projections_of,
+                                                    input_signature=[picture(), origin, core])
+            deltas = [[picture(self._channels(n)) for n in self.texture_layers],
+                      [picture(1) for _ in self.texture_layers]]
+        elif self.guidance is None:
+            deltas = [tf.TensorSpec([self._channels(n)] * 2, tf.float32)
+                      for n in self.texture_layers]
+        else:
+            deltas = [tf.TensorSpec([None] + [self._channels(n)] * 2, tf.float32)
+                      for n in self.texture_layers]
         if self.guidance is None:
             self._gray_step = tf.function(
                 lambda image_tile, texture_tile, gram_deltas, origin, core: self._gray_gradient(
                     image_tile, texture_tile, gram_deltas, origin, core),
-                input_signature=[picture(), textures, [
-                    tf.TensorSpec([self._channels(n)] * 2, tf.float32)
-                    for n in self.texture_layers], origin, core])
+                input_signature=[picture(), textures, deltas, origin, core])
             return
         guidance = [tf.TensorSpec([None, None, None, 1], tf.float32) for _ in self.texture_layers]
         self._guided_gram_sums = tf.function(self._gram_sums_of, input_signature=[
@@ -212,8 +245,7 @@ class TiledObjective:
                 self.weighting.texture_view(image_tile), origin, core, guidance),
             input_signature=[picture(), origin, core, guidance])
         self._gray_step = tf.function(self._gray_gradient, input_signature=[
-            picture(), textures, [tf.TensorSpec([None] + [self._channels(n)] * 2, tf.float32)
-                                  for n in self.texture_layers], origin, core, guidance])
+            picture(), textures, deltas, origin, core, guidance])
 
     def _gram_sums_of(self, viewed_tile, origin, core, guidance=None):
         """sum over the core positions of f f^T, per texture layer: [(c, c)]; with guidance
@@ -225,6 +257,87 @@ class TiledObjective:
                     for name, f in zip(self.texture_layers, features)]
         return [gram_sums(f, core_mask(f, origin, core, self.strides[name]) * g)
                 for name, f, g in zip(self.texture_layers, features, guidance)]
+
+    def _projected(self, features, layer: int):
+        """(1, h, w, c) features -> their projections on texture layer `layer`'s directions."""
+        channels = features.shape[-1]
+        return tf.reshape(tf.matmul(tf.reshape(features, [-1, channels]),
+                                    self.directions[layer]), tf.shape(features))
+
+    def _projections_of(self, viewed_tile, origin, core):
+        """The core's projections at each texture layer: [(1, hc, wc, c)]."""
+        features = self.extractor.texture_features(viewed_tile)
+        return [self._projected(core_slice(f, origin, core, self.strides[name]), layer)
+                for layer, (name, f) in enumerate(zip(self.texture_layers, features))]
+
+    def _projection_maps(self, picture, projections_of) -> List[np.ndarray]:
+        """A preprocessed picture's projections at each texture layer, assembled from the cores
+        of its tiles: [(H/s, W/s, c)]."""
+        size = tuple(picture.shape[1:3])
+        tiles = (self.gray_tiles if size == self.size else
+                 tiling(size, self.gray_tile_size, self.gray_halo, self.gray_grid))
+        maps = [np.zeros((size[0] // self.strides[name], size[1] // self.strides[name],
+                          self._channels(name)), np.float32) for name in self.texture_layers]
+        for core, origin, bounds in tiles:
+            found = projections_of(tf.constant(self._cut(picture, bounds)),
+                                   tf.constant(origin, tf.int32), tf.constant(core, tf.int32))
+            for name, layer_map, values in zip(self.texture_layers, maps, found):
+                stride = self.strides[name]
+                layer_map[core[0] // stride:core[1] // stride,
+                          core[2] // stride:core[3] // stride] = values[0].numpy()
+        return maps
+
+    def _sorted_picture(self, viewed, guidance=None) -> List[np.ndarray]:
+        """A texture's sorted projections at each layer, (M, c): over every position, or those
+        where its mask (guidance, per layer (1, h, w, 1)) is at least one half."""
+        maps = self._projection_maps(viewed, self._texture_projections)
+        return [np.sort(layer_map.reshape(-1, layer_map.shape[-1]) if guidance is None else
+                        layer_map[guidance[layer][0, ..., 0] >= 0.5], axis=0)
+                for layer, layer_map in enumerate(maps)]
+
+    def _sliced_targets(self, image):
+        """The sliced Wasserstein part's value (unweighted) and, per texture layer, the map of
+        each position's target and of its weight: the pass over the whole picture that the
+        tiles' gradients need. Blended textures: their targets' weighted sum (the gradient of
+        the weighted sum of distances, the shares summing to 1); regions: each position its
+        region's target, weighted 1 / (the region's positions)."""
+        maps = self._projection_maps(image, self._projections)
+        values, targets, weights = [], [], []
+        for layer, layer_map in enumerate(maps):
+            target = np.zeros_like(layer_map)
+            weight = np.zeros(layer_map.shape[:2] + (1,), np.float32)
+            value = 0.0
+            if self.guidance is None:
+                places = [(np.ones(layer_map.shape[:2], bool), share, sorted_target[layer])
+                          for share, sorted_target in zip(self.weighting.blend,
+                                                          self.sorted_targets)]
+            else:
+                places = [(self.guidance[layer][r, ..., 0] >= 0.5, 1.0, sorted_target[layer])
+                          for r, sorted_target in enumerate(self.sorted_targets)]
+            for where, share, sorted_target in places:
+                positions = layer_map[where]
+                if len(positions) == 0:
+                    continue
+                assigned = assign_by_rank(positions, sorted_target)
+                value += share * float(np.mean(np.square(positions.astype(np.float64)
+                                                         - assigned)))
+                weight[where] += share / len(positions)
+                target[where] += share / len(positions) * assigned
+            targets.append(np.where(weight > 0, target / np.maximum(weight, 1e-30), 0.0)
+                           .astype(np.float32))
+            weights.append(weight)
+            values.append(value)
+        return layer_mean(values, self.weighting.layer_weights), targets, weights
+
+    def _map_tile(self, maps, origin, bounds):
+        """The tile's part of picture-sized maps at each texture layer: [(1, h/s, w/s, k)]."""
+        tiles = []
+        for name, layer_map in zip(self.texture_layers, maps):
+            stride = self.strides[name]
+            top, left = origin[0] // stride, origin[1] // stride
+            tiles.append(tf.constant(layer_map[None, top:top + (bounds[1] - bounds[0]) // stride,
+                                               left:left + (bounds[3] - bounds[2]) // stride]))
+        return tiles
 
     def _colour_gradient(self, image_tile, content_tile, stored_targets, origin, core):
         """Gradient of the core's direct and content shares w.r.t. the tile, and the weighted
@@ -289,7 +402,16 @@ class TiledObjective:
                     for name, f, target, mask in zip(self.texture_layers, features,
                                                      raw_targets[r], region_masks[r])])
                     for r in range(regions)])
-            if weighting.uses_gram:
+            if weighting.uses_gram and weighting.sliced:
+                # The weighted squared distance of the projections to their targets, whose
+                # gradient is the sliced Wasserstein distance's (the targets held fixed).
+                targets, target_weights = gram_deltas
+                unweighted["texture"] = layer_mean([
+                    square_distance(self._projected(f, layer), target, float(f.shape[-1]),
+                                    mask * weight)
+                    for layer, (f, target, weight, mask) in enumerate(zip(
+                        features, targets, target_weights, masks))], weighting.layer_weights)
+            elif weighting.uses_gram:
                 unweighted["texture"] = tf.add_n([layer_mean([
                     gram_surrogate(f, delta, weight, mask)
                     for f, delta, weight, mask in zip(features, deltas[r], weights[r],
@@ -351,7 +473,15 @@ class TiledObjective:
         weighting = self.weighting
         parts = dict.fromkeys(LOSS_PARTS, 0.0)
         gradient = np.zeros(tuple(image.shape), np.float32)
-        if weighting.uses_gram:
+        if weighting.uses_gram and weighting.sliced:
+            texture, targets, target_weights = self._sliced_targets(image)
+            parts["texture"] = float(weighting.weighted({"texture": texture})["texture"])
+            gram_deltas = (targets, target_weights)
+        elif weighting.sliced:
+            gram_deltas = ([np.zeros((1, 1, self._channels(n)), np.float32)
+                            for n in self.texture_layers],
+                           [np.zeros((1, 1, 1), np.float32) for _ in self.texture_layers])
+        elif weighting.uses_gram:
             if self.guidance is None:
                 grams = self._gram_accumulated(image, self._image_gram_sums)
                 texture = layer_mean([gram_distance(g, t) for g, t in
@@ -398,6 +528,8 @@ class TiledObjective:
     def _texture_tile_step(self, image, core, origin, bounds, gradient, parts,
                            gram_deltas) -> None:
         """Adds the texture branch's gradient over one tile (core and halo) and its raw share."""
+        if self.weighting.sliced:  # the picture's target maps: the tile's part of each
+            gram_deltas = [self._map_tile(maps, origin, bounds) for maps in gram_deltas]
         arguments = [tf.constant(self._cut(image, bounds)),
                      self._texture_views_tile(bounds), gram_deltas,
                      tf.constant(origin, tf.int32), tf.constant(core, tf.int32)]

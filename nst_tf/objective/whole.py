@@ -14,8 +14,8 @@ from nst_tf.io.inputs import as_texture_list
 from nst_tf.network.vgg import FeatureExtractor, preprocess
 from nst_tf.objective.grid import footprint
 from nst_tf.objective.terms import (Weighting, anchored_distance, blended, gram, gram_distance,
-                                    guided_gram, layer_mean, pooled, positions_of,
-                                    projection_directions, sliced_wasserstein,
+                                    guided_gram, layer_directions, layer_mean, pooled,
+                                    positions_of, sliced_wasserstein,
                                     sorted_projections, square_distance, total_variation)
 
 
@@ -98,9 +98,7 @@ class WholeObjective:
         (drawn here the first time); masks: per layer the pooled mask of the part whose
         statistics count, or None."""
         if not self.directions:
-            self.directions = [
-                projection_directions(int(f.shape[-1]), (self.seed, index))
-                for index, f in enumerate(features)]
+            self.directions = layer_directions([f.shape[-1] for f in features], self.seed)
         masks = masks or [None] * len(features)
         return [[tf.constant(sorted_projections(
             positions_of(f[i:i + 1], None if m is None else m[min(i, m.shape[0] - 1):][:1]), d))

@@ -47,14 +47,6 @@ def run_plan(content_size: Size, config: TransferConfig) -> RunPlan:
     tile = tile_size(tuple(content_size), config.split, 0 if exact else config.max_dim)
     columns, rows = config.split
     full = (rows * tile[0], columns * tile[1])
-    if (config.texture_loss == "sliced_wasserstein" and config.global_statistics
-            and config.tile_size and max(full) > config.tile_size):
-        # The tiled evaluation has no sorted-projection pass yet (the quantiles are a
-        # statistic of the whole picture, like the Gram matrix, but need every position's
-        # projections at once).
-        raise NSTError(f"texture_loss sliced_wasserstein runs the {full[1]}x{full[0]} picture "
-                       f"untiled only: give --tile_size 0 (memory grows with the picture), or "
-                       f"a --max_dim under {config.tile_size}")
     if config.global_statistics:
         levels = picture_levels(full, config)
         reported = levels.steps

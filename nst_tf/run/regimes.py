@@ -169,7 +169,8 @@ class PictureRegime:
                                   config.loss_weights, config.texture_layer_weights,
                                   config.tile_size, gray_texture=config.gray_texture,
                                   blend=config.texture_blend, region_masks=masks,
-                                  texture_region_masks=texture_masks, anchors=anchors)
+                                  texture_region_masks=texture_masks, anchors=anchors,
+                                  texture_loss=config.texture_loss, seed=config.seed)
         return whole_objective(
             extractor, content[None], [t[None] for t in raw_textures], config,
             [t[None] for t in gram_textures] if config.texture_scale != 1.0 else None,
