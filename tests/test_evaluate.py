@@ -83,3 +83,21 @@ def test_published_results_layout_says_which_used_the_raw_loss():
     # Measured: CatCrack 0.00, CrocoLeaf 0.36, sand_block 0.31, peebles_under_water 0.57.
     assert abs(scores["CatCrack"]) < 0.05
     assert min(scores["CrocoLeaf"], scores["sand_block"], scores["peebles_under_water"]) > 0.25
+
+
+def test_texture_distances_are_zero_for_the_texture_and_order_a_copy_before_a_flat_picture(
+        random_vgg):
+    from bench.texture_distances import HELD_OUT_SEED, TextureDistances, histogram_distance
+    texture = random_image((64, 80), seed=3)
+    distances = TextureDistances(random_vgg, texture)
+    assert HELD_OUT_SEED != 0 and distances.directions[0].shape == (64, 4 * 64)
+    same = distances(texture)
+    assert same == pytest.approx({"sliced": 0.0, "gram": 0.0, "histogram": 0.0}, abs=1e-9)
+    shuffled = texture.reshape(-1, 3)[np.random.default_rng(0).permutation(64 * 80)].reshape(
+        texture.shape)  # the same colours, none of the structure
+    flat = np.full_like(texture, 128.0)
+    near, far = distances(shuffled), distances(flat)
+    assert near["histogram"] == pytest.approx(0.0, abs=1e-9)
+    assert 0 < near["sliced"] < far["sliced"] and far["gram"] > 0.1
+    # The histogram distance of two constant pictures is their difference in levels.
+    assert histogram_distance(np.full((4, 4, 3), 10.0), np.full((4, 4, 3), 13.0)) == 3.0
