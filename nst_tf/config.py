@@ -408,8 +408,8 @@ SHORT_HELP = {
     "texture_layer_weights": "One weight per texture layer for the Gram part; empty: all 1.",
     "texture_blend": "With several textures: one weight each for their blend; empty: equal.",
     "gray_texture": "Compare the texture in gray (structure, no colour) instead of in colour.",
-    "texture_loss": "gram (the original's) or sliced_wasserstein (the features' whole "
-                    "distribution).",
+    "texture_loss": "The Gram matrices' distance, or the whole distributions'.",
+    "temporal_weight": "Video: weight of the distance to the previous results, warped.",
     "original_colors": "Keep the content's colours: --color_transfer luminance.",
     "color_transfer": "luminance: the content's chroma; histogram: the texture's colours "
                       "matched to the content's.",
