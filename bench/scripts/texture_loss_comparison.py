@@ -3,12 +3,13 @@ and one number of steps, scored by measures neither loss optimises (bench/textur
 
     python bench/scripts/texture_loss_comparison.py --weights $NST_TF_REAL_WEIGHTS \
         --textures examples/gravel.jpg,examples/brick.jpg,skimage:grass,... \
-        --size 192 --steps 200 --output_dir texture_losses
+        --size 128 --steps 100 --output_dir texture_losses
 
 A texture is a path, `skimage:NAME` (a sample image of scikit-image's wheel, unpacked into
 --skimage_dir: grass, hubble_deep_field, immunohistochemistry, ...) or `medium:NAME` (the right
 half of NAME_in.* in $NST_TF_MEDIUM_EXAMPLES: the original's texture). Each is synthesized with
-each loss from the same noise (seed 0), the synthesis preset's weights, Adam. Prints a Markdown
+each loss from the same noise (seed 0), the synthesis preset's weights and optimiser (L-BFGS-B
+unless --optimizer). Prints a Markdown
 table (held-out sliced distance, Gram distance, histogram distance, seconds a step) and writes
 OUTPUT_DIR/NAME.png (texture | gram | sliced Wasserstein) and results.json.
 """
@@ -47,8 +48,9 @@ def main() -> None:
     parser.add_argument("--weights", required=True)
     parser.add_argument("--textures", required=True)
     parser.add_argument("--skimage_dir", type=Path, default=Path("skimage_wheel"))
-    parser.add_argument("--size", type=int, default=192)
-    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--size", type=int, default=128)
+    parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--optimizer", default=None, help="default: the synthesis mode's")
     parser.add_argument("--output_dir", type=Path, default=Path("texture_losses"))
     args = parser.parse_args()
     from nst_tf.tensorflow_quietly import import_tensorflow_quietly
@@ -69,7 +71,7 @@ def main() -> None:
         for loss in LOSSES:
             config = TransferConfig(mode="synthesize", size=(args.size, args.size),
                                     weights=args.weights, texture_loss=loss,
-                                    iterations=args.steps, optimizer="adam")
+                                    iterations=args.steps, optimizer=args.optimizer)
             reports = []
             outcome = default_engine().run(Request(None, texture, config), reports.append)
             if outcome.status != "done":
