@@ -69,6 +69,18 @@ def wait_until(condition, timeout=120.0, what="the page"):
     raise AssertionError(f"{what} never got there")
 
 
+def start_a_run_that_goes_on(page, plan):
+    """Starts 5000 steps at 48 px with no early end on a plateau (a run that is stopped, not
+    finished), once the page shows `plan`; returns when it is running."""
+    page.fill("#setting-max_dim", "48")
+    page.fill("#setting-iterations", "5000")
+    page.click("#more summary")
+    page.fill("#setting-min_learning_rate", "0")
+    sync_api.expect(page.locator("#plan")).to_contain_text(plan)
+    page.click("#start")
+    sync_api.expect(page.locator("#run-state")).to_contain_text("running", timeout=120_000)
+
+
 def test_upload_start_watch_stop_and_download(page, tmp_path):
     content = write_png(tmp_path / "content.png", random_image((40, 56), 1))
     texture = write_png(tmp_path / "texture.png", random_image((50, 50), 2))
@@ -176,13 +188,7 @@ def test_with_a_token_a_second_tab_follows_the_run_and_a_closed_tab_leaves_it(br
         assert "token" not in first.url
         first.click("#content-examples >> text=cat.jpg")
         first.click("#texture-examples >> text=gravel.jpg")
-        first.fill("#setting-max_dim", "48")
-        first.fill("#setting-iterations", "5000")
-        first.click("#more summary")
-        first.fill("#setting-min_learning_rate", "0")
-        sync_api.expect(first.locator("#plan")).to_contain_text("Result: 48×32 px")
-        first.click("#start")
-        sync_api.expect(first.locator("#run-state")).to_contain_text("running")
+        start_a_run_that_goes_on(first, "Result: 48×32 px")
         run_id = first.url.split("#run=")[1]
         second = context.new_page()
         second.goto(f"http://127.0.0.1:{guarded.port}/")  # no token: the cookie does
@@ -241,13 +247,7 @@ def test_stop_with_a_late_reply_ends_stopped_and_a_reload_keeps_the_run_and_its_
     content = write_png(tmp_path / "content.png", random_image((40, 56), 1))
     page.set_input_files("#content-file", str(content))
     page.click("#texture-examples >> text=gravel.jpg")
-    page.fill("#setting-max_dim", "48")
-    page.fill("#setting-iterations", "5000")
-    page.click("#more summary")
-    page.fill("#setting-min_learning_rate", "0")
-    sync_api.expect(page.locator("#plan")).to_contain_text("Result: 48×34 px")
-    page.click("#start")
-    sync_api.expect(page.locator("#run-state")).to_contain_text("running", timeout=120_000)
+    start_a_run_that_goes_on(page, "Result: 48×34 px")
     page.reload()
     sync_api.expect(page.locator("#run-state")).to_contain_text("running")
     sync_api.expect(page.locator("#content-name")).to_have_text("your photo (56×40)")
@@ -284,13 +284,7 @@ def test_a_painted_two_region_mask_runs_and_each_region_takes_its_texture(browse
         page = context.new_page()
         page.goto(shown.url)
         page.wait_for_selector("#setting-max_dim")
-        page.click("#pairs >> text=cat + gravel")
-        page.click("#add-texture")
-        page.click("#texture2-examples >> text=brick.jpg")
-        sync_api.expect(page.locator("#brush-2")).to_be_visible()
-        page.locator("#brush-size").fill("160")
         paint_halves(page)
-        sync_api.expect(page.locator("#mask-name")).to_have_text("regions painted")
         page.fill("#setting-max_dim", "96")
         page.fill("#setting-iterations", "40")
         page.select_option("#setting-optimizer", "adam")
@@ -319,9 +313,15 @@ def test_a_painted_two_region_mask_runs_and_each_region_takes_its_texture(browse
         assert to[own] < 0.7 * to[1 - own], (own, to)
 
 
-def paint_halves(page, box_selector="#paint-canvas"):
-    """Brush 1 over the left half of the canvas, brush 2 over the right, in nine strokes each."""
-    canvas = page.locator(box_selector)
+def paint_halves(page):
+    """The cat with gravel and bricks: brush 1 (gravel) over the left half of the canvas, brush 2
+    (bricks) over the right, in nine strokes each, the largest brush."""
+    page.click("#pairs >> text=cat + gravel")
+    page.click("#add-texture")
+    page.click("#texture2-examples >> text=brick.jpg")
+    sync_api.expect(page.locator("#brush-2")).to_be_visible()
+    page.locator("#brush-size").fill("160")
+    canvas = page.locator("#paint-canvas")
     box = canvas.bounding_box()
     for brush, (start, end) in (("#brush-1", (0.0, 0.5)), ("#brush-2", (0.5, 1.0))):
         page.check(brush)
@@ -331,6 +331,7 @@ def paint_halves(page, box_selector="#paint-canvas"):
             page.mouse.down()
             page.mouse.move(box["x"] + end * box["width"] - 2, y, steps=8)
             page.mouse.up()
+    sync_api.expect(page.locator("#mask-name")).to_have_text("regions painted")
 
 
 def save_screenshot(page, path):
@@ -356,12 +357,7 @@ def test_screenshot_of_the_page_mid_run_on_the_shipped_photos(browser):
     try:
         page = context.new_page()
         page.goto(shown.url)
-        page.click("#pairs >> text=cat + gravel")
-        page.click("#add-texture")
-        page.click("#texture2-examples >> text=brick.jpg")
-        page.locator("#brush-size").fill("160")
         paint_halves(page)
-        sync_api.expect(page.locator("#mask-name")).to_have_text("regions painted")
         page.fill("#setting-max_dim", "256")
         page.fill("#setting-iterations", "160")
         sync_api.expect(page.locator("#plan")).to_contain_text("Result: 256×170 px")
