@@ -297,6 +297,10 @@ def test_a_painted_two_region_mask_runs_and_each_region_takes_its_texture(browse
             with page.expect_download() as download:
                 page.click(f"#download-{name}")
             results[name] = np.asarray(Image.open(download.value.path()).convert("RGB"))
+        page.reload()  # the run's photos, second texture and painted regions come back
+        sync_api.expect(page.locator("#texture2-name")).to_have_text("examples/brick.jpg")
+        sync_api.expect(page.locator("#mask-name")).to_have_text("regions painted")
+        assert page.locator("#setting-iterations").input_value() == "40"
     finally:
         context.close()
         shown.close()

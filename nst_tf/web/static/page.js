@@ -407,11 +407,13 @@ const paint = (() => {
     const img = $("paint-photo");
     if (img.dataset.source === source) return;
     img.dataset.source = source;
+    img.dataset.ready = "";
     img.onload = () => {
       const scale = Math.min(1, PAINT_SIZE / Math.max(img.naturalWidth, img.naturalHeight));
       canvas().width = Math.max(1, Math.round(img.naturalWidth * scale));
       canvas().height = Math.max(1, Math.round(img.naturalHeight * scale));
       clear();
+      img.dataset.ready = source;  // the canvas has the photo's shape: a mask may be drawn
     };
     img.src = source;
   }
@@ -825,7 +827,10 @@ function restore(asked) {
   refreshDefaults();
   if (asked.mask && asked.mask.upload) {
     const source = "/api/uploads/" + encodeURIComponent(asked.mask.upload);
-    const wait = () => { if ($("paint-canvas").width > 1 && $("paint-photo").complete) paint.draw(source); else setTimeout(wait, 100); };
+    const wait = () => {
+      if (sources.content && $("paint-photo").dataset.ready === sources.content) paint.draw(source);
+      else setTimeout(wait, 100);
+    };
     wait();
   }
   scheduleCheck();
