@@ -240,3 +240,18 @@ def test_the_batch_takes_a_clip_as_a_job(tmp_path):
         "cat.png": "done", "pan.mp4": "done"}
     made = clips.open_clip(tmp_path / "out" / "pan.mp4")
     assert (made.frames, made.size) == (3, (64, 48))
+
+
+def test_the_clip_written_keeps_the_frame_rate_and_the_sources_audio(tmp_path, frames_dir):
+    # Frames encoded with the audio of the part of the clip they came from (frames 1 to 3 of
+    # a 10 fps clip: from 0.1 s, 0.3 s long).
+    source = clips.open_clip(encoded_clip(tmp_path / "c.mp4", panned()))
+    out = tmp_path / "made"
+    out.mkdir()
+    for index, frame in enumerate(panned()[1:4]):
+        iio.imwrite(out / f"frame_{index:05d}.png", frame)
+    clips.write_video(tmp_path / "out.mp4", out, 3, source.fps, source, start_seconds=0.1)
+    made = clips.open_clip(tmp_path / "out.mp4")
+    assert (made.frames, made.fps, made.size, made.audio) == (3, 10.0, (64, 48), True)
+    clips.write_video(tmp_path / "quiet.mp4", out, 3, 10.0, None)
+    assert clips.open_clip(tmp_path / "quiet.mp4").audio is False
