@@ -537,6 +537,9 @@ def test_the_page_asks_for_a_mask_and_textures_it_can_use(client):
                                                 "settings": TINY})
     assert status == 400 and answer["error"] == (
         "the painted mask is no longer on the server; choose it again")
+    status, answer = client.post("/api/check", {**EXAMPLES, "mask": "mask.png",
+                                                "settings": TINY})
+    assert status == 400 and answer["error"] == "the painted mask must be given as an upload"
     blank = client.upload(png_bytes(np.zeros((20, 30, 3))), "blank.png")[1]["id"]
     status, answer = client.post("/api/check", {**EXAMPLES, "mask": {"upload": blank},
                                                 "settings": TINY})

@@ -55,8 +55,7 @@ from nst_tf.errors import NSTError
 from nst_tf.io.images import encode_image
 from nst_tf.web.runs import FINISHED, Run, RunQueue
 from nst_tf.web.settings import (MASK_NAME, MAX_TEXTURES, PREVIEW_SIZE, REGION_COLORS,
-                                 command_line,
-                                 config_from_form, form_fields, where_to_run)
+                                 command_line, config_from_form, form_fields, where_to_run)
 from nst_tf.web.uploads import MB, decode_photo, display_name
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -453,6 +452,9 @@ class Handler(BaseHTTPRequestHandler):
                     "height": upload.height})
 
     def _upload_of(self, spec, role: str) -> Upload:
+        """The upload {'upload': id} names; NSTError when it is not one, or forgotten."""
+        if not isinstance(spec, dict):
+            raise NSTError(f"the {role} must be given as an upload")
         with self.server.uploads_lock:
             upload = self.server.uploads.get(str(spec.get("upload")))
         if upload is None:
