@@ -110,18 +110,15 @@ def layer_directions(channels: Sequence[int], seed: int) -> List:
     return [projection_directions(int(c), (int(seed), index)) for index, c in enumerate(channels)]
 
 
-def assign_by_rank(projections, target_sorted):
-    """numpy: (P, k) projections and a target's sorted (M, k) -> (P, k), each projection's
-    target: the target's quantile of the projection's rank along its direction (what the
-    sliced Wasserstein distance compares it with, and pulls it to). The tiled evaluation's
-    sort over the whole picture."""
+def assign_by_rank(values, target_sorted):
+    """numpy: one direction's projections (P,) and a target's sorted ones (M,) -> (P,), each
+    projection's target: the target's quantile of the projection's rank (what the sliced
+    Wasserstein distance compares it with, and pulls it to). The tiled evaluation's sort over
+    the whole picture, a direction at a time."""
     import numpy as np
-    count = projections.shape[0]
-    matched = quantiles(target_sorted, count)
-    matched = matched.numpy() if hasattr(matched, "numpy") else matched
-    assigned = np.empty_like(projections)
-    for column in range(projections.shape[1]):
-        assigned[np.argsort(projections[:, column], kind="stable"), column] = matched[:, column]
+    matched = quantiles(np.asarray(target_sorted, np.float32)[:, None], len(values))
+    assigned = np.empty(len(values), np.float32)
+    assigned[np.argsort(values, kind="stable")] = np.asarray(matched)[:, 0]
     return assigned
 
 

@@ -300,13 +300,11 @@ class TiledObjective:
         each position's target and of its weight: the pass over the whole picture that the
         tiles' gradients need. Blended textures: their targets' weighted sum (the gradient of
         the weighted sum of distances, the shares summing to 1); regions: each position its
-        region's target, weighted 1 / (the region's positions)."""
+        region's target, weighted 1 / (the region's positions). A direction at a time, each
+        map overwritten by its targets: the picture's projections are held once."""
         maps = self._projection_maps(image, self._projections)
-        values, targets, weights = [], [], []
+        values, weights = [], []
         for layer, layer_map in enumerate(maps):
-            target = np.zeros_like(layer_map)
-            weight = np.zeros(layer_map.shape[:2] + (1,), np.float32)
-            value = 0.0
             if self.guidance is None:
                 places = [(np.ones(layer_map.shape[:2], bool), share, sorted_target[layer])
                           for share, sorted_target in zip(self.weighting.blend,
@@ -314,20 +312,26 @@ class TiledObjective:
             else:
                 places = [(self.guidance[layer][r, ..., 0] >= 0.5, 1.0, sorted_target[layer])
                           for r, sorted_target in enumerate(self.sorted_targets)]
-            for where, share, sorted_target in places:
-                positions = layer_map[where]
-                if len(positions) == 0:
-                    continue
-                assigned = assign_by_rank(positions, sorted_target)
-                value += share * float(np.mean(np.square(positions.astype(np.float64)
-                                                         - assigned)))
-                weight[where] += share / len(positions)
-                target[where] += share / len(positions) * assigned
-            targets.append(np.where(weight > 0, target / np.maximum(weight, 1e-30), 0.0)
-                           .astype(np.float32))
-            weights.append(weight)
+            places = [(where, share, sorted_target, int(where.sum()))
+                      for where, share, sorted_target in places if where.any()]
+            weight = np.zeros(layer_map.shape[:2], np.float32)
+            for where, share, _, count in places:
+                weight[where] += share / count
+            channels, value = layer_map.shape[-1], 0.0
+            for column in range(channels):
+                projections = layer_map[..., column]
+                target = np.zeros(layer_map.shape[:2], np.float64)
+                for where, share, sorted_target, count in places:
+                    found = projections[where]
+                    assigned = assign_by_rank(found, sorted_target[:, column])
+                    value += share * float(np.sum(np.square(found.astype(np.float64)
+                                                            - assigned))) / (count * channels)
+                    target[where] += share / count * assigned
+                layer_map[..., column] = np.where(weight > 0, target / np.maximum(weight, 1e-30),
+                                                  0.0)
+            weights.append(weight[..., None])
             values.append(value)
-        return layer_mean(values, self.weighting.layer_weights), targets, weights
+        return layer_mean(values, self.weighting.layer_weights), maps, weights
 
     def _map_tile(self, maps, origin, bounds):
         """The tile's part of picture-sized maps at each texture layer: [(1, h/s, w/s, k)]."""
