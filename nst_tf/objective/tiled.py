@@ -66,8 +66,8 @@ class TiledObjective:
     the whole picture and each is given its target (the texture's quantile of its rank), and the
     second pass differentiates, tile by tile, the weighted squared distance of the projections
     to those targets, whose gradient is the distance's. Memory: one map per texture layer of
-    the picture's positions x channels (block1_conv1: 64 floats a pixel), and the texture's
-    sorted projections as large.
+    the picture's positions x channels, overwritten by the targets (112 floats a pixel at
+    block1-3_conv1), and the texture's sorted projections as large: about 0.9 KB a pixel.
     """
 
     def __init__(self, extractor: FeatureExtractor, content, raw_texture, gram_texture,
