@@ -1,5 +1,6 @@
 """Video: clips in and out, the motion between frames, the temporal loss, resuming, bad input.
 Small synthetic clips whose motion is known: a picture panned across the frame."""
+import re
 import subprocess
 import sys
 import threading
@@ -255,3 +256,19 @@ def test_the_clip_written_keeps_the_frame_rate_and_the_sources_audio(tmp_path, f
     assert (made.frames, made.fps, made.size, made.audio) == (3, 10.0, (64, 48), True)
     clips.write_video(tmp_path / "quiet.mp4", out, 3, 10.0, None)
     assert clips.open_clip(tmp_path / "quiet.mp4").audio is False
+
+
+def test_the_progress_line_counts_the_later_frames_at_their_share_of_the_steps(tmp_path,
+                                                                              frames_dir):
+    # Three frames: the first 8 steps, the two later ones 2 each. After the first frame the
+    # time left is two frames at 2/8 of its time (not two first frames), to the 0.1 s printed.
+    done = _video_command(f"--content={frames_dir}", f"--texture={ROOT / 'examples' / 'gravel.jpg'}",
+                          "--weights=random", f"--output={tmp_path / 'out'}", "--max_dim=48",
+                          "--iterations=8", "--later_steps=2", "--frames=0:3")
+    # absl's app.run ends a run that succeeded with SystemExit(None).
+    assert done.stdout.splitlines()[-1] in ("EXIT 0 TF True", "EXIT None TF True"), (
+        done.stderr[-2000:])
+    first = next(line for line in done.stderr.splitlines() if line.startswith("frame 1/3: "))
+    seconds, left = (float(x) for x in re.fullmatch(
+        r"frame 1/3: 8 steps in ([\d.]+) s; ~([\d.]+) s left", first).groups())
+    assert left == pytest.approx(2 * seconds * 2 / 8, abs=0.1)

@@ -107,7 +107,12 @@ def run(argv):
     def on_frame(index, total, outcome, seconds) -> None:
         times.append(seconds)
         if FLAGS.progress:
-            pace = sum(times[1:]) / len(times[1:]) if len(times) > 1 else seconds
+            if len(times) > 1:
+                pace = sum(times[1:]) / len(times[1:])
+            elif index == 0:  # the later frames make later_steps steps of the first's
+                pace = seconds * settings.later_steps / max(1, outcome.steps)
+            else:  # a resumed run: this is a later frame already
+                pace = seconds
             left = pace * (total - index - 1)
             common.say(f"frame {index + 1}/{total}: {outcome.steps} steps in {seconds:.1f} s; "
                        f"~{common.duration(left)} left")
