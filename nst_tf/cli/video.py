@@ -12,7 +12,8 @@ import time
 from absl import app, flags
 
 from nst_tf.cli import common
-from nst_tf.presets import VIDEO_TEMPORAL_WEIGHT
+from nst_tf.presets import (VIDEO_LATER_LEARNING_RATE, VIDEO_LATER_STEPS, VIDEO_MAX_FRAMES,
+                            VIDEO_TEMPORAL_WEIGHT)
 
 USAGE = "--content CLIP --texture PHOTO --output CLIP [flags]"
 DESCRIPTION = """\
@@ -34,10 +35,10 @@ flags.DEFINE_string("frames", None, "A part of the clip: A:B, frames A to B-1 fr
 flags.DEFINE_integer("every", 1, "Take every N-th frame (the clip keeps its length).")
 flags.DEFINE_list("temporal_frames", None, "How far back the temporal targets look, in frames "
                   "(1: the previous one; 2, 4: further back where nearer ones do not reach).")
-flags.DEFINE_integer("later_steps", None, "Steps of every frame after the first.")
-flags.DEFINE_float("later_learning_rate", None, "Adam's learning rate on every frame after the "
-                   "first.")
-flags.DEFINE_integer("max_frames", None, "Refuse a run of more frames than this.")
+flags.DEFINE_integer("later_steps", VIDEO_LATER_STEPS, "Steps of every frame after the first.")
+flags.DEFINE_float("later_learning_rate", VIDEO_LATER_LEARNING_RATE, "Adam's learning rate on "
+                   "every frame after the first.")
+flags.DEFINE_integer("max_frames", VIDEO_MAX_FRAMES, "Refuse a run of more frames than this.")
 flags.DEFINE_float("fps", 25.0, "The frame rate of a folder of frames.")
 flags.DEFINE_boolean("progress", True, "A line per frame on stderr: frames done, seconds a "
                      "frame, time left.")
