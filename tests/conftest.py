@@ -180,3 +180,27 @@ def pytest_collection_modifyitems(config, items):
         if not (_starts_a_process(item) or item.originalname in NOT_QUICK
                 or item.get_closest_marker("slow")):
             item.add_marker(pytest.mark.quick)
+
+
+PAN_PX = 4  # panned(): the picture moves this many pixels left per frame
+
+
+def panned(count=5, height=48, width=64, seed=1):
+    """A wide picture seen through a window that moves PAN_PX right per frame: uint8 frames."""
+    wide = random_image((height, width + PAN_PX * count), seed).astype(np.uint8)
+    return [wide[:, PAN_PX * t:PAN_PX * t + width] for t in range(count)]
+
+
+def encoded_clip(path, frames, fps=10, audio=True):
+    """An H.264 clip of `frames` (with a sine tone when `audio`), made by the wheel's ffmpeg."""
+    import imageio_ffmpeg
+    height, width = frames[0].shape[:2]
+    exe = imageio_ffmpeg.get_ffmpeg_exe()
+    command = [exe, "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s",
+               f"{width}x{height}", "-r", str(fps), "-i", "-"]
+    if audio:
+        command += ["-f", "lavfi", "-i", f"sine=frequency=440:duration={len(frames) / fps}",
+                    "-shortest", "-c:a", "aac"]
+    command += ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-qp", "0", str(path)]
+    subprocess.run(command, input=b"".join(f.tobytes() for f in frames), check=True)
+    return path

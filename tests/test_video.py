@@ -17,16 +17,9 @@ from nst_tf.video import clip as clips  # noqa: E402
 from nst_tf.video.motion import optical_flow, reliability, warp, warping_error  # noqa: E402
 from nst_tf.video.transfer import (VideoSettings, finished_frames, frames_of,  # noqa: E402
                                    plan_video, run_video)
-from conftest import ROOT, random_image  # noqa: E402
+from conftest import PAN_PX, ROOT, encoded_clip, panned, random_image  # noqa: E402
 
 TINY = dict(weights="random", max_dim=64, iterations=3)
-PAN_PX = 4  # the picture moves this many pixels left per frame
-
-
-def panned(count=5, height=48, width=64, seed=1):
-    """A wide picture seen through a window that moves PAN_PX right per frame: uint8 frames."""
-    wide = random_image((height, width + PAN_PX * count), seed).astype(np.uint8)
-    return [wide[:, PAN_PX * t:PAN_PX * t + width] for t in range(count)]
 
 
 @pytest.fixture
@@ -36,21 +29,6 @@ def frames_dir(tmp_path):
     for t, frame in enumerate(panned()):
         iio.imwrite(folder / f"f{t:03d}.png", frame)
     return folder
-
-
-def encoded_clip(path, frames, fps=10, audio=True):
-    """An H.264 clip of `frames` (with a sine tone when `audio`), made by the wheel's ffmpeg."""
-    import imageio_ffmpeg
-    height, width = frames[0].shape[:2]
-    exe = imageio_ffmpeg.get_ffmpeg_exe()
-    command = [exe, "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s",
-               f"{width}x{height}", "-r", str(fps), "-i", "-"]
-    if audio:
-        command += ["-f", "lavfi", "-i", f"sine=frequency=440:duration={len(frames) / fps}",
-                    "-shortest", "-c:a", "aac"]
-    command += ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-qp", "0", str(path)]
-    subprocess.run(command, input=b"".join(f.tobytes() for f in frames), check=True)
-    return path
 
 
 def test_a_folder_and_a_file_read_the_same_frames_with_their_rate_and_audio(tmp_path,

@@ -177,6 +177,73 @@ def test_a_run_at_global_statistics_draws_its_tiles_over_the_picture(page):
     assert page.locator("#tiles").get_attribute("viewBox") == "0 0 96 64"
 
 
+def test_sliders_write_into_their_boxes_and_follow_what_is_typed(page):
+    page.click("#pairs >> text=cat + gravel")
+    strength, slider = page.locator("#setting-texture_weight"), page.locator("#slider-texture_weight")
+    default = float(strength.get_attribute("placeholder"))
+    assert strength.input_value() == "" and float(slider.input_value()) == 0
+    page.focus("#slider-texture_weight")
+    page.keyboard.press("ArrowRight")  # one step: 10 ** 0.05 times the default
+    assert float(strength.input_value()) == pytest.approx(default * 10 ** 0.05, rel=5e-3)
+    sync_api.expect(page.locator("#command")).to_contain_text("--texture_weight=")
+    page.keyboard.press("ArrowLeft")  # back at the default: the box empty, no flag
+    assert strength.input_value() == ""
+    page.keyboard.press("End")
+    assert float(strength.input_value()) == pytest.approx(default * 10, rel=5e-3)
+    page.fill("#setting-texture_weight", str(default / 10))  # typed: the slider follows
+    assert float(slider.input_value()) == pytest.approx(-1)
+    steps, step_slider = page.locator("#setting-iterations"), page.locator("#slider-iterations")
+    default_steps = int(steps.get_attribute("placeholder").split()[0])
+    assert int(step_slider.input_value()) == default_steps
+    assert int(step_slider.get_attribute("max")) == 4 * default_steps
+    page.focus("#slider-iterations")
+    page.keyboard.press("ArrowLeft")
+    assert steps.input_value() == str(default_steps - 1)
+    sync_api.expect(page.locator("#plan")).to_contain_text(f"up to {default_steps - 1} ")
+    page.select_option("#setting-optimizer", "lbfgs")  # another default: the range follows
+    lbfgs_steps = int(steps.get_attribute("placeholder").split()[0])
+    assert int(step_slider.get_attribute("max")) == 4 * lbfgs_steps
+
+
+def test_a_clip_uploaded_runs_frame_by_frame_and_its_clip_downloads(page, tmp_path):
+    pytest.importorskip("imageio_ffmpeg")
+    pytest.importorskip("cv2")
+    from conftest import encoded_clip, panned
+    clip = encoded_clip(tmp_path / "walk.mp4", panned(count=6))
+    page.set_input_files("#content-file", str(clip))
+    sync_api.expect(page.locator("#content-name")).to_have_text(
+        "walk.mp4 (clip: 6 frames, 64×48, 10 fps, with sound)")
+    sync_api.expect(page.locator("#clip-fields")).to_be_visible()
+    page.click("#texture-examples >> text=gravel.jpg")
+    page.fill("#setting-max_dim", "64")
+    page.fill("#setting-iterations", "3")
+    page.fill("#clip-frames", "9:")
+    sync_api.expect(page.locator("#settings-message")).to_have_text(
+        "--frames 9: selects no frame of the clip's 6")
+    sync_api.expect(page.locator("#field-frames")).to_have_class(re.compile(r"\bbad\b"))
+    page.fill("#clip-frames", "0:2")
+    sync_api.expect(page.locator("#plan")).to_have_text(re.compile(
+        r"Result: a clip of 2 frames of 64×48 px: the first up to 3 adam steps, each later one "
+        r"20 \(about \d+ s\)\."))
+    page.click("#start")
+    sync_api.expect(page.locator("#run-state")).to_have_text("– done", timeout=240_000)
+    sync_api.expect(page.locator("#stat-frame")).to_have_text("2 / 2")
+    assert page.locator("#command").inner_text().startswith(
+        "# Run in a folder holding walk.mp4 and gravel.jpg (the example from nst-tf's examples/ "
+        "folder):\nnst-tf video --content=walk.mp4 --texture=gravel.jpg --output=result.mp4 "
+        "--frames=0:2 ")
+    with page.expect_download() as download:
+        page.click("#download-video")
+    from nst_tf.video.clip import open_clip
+    made = open_clip(download.value.path().rename(tmp_path / "made.mp4"))
+    assert (made.frames, made.size, made.audio) == (2, (64, 48), True)
+    # A reload keeps the clip, its part and the run.
+    page.reload()
+    sync_api.expect(page.locator("#content-name")).to_have_text("your clip (64×48)")
+    assert page.locator("#clip-frames").input_value() == "0:2"
+    sync_api.expect(page.locator("#run-state")).to_have_text("– done")
+
+
 def test_with_a_token_a_second_tab_follows_the_run_and_a_closed_tab_leaves_it(browser):
     guarded = serving(token="s3cret")
     context = browser.new_context()

@@ -15,7 +15,8 @@ import threading
 from absl import app, flags
 
 from nst_tf.cli import common
-from nst_tf.web.server import DEFAULT_MAX_MEGAPIXELS, DEFAULT_MAX_UPLOAD_MB, DEFAULT_PORT
+from nst_tf.web.server import (DEFAULT_MAX_CLIP_MB, DEFAULT_MAX_MEGAPIXELS, DEFAULT_MAX_UPLOAD_MB,
+                              DEFAULT_PORT)
 
 USAGE = "[--port N] [--host ADDRESS] [--token TOKEN] [--weights imagenet|FILE|random] [flags]"
 DESCRIPTION = """\
@@ -37,12 +38,14 @@ flags.DEFINE_string("weights", "imagenet", "'imagenet' (Keras' VGG19, downloaded
 flags.DEFINE_float("max_megapixels", DEFAULT_MAX_MEGAPIXELS, "Largest photo (from its header, "
                    "before decoding) and largest result the server takes, in megapixels.")
 flags.DEFINE_float("max_upload_mb", DEFAULT_MAX_UPLOAD_MB, "Largest upload the server takes, in MB.")
+flags.DEFINE_float("max_clip_mb", DEFAULT_MAX_CLIP_MB, "Largest clip the server takes, in MB "
+                   "(written to a private temporary folder while the server runs).")
 flags.DEFINE_integer("max_waiting", 20, "Most runs waiting in line; more are refused.")
 flags.DEFINE_float("preview_every", 1.0, "Seconds between two live pictures (at most one per step).")
 FLAGS = flags.FLAGS
 
 GROUPS = [("server", ("host", "port", "token", "weights")),
-          ("limits", ("max_megapixels", "max_upload_mb", "max_waiting", "preview_every"))]
+          ("limits", ("max_megapixels", "max_upload_mb", "max_clip_mb", "max_waiting", "preview_every"))]
 SHORT_HELP = {
     "host": "127.0.0.1: this machine only; 0.0.0.0: every interface (then give --token).",
     "token": "A secret the page and the API require; --token=generate makes one.",
@@ -59,7 +62,8 @@ def run(argv):
     try:
         server = make_server(weights=FLAGS.weights, host=FLAGS.host, port=FLAGS.port,
                              token=token, max_megapixels=FLAGS.max_megapixels,
-                             max_upload_mb=FLAGS.max_upload_mb, max_waiting=FLAGS.max_waiting,
+                             max_upload_mb=FLAGS.max_upload_mb,
+                             max_clip_mb=FLAGS.max_clip_mb, max_waiting=FLAGS.max_waiting,
                              preview_seconds=FLAGS.preview_every)
     except OSError as error:
         raise common.NSTError(f"cannot listen on {FLAGS.host}:{FLAGS.port} "

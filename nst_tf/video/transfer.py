@@ -128,11 +128,14 @@ def anchors_for(index: int, content: np.ndarray, contents: dict, results: dict,
 
 def run_video(content, texture, output, config: TransferConfig, video: VideoSettings,
               plan: Optional[VideoPlan] = None, on_frame: Optional[Callable] = None,
-              on_step: Optional[Callable] = None, stop=None, engine=None):
+              on_step: Optional[Callable] = None, stop=None, engine=None,
+              on_start: Optional[Callable] = None, content_mask=None):
     """Makes the clip: every frame through the engine, the video file at the end (a folder
     output keeps the frames only). on_frame(index, count, outcome, seconds) after each frame;
-    on_step(StepReport) and stop as for one transfer. Returns the last frame's Outcome (its
-    status says how the run ended: done, stopped or failed)."""
+    on_step(StepReport), stop and on_start(TextureTransfer, Prepared) as for one transfer (on
+    every frame made). content_mask: one mask for every frame, in place of config.content_mask
+    (an array, as the engine's Request takes it). Returns the last frame's Outcome (its status
+    says how the run ended: done, stopped or failed)."""
     from nst_tf.io.images import resize
     from nst_tf.run.engine import DONE, Request, default_engine
     engine = engine or default_engine()
@@ -165,8 +168,8 @@ def run_video(content, texture, output, config: TransferConfig, video: VideoSett
                 warped, weights = anchors[0]
                 init = weights[..., None] * warped + (1.0 - weights[..., None]) * current
             request = Request(current, texture, later if anchors else config, init=init,
-                              anchors=anchors)
-            outcome = engine.run(request, on_step, stop=stop)
+                              anchors=anchors, content_mask=content_mask)
+            outcome = engine.run(request, on_step, stop=stop, on_start=on_start)
             if outcome.image is None:
                 return outcome
             if outcome.status != DONE:

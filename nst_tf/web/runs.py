@@ -6,12 +6,17 @@ keeps the best image so far (TextureTransfer.keep_best, then result(): what Ctrl
 command line). Whoever knows a run's id sees it (a second tab) and may stop it; a closed tab
 changes nothing. The photos are numpy arrays in memory.
 
+A clip's run (nst_tf.video.run_video) makes its frames one after the other into its own folder
+(nst_tf.web.clips), then the video file; a Stop keeps the finished frames as a shorter clip.
+
 TensorFlow is imported by the worker thread when the first run starts.
 """
 from __future__ import annotations
 
 import collections
+import dataclasses
 import secrets
+import shutil
 import sys
 import threading
 import time
@@ -53,8 +58,17 @@ class Run:
     def __init__(self, config: TransferConfig, content: Optional[np.ndarray], textures: list,
                  names: dict, command: str, size, level_steps,
                  content_mask: Optional[np.ndarray] = None, asked: Optional[dict] = None,
-                 tiles: Optional[list] = None):
+                 tiles: Optional[list] = None, clip=None, video=None, frames: int = 0,
+                 folder_for=None, release=None):
         self.id = secrets.token_urlsafe(12)
+        # A clip's run: the clip (nst_tf.web.clips.ClipUpload), its VideoSettings, how many
+        # frames it makes, the folder its frames and video go into (folder_for(run id)), and
+        # what to call once the run no longer needs the clip.
+        self.clip, self.video, self.frame_count = clip, video, frames
+        self.folder = None if folder_for is None else folder_for(self.id)
+        self._release = release
+        self.frames_done, self.frame_seconds = 0, []
+        self.video_file = None  # the clip made (also by a Stop, from the finished frames)
         self.config, self.content, self.textures = config, content, textures
         self.content_mask = content_mask
         # The painted mask, for its download beside the command line that names it.
@@ -74,6 +88,13 @@ class Run:
         self.version = 0  # bumped on every change the page may show
         self._png = {}
 
+    def let_go(self) -> None:
+        """The run needs its photos and clip no more (it finished, or left the line)."""
+        self.content = self.textures = self.content_mask = None
+        if self._release is not None:
+            self._release()
+            self._release = None
+
     def rate(self) -> Optional[float]:
         """Steps per second over the last ten reports."""
         recent = self.reports[-11:]
@@ -86,9 +107,15 @@ class Run:
         if not self.reports or self.state not in (RUNNING, STOPPING):
             return None
         last = self.reports[-1]
+        rate = self.rate()
+        if self.clip is not None:  # this frame's steps left, then every later frame's
+            if rate is None:
+                return None
+            this = self.level_steps[0] if self.frames_done == 0 else self.video.later_steps
+            later = self.frame_count - self.frames_done - 1
+            return max(0.0, this - last["step"] - 1 + later * self.video.later_steps) / rate
         if last.get("remaining_s") is not None:
             return float(last["remaining_s"])
-        rate = self.rate()
         level = min(last.get("level", 0), len(self.level_steps) - 1) if len(
             self.level_steps) > 1 else 0
         left = self.level_steps[level] - last["step"] - 1 + sum(self.level_steps[level + 1:])
@@ -178,7 +205,7 @@ class RunQueue:
                 self.waiting.remove(run)
                 run.state, run.ended = CANCELLED, time.time()
                 run.message = "stopped before it started"
-                run.content = run.textures = None
+                run.let_go()
                 self._bump(*self.waiting, run)
             elif run.state in (STARTING, RUNNING):
                 run.stop_asked.set()
@@ -208,6 +235,9 @@ class RunQueue:
             "mode": run.config.mode, "optimizer": run.config.optimizer,
             "version": run.version, "asked": run.asked, "mask": run.mask_png is not None,
             "tiles": run.tiles,
+            "clip": None if run.clip is None else {
+                "frames": run.frame_count, "done": run.frames_done,
+                "later_steps": run.video.later_steps, "video": run.video_file is not None},
         }
 
     def close(self, timeout: float = 30.0) -> Optional[Run]:
@@ -218,6 +248,7 @@ class RunQueue:
             stopped = self.current
             for run in list(self.waiting):
                 run.state, run.message = CANCELLED, "the server stopped"
+                run.let_go()
             self.waiting.clear()
             if stopped is not None:
                 stopped.stop_asked.set()
@@ -247,6 +278,8 @@ class RunQueue:
         finished = [run for run in self.runs.values() if run.state in FINISHED]
         for run in finished[:max(0, len(finished) - KEEP_FINISHED)]:
             del self.runs[run.id]
+            if run.folder is not None:  # a clip's frames and video
+                shutil.rmtree(run.folder, ignore_errors=True)
 
     def _work(self) -> None:
         while True:
@@ -265,8 +298,7 @@ class RunQueue:
             finally:
                 with self.changed:
                     self.current = None
-                    run.content = run.textures = None  # the photos are in the sheet's panels
-                    run.content_mask = None
+                    run.let_go()  # the photos are in the sheet's panels
                     self._measure_pace(run)
                     self._bump(run, *self.waiting)
 
@@ -298,15 +330,21 @@ class RunQueue:
                     run.preview, run.preview_version = preview, run.preview_version + 1
                     self._bump(run)
 
-        outcome = self.engine.run(Request(run.content, run.textures or None, config,
-                                          content_mask=run.content_mask),
-                                  on_step, stop=run.stop_asked, on_start=on_start)
+        if run.clip is None:
+            outcome = self.engine.run(Request(run.content, run.textures or None, config,
+                                              content_mask=run.content_mask),
+                                      on_step, stop=run.stop_asked, on_start=on_start)
+        else:
+            outcome = self._make_clip(run, on_step, on_start)
         state = {ENGINE_DONE: DONE, ENGINE_STOPPED: STOPPED}.get(outcome.status, FAILED)
         if outcome.stopped_by == "error":  # a bug: the log gets the traceback, the page a line
             error = outcome.error
             traceback.print_exception(type(error), error, error.__traceback__)
         message = outcome.message if outcome.stopped_by != "error" else (
             f"internal error ({type(outcome.error).__name__}); see the server's log")
+        if run.clip is not None and state == STOPPED and run.frames_done:
+            message = (f"{message}; the clip has the {run.frames_done} finished frame"
+                       f"{'s' if run.frames_done > 1 else ''}")
         # A stop before the first step leaves no picture worth keeping.
         result = outcome.image if (run.reports or state == DONE) else None
         with self.changed:
@@ -318,3 +356,44 @@ class RunQueue:
             self._bump(run)
         self.log(f"run {run.id}: {state} after {len(run.reports)} steps in "
                  f"{outcome.seconds:.1f} s" + (f" ({message})" if state == FAILED else ""))
+
+    def _make_clip(self, run: Run, on_step, on_start):
+        """A clip's run: its frames one after the other, then the video (the finished frames
+        only, after a Stop). The last frame made (or part-made) is the run's picture."""
+        from nst_tf.run.engine import FAILED as ENGINE_FAILED, Outcome
+        output = run.folder / "result.mp4"
+        try:  # the frames' failures are the engine's outcomes; the clip's own are caught here
+            return self._frames_and_video(run, output, on_step, on_start)
+        except Exception as error:
+            return Outcome(ENGINE_FAILED, message=str(error) if isinstance(error, NSTError) else
+                           f"internal error ({type(error).__name__})", error=error,
+                           stopped_by="input" if isinstance(error, NSTError) else "error")
+
+    def _frames_and_video(self, run: Run, output, on_step, on_start):
+        from nst_tf.io.images import read_image
+        from nst_tf.run.engine import DONE as ENGINE_DONE
+        from nst_tf.video.clip import FRAME_NAME, write_video
+        from nst_tf.video.transfer import plan_video, run_video
+        plan = plan_video(run.clip.clip.path, output, run.config, run.video)
+
+        def on_frame(index, count, outcome, seconds) -> None:
+            with self.changed:
+                run.frames_done = index + 1
+                run.frame_seconds.append(seconds)
+                self._bump(run)
+
+        outcome = run_video(run.clip.clip.path, run.textures or None, output, run.config,
+                            run.video, plan, on_frame=on_frame, on_step=on_step,
+                            stop=run.stop_asked, engine=self.engine, on_start=on_start,
+                            content_mask=run.content_mask)
+        if outcome.status != ENGINE_DONE and run.frames_done:
+            write_video(output, plan.folder, run.frames_done, plan.fps, plan.clip,
+                        plan.numbers[0] / plan.clip.fps)
+            if outcome.image is None:  # stopped before a step of the next frame
+                last = read_image(plan.folder / FRAME_NAME.format(run.frames_done - 1))
+                outcome = dataclasses.replace(outcome, image=to_uint8(last))
+        if output.is_file():
+            with self.changed:
+                run.video_file = output
+                self._bump(run)
+        return outcome

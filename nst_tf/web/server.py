@@ -16,20 +16,27 @@ token, as the header X-Token or the cookie the page gets when opened with ?token
     GET  /examples/NAME             a shipped example photo (examples/cat.jpg, gravel.jpg)
     POST /api/uploads               body: the photo's bytes; X-Filename: its name -> {id, ...}
     GET  /api/uploads/ID            an upload as PNG (the page shows it again after a reload)
+    POST /api/clips                 body: a clip's bytes; X-Filename: its name -> {id, frames,
+                                    fps, width, height, audio, ...}
+    GET  /api/clips/ID              the clip's first frame as PNG
     POST /api/check                 {content, texture, mask, settings} -> the result's size and
                                     an estimate of the time, or error; texture: one photo or a
                                     list of up to three, mask: the regions painted (a label
-                                    image in REGION_COLORS, or gray with one texture)
+                                    image in REGION_COLORS, or gray with one texture);
+                                    content {clip: id} makes a clip, with video: {frames:
+                                    'A:B', every: N}
     POST /api/runs                  the same -> {id, ...}: the run joins the line
     GET  /api/runs/ID               its status with every step's report
     GET  /api/runs/ID/events        server-sent events: the status whenever it changes
     POST /api/runs/ID/stop          stop (keeps the best image so far) or leave the line
     GET  /api/runs/ID/preview.jpg   the latest live picture
-    GET  /api/runs/ID/result.png    the result; sheet.png: the contact sheet; mask.png: its mask
+    GET  /api/runs/ID/result.png    the result; sheet.png: the contact sheet; mask.png: its mask;
+                                    result.mp4: a clip's run's clip
     GET  /api/runs/ID/command.txt   the run as a command line
 
-Bad input is answered with status 400 and {"error": one line}; nothing a user sends is written
-to disk or used as a path.
+Bad input is answered with status 400 and {"error": one line}; nothing a user sends is used as
+a path, and only a clip is written to disk (ffmpeg reads files): into a private temporary folder
+removed when the server stops (nst_tf.web.clips).
 """
 from __future__ import annotations
 
@@ -53,9 +60,12 @@ import numpy as np
 from nst_tf.config import TransferConfig
 from nst_tf.errors import NSTError
 from nst_tf.io.images import encode_image
+from nst_tf.presets import VIDEO_MAX_FRAMES, VIDEO_TEMPORAL_WEIGHT
+from nst_tf.web.clips import ClipStore
 from nst_tf.web.runs import FINISHED, Run, RunQueue
 from nst_tf.web.settings import (MASK_NAME, MAX_TEXTURES, PREVIEW_SIZE, REGION_COLORS,
-                                 command_line, config_from_form, form_fields, where_to_run)
+                                 command_line, config_from_form, form_fields,
+                                 video_command_line, where_to_run)
 from nst_tf.web.uploads import MB, decode_photo, display_name
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -69,6 +79,7 @@ EXAMPLE_PAIRS = (("cat.jpg", "gravel.jpg"), ("astronaut.jpg", "brick.jpg"),
 DEFAULT_PORT = 8000
 DEFAULT_MAX_MEGAPIXELS = 40.0  # a 12-24 MP phone or camera photo fits; a bomb does not
 DEFAULT_MAX_UPLOAD_MB = 30.0
+DEFAULT_MAX_CLIP_MB = 200.0  # a minute of phone video at 1080p; the frames take far longer
 MAX_JSON_MB = 1.0
 # Uploads kept in memory (their bytes, at most --max_upload_mb each) for runs to come; older
 # ones are forgotten (the page then asks for the photo again).
@@ -78,7 +89,8 @@ KEEP_DECODED = 4
 TOKEN_COOKIE = "nst_tf_token"
 POST_HEADER = ("X-Requested-With", "nst-tf")
 _TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
-          ".css": "text/css; charset=utf-8", ".jpg": "image/jpeg", ".png": "image/png"}
+          ".css": "text/css; charset=utf-8", ".jpg": "image/jpeg", ".png": "image/png",
+          ".mp4": "video/mp4"}
 _CSP = ("default-src 'self'; img-src 'self' blob: data:; style-src 'self'; script-src 'self'; "
         "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
 
@@ -100,6 +112,9 @@ class Asked:
     steps: list
     echo: dict
     tiles: list
+    clip: object = None  # a clip's run: its ClipUpload, VideoSettings and frame count
+    video: object = None
+    frames: int = 0
 
 
 def tiles_of(config: TransferConfig, size) -> list:
@@ -114,6 +129,28 @@ def tiles_of(config: TransferConfig, size) -> list:
                   NETWORK_LAYERS[config.network])
     return [[left, top, right, bottom] for top, bottom, left, right in found] if len(
         found) > 1 else []
+
+
+def video_available() -> bool:
+    """Whether this install makes clips: the video extra's packages (pip install nst-tf[video])."""
+    import importlib.util
+    return all(importlib.util.find_spec(name) is not None for name in ("imageio_ffmpeg", "cv2"))
+
+
+def video_settings_of(spec, config: TransferConfig, settings: dict):
+    """The VideoSettings a clip's run asks for: spec {frames: 'A:B', every: N} from the page,
+    the temporal weight from the settings when given there (else the video command's)."""
+    from nst_tf.video.transfer import VideoSettings
+    spec = spec if isinstance(spec, dict) else {}
+    frames = str(spec.get("frames") or "").strip() or None
+    every = str(spec.get("every") or "").strip() or "1"
+    try:
+        every = int(every)
+    except ValueError:
+        raise NSTError(f"every: give a whole number of frames, got {every!r}") from None
+    given = str(settings.get("temporal_weight") or "").strip().lower() not in ("", "default")
+    return VideoSettings(frames=frames, every=every, temporal_weight=config.temporal_weight
+                         if given else VIDEO_TEMPORAL_WEIGHT)
 
 
 class HttpError(Exception):
@@ -144,12 +181,14 @@ class NstServer(ThreadingHTTPServer):
     def __init__(self, address, weights: str, weights_path: Optional[str], preset: Optional[str],
                  token: Optional[str], max_megapixels: float, max_upload_mb: float,
                  network: str = "vgg19", preview_seconds: float = 1.0, max_waiting: int = 20,
-                 log=None):
+                 log=None, max_clip_mb: float = DEFAULT_MAX_CLIP_MB):
         family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self.address_family = family
         super().__init__(address, Handler)
         self.weights, self.weights_preset, self.token = weights, preset, token or None
         self.max_megapixels, self.max_upload_mb = float(max_megapixels), float(max_upload_mb)
+        self.max_clip_mb = float(max_clip_mb)
+        self.clips = ClipStore()
         self.network = network
         self.queue = RunQueue(weights_path, network, preview_seconds, max_waiting, log)
         self.log = self.queue.log
@@ -213,6 +252,7 @@ class NstServer(ThreadingHTTPServer):
         stopped = self.queue.close()
         self.shutdown()
         self.server_close()
+        self.clips.close()
         return stopped
 
 
@@ -220,20 +260,21 @@ def make_server(weights: str = "imagenet", host: str = "127.0.0.1", port: int = 
                 token: Optional[str] = None, max_megapixels: float = DEFAULT_MAX_MEGAPIXELS,
                 max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB, preset: Optional[str] = None,
                 network: str = "vgg19", preview_seconds: float = 1.0, max_waiting: int = 20,
-                log=None) -> NstServer:
+                log=None, max_clip_mb: float = DEFAULT_MAX_CLIP_MB) -> NstServer:
     """A server on host:port (port 0: any free port; server.url says which), not yet serving
     (call serve_forever). weights: 'imagenet' (found, or downloaded once), a notop .h5 file, or
     'random'; preset: the loss weights' preset when the page names none (default: the one the
     weights call for). NSTError with one line for bad weights or limits."""
     from nst_tf.network.choice import choose_network
     from nst_tf.network.weights import resolve_weights
-    for name, value in (("max_megapixels", max_megapixels), ("max_upload_mb", max_upload_mb)):
+    for name, value in (("max_megapixels", max_megapixels), ("max_upload_mb", max_upload_mb),
+                        ("max_clip_mb", max_clip_mb)):
         if not value > 0:
             raise NSTError(f"{name} must be > 0, got {value:g}")
     weights_path = resolve_weights(weights, network=network)
     preset = preset or choose_network(weights, network).preset
     return NstServer((host, port), weights, weights_path, preset, token, max_megapixels,
-                     max_upload_mb, network, preview_seconds, max_waiting, log)
+                     max_upload_mb, network, preview_seconds, max_waiting, log, max_clip_mb)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -308,15 +349,20 @@ class Handler(BaseHTTPRequestHandler):
                 return lambda: self._example(parts[1])
             if len(parts) == 3 and parts[:2] == ["api", "uploads"]:
                 return lambda: self._upload_png(parts[2])
+            if len(parts) == 3 and parts[:2] == ["api", "clips"]:
+                return lambda: self._clip_png(parts[2])
             if len(parts) == 3 and parts[:2] == ["api", "runs"]:
                 return self._status
             if len(parts) == 4 and parts[:2] == ["api", "runs"]:
                 return {"events": self._events, "preview.jpg": self._preview,
                         "result.png": self._result, "sheet.png": self._sheet,
-                        "mask.png": self._mask, "command.txt": self._command}.get(parts[3])
+                        "mask.png": self._mask, "command.txt": self._command,
+                        "result.mp4": self._clip_made}.get(parts[3])
         if method == "POST":
             if parts == ["api", "uploads"]:
                 return self._upload
+            if parts == ["api", "clips"]:
+                return self._clip_upload
             if parts == ["api", "check"]:
                 return self._check
             if parts == ["api", "runs"]:
@@ -436,6 +482,8 @@ class Handler(BaseHTTPRequestHandler):
             "region_colors": list(REGION_COLORS), "max_textures": MAX_TEXTURES,
             "preview_size": PREVIEW_SIZE,
             "max_megapixels": server.max_megapixels, "max_upload_mb": server.max_upload_mb,
+            "max_clip_mb": server.max_clip_mb, "video": video_available(),
+            "max_frames": VIDEO_MAX_FRAMES,
             "weights": server.weights, "preset": server.weights_preset or "imagenet",
             "network": server.network,
         })
@@ -485,9 +533,26 @@ class Handler(BaseHTTPRequestHandler):
             raise NSTError("settings must be a JSON object")
         config = config_from_form(settings, server.weights, server.weights_preset,
                                   server.network)
-        content = mask = None
+        content = mask = clip = video = None
         files, names = [], {"content": None, "texture": None}
-        if config.mode != "synthesize" or (config.size == (0, 0) and body.get("content")):
+        frames = 0
+        if isinstance(body.get("content"), dict) and "clip" in body["content"]:
+            from nst_tf.video.clip import frame_numbers
+            if config.mode == "synthesize":
+                raise NSTError("mode: synthesize makes a picture from the texture alone; a "
+                               "clip needs texture, style or reconstruct")
+            clip = server.clips.get(body["content"]["clip"])
+            if clip is None:
+                raise NSTError("the clip is no longer on the server; choose it again")
+            video = video_settings_of(body.get("video"), config, settings)
+            frames = len(frame_numbers(clip.clip, video.frames, video.every))
+            if frames > video.max_frames:
+                raise NSTError(f"frames: {frames} frames to make, more than the "
+                               f"{video.max_frames} this server makes; take a part (A:B) or "
+                               "every N-th")
+            content, names["content"] = clip.first, clip.name
+            files.append((clip.name, "upload"))
+        elif config.mode != "synthesize" or (config.size == (0, 0) and body.get("content")):
             content, names["content"], kind = self._photo(body.get("content"), "content")
             files.append((names["content"], kind))
         textures, texture_names = [], []
@@ -520,25 +585,52 @@ class Handler(BaseHTTPRequestHandler):
             raise NSTError(f"max_dim {config.max_dim} makes the result {size[0]}x{size[1]} px "
                            f"({size[0] * size[1] / 1e6:.1f} MP), more than the "
                            f"{server.max_megapixels:g} MP this server makes; lower it")
-        command = (where_to_run(files) + "\n"
-                   + command_line(config, names["content"], texture_names))
-        echo = {key: body.get(key) for key in ("content", "texture", "mask", "settings")}
+        if clip is not None:
+            from nst_tf.video.clip import check_output
+            check_output("result.mp4", size)
+            command = video_command_line(config, clip.name, texture_names, video.frames,
+                                         video.every, video.temporal_weight)
+        else:
+            command = command_line(config, names["content"], texture_names)
+        command = where_to_run(files) + "\n" + command
+        echo = {key: body.get(key) for key in ("content", "texture", "mask", "settings", "video")}
         return Asked(config, content, textures, mask, names, command, size, steps, echo,
-                     tiles_of(config, size))
+                     tiles_of(config, size), clip, video, frames)
+
+    def _all_steps(self, asked: "Asked") -> list:
+        """The steps of the run, level by level; a clip's first frame's, then each later one's."""
+        if asked.clip is None:
+            return asked.steps
+        return asked.steps + [asked.video.later_steps] * (asked.frames - 1)
 
     def _check(self) -> None:
         asked = self._asked()
         self._json({"ok": True, "width": asked.size[0], "height": asked.size[1],
                     "steps": asked.steps, "command": asked.command,
                     "optimizer": asked.config.optimizer, "tiles": len(asked.tiles),
-                    "estimate_seconds": self.server.queue.estimate(asked.size, asked.steps)})
+                    "frames": asked.frames,
+                    "later_steps": asked.video.later_steps if asked.video else None,
+                    "estimate_seconds": self.server.queue.estimate(asked.size,
+                                                                   self._all_steps(asked))})
 
     def _submit(self) -> None:
         asked = self._asked()
-        queue = self.server.queue
-        run = queue.submit(Run(asked.config, asked.content, asked.textures, asked.names,
-                               asked.command, asked.size, asked.steps, content_mask=asked.mask,
-                               asked=asked.echo, tiles=asked.tiles))
+        queue, clips = self.server.queue, self.server.clips
+        clip = asked.clip
+        if clip is not None:  # kept until the run no longer needs it (Run.let_go)
+            clips.hold(clip.id)
+        run = Run(asked.config, asked.content, asked.textures, asked.names, asked.command,
+                  asked.size, asked.steps, content_mask=asked.mask, asked=asked.echo,
+                  tiles=asked.tiles, clip=clip, video=asked.video, frames=asked.frames,
+                  folder_for=None if clip is None else clips.run_folder,
+                  release=None if clip is None else lambda: clips.release(clip.id))
+        try:
+            queue.submit(run)
+        except NSTError:
+            run.let_go()
+            if clip is not None:
+                clips.forget_run(run.id)
+            raise
         with queue.changed:
             status = queue.status(run)
         self.server.log(f"run {run.id}: queued, place {status['position']}")
@@ -622,6 +714,30 @@ class Handler(BaseHTTPRequestHandler):
         upload = self._upload_of({"upload": upload_id}, "photo")
         image = self.server.decoded(("upload", upload.id), lambda: (upload.data, upload.name))
         self._send(200, encode_image(image, ".png"), _TYPES[".png"])
+
+    def _clip_upload(self) -> None:
+        name = display_name(urllib.parse.unquote(self.headers.get("X-Filename", "")),
+                            "clip.mp4")
+        data = self._body(self.server.max_clip_mb, name)
+        clip = self.server.clips.add(data, name)  # checks it all
+        self._json({"id": clip.id, "name": name, "frames": clip.clip.frames,
+                    "fps": clip.clip.fps, "width": clip.clip.size[0],
+                    "height": clip.clip.size[1], "audio": clip.clip.audio})
+
+    def _clip_png(self, clip_id: str) -> None:
+        clip = self.server.clips.get(clip_id)
+        if clip is None:
+            raise HttpError(404, "the clip is no longer on the server; choose it again")
+        self._send(200, encode_image(clip.first, ".png"), _TYPES[".png"])
+
+    def _clip_made(self, run_id: str) -> None:
+        run = self._run(run_id)
+        with self.server.queue.changed:
+            path = run.video_file
+        if path is None or not path.is_file():
+            raise HttpError(404, "no clip yet: wait for the run to end, or stop it")
+        self._send(200, path.read_bytes(), _TYPES[".mp4"],
+                   {"Content-Disposition": 'attachment; filename="result.mp4"'})
 
     def _command(self, run_id: str) -> None:
         run = self._run(run_id)

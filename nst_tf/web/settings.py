@@ -16,7 +16,8 @@ from nst_tf.config import INIT_KINDS, SECTIONS, SHORT_HELP, TransferConfig
 from nst_tf.errors import NSTError
 from nst_tf.fields import field_kind
 from nst_tf.network.choice import choose_network
-from nst_tf.presets import DEFAULT_ITERATIONS, MODES, PRESETS, default_steps, mode_default
+from nst_tf.presets import (DEFAULT_ITERATIONS, MODES, PRESETS, VIDEO_TEMPORAL_WEIGHT,
+                            default_steps, mode_default)
 
 # Shown first, outside the "more" disclosure: the settings people change.
 MAIN_FIELDS = ("mode", "preset", "texture_weight", "max_dim", "iterations", "optimizer")
@@ -26,6 +27,13 @@ MAIN_FIELDS = ("mode", "preset", "texture_weight", "max_dim", "iterations", "opt
 LABELS = {"mode": "What to make", "preset": "Loss weights", "texture_weight": "Texture strength",
           "max_dim": "Size (longest side, px; 0: full)", "iterations": "Steps",
           "optimizer": "Optimizer"}
+
+# Settings with a slider beside their box, over a range around the default shown (the mode's,
+# the optimiser's): 'log' from default * low to default * high on a log scale (a strength),
+# 'linear' from the larger of 1 and default * low to default * high in whole steps. The box
+# stays what is sent: the slider writes into it, and an empty box is the default.
+SLIDERS = {"texture_weight": {"scale": "log", "low": 0.1, "high": 10.0},
+           "iterations": {"scale": "linear", "low": 0.25, "high": 4.0}}
 
 # Regions painted on the page: texture k's colour in the label image the page sends as
 # content_mask (one texture: a gray mask, white where painted), and how many textures it takes.
@@ -113,6 +121,7 @@ def form_fields() -> list:
                 "mode_defaults": {mode: {preset: _json_value(mode_default(mode, preset, name))
                                          for preset in PRESETS} for mode in MODES}
                 if by_mode else None,
+                "slider": SLIDERS.get(name),
             }
             if name == "iterations":
                 # {mode: {preset: {optimizer: steps}}}: the calibrated loop's are not Adam's 1000.
@@ -212,6 +221,19 @@ def changed_settings(config: TransferConfig) -> dict:
     return changed
 
 
+def _setting_flags(config: TransferConfig, skip=()) -> list:
+    """--flag=value for each setting of `config` that differs from the command's defaults."""
+    words = []
+    for name, value in changed_settings(config).items():
+        if name in skip:
+            continue
+        if isinstance(value, bool):
+            words.append(f"--{name}" if value else f"--no{name}")
+        else:
+            words.append(f"--{name}={_flag_value(value)}")
+    return words
+
+
 def command_line(config: TransferConfig, content: Optional[str], textures: Sequence[str],
                  output: str = "result.png") -> str:
     """`nst-tf transfer --content ... --texture ... --flag=value ...`: the run as a command (the
@@ -224,11 +246,26 @@ def command_line(config: TransferConfig, content: Optional[str], textures: Seque
     if textures and config.mode != "reconstruct":
         words.append(f"--texture={','.join(textures)}")
     words.append(f"--output={output}")
-    for name, value in changed_settings(config).items():
-        if isinstance(value, bool):
-            words.append(f"--{name}" if value else f"--no{name}")
-        else:
-            words.append(f"--{name}={_flag_value(value)}")
+    words += _setting_flags(config)
+    return " ".join(shlex.quote(word) for word in words)
+
+
+def video_command_line(config: TransferConfig, clip: str, textures: Sequence[str],
+                       frames: Optional[str], every: int, temporal_weight: float,
+                       output: str = "result.mp4") -> str:
+    """`nst-tf video --content CLIP ...`: a clip run as a command, as command_line writes a
+    picture's (the video command's own default temporal weight left out)."""
+    words = ["nst-tf", "video", f"--content={clip}"]
+    if textures and config.mode != "reconstruct":
+        words.append(f"--texture={','.join(textures)}")
+    words.append(f"--output={output}")
+    if frames:
+        words.append(f"--frames={frames}")
+    if every != 1:
+        words.append(f"--every={every}")
+    if temporal_weight != VIDEO_TEMPORAL_WEIGHT:
+        words.append(f"--temporal_weight={_flag_value(float(temporal_weight))}")
+    words += _setting_flags(config, skip=("temporal_weight",))
     return " ".join(shlex.quote(word) for word in words)
 
 

@@ -11,7 +11,8 @@ const COLOURS = { total: "#111", direct: "#1f77b4", content: "#2ca02c", raw: "#9
 const FINISHED = ["done", "stopped", "failed", "cancelled"];
 
 let info = null;
-// {upload: id} or {example: name}; extra: the second and third textures (null: not chosen);
+// {upload: id} or {example: name} (the content may be a clip: {clip: id}); extra: the second
+// and third textures (null: not chosen);
 // mask: the painted regions, uploaded as a PNG ({upload: id}), or null for none.
 const photos = { content: null, texture: null, extra: [], mask: null };
 const sources = {};                                  // role -> the picture shown for it
@@ -125,11 +126,61 @@ function makeField(field) {
     label.append(" ", flag);
     box.appendChild(input);
   }
+  if (field.slider) box.appendChild(makeSlider(field, input));
   const help = document.createElement("small");
   help.textContent = field.short || field.help.split(/(?<=\.)\s/)[0];
   help.title = field.help;
   box.appendChild(help);
   return box;
+}
+
+// ---- sliders: a range around the default shown, writing into the setting's box ----------------
+
+function numericDefault(field) {
+  const mode = currentMode(), preset = currentPreset();
+  if (field.name === "iterations") {
+    const optimizer = (inputs.optimizer && inputs.optimizer.value) || byName("optimizer").mode_defaults[mode][preset];
+    return Number(field.optimizer_defaults[mode][preset][optimizer]);
+  }
+  return Number(field.mode_defaults ? field.mode_defaults[mode][preset] : field.default);
+}
+
+function makeSlider(field, box) {
+  const slider = document.createElement("input");
+  slider.type = "range";
+  slider.id = "slider-" + field.name;
+  slider.setAttribute("aria-label", (field.label || field.name) + " (slider)");
+  slider.addEventListener("input", () => {
+    const base = numericDefault(field), position = Number(slider.value);
+    const value = field.slider.scale === "log"
+      ? Number((base * 10 ** position).toPrecision(3)) : Math.round(position);
+    // At the default the box is left empty: the default, and no flag on the command line.
+    box.value = Math.abs(value - base) <= 1e-9 * Math.abs(base) ? "" : String(value);
+    scheduleCheck();
+  });
+  box.addEventListener("input", () => syncSlider(field));
+  return slider;
+}
+
+// The slider's range from the default in force (mode, preset, optimizer), at the box's value.
+function syncSlider(field) {
+  const slider = $("slider-" + field.name), box = inputs[field.name];
+  if (!slider) return;
+  const base = numericDefault(field), { scale, low, high } = field.slider;
+  if (!(base > 0)) { slider.disabled = true; return; }
+  slider.disabled = false;
+  const text = box.value.trim(), value = text === "" ? base : Number(text);
+  if (scale === "log") {
+    slider.min = Math.log10(low);
+    slider.max = Math.log10(high);
+    slider.step = 0.05;
+    if (value > 0) slider.value = Math.log10(value / base);
+  } else {
+    slider.min = Math.max(1, Math.round(base * low));
+    slider.max = Math.round(base * high);
+    slider.step = 1;
+    if (isFinite(value)) slider.value = value;
+  }
 }
 
 function refreshDefaults() {
@@ -141,12 +192,13 @@ function refreshDefaults() {
     } else if (input.type === "text") {
       input.placeholder = modeDefault(field);
     }
+    if (field.slider) syncSlider(field);
   }
   const mode = currentMode();
   $("content-box").classList.toggle("unused", mode === "synthesize");
   $("texture-box").classList.toggle("unused", mode === "reconstruct");
   $("content-box").querySelector(".hint").textContent = mode === "synthesize"
-    ? "Not used by synthesize (only its size, when --size is 0x0)." : "The photo whose layout and colours are kept.";
+    ? "Not used by synthesize (only its size, when --size is 0x0)." : "The photo (or a clip) whose layout and colours are kept.";
   $("texture-box").querySelector(".hint").textContent = mode === "reconstruct"
     ? "Not used by reconstruct." : mode === "style" ? "The style photo." : "The photo whose texture is wanted.";
 }
@@ -196,8 +248,10 @@ function textures() {
 
 function request() {
   const chosen = textures();
-  return { content: photos.content, texture: chosen.length > 1 ? chosen : photos.texture,
-           mask: photos.mask, settings: settings() };
+  const body = { content: photos.content, texture: chosen.length > 1 ? chosen : photos.texture,
+                 mask: photos.mask, settings: settings() };
+  if (isClipSpec(photos.content)) body.video = { frames: $("clip-frames").value.trim(), every: $("clip-every").value.trim() };
+  return body;
 }
 
 function scheduleCheck() {
@@ -236,6 +290,10 @@ async function check() {
     markBad("");
     const steps = answer.steps.reduce((a, b) => a + b, 0);
     $("plan").textContent = missing.length ? "Choose " + missing.join(" and ") + "."
+      : answer.frames ? "Result: a clip of " + answer.frames + " frame" + (answer.frames > 1 ? "s" : "")
+        + " of " + answer.width + "×" + answer.height + " px: the first up to " + steps + " "
+        + answer.optimizer + " steps, each later one " + answer.later_steps
+        + " (about " + duration(answer.estimate_seconds) + ")."
       : "Result: " + answer.width + "×" + answer.height + " px, up to " + steps + " "
         + answer.optimizer + (answer.optimizer === "lbfgs" ? " evaluations" : " steps")
         + (answer.steps.length > 1 ? " over " + answer.steps.length + " levels" : "")
@@ -273,11 +331,18 @@ function setPhoto(role, spec) {
   else photos.extra[Number(role.slice(7)) - 2] = spec;
 }
 
+function isClipSpec(spec) { return !!(spec && spec.clip); }
+
+function isClipFile(file) {
+  return file.type.startsWith("video/") || /\.(mp4|mov|mkv|webm|avi|m4v)$/i.test(file.name);
+}
+
 async function upload(role, file) {
   $(role + "-message").textContent = "";
   setPhoto(role, null);
   showPhoto(role, null, "");
   if (!file) return;
+  if (isClipFile(file)) return uploadClip(role, file);
   if (file.size > info.max_upload_mb * 1024 * 1024) {
     $(role + "-message").textContent = file.name + ": " + (file.size / 1048576).toFixed(1)
       + " MB, more than the " + info.max_upload_mb + " MB this server takes";
@@ -297,6 +362,35 @@ async function upload(role, file) {
     $(role + "-message").textContent = error.message;
   }
   scheduleCheck();
+}
+
+// A clip for the content: kept on the server (its first frame is shown, and painted on).
+async function uploadClip(role, file) {
+  const fail = (message) => { $(role + "-message").textContent = message; scheduleCheck(); };
+  if (role !== "content") return fail(file.name + ": a clip goes in the content; a texture is a photo");
+  if (!info.video) return fail("this server makes no clips: it needs the video extra (pip install 'nst-tf[video]')");
+  if (file.size > info.max_clip_mb * 1024 * 1024) {
+    return fail(file.name + ": " + (file.size / 1048576).toFixed(1) + " MB, more than the "
+                + info.max_clip_mb + " MB this server takes for a clip");
+  }
+  $(role + "-name").textContent = "sending " + file.name + "…";
+  try {
+    const answer = await api("/api/clips", {
+      method: "POST", body: file,
+      headers: { ...POST_HEADERS, "Content-Type": "application/octet-stream",
+                 "X-Filename": encodeURIComponent(file.name) } });
+    setPhoto(role, { clip: answer.id });
+    showPhoto(role, "/api/clips/" + encodeURIComponent(answer.id), clipName(answer));
+  } catch (error) {
+    showPhoto(role, null, "");
+    $(role + "-message").textContent = error.message;
+  }
+  scheduleCheck();
+}
+
+function clipName(clip) {
+  return clip.name + " (clip: " + clip.frames + " frames, " + clip.width + "×" + clip.height
+    + ", " + Number(clip.fps.toFixed(2)) + " fps" + (clip.audio ? ", with sound" : "") + ")";
 }
 
 function useExample(role, name) {
@@ -385,6 +479,7 @@ function texturesChanged() {
 }
 
 function contentChanged() {
+  $("clip-fields").hidden = !isClipSpec(photos.content);
   $("paint-open").disabled = !sources.content;
   $("before").src = sources.content || "";
   if (sources.content) paint.photo(sources.content);
@@ -715,7 +810,12 @@ function show(status) {
   $("command").textContent = status.command;
   const last = reports[reports.length - 1];
   const totalSteps = status.steps.reduce((a, b) => a + b, 0);
-  if (last) {
+  const clip = status.clip;
+  $("stat-frame-row").hidden = !clip;
+  if (clip) $("stat-frame").textContent = (finished ? clip.done : Math.min(clip.done + 1, clip.frames)) + " / " + clip.frames;
+  if (last && clip && clip.done > 0) {  // a later frame: its own steps
+    $("stat-step").textContent = (last.step + 1) + " / " + clip.later_steps;
+  } else if (last) {
     const level = status.steps.length > 1 ? " (level " + (last.level + 1) + " of " + last.levels + ")" : "";
     $("stat-step").textContent = (last.step + 1) + " / " + status.steps[Math.min(last.level, status.steps.length - 1)] + level;
   } else {
@@ -752,7 +852,7 @@ function show(status) {
   $("live-caption").textContent = status.width + "×" + status.height + " px"
     + (status.names.content ? ", " + status.names.content : "") + (status.names.texture ? " + " + status.names.texture : "")
     + ", " + status.mode + " mode";
-  $("downloads").hidden = !status.result;
+  $("downloads").hidden = !status.result && !(status.clip && status.clip.video);
   $("compare-label").hidden = !status.preview || !sources.content;
   if (status.result) {
     const base = "/api/runs/" + runId;
@@ -762,6 +862,9 @@ function show(status) {
     $("download-mask").href = base + "/mask.png";
     $("download-mask").hidden = !status.mask;
   }
+  $("download-video").hidden = !(clip && clip.video);
+  if (clip && clip.video) $("download-video").href = "/api/runs/" + runId + "/result.mp4";
+  $("download-result").textContent = clip ? "Last frame (PNG)" : "Download result (PNG)";
   if (finished && events) { events.close(); events = null; }
 }
 
@@ -798,13 +901,15 @@ function restorePhoto(role, spec) {
   setPhoto(role, spec);
   if (spec.example) {
     showPhoto(role, "/examples/" + encodeURIComponent(spec.example), "examples/" + spec.example);
-  } else if (spec.upload) {
-    const source = "/api/uploads/" + encodeURIComponent(spec.upload);
+  } else if (spec.upload || spec.clip) {
+    const source = spec.clip ? "/api/clips/" + encodeURIComponent(spec.clip)
+      : "/api/uploads/" + encodeURIComponent(spec.upload);
     const img = new Image();
-    img.onload = () => showPhoto(role, source, "your photo (" + img.naturalWidth + "×" + img.naturalHeight + ")");
+    const what = spec.clip ? "clip" : "photo";
+    img.onload = () => showPhoto(role, source, "your " + what + " (" + img.naturalWidth + "×" + img.naturalHeight + ")");
     img.onerror = () => {
       setPhoto(role, null);
-      $(role + "-message").textContent = "this photo is no longer on the server; choose it again";
+      $(role + "-message").textContent = "this " + what + " is no longer on the server; choose it again";
       scheduleCheck();
     };
     img.src = source;
@@ -817,6 +922,8 @@ function restore(asked) {
   const chosen = Array.isArray(asked.texture) ? asked.texture : [asked.texture];
   restorePhoto("texture", chosen[0]);
   for (const spec of chosen.slice(1)) addTexture(spec);
+  $("clip-frames").value = (asked.video && asked.video.frames) || "";
+  $("clip-every").value = (asked.video && asked.video.every) || "";
   $("quick").checked = false;
   for (const [name, value] of Object.entries(asked.settings || {})) {
     const input = inputs[name];
@@ -886,7 +993,8 @@ async function init() {
   }
   if (location.search.includes("token=")) history.replaceState(null, "", location.pathname + location.hash);
   $("server").textContent = "weights: " + info.weights.split(/[\\/]/).pop() + (info.weights === "random" ? " (untrained: for trying the page, not for pictures)" : "")
-    + " · photos up to " + info.max_megapixels + " MP and " + info.max_upload_mb + " MB · one run at a time";
+    + " · photos up to " + info.max_megapixels + " MP and " + info.max_upload_mb + " MB"
+    + (info.video ? " · clips up to " + info.max_clip_mb + " MB" : "") + " · one run at a time";
   buildForm();
   // A photo dropped on its box, or pasted while the box (or something in it) has the focus.
   for (const role of ["content", "texture"]) wirePhoto(role);
@@ -927,6 +1035,7 @@ async function init() {
   });
   $("quick-size").textContent = info.preview_size;
   $("quick").addEventListener("change", scheduleCheck);
+  for (const id of ["clip-frames", "clip-every"]) $(id).addEventListener("input", scheduleCheck);
   $("start").addEventListener("click", start);
   $("stop").addEventListener("click", stop);
   scheduleCheck();
