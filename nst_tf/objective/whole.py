@@ -19,6 +19,12 @@ from nst_tf.objective.terms import (Weighting, anchored_distance, blended, gram,
                                     sorted_projections, square_distance, total_variation)
 
 
+def _entry(batch, i: int):
+    """Entry i of a batch, (1, ...), or its last when it holds fewer (a mask given once for
+    every entry)."""
+    return batch[min(i, batch.shape[0] - 1):][:1]
+
+
 class WholeObjective:
     """The objective of one transfer on a batch held at once (every mode: the parts a mode does
     not use weigh 0).
@@ -101,7 +107,7 @@ class WholeObjective:
             self.directions = layer_directions([f.shape[-1] for f in features], self.seed)
         masks = masks or [None] * len(features)
         return [[tf.constant(sorted_projections(
-            positions_of(f[i:i + 1], None if m is None else m[min(i, m.shape[0] - 1):][:1]), d))
+            positions_of(f[i:i + 1], None if m is None else _entry(m, i)), d))
                  for i in range(f.shape[0])]
                 for f, m, d in zip(features, masks, self.directions)]
 
@@ -110,8 +116,7 @@ class WholeObjective:
         (where the guidance holds) to the per-entry sorted targets."""
         directions = self.directions[layer]
         return tf.stack([sliced_wasserstein(
-            positions_of(features[i:i + 1], None if guidance is None else
-                         guidance[min(i, guidance.shape[0] - 1):][:1]),
+            positions_of(features[i:i + 1], None if guidance is None else _entry(guidance, i)),
             targets[min(i, len(targets) - 1)], directions) for i in range(features.shape[0])])
 
     def _strides(self):
