@@ -292,9 +292,15 @@ class TiledObjective:
         """A texture's sorted projections at each layer, (M, c): over every position, or those
         where its mask (guidance, per layer (1, h, w, 1)) is at least one half."""
         maps = self._projection_maps(viewed, self._texture_projections)
-        return [np.sort(layer_map.reshape(-1, layer_map.shape[-1]) if guidance is None else
-                        layer_map[guidance[layer][0, ..., 0] >= 0.5], axis=0)
-                for layer, layer_map in enumerate(maps)]
+        found = []
+        while maps:  # a layer at a time, sorted in place: no copy of the maps is made
+            layer_map = maps.pop(0)
+            values = (layer_map.reshape(-1, layer_map.shape[-1]) if guidance is None else
+                      layer_map[guidance[len(found)][0, ..., 0] >= 0.5])
+            del layer_map
+            values.sort(axis=0)
+            found.append(values)
+        return found
 
     def _sliced_targets(self, image):
         """The sliced Wasserstein part's value (unweighted) and, per texture layer, the map of
