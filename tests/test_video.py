@@ -250,3 +250,25 @@ def test_the_progress_line_counts_the_later_frames_at_their_share_of_the_steps(t
     seconds, left = (float(x) for x in re.fullmatch(
         r"frame 1/3: 8 steps in ([\d.]+) s; ~([\d.]+) s left", first).groups())
     assert left == pytest.approx(2 * seconds * 2 / 8, abs=0.1)
+
+
+@pytest.mark.parametrize("name", ["pan", "zoom", "apart"])
+def test_the_benchmarks_true_motion_carries_each_synthetic_frame_onto_the_next(name):
+    # The steadiness measure along the known motion (bench/scripts/video_benchmark.py): frame
+    # t-1 warped by it matches frame t up to the resampling's blur, and a third of a pixel off
+    # in any direction matches worse, so the flows are the true ones, not near them.
+    sys.path.insert(0, str(ROOT / "bench" / "scripts"))
+    try:
+        import video_benchmark as benchmark
+    finally:
+        sys.path.pop(0)
+    frames = benchmark.synthetic(name, 6, 192)
+    motions = benchmark.true_motion(name, 6, 192)
+    assert len(motions) == 5 and motions[0][0].shape == (128, 192, 2)
+    assert all(0.75 < weights.mean() < 1 for _, weights in motions)  # what entered: no weight
+    exact = np.mean(benchmark.warping_errors(frames, frames, motions))
+    for dx, dy in [(0.33, 0), (-0.33, 0), (0, 0.33), (0, -0.33)]:
+        shifted = [(flow + np.float32([dx, dy]), weights) for flow, weights in motions]
+        assert np.mean(benchmark.warping_errors(frames, frames, shifted)) > 1.5 * exact
+    if name != "zoom":  # zooming in shows detail the earlier frame did not have
+        assert exact < 0.2 * np.mean(benchmark.warping_errors(frames, frames))
