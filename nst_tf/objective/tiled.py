@@ -45,6 +45,12 @@ from nst_tf.steps import LOSS_PARTS
 STORED_TARGET_FLOATS_PER_PIXEL = 4.0
 
 
+def _squared_sum(found, assigned) -> float:
+    """The sum of squared differences of two float32 vectors, summed in float64 (the vectors
+    are picture-sized: no float64 copy of them is made)."""
+    return float(np.sum(np.square(found - assigned), dtype=np.float64))
+
+
 class TiledObjective:
     """The global-statistics objective of one picture, evaluated in tiles of `tile_size` px.
 
@@ -327,12 +333,19 @@ class TiledObjective:
             channels, value = layer_map.shape[-1], 0.0
             for column in range(channels):
                 projections = layer_map[..., column]
+                if len(places) == 1:  # one texture (or region): a position's target is its own
+                    where, share, sorted_target, count = places[0]
+                    found = projections[where]
+                    assigned = assign_by_rank(found, sorted_target[:, column])
+                    value += share * _squared_sum(found, assigned) / (count * channels)
+                    projections[~where] = 0.0
+                    projections[where] = assigned
+                    continue
                 target = np.zeros(layer_map.shape[:2], np.float64)
                 for where, share, sorted_target, count in places:
                     found = projections[where]
                     assigned = assign_by_rank(found, sorted_target[:, column])
-                    value += share * float(np.sum(np.square(found.astype(np.float64)
-                                                            - assigned))) / (count * channels)
+                    value += share * _squared_sum(found, assigned) / (count * channels)
                     target[where] += share / count * assigned
                 layer_map[..., column] = np.where(weight > 0, target / np.maximum(weight, 1e-30),
                                                   0.0)
