@@ -204,3 +204,17 @@ def encoded_clip(path, frames, fps=10, audio=True):
     command += ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-qp", "0", str(path)]
     subprocess.run(command, input=b"".join(f.tobytes() for f in frames), check=True)
     return path
+
+
+def run_as_given(command: str, folder, tools):
+    """Runs a command line as the web page gives it (`nst-tf ...`, the console script pip
+    installs; here a shim running python -m nst_tf from this checkout) in `folder`; `tools`:
+    an empty folder for the shim. Returns the CompletedProcess (text output)."""
+    import shlex
+    shim = Path(tools) / "nst-tf"
+    shim.write_text(f"#!/bin/sh\nexec {shlex.quote(sys.executable)} -m nst_tf \"$@\"\n")
+    shim.chmod(0o755)
+    environment = dict(os.environ, PATH=f"{tools}{os.pathsep}{os.environ['PATH']}",
+                       PYTHONPATH=str(ROOT))
+    return subprocess.run(["bash", "-c", command], cwd=folder, env=environment,
+                          capture_output=True, text=True, timeout=600)

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import ROOT, interruptible, random_image, serving
+from conftest import ROOT, interruptible, random_image, run_as_given, serving
 from nst_tf.config import TransferConfig
 from nst_tf.errors import NSTError
 from nst_tf.web import make_server
@@ -516,13 +516,7 @@ def test_two_textures_and_a_painted_mask_run_and_the_command_line_runs_as_given(
     for name in ("gravel.jpg", "brick.jpg"):
         shutil.copy(ROOT / "examples" / name, folder / name)
     (folder / "mask.png").write_bytes(mask)
-    shim = tools / "nst-tf"
-    shim.write_text(f"#!/bin/sh\nexec {shlex.quote(sys.executable)} -m nst_tf \"$@\"\n")
-    shim.chmod(0o755)
-    environment = dict(os.environ, PATH=f"{tools}{os.pathsep}{os.environ['PATH']}",
-                       PYTHONPATH=str(ROOT))
-    ran = subprocess.run(["bash", "-c", done["command"]], cwd=folder, env=environment,
-                         capture_output=True, text=True, timeout=600)
+    ran = run_as_given(done["command"], folder, tools)
     assert ran.returncode == 0, ran.stderr[-2000:]
     with Image.open(folder / "result.png") as result:
         assert result.size == (48, 32)

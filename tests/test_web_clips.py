@@ -1,21 +1,16 @@
 """A clip through the web page's server: the upload checked and kept in a private folder, the
 run frame by frame with its progress, the clip made (also by a Stop), the command line, and
 nothing left on disk when the server stops. Tiny synthetic clips (64x48, random weights)."""
-import os
-import shlex
 import shutil
 import stat
-import subprocess
-import sys
 import urllib.parse
 
-import numpy as np
 import pytest
 
 pytest.importorskip("cv2")
 pytest.importorskip("imageio_ffmpeg")
 
-from conftest import ROOT, encoded_clip, panned  # noqa: E402
+from conftest import ROOT, encoded_clip, panned, run_as_given  # noqa: E402
 from nst_tf.video.clip import open_clip  # noqa: E402
 from nst_tf.web import make_server  # noqa: E402
 from test_web import Client, finished  # noqa: E402
@@ -84,13 +79,7 @@ def test_a_clip_runs_frame_by_frame_and_gives_its_clip_and_a_command_that_runs(
     tools.mkdir()
     (photos / "my walk.mp4").write_bytes(clip_bytes)
     shutil.copy(ROOT / "examples" / "gravel.jpg", photos / "gravel.jpg")
-    shim = tools / "nst-tf"
-    shim.write_text(f"#!/bin/sh\nexec {shlex.quote(sys.executable)} -m nst_tf \"$@\"\n")
-    shim.chmod(0o755)
-    environment = dict(os.environ, PATH=f"{tools}{os.pathsep}{os.environ['PATH']}",
-                       PYTHONPATH=str(ROOT))
-    ran = subprocess.run(["bash", "-c", done["command"]], cwd=photos, env=environment,
-                         capture_output=True, text=True, timeout=600)
+    ran = run_as_given(done["command"], photos, tools)
     assert ran.returncode == 0, ran.stderr[-2000:]
     again = open_clip(photos / "result.mp4")
     assert (again.frames, again.size) == (3, (64, 48))
