@@ -337,6 +337,13 @@ function isClipFile(file) {
   return file.type.startsWith("video/") || /\.(mp4|mov|mkv|webm|avi|m4v)$/i.test(file.name);
 }
 
+// A file's bytes to the server (its name in X-Filename): the server's JSON answer.
+function sendFile(path, file) {
+  return api(path, { method: "POST", body: file,
+                     headers: { ...POST_HEADERS, "Content-Type": "application/octet-stream",
+                                "X-Filename": encodeURIComponent(file.name) } });
+}
+
 async function upload(role, file) {
   $(role + "-message").textContent = "";
   setPhoto(role, null);
@@ -351,10 +358,7 @@ async function upload(role, file) {
   }
   $(role + "-name").textContent = "sending " + file.name + "…";
   try {
-    const answer = await api("/api/uploads", {
-      method: "POST", body: file,
-      headers: { ...POST_HEADERS, "Content-Type": "application/octet-stream",
-                 "X-Filename": encodeURIComponent(file.name) } });
+    const answer = await sendFile("/api/uploads", file);
     setPhoto(role, { upload: answer.id });
     showPhoto(role, URL.createObjectURL(file), answer.name + " (" + answer.width + "×" + answer.height + ")");
   } catch (error) {
@@ -375,10 +379,7 @@ async function uploadClip(role, file) {
   }
   $(role + "-name").textContent = "sending " + file.name + "…";
   try {
-    const answer = await api("/api/clips", {
-      method: "POST", body: file,
-      headers: { ...POST_HEADERS, "Content-Type": "application/octet-stream",
-                 "X-Filename": encodeURIComponent(file.name) } });
+    const answer = await sendFile("/api/clips", file);
     setPhoto(role, { clip: answer.id });
     showPhoto(role, "/api/clips/" + encodeURIComponent(answer.id), clipName(answer));
   } catch (error) {
