@@ -24,6 +24,12 @@ UPSAMPLE_ROUNDS = 10
 # back-projection, 1% in the content). Lanczos-5 is nearly phase-independent: 8%, same look.
 UPSAMPLE_METHOD = "lanczos5"
 
+# The sliced Wasserstein loss over tiles holds the picture's projection maps and the texture's
+# sorted projections, each 112 floats a pixel at block1-3_conv1 (0.45 KB: 9 GB at 20 MP). The
+# texture's are read one direction at a time, so past this size (a texture of about 2.4 MP)
+# they go to a temporary file and only the picture's maps stay in memory.
+SORTED_PROJECTIONS_IN_MEMORY_BYTES = 1 << 30
+
 # A VGG19 tile smaller than this has almost no spatial extent left after block5's four pools.
 MIN_TILE_PX = 32
 

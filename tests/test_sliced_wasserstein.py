@@ -178,3 +178,45 @@ def test_tiled_equals_untiled_with_regions_and_a_texture_mask(random_vgg):
     _compare(whole, TiledObjective(extractor, content, [first, second], [first, second],
                                    weights, tile_size=64, region_masks=regions,
                                    texture_region_masks=texture_masks, **options), start)
+
+
+def test_sorted_projections_read_back_from_their_file_what_was_written(tmp_path, monkeypatch):
+    import tempfile
+    from nst_tf.objective.sorted_projections import SortedProjections
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    values = np.sort(np.random.default_rng(0).normal(size=(1001, 5)).astype(np.float32), axis=0)
+    kept, spilled = SortedProjections(values.copy()), SortedProjections(values.copy(), True)
+    assert not kept.in_file and spilled.in_file and (spilled.count, spilled.directions) == (
+        1001, 5)
+    for direction in (4, 0, 2):  # in any order, each direction whole and exact
+        column = spilled.column(direction)
+        assert column.dtype == np.float32 and column.flags.c_contiguous
+        assert np.array_equal(column, values[:, direction])
+        assert np.array_equal(kept.column(direction), values[:, direction])
+    # The file has no name in the temporary folder: nothing is left behind, even on a kill.
+    assert list(tmp_path.iterdir()) == []
+    spilled.close()
+    assert not spilled.in_file
+
+
+def test_tiled_sorted_projections_from_a_file_give_the_same_evaluation(random_vgg, monkeypatch):
+    # Past SORTED_PROJECTIONS_IN_MEMORY_BYTES the texture's sorted projections are read from a
+    # temporary file, a direction at a time: the same numbers, so the same value and gradient
+    # to the bit.
+    from nst_tf.network.vgg import FeatureExtractor, preprocess
+    from nst_tf.objective import tiled as tiled_module
+    extractor = FeatureExtractor(random_vgg, ("block1_conv1", "block2_conv1"), ("block1_conv1",))
+    content, first, second, start = (random_image((80, 100), seed) for seed in (1, 2, 5, 3))
+    options = dict(blend=(0.25, 0.75), texture_loss="sliced_wasserstein", seed=3, tile_size=64)
+    weights = (5.0, 1.0, 3.0, 100.0, 0.0)
+    evaluations = []
+    for limit in (1 << 40, 0):
+        monkeypatch.setattr(tiled_module, "SORTED_PROJECTIONS_IN_MEMORY_BYTES", limit)
+        objective = tiled_module.TiledObjective(extractor, content, [first, second],
+                                                [first, second], weights, **options)
+        assert all(layer.in_file == (limit == 0) for texture in objective.sorted_targets
+                   for layer in texture)
+        evaluations.append(objective.value_and_gradient(preprocess(start[None])))
+    (total, gradient, parts), (spilled_total, spilled_gradient, spilled_parts) = evaluations
+    assert parts["texture"] > 0 and spilled_parts == parts and spilled_total == total
+    assert np.array_equal(spilled_gradient.numpy(), gradient.numpy())

@@ -31,11 +31,12 @@ from typing import Dict, List, Sequence, Tuple
 import numpy as np
 import tensorflow as tf
 
-from nst_tf.limits import TILE_GRID_PX
+from nst_tf.limits import SORTED_PROJECTIONS_IN_MEMORY_BYTES, TILE_GRID_PX
 from nst_tf.io.inputs import as_texture_list
 from nst_tf.network.vgg import FeatureExtractor, preprocess
 from nst_tf.objective.grid import (BALANCED_TILE_HALOS, core_mask, core_slice, footprint, halo,
                                    stride_grid, tiling)
+from nst_tf.objective.sorted_projections import SortedProjections
 from nst_tf.objective.terms import (Weighting, anchored_distance, assign_by_rank, blended,
                                     gram_distance, gram_sums, gram_surrogate, layer_directions,
                                     layer_mean, pooled, square_distance, total_variation)
@@ -141,10 +142,14 @@ class TiledObjective:
         if self.weighting.sliced:
             self.gram_targets = []
             texture_region_masks = texture_region_masks or [None] * len(gram_textures)
-            # Per texture (or region): each layer's sorted projections, (M, c).
+            # Per texture (or region): each layer's sorted projections, (M, c), in a temporary
+            # file when they would take more memory than the picture's own projection maps
+            # can spare beside them.
+            in_file = sum(self._projection_bytes(np.asarray(t).shape[:2])
+                          for t in gram_textures) > SORTED_PROJECTIONS_IN_MEMORY_BYTES
             self.sorted_targets = [self._sorted_picture(self._viewed(t), None if mask is None
                                                         else self._guidance(np.asarray(
-                                                            mask, np.float32)[None]))
+                                                            mask, np.float32)[None]), in_file)
                                    for t, mask in zip(gram_textures, texture_region_masks)]
         elif self.guidance is None:
             self.gram_targets = blended([self._gram_accumulated(self._viewed(t))
@@ -294,7 +299,13 @@ class TiledObjective:
                           core[2] // stride:core[3] // stride] = values[0].numpy()
         return maps
 
-    def _sorted_picture(self, viewed, guidance=None) -> List[np.ndarray]:
+    def _projection_bytes(self, size) -> int:
+        """The bytes of a picture's projections over every texture layer (float32)."""
+        return sum(4 * int(self._count(name, self._channels(name), size))
+                   for name in self.texture_layers)
+
+    def _sorted_picture(self, viewed, guidance=None,
+                        in_file: bool = False) -> List[SortedProjections]:
         """A texture's sorted projections at each layer, (M, c): over every position, or those
         where its mask (guidance, per layer (1, h, w, 1)) is at least one half."""
         maps = self._projection_maps(viewed, self._texture_projections)
@@ -305,7 +316,8 @@ class TiledObjective:
                       layer_map[guidance[len(found)][0, ..., 0] >= 0.5])
             del layer_map
             values.sort(axis=0)
-            found.append(values)
+            found.append(SortedProjections(values, in_file))
+            del values  # in a file: this layer's memory is given back before the next is sorted
         return found
 
     def _sliced_targets(self, image):
@@ -336,7 +348,7 @@ class TiledObjective:
                 if len(places) == 1:  # one texture (or region): a position's target is its own
                     where, share, sorted_target, count = places[0]
                     found = projections[where]
-                    assigned = assign_by_rank(found, sorted_target[:, column])
+                    assigned = assign_by_rank(found, sorted_target.column(column))
                     value += share * _squared_sum(found, assigned) / (count * channels)
                     projections[~where] = 0.0
                     projections[where] = assigned
@@ -344,7 +356,7 @@ class TiledObjective:
                 target = np.zeros(layer_map.shape[:2], np.float64)
                 for where, share, sorted_target, count in places:
                     found = projections[where]
-                    assigned = assign_by_rank(found, sorted_target[:, column])
+                    assigned = assign_by_rank(found, sorted_target.column(column))
                     value += share * _squared_sum(found, assigned) / (count * channels)
                     target[where] += share / count * assigned
                 layer_map[..., column] = np.where(weight > 0, target / np.maximum(weight, 1e-30),

@@ -1,0 +1,62 @@
+"""A texture's sorted projections at one layer, kept in memory or, when large, in a temporary file.
+
+The tiled sliced Wasserstein evaluation (objective/tiled.py) needs, at every evaluation, each
+direction's sorted projections of the texture, one direction at a time. At full resolution they
+are as large as the picture's own projection maps (112 floats a pixel over block1-3_conv1: 9 GB
+at 20 MP), which the evaluation must hold at the same time. Read one direction at a time, they
+need not stay in memory: past SORTED_PROJECTIONS_IN_MEMORY_BYTES (nst_tf/limits.py) they are
+written once, direction by direction, to an unnamed temporary file (removed by the system when
+the file is closed, also when the process is killed), and each direction is read back into a
+buffer of its own when asked for. The values read are the values written: the evaluation stays
+exact. The file lies in the temporary folder (TMPDIR); where that is memory (tmpfs), nothing is
+saved.
+"""
+from __future__ import annotations
+
+import tempfile
+
+import numpy as np
+
+
+class SortedProjections:
+    """values: (M, k) float32, each column sorted (one direction's projections of the texture's
+    M positions); in_file: keep them in a temporary file rather than in memory. The array is
+    taken over (in memory) or written and released (in a file): the caller drops its own."""
+
+    def __init__(self, values: np.ndarray, in_file: bool = False):
+        self.count, self.directions = (int(n) for n in values.shape)
+        self._file = None
+        if not in_file:
+            self._values = values
+            return
+        self._values = None
+        self._file = tempfile.TemporaryFile(prefix="nst_tf_sorted_")
+        for column in range(self.directions):  # one direction after the other, contiguous
+            self._file.write(np.ascontiguousarray(values[:, column]).data)
+        self._file.flush()
+
+    @property
+    def in_file(self) -> bool:
+        return self._file is not None
+
+    def column(self, direction: int) -> np.ndarray:
+        """One direction's sorted projections, (M,) float32."""
+        if self._file is None:
+            return self._values[:, direction]
+        found = np.empty(self.count, np.float32)
+        view, done = memoryview(found).cast("B"), 0
+        self._file.seek(direction * found.nbytes)
+        while done < found.nbytes:  # readinto may return less than asked
+            read = self._file.readinto(view[done:])
+            if not read:
+                raise EOFError("the temporary file of sorted projections was cut short")
+            done += read
+        return found
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def __del__(self):
+        self.close()
