@@ -176,7 +176,10 @@ def _starts_a_process(item) -> bool:
 
 
 def pytest_collection_modifyitems(config, items):
+    run_slow = os.environ.get("NST_TF_SLOW") == "1"
     for item in items:
+        if item.get_closest_marker("slow") and not run_slow:
+            item.add_marker(pytest.mark.skip(reason="slow: set NST_TF_SLOW=1"))
         if not (_starts_a_process(item) or item.originalname in NOT_QUICK
                 or item.get_closest_marker("slow")):
             item.add_marker(pytest.mark.quick)

@@ -143,6 +143,7 @@ def test_bad_csv_on_the_command_line_is_one_line(photos):
     assert not (photos / "o").exists()
 
 
+@pytest.mark.slow  # the cluster test runs the Ray path in the default run
 def test_ray_batch_runs_resumes_and_matches_transfer_py(photos):
     out = photos / "out_ray"
     ray_flags = ["--ray_address=local", "--ray_cpus=2"]

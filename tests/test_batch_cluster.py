@@ -119,6 +119,7 @@ def test_a_batch_spreads_over_the_nodes_and_the_driver_writes_every_output(clust
     print(f"took {time.perf_counter() - started:.1f} s")
 
 
+@pytest.mark.slow  # each Ray test starts its own workers: minutes on 2 cores
 def test_a_node_lost_mid_batch_loses_no_job(cluster, driver):
     out = driver / "out"
     # A weights file known by a path relative to the driver's folder: it travels too.
@@ -156,6 +157,7 @@ def test_a_node_lost_mid_batch_loses_no_job(cluster, driver):
     assert again.returncode == 0 and "0 done, 6 skipped, 0 failed" in again.stderr
 
 
+@pytest.mark.slow  # each Ray test starts its own workers: minutes on 2 cores
 def test_ctrl_c_on_a_ray_batch_keeps_what_finished(driver):
     out = driver / "out"
     flags = ["--iterations=150", "--plateau_tolerance=0"]

@@ -1,5 +1,4 @@
 """Full resolution and global statistics through TextureTransfer and the command line."""
-import os
 
 import numpy as np
 import pytest
@@ -187,7 +186,6 @@ def test_tiles_leave_no_seams_small():
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(os.environ.get("NST_TF_SLOW") != "1", reason="slow: set NST_TF_SLOW=1")
 def test_tiles_leave_no_seams_at_512x341():
     tiled, whole = _seam_run((341, 512), 128, 20), _seam_run((341, 512), 0, 20)
     assert np.abs(tiled - whole).mean() <= 1.0

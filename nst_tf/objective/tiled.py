@@ -74,8 +74,9 @@ class TiledObjective:
     second pass differentiates, tile by tile, the weighted squared distance of the projections
     to those targets, whose gradient is the distance's. Memory: one map per texture layer of
     the picture's positions x channels, overwritten by the targets (112 floats a pixel at
-    block1-3_conv1), and the texture's sorted projections as large; measured 2.7 KB a pixel
-    more than Gram with the copies on the way (docs/measurements/2026-12-texture-losses.md).
+    block1-3_conv1), and the texture's sorted projections as large, which past
+    SORTED_PROJECTIONS_IN_MEMORY_BYTES wait in a temporary file (objective/sorted_projections.py;
+    docs/measurements/2026-12-texture-losses.md).
     """
 
     def __init__(self, extractor: FeatureExtractor, content, raw_texture, gram_texture,
