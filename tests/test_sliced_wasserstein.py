@@ -220,3 +220,20 @@ def test_tiled_sorted_projections_from_a_file_give_the_same_evaluation(random_vg
     (total, gradient, parts), (spilled_total, spilled_gradient, spilled_parts) = evaluations
     assert parts["texture"] > 0 and spilled_parts == parts and spilled_total == total
     assert np.array_equal(spilled_gradient.numpy(), gradient.numpy())
+
+
+def test_increasing_order_is_the_stable_argsort():
+    from nst_tf.objective.terms import increasing_order
+    rng = np.random.default_rng(4)
+    values = rng.normal(size=5000).astype(np.float32)
+    values[:300] = 0.0
+    values[300:600] = -0.0  # equal to 0.0: the ties keep their order across both
+    values[600:700] = values[700:800]  # more ties
+    values[800:810] = [np.inf, -np.inf, np.finfo(np.float32).max, -np.finfo(np.float32).max,
+                       np.finfo(np.float32).tiny, -np.finfo(np.float32).tiny, 1e-45, -1e-45,
+                       1.0, -1.0]
+    rng.shuffle(values)
+    order = increasing_order(values)
+    assert order.dtype == np.intp and order.shape == (5000,)
+    assert np.array_equal(order, np.argsort(values, kind="stable"))
+    assert increasing_order(np.zeros(0, np.float32)).shape == (0,)

