@@ -14,6 +14,7 @@ saved.
 from __future__ import annotations
 
 import tempfile
+import threading
 
 import numpy as np
 
@@ -26,6 +27,7 @@ class SortedProjections:
     def __init__(self, values: np.ndarray, in_file: bool = False):
         self.count, self.directions = (int(n) for n in values.shape)
         self._file = None
+        self._reading = threading.Lock()  # directions are read from several threads
         if not in_file:
             self._values = values
             return
@@ -45,12 +47,13 @@ class SortedProjections:
             return self._values[:, direction]
         found = np.empty(self.count, np.float32)
         view, done = memoryview(found).cast("B"), 0
-        self._file.seek(direction * found.nbytes)
-        while done < found.nbytes:  # readinto may return less than asked
-            read = self._file.readinto(view[done:])
-            if not read:
-                raise EOFError("the temporary file of sorted projections was cut short")
-            done += read
+        with self._reading:
+            self._file.seek(direction * found.nbytes)
+            while done < found.nbytes:  # readinto may return less than asked
+                read = self._file.readinto(view[done:])
+                if not read:
+                    raise EOFError("the temporary file of sorted projections was cut short")
+                done += read
         return found
 
     def close(self) -> None:

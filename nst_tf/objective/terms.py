@@ -153,9 +153,9 @@ def quantiles(sorted_values, count):
     """(M, k) sorted columns -> (count, k): the values at the midpoints of `count` equal
     shares of the M samples, so that two distributions with different numbers of samples
     compare position by position."""
-    size = tf.shape(sorted_values)[0]
     if isinstance(count, int) and sorted_values.shape[0] == count:
-        return sorted_values
+        return sorted_values  # before tf.shape, which would copy a NumPy array into a tensor
+    size = tf.shape(sorted_values)[0]
     index = tf.cast((tf.cast(tf.range(count), tf.float32) + 0.5)
                     * tf.cast(size, tf.float32) / tf.cast(count, tf.float32), tf.int32)
     return tf.gather(sorted_values, tf.minimum(index, size - 1))

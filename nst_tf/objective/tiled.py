@@ -26,12 +26,14 @@ from the content and texture tiles, which costs a forward pass of a few shallow 
 """
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 import tensorflow as tf
 
-from nst_tf.limits import SORTED_PROJECTIONS_IN_MEMORY_BYTES, TILE_GRID_PX
+from nst_tf.limits import SORTED_PROJECTIONS_IN_MEMORY_BYTES, SORTING_THREADS, TILE_GRID_PX
 from nst_tf.io.inputs import as_texture_list
 from nst_tf.network.vgg import FeatureExtractor, preprocess
 from nst_tf.objective.grid import (BALANCED_TILE_HALOS, core_mask, core_slice, footprint, halo,
@@ -343,17 +345,18 @@ class TiledObjective:
             weight = np.zeros(layer_map.shape[:2], np.float32)
             for where, share, _, count in places:
                 weight[where] += share / count
-            channels, value = layer_map.shape[-1], 0.0
-            for column in range(channels):
-                projections = layer_map[..., column]
+            channels = layer_map.shape[-1]
+
+            def one_direction(column, layer_map=layer_map, places=places, weight=weight):
+                """Writes the direction's targets over its projections; its share of the value."""
+                projections, value = layer_map[..., column], 0.0
                 if len(places) == 1:  # one texture (or region): a position's target is its own
                     where, share, sorted_target, count = places[0]
                     found = projections[where]
                     assigned = assign_by_rank(found, sorted_target.column(column))
-                    value += share * _squared_sum(found, assigned) / (count * channels)
                     projections[~where] = 0.0
                     projections[where] = assigned
-                    continue
+                    return share * _squared_sum(found, assigned) / (count * channels)
                 target = np.zeros(layer_map.shape[:2], np.float64)
                 for where, share, sorted_target, count in places:
                     found = projections[where]
@@ -362,6 +365,12 @@ class TiledObjective:
                     target[where] += share / count * assigned
                 layer_map[..., column] = np.where(weight > 0, target / np.maximum(weight, 1e-30),
                                                   0.0)
+                return value
+
+            # The directions are independent and NumPy sorts without the interpreter's lock:
+            # a few at once use the cores TensorFlow leaves idle here. Summed in their order.
+            with ThreadPoolExecutor(min(SORTING_THREADS, os.cpu_count() or 1)) as pool:
+                value = sum(pool.map(one_direction, range(channels)))
             weights.append(weight[..., None])
             values.append(value)
         return layer_mean(values, self.weighting.layer_weights), maps, weights
