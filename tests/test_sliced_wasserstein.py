@@ -184,8 +184,9 @@ def test_sorted_projections_read_back_from_their_file_what_was_written(tmp_path,
     import tempfile
     from nst_tf.objective.sorted_projections import SortedProjections
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    values = np.sort(np.random.default_rng(0).normal(size=(1001, 5)).astype(np.float32), axis=0)
+    values = np.random.default_rng(0).normal(size=(1001, 5)).astype(np.float32)
     kept, spilled = SortedProjections(values.copy()), SortedProjections(values.copy(), True)
+    values.sort(axis=0)
     assert not kept.in_file and spilled.in_file and (spilled.count, spilled.directions) == (
         1001, 5)
     for direction in (4, 0, 2):  # in any order, each direction whole and exact
@@ -193,6 +194,7 @@ def test_sorted_projections_read_back_from_their_file_what_was_written(tmp_path,
         assert column.dtype == np.float32 and column.flags.c_contiguous
         assert np.array_equal(column, values[:, direction])
         assert np.array_equal(kept.column(direction), values[:, direction])
+        assert kept.column(direction).flags.c_contiguous
     # The file has no name in the temporary folder: nothing is left behind, even on a kill.
     assert list(tmp_path.iterdir()) == []
     spilled.close()

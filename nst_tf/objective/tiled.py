@@ -313,14 +313,13 @@ class TiledObjective:
         where its mask (guidance, per layer (1, h, w, 1)) is at least one half."""
         maps = self._projection_maps(viewed, self._texture_projections)
         found = []
-        while maps:  # a layer at a time, sorted in place: no copy of the maps is made
+        while maps:  # a layer at a time, each map given back once its projections are sorted
             layer_map = maps.pop(0)
             values = (layer_map.reshape(-1, layer_map.shape[-1]) if guidance is None else
                       layer_map[guidance[len(found)][0, ..., 0] >= 0.5])
             del layer_map
-            values.sort(axis=0)
             found.append(SortedProjections(values, in_file))
-            del values  # in a file: this layer's memory is given back before the next is sorted
+            del values
         return found
 
     def _sliced_targets(self, image):
