@@ -145,9 +145,9 @@ class TiledObjective:
         if self.weighting.sliced:
             self.gram_targets = []
             texture_region_masks = texture_region_masks or [None] * len(gram_textures)
-            # Per texture (or region): each layer's sorted projections, (M, c), in a temporary
-            # file when they would take more memory than the picture's own projection maps
-            # can spare beside them.
+            # Per texture (or region): each layer's sorted projections, (M, c); past
+            # SORTED_PROJECTIONS_IN_MEMORY_BYTES in a temporary file, the memory left to the
+            # picture's own projection maps (only one direction is read at a time).
             in_file = sum(self._projection_bytes(np.asarray(t).shape[:2])
                           for t in gram_textures) > SORTED_PROJECTIONS_IN_MEMORY_BYTES
             self.sorted_targets = [self._sorted_picture(self._viewed(t), None if mask is None
@@ -309,8 +309,9 @@ class TiledObjective:
 
     def _sorted_picture(self, viewed, guidance=None,
                         in_file: bool = False) -> List[SortedProjections]:
-        """A texture's sorted projections at each layer, (M, c): over every position, or those
-        where its mask (guidance, per layer (1, h, w, 1)) is at least one half."""
+        """A texture's sorted projections at each layer (M positions x c directions): over
+        every position, or those where its mask (guidance, per layer (1, h, w, 1)) is at least
+        one half; in a temporary file when `in_file`."""
         maps = self._projection_maps(viewed, self._texture_projections)
         found = []
         while maps:  # a layer at a time, each map given back once its projections are sorted
