@@ -98,9 +98,6 @@ class ClipStore:
         folder.mkdir(exist_ok=True)
         return folder
 
-    def forget_run(self, run_id: str) -> None:
-        shutil.rmtree(self.folder / f"run_{run_id}", ignore_errors=True)
-
     def close(self) -> None:
         """Removes the folder and everything in it."""
         with self.lock:

@@ -95,6 +95,11 @@ class Run:
             self._release()
             self._release = None
 
+    def remove_folder(self) -> None:
+        """A clip's run: its frames and video go (the server forgets the run, or it never ran)."""
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
     def rate(self) -> Optional[float]:
         """Steps per second over the last ten reports."""
         recent = self.reports[-11:]
@@ -278,8 +283,7 @@ class RunQueue:
         finished = [run for run in self.runs.values() if run.state in FINISHED]
         for run in finished[:max(0, len(finished) - KEEP_FINISHED)]:
             del self.runs[run.id]
-            if run.folder is not None:  # a clip's frames and video
-                shutil.rmtree(run.folder, ignore_errors=True)
+            run.remove_folder()
 
     def _work(self) -> None:
         while True:

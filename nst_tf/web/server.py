@@ -628,8 +628,7 @@ class Handler(BaseHTTPRequestHandler):
             queue.submit(run)
         except NSTError:
             run.let_go()
-            if clip is not None:
-                clips.forget_run(run.id)
+            run.remove_folder()
             raise
         with queue.changed:
             status = queue.status(run)
