@@ -346,15 +346,20 @@ class TiledObjective:
             for where, share, _, count in places:
                 weight[where] += share / count
             channels = layer_map.shape[-1]
+            # The same for every direction of the layer: found once, not in each.
+            covered, divisor = weight > 0, np.maximum(weight, 1e-30)
+            outside = (~places[0][0] if len(places) == 1 and not places[0][0].all() else None)
 
-            def one_direction(column, layer_map=layer_map, places=places, weight=weight):
+            def one_direction(column, layer_map=layer_map, places=places, covered=covered,
+                              divisor=divisor, outside=outside):
                 """Writes the direction's targets over its projections; its share of the value."""
                 projections, value = layer_map[..., column], 0.0
                 if len(places) == 1:  # one texture (or region): a position's target is its own
                     where, share, sorted_target, count = places[0]
                     found = projections[where]
                     assigned = assign_by_rank(found, sorted_target.column(column))
-                    projections[~where] = 0.0
+                    if outside is not None:
+                        projections[outside] = 0.0
                     projections[where] = assigned
                     return share * _squared_sum(found, assigned) / (count * channels)
                 target = np.zeros(layer_map.shape[:2], np.float64)
@@ -363,8 +368,7 @@ class TiledObjective:
                     assigned = assign_by_rank(found, sorted_target.column(column))
                     value += share * _squared_sum(found, assigned) / (count * channels)
                     target[where] += share / count * assigned
-                layer_map[..., column] = np.where(weight > 0, target / np.maximum(weight, 1e-30),
-                                                  0.0)
+                layer_map[..., column] = np.where(covered, target / divisor, 0.0)
                 return value
 
             # The directions are independent and NumPy sorts without the interpreter's lock:
