@@ -174,8 +174,8 @@ def test_help_exits_0_with_the_grouped_flags(script, flag):
             assert name in flag_lines
         assert "--content=PHOTO" not in flag_lines
     if script == "download_weights.py":
-        assert flag_lines == ["--network=vgg19|vgg16", "--url=URL", "--md5=HEX", "--dest=PATH",
-                              "--[no]progress"]
+        assert flag_lines == ["--network=vgg19|vgg16", "--from=FILE", "--url=URL", "--md5=HEX",
+                              "--dest=PATH", "--[no]progress"]
 
 
 @pytest.mark.parametrize("script,args,message", [
@@ -344,6 +344,24 @@ def test_download_checks_the_md5_before_any_download(tmp_path, md5):
     _checked_before_tensorflow(done, f"--md5 takes 32 hex digits (an md5; 64 for a sha256), got "
                                      f"{md5!r}")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_download_weights_from_a_file_is_checked_before_tensorflow(tmp_path):
+    copy = tmp_path / "vgg19.h5"
+    copy.write_bytes(b"not Keras' file")
+    folder = f"--dest={tmp_path / 'weights'}/"
+    _checked_before_tensorflow(
+        in_subprocess("download_weights", f"--from={copy}", "--url=http://127.0.0.1:9/v.h5",
+                      folder),
+        "--from takes no --url: it installs a file you have, checked against Keras' md5 (--url "
+        "and --md5 are for a download)")
+    _checked_before_tensorflow(in_subprocess("download_weights", f"--from={tmp_path / 'no.h5'}",
+                                             folder), f"{tmp_path / 'no.h5'}: no such file")
+    done = in_subprocess("download_weights", f"--from={copy}", folder)
+    assert done.stdout.splitlines()[-1] == "EXIT 2 TF False"
+    assert done.stderr.startswith(f"error: {copy}: not Keras' VGG19 notop file (its md5 is ")
+    assert done.stderr.count("\n") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["vgg19.h5"]  # nothing written
 
 
 # --- The network and preset follow the weights ---------------------------------------------

@@ -173,3 +173,152 @@ def test_a_random_vgg16_runs_a_mode_and_checks_its_layer_names():
     assert len(job.extractor.model.layers) == 19  # input, 13 convolutions, 5 poolings
     reports = []
     assert job.run(reports.append).shape == (36, 48, 3) and len(reports) == 2
+
+
+# --- Installing a copy of Keras' file one has (download-weights --from FILE) -------------------
+def test_install_checks_keras_md5_and_copies_where_the_download_puts_it(tmp_path, source,
+                                                                         monkeypatch):
+    path, md5, _ = source
+    monkeypatch.setattr(weights, "KERAS_VGG19_NOTOP",
+                        weights.WeightsFile("vgg19_notop.h5", "file:///nowhere", md5))
+    monkeypatch.setattr(weights, "WEIGHTS_DIR", tmp_path / "weights")
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
+    wrong = tmp_path / "wrong.h5"
+    wrong.write_bytes(path.read_bytes()[:-1])  # one byte short: a truncated copy
+    with pytest.raises(NSTError) as refused:
+        weights.install_weights(wrong)
+    assert str(refused.value) == (
+        f"{wrong}: not Keras' VGG19 notop file (its md5 is {fetch.file_hash(wrong)}, Keras' is "
+        f"{md5}); nothing installed (another VGG19 notop file runs as it is with --weights FILE)")
+    assert not (tmp_path / "weights").exists()  # nothing written, no folder made
+    installed = weights.install_weights(path)
+    assert installed == tmp_path / "weights" / "vgg19_notop.h5"
+    assert installed.read_bytes() == path.read_bytes()
+    assert sorted(p.name for p in installed.parent.iterdir()) == ["vgg19_notop.h5"]
+    # Where the tool looks: 'imagenet' finds it with no download.
+    assert weights.resolve_weights("imagenet", allow_download=False) == str(installed)
+    stamp = installed.stat().st_mtime_ns
+    time.sleep(0.01)
+    assert weights.install_weights(path) == installed  # a verified copy there: left as it is
+    assert installed.stat().st_mtime_ns == stamp
+    with pytest.raises(NSTError, match=r"nope\.h5: no such file$"):
+        weights.install_weights(tmp_path / "nope.h5")
+    # --dest: a file, or a folder to put it in under Keras' name.
+    assert weights.install_weights(path, dest=tmp_path / "elsewhere" / "w.h5") == \
+        tmp_path / "elsewhere" / "w.h5"
+    assert weights.install_weights(path, dest=f"{tmp_path / 'other'}/") == \
+        tmp_path / "other" / "vgg19_notop.h5"
+
+
+def test_offline_messages_name_the_install_from_a_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(weights, "KERAS_VGG19_NOTOP", weights.WeightsFile(
+        "vgg19_notop.h5", (tmp_path / "nowhere.h5").as_uri(), "0" * 32))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
+    folder = tmp_path / "weights"
+    with pytest.raises(NSTError) as raised:
+        weights.resolve_weights("imagenet", folder)
+    assert str(raised.value).endswith(
+        "): install a copy you have with python scripts/download_weights.py --from FILE, give "
+        "--weights FILE (a VGG19 notop .h5), or run python scripts/download_weights.py where "
+        "there is internet")
+    with pytest.raises(NSTError) as raised:
+        weights.resolve_weights("imagenet", folder, allow_download=False)
+    assert str(raised.value) == (
+        f"Keras' VGG19 weights are not in {folder}; run python scripts/download_weights.py (with "
+        "--from FILE: a copy you have), or give --weights FILE")
+
+
+@pytest.fixture
+def as_if_keras():
+    """run(md5, *flags, weights_dir): `nst-tf download-weights FLAGS` in a fresh Python whose
+    Keras VGG19 file is vgg19_notop.h5 with this md5 (its download unreachable), with
+    NST_TF_WEIGHTS_DIR=weights_dir."""
+    import subprocess
+    import sys
+    from conftest import ROOT
+    code = ("import sys\n"
+            "from nst_tf.network import weights\n"
+            "weights.KERAS_VGG19_NOTOP = weights.WeightsFile('vgg19_notop.h5', 'file:///nowhere', "
+            "sys.argv[1])\n"
+            "from nst_tf.cli.main import main\n"
+            "main(['nst-tf', 'download-weights', *sys.argv[2:]])\n")
+
+    def run(md5, *flags, weights_dir):
+        env = dict(os.environ, PYTHONPATH=str(ROOT), NST_TF_WEIGHTS_DIR=str(weights_dir))
+        return subprocess.run([sys.executable, "-c", code, md5, *map(str, flags)],
+                              capture_output=True, text=True, timeout=300, env=env)
+    return run
+
+
+@pytest.fixture
+def with_keras_md5():
+    """run(args, weights_dir): python ARGS from the checkout, Keras' own md5 expected, with
+    NST_TF_WEIGHTS_DIR=weights_dir."""
+    import subprocess
+    import sys
+    from conftest import ROOT
+
+    def run(args, weights_dir):
+        env = dict(os.environ, PYTHONPATH=str(ROOT), NST_TF_WEIGHTS_DIR=str(weights_dir))
+        return subprocess.run([sys.executable, *args], capture_output=True, text=True,
+                              timeout=300, env=env, cwd=ROOT)
+    return run
+
+
+def test_download_weights_from_a_file_installs_it_or_refuses_it_in_one_line(tmp_path, source,
+                                                                             as_if_keras,
+                                                                             with_keras_md5):
+    path, md5, _ = source
+    folder = tmp_path / "weights"
+    done = as_if_keras(md5, f"--from={path}", weights_dir=folder)
+    assert done.returncode == 0, done.stderr
+    installed = folder / "vgg19_notop.h5"
+    assert done.stdout.splitlines() == [
+        f"{installed} verified (Keras' VGG19 notop file, from {path})",
+        f"{installed}: not a VGG19 notop .h5 file; nothing derived"]  # random bytes, not h5
+    assert installed.read_bytes() == path.read_bytes()
+    # A wrong file, by the script and by the console command: one line, exit 2, nothing written.
+    other = tmp_path / "other"
+    for command in (["scripts/download_weights.py"], ["-m", "nst_tf.cli", "download-weights"]):
+        done = with_keras_md5([*command, f"--from={path}"], weights_dir=other)
+        assert done.returncode == 2, done.stderr
+        assert done.stderr == (
+            f"error: {path}: not Keras' VGG19 notop file (its md5 is {md5}, Keras' is "
+            f"{weights.KERAS_VGG19_NOTOP.md5}); nothing installed (another VGG19 notop file runs "
+            "as it is with --weights FILE)\n")
+        assert done.stdout == "" and not other.exists()
+    done = with_keras_md5(["scripts/download_weights.py", f"--from={path}", f"--md5={md5}"],
+                          weights_dir=other)
+    assert done.returncode == 2 and done.stderr == (
+        "error: --from takes no --md5: it installs a file you have, checked against Keras' md5 "
+        "(--url and --md5 are for a download)\n")
+
+
+@needs_shared_weights
+def test_download_weights_from_keras_file_writes_the_normalized_network_beside_it(tmp_path,
+                                                                                 as_if_keras):
+    from conftest import SHARED_WEIGHTS
+    from nst_tf.network import calibration
+    # Keras' file's stand-in: the normalized network with each channel of two layers rescaled
+    # (and the next layer compensated), what Keras' file is to the normalized one.
+    rng = np.random.default_rng(3)
+    layers, previous = [], np.ones(3)
+    for name, kernel, bias in calibration.read_layers(SHARED_WEIGHTS):
+        scale = (10 ** rng.uniform(-1, 2, kernel.shape[-1]) if name in ("block1_conv1",
+                                                                       "block4_conv2")
+                 else np.ones(kernel.shape[-1]))
+        kernel = kernel.astype(np.float64) * scale / previous[None, None, :, None]
+        layers.append((name, kernel.astype(np.float32), (bias * scale).astype(np.float32)))
+        previous = scale
+    stand_in = tmp_path / "downloaded" / "keras_vgg19.h5"
+    stand_in.parent.mkdir()
+    calibration.write_layers(stand_in, layers)
+    folder = tmp_path / "weights"
+    done = as_if_keras(fetch.file_hash(stand_in), f"--from={stand_in}", weights_dir=folder)
+    assert done.returncode == 0, done.stderr
+    installed, derived = folder / "vgg19_notop.h5", folder / "vgg19_normalized_notop.h5"
+    assert done.stdout.splitlines() == [
+        f"{installed} verified (Keras' VGG19 notop file, from {stand_in})",
+        f"{derived}: Gatys' normalized VGG19, derived from it"]
+    assert calibration.identify(installed) == ("rescaled", "")
+    assert calibration.identify(derived) == ("normalized", "")

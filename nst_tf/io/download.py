@@ -1,10 +1,12 @@
-"""Downloading files with a hash check, atomically.
+"""Downloading files with a hash check, atomically; and copying a file one already has, with the
+same check.
 
 The file appears at its final path only once its hash has been checked, so a failed or
-interrupted download never leaves a file that a later run would trust.
+interrupted download (or copy) never leaves a file that a later run would trust.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import os
@@ -98,9 +100,18 @@ class DownloadError(NSTError):
         self.reason = reason
 
 
+class HashMismatch(NSTError):
+    """A file whose hash is not the expected one: the message, the algorithm and both digests
+    (for a caller that words its own message)."""
+
+    def __init__(self, message: str, algorithm: str, actual: str, expected: str):
+        super().__init__(message)
+        self.algorithm, self.actual, self.expected = algorithm, actual, expected
+
+
 def destination(dest, url: str) -> Path:
     """`dest` itself, or, when it is a folder (an existing one, or a path ending in a slash),
-    the URL's file name inside it, as `wget -P` does."""
+    the URL's file name inside it, as `wget -P` does (`url` may be a bare file name)."""
     text = str(dest)
     dest = Path(dest)
     if dest.is_dir() or text.endswith(("/", os.sep)):
@@ -126,6 +137,14 @@ def download(url: str, dest, expected_hash: Optional[str] = None,
     dest = destination(dest, url)
     if verified(dest, expected_hash):
         return dest
+    with _folder_for(dest):
+        return _download(url, dest, expected_hash, timeout, deadline, sleep, progress)
+
+
+@contextlib.contextmanager
+def _folder_for(dest: Path):
+    """Makes the folder `dest` goes in; when the block fails (an interrupt included), the
+    folders made for it go too, so a failure leaves nothing."""
     if dest.is_dir():
         raise NSTError(f"{dest}: is a folder; give --dest a file path or a folder to put it in")
     made = [folder for folder in (dest.parent, *dest.parent.parents) if not folder.exists()]
@@ -134,14 +153,51 @@ def download(url: str, dest, expected_hash: Optional[str] = None,
     except OSError as error:
         raise NSTError(f"cannot write to {dest.parent} ({error.strerror or error})") from None
     try:
-        return _download(url, dest, expected_hash, timeout, deadline, sleep, progress)
+        yield
     except BaseException:
-        for folder in made:  # the folders made for it go too: a failure leaves nothing
+        for folder in made:
             try:
                 folder.rmdir()
             except OSError:
                 break
         raise
+
+
+def copy_verified(source, dest, expected_hash: str) -> Path:
+    """Copies the file `source` to `dest` (a file, or a folder to put it in under the source's
+    name) when its md5 or sha256 is `expected_hash`; returns the path it is at. Nothing is
+    written, and no folder made, for a file of another hash (HashMismatch, one line); a
+    verified file already at `dest` is kept as it is; the copy appears at `dest` only once it
+    is complete and checked again (the source could change while it is read)."""
+    source = Path(source)
+    if not source.is_file():
+        what = "a folder, not a file" if source.is_dir() else "no such file"
+        raise NSTError(f"{source}: {what}")
+    dest = destination(dest, source.name)
+    algorithm = _hash_algorithm(expected_hash)
+    try:
+        actual = file_hash(source, algorithm)
+    except OSError as error:
+        raise NSTError(f"{source}: cannot read it ({error.strerror or error})") from None
+    if actual != expected_hash.lower():
+        raise HashMismatch(f"{source}: {algorithm} is {actual}, expected {expected_hash}",
+                           algorithm, actual, expected_hash.lower())
+    if verified(dest, expected_hash):
+        return dest
+    with _folder_for(dest), atomic_output(dest) as temporary:
+        digest = hashlib.new(algorithm)
+        try:
+            with open(source, "rb") as reading, open(temporary, "wb") as out:
+                for chunk in iter(lambda: reading.read(CHUNK_BYTES), b""):
+                    digest.update(chunk)
+                    out.write(chunk)
+        except OSError as error:
+            raise NSTError(f"cannot copy {source} to {dest} ({error.strerror or error})") from None
+        if digest.hexdigest() != expected_hash.lower():
+            raise HashMismatch(f"{source}: changed while it was copied ({algorithm} "
+                               f"{digest.hexdigest()}, expected {expected_hash})", algorithm,
+                               digest.hexdigest(), expected_hash.lower())
+    return dest
 
 
 def _download(url: str, dest: Path, expected_hash, timeout, deadline, sleep, progress) -> Path:
@@ -217,5 +273,6 @@ def _fetch(url: str, dest: Path, expected_hash: Optional[str], timeout: float,
                 except OSError as error:
                     raise NSTError(f"cannot write {dest} ({error.strerror or error})") from None
         if expected_hash is not None and digest.hexdigest() != expected_hash.lower():
-            raise NSTError(f"{url}: {algorithm} is {digest.hexdigest()}, expected "
-                           f"{expected_hash}; the download is corrupt or the file changed")
+            raise HashMismatch(f"{url}: {algorithm} is {digest.hexdigest()}, expected "
+                               f"{expected_hash}; the download is corrupt or the file changed",
+                               algorithm, digest.hexdigest(), expected_hash.lower())

@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Optional
 
 from nst_tf.network.layers import NETWORK_LAYERS
-from nst_tf.io.download import ByteProgress, DownloadError, download, verified
+from nst_tf.io.download import (ByteProgress, DownloadError, HashMismatch, copy_verified,
+                                destination, download, verified)
 from nst_tf.errors import NSTError
 
 def _from_checkout() -> bool:
@@ -94,15 +95,17 @@ def resolve_weights(spec: Optional[str], weights_dir=None, allow_download: bool 
                 return str(candidate)
         if not allow_download:
             raise NSTError(f"Keras' {network.upper()} weights are not in {weights_dir}; "
-                           f"run {download_command(network)}, or give --weights FILE")
+                           f"run {download_command(network)} (with --from FILE: a copy you "
+                           "have), or give --weights FILE")
         # 80 MB on a first run: the user sees it coming in.
         try:
             return str(download(known.url, weights_dir / known.filename, known.md5,
                                 progress=ByteProgress()))
         except DownloadError as error:
             raise NSTError(f"Keras' {network.upper()} weights are not in {weights_dir} and "
-                           f"could not be downloaded ({error.reason}): give --weights FILE (a "
-                           f"{network.upper()} notop .h5), or run {download_command(network)} "
+                           f"could not be downloaded ({error.reason}): install a copy you have "
+                           f"with {download_command(network)} --from FILE, give --weights FILE "
+                           f"(a {network.upper()} notop .h5), or run {download_command(network)} "
                            "where there is internet") from None
     path = Path(spec)
     if not path.is_file():
@@ -110,6 +113,24 @@ def resolve_weights(spec: Optional[str], weights_dir=None, allow_download: bool 
                        f"{network.upper()} notop .h5)")
     check_weights_file(path, network)
     return str(path)
+
+
+def install_weights(source, network: str = "vgg19", dest=None) -> Path:
+    """Installs a copy of Keras' `network` notop file that the user has (`download-weights
+    --from FILE`): checked against Keras' md5, the one the download checks, and copied where
+    the download puts it (WEIGHTS_DIR under Keras' file name, where resolve_weights looks), or
+    to `dest` (a file, or a folder to put it in). Returns the installed file's path. Any other
+    file is refused with one line, before anything is written."""
+    known = keras_file(network)
+    name = network.upper()
+    target = (WEIGHTS_DIR / known.filename if dest is None
+              else destination(dest, known.filename))
+    try:
+        return copy_verified(source, target, known.md5)
+    except HashMismatch as error:
+        raise NSTError(f"{source}: not Keras' {name} notop file (its md5 is {error.actual}, "
+                       f"Keras' is {known.md5}); nothing installed (another {name} notop file "
+                       "runs as it is with --weights FILE)") from None
 
 
 def vgg19_kernel_shapes() -> dict:
