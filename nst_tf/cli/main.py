@@ -4,6 +4,7 @@ PATH; also `python -m nst_tf.cli`).
     nst-tf transfer --content cat.jpg --texture cracks.jpg --output cat_cracked.png
     nst-tf batch --content_dir photos/ --texture cracks.jpg --output_dir out/
     nst-tf download-weights
+    nst-tf download-weights --from ~/Downloads/vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5
 
 Each subcommand is a module of nst_tf.cli with its own flags; only the one asked for is
 imported, so their flags (both have --texture) never meet in one process.
@@ -17,7 +18,8 @@ COMMANDS = {
                                         "style transfer, synthesis, reconstruction"),
     "batch": ("nst_tf.cli.batch", "run many transfers from a CSV or a folder, here or on Ray"),
     "download-weights": ("nst_tf.cli.download_weights", "fetch Keras' ImageNet VGG19 (or "
-                                                        "VGG16) weights ahead of time"),
+                                                        "VGG16) weights, or install a copy you "
+                                                        "have (--from FILE)"),
     "serve": ("nst_tf.cli.serve", "a web page to start transfers from a browser"),
     "video": ("nst_tf.cli.video", "a clip with the texture, steady from frame to frame"),
 }
