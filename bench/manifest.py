@@ -26,6 +26,33 @@ def scaled_weighting(weighting: Sequence[float], scales: Sequence[float]) -> Tup
     return tuple(w * k for w, k in zip(weighting, scales))
 
 
+def loss_scales_for(preset: str, choice: str = "auto") -> str:
+    """Which LOSS_SCALES carry the manifest's weightings to the network that runs: 'auto'
+    follows the config's preset as the command line's defaults do (the calibrated loop, preset
+    normalized, on any rescaling of the normalized network: 'normalized'; the 2018 loop or a
+    file run as it is: 'keras'); 'keras' or 'normalized' as asked."""
+    if choice == "auto":
+        return "normalized" if preset == "normalized" else "keras"
+    if choice not in LOSS_SCALES:
+        raise NSTError(f"loss scales must be auto or one of {', '.join(LOSS_SCALES)}, got "
+                       f"{choice!r}")
+    return choice
+
+
+WEIGHT_SETTINGS = ("direct_weight", "content_weight", "raw_weight", "texture_weight")
+
+
+def example_config(example: "Example", weighting: Sequence[float], base, scales: str = "auto",
+                   given: Sequence[str] = (), factors: Optional[Sequence[float]] = None):
+    """The TransferConfig of one of `example`'s runs: `base` with the example's split, size and
+    `weighting` carried by loss_scales_for(base.preset, scales) (or by `factors`, (direct,
+    content, raw, texture), when given); the settings named in `given` keep base's values."""
+    factors = LOSS_SCALES[loss_scales_for(base.preset, scales)] if factors is None else factors
+    values = {"split": example.split, "max_dim": example.max_dim}
+    values.update(zip(WEIGHT_SETTINGS, scaled_weighting(weighting, factors)))
+    return base.replace(**{**values, **{name: getattr(base, name) for name in given}})
+
+
 @dataclasses.dataclass(frozen=True)
 class Example:
     """One example: its images, the original's output size, and the parameters it implies."""

@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
 from nst_tf import TextureTransfer
 from nst_tf.config import TransferConfig
 from bench.look import LookMeasure, layout_correlation, objective, ssim
-from bench.manifest import Example, check_tile
+from bench.manifest import Example, check_tile, example_config
 from nst_tf.io.images import read_image, resize, split_pair, write_image
 from nst_tf.io.tiles import split_tiles
 from nst_tf.report.sheet import contact_sheet
@@ -87,10 +87,13 @@ def to_the_look(checks: List[Dict], ssim_bar: float, until: Optional[int] = None
 
 
 def reproduce(example: Example, input_path, original_path,
-              config_for: Callable[[Tuple[float, float, float, float]], TransferConfig],
+              config_for: Union[TransferConfig,
+                                Callable[[Tuple[float, float, float, float]], TransferConfig]],
               callback=None, tile: Optional[int] = None,
               every: Optional[int] = None, keep_dir=None) -> Reproduction:
-    """Runs the example once per weighting (config_for(weighting) gives each run's config) and
+    """Runs the example once per weighting (config_for(weighting) gives each run's config; a
+    TransferConfig there is the base of manifest.example_config, the weightings carried to its
+    network by the scales its preset takes, as the script's default does) and
     scores our result and the original's with the same network, weights and tiles: the
     objective, the look measure (at our result's size) and SSIM to the content.
 
@@ -102,6 +105,9 @@ def reproduce(example: Example, input_path, original_path,
     Each row has the steps run, the seconds and why the run ended; with `every`, also the look
     and SSIM every `every` steps and the first step (and its seconds) where both bars hold; with
     `keep_dir`, each check's picture is written there too."""
+    if isinstance(config_for, TransferConfig):
+        base = config_for
+        config_for = lambda weighting: example_config(example, weighting, base)  # noqa: E731
     content, texture = split_pair(read_image(input_path))
     original = read_image(original_path)
     originals = side_by_side_parts(original, len(example.weightings))

@@ -17,7 +17,8 @@ from nst_tf.network.layers import NETWORK_LAYERS, NETWORKS, keras_layer_name
 from nst_tf.presets import (CALIBRATED_STEPS, COLOR_TRANSFERS, DEFAULT_ITERATIONS, FULL_RESOLUTION_EPSILON,
                             FULL_RESOLUTION_STEPS, MODE_FIELDS, MODES, NORMALIZED_BETA_1,
                             NORMALIZED_EPSILON, OPTIMIZER_SETTINGS, OPTIMIZERS, PRESETS,
-                            STATISTICS, TEXTURE_LOSSES, default_steps, mode_default)
+                            STATISTICS, TEXTURE_LOSSES, default_steps, loss_units_warning,
+                            mode_default)
 
 # Values of the settings that name files which name no file: `init`'s kinds of start image,
 # `weights`' Keras file and untrained weights, a texture without a mask in `texture_masks`.
@@ -312,6 +313,16 @@ class TransferConfig:
             if users and self.optimizer not in users:
                 unused.append((name, users))
         return unused
+
+    def units_warnings(self, given, prefix: str = "") -> list:
+        """Of the loss weights in `given` (names a front end saw set), one line each for those
+        that look like weights in the 2018 network's units while the calibrated loop runs
+        (presets.loss_units_warning): the weight is taken as given, in the loop's units. prefix:
+        how the front end spells a setting before its name ('--' for flags)."""
+        lines = [loss_units_warning(self.mode, self.preset, name, getattr(self, name),
+                                    prefix + name)
+                 for name in given if name.endswith("_weight")]
+        return [line for line in lines if line]
 
     def named_files(self) -> dict:
         """The files the settings name, {setting: path} ('texture_masks[K]' for the K-th

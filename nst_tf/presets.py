@@ -49,6 +49,12 @@ PRESETS = ("imagenet", "normalized")
 # 0.94x). 2e7 (1e3 for 5e-5, measured at 256 px) suits 128-256 px, where each pixel's gradient
 # is larger.
 NORMALIZED_LOSS_SCALES = (1.0, 1.0, 1e4, 5e7)
+# A weight given for the calibrated loop that is this far under the calibrated unit looks like
+# one in the 2018 units (Keras' file): the geometric middle between the two units of a typical
+# value (the texture's 5e-5 of the notebooks and 2500 here; the raw part's 0.3 and 3000), so a
+# weight counts as 2018's when it is nearer that unit. The weight is still taken as given (the
+# loop's units); the front end says what it would be in them (loss_units_warning).
+ORIGINAL_TYPICAL_WEIGHTS = {"raw_weight": 0.3, "texture_weight": 5e-5}
 
 # Each mode's defaults for the fields that depend on it, per weights preset. A field left None
 # (in the dataclass or on the command line) takes its value from here; given, it wins.
@@ -171,3 +177,20 @@ VIDEO_LATER_LEARNING_RATE = 10.0
 # More frames than this are refused unless asked for: at a few seconds a frame on a CPU, a
 # longer clip is hours (--max_frames raises it).
 VIDEO_MAX_FRAMES = 3000
+
+
+def loss_units_warning(mode: str, preset: str, name: str, value: float, shown: str = ""):
+    """One line when loss weight `name` = `value`, given for `mode` under `preset`, looks like a
+    weight in the 2018 network's units (ORIGINAL_TYPICAL_WEIGHTS) while the calibrated loop
+    runs, saying what it would be in the loop's units; else None. shown: the setting as the
+    front end spells it (a flag's --name), else its name."""
+    if mode != "texture" or preset != "normalized" or name not in ORIGINAL_TYPICAL_WEIGHTS:
+        return None
+    scale = dict(zip(("direct_weight", "content_weight", "raw_weight", "texture_weight"),
+                     NORMALIZED_LOSS_SCALES))[name]
+    if not 0 < value < ORIGINAL_TYPICAL_WEIGHTS[name] * scale ** 0.5:
+        return None
+    return (f"warning: {shown or name} {value:g} looks like a weight for Keras' file under the 2018 loop; "
+            f"the calibrated loop takes it as it is (its default is "
+            f"{MODE_PRESETS[(mode, preset)][name]:g}), and in its units it would be "
+            f"{value * scale:g} (or add --faithful for the 2018 loop)")

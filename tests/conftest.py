@@ -34,6 +34,30 @@ def random_vgg():
     return vgg19(None, seed=1)
 
 
+def rescaled(layers, seed=5, low=-2.0, high=3.0):
+    """`layers` with each output channel scaled by 10**U(low, high), compensated in the next
+    layer's inputs: the same network up to a positive scale per channel, as Keras' ImageNet
+    file is to Gatys' normalized one (docs/design.md)."""
+    rng = np.random.default_rng(seed)
+    out, previous = [], np.ones(3)
+    for name, kernel, bias in layers:
+        scale = 10 ** rng.uniform(low, high, kernel.shape[-1])
+        kernel = kernel.astype(np.float64) * scale / previous[None, None, :, None]
+        out.append((name, kernel.astype(np.float32), (bias * scale).astype(np.float32)))
+        previous = scale
+    return out
+
+
+@pytest.fixture(scope="session")
+def keras_stand_in(tmp_path_factory):
+    """Keras' file's stand-in on disk (it cannot be downloaded here): the shared normalized file
+    rescaled per channel. Tests that use it are marked needs_shared_weights."""
+    from nst_tf.network import calibration
+    path = tmp_path_factory.mktemp("weights") / "keras_stand_in.h5"
+    calibration.write_layers(path, rescaled(calibration.read_layers(SHARED_WEIGHTS)))
+    return path
+
+
 def random_image(shape, seed=0):
     """float32 RGB 0..255 with some smooth structure, so features are not pure noise."""
     rng = np.random.default_rng(seed)

@@ -12,20 +12,7 @@ from nst_tf.errors import NSTError
 from nst_tf.network import calibration
 from nst_tf.network.choice import choose_network
 from nst_tf.network.weights import kernel_shapes
-from conftest import ROOT, SHARED_WEIGHTS, needs_shared_weights, run_script
-
-
-def rescaled(layers, seed=5, low=-2.0, high=3.0):
-    """`layers` with each output channel scaled by 10**U(low, high), compensated in the next
-    layer's inputs: the same network up to a positive scale per channel."""
-    rng = np.random.default_rng(seed)
-    out, previous = [], np.ones(3)
-    for name, kernel, bias in layers:
-        scale = 10 ** rng.uniform(low, high, kernel.shape[-1])
-        kernel = kernel.astype(np.float64) * scale / previous[None, None, :, None]
-        out.append((name, kernel.astype(np.float32), (bias * scale).astype(np.float32)))
-        previous = scale
-    return out
+from conftest import ROOT, SHARED_WEIGHTS, needs_shared_weights, rescaled, run_script
 
 
 @pytest.fixture(scope="module")
@@ -34,11 +21,9 @@ def normalized_layers():
 
 
 @pytest.fixture(scope="module")
-def stand_in(normalized_layers, tmp_path_factory):
-    """Keras' file's stand-in on disk."""
-    path = tmp_path_factory.mktemp("weights") / "keras_stand_in.h5"
-    calibration.write_layers(path, rescaled(normalized_layers))
-    return path
+def stand_in(keras_stand_in):
+    """Keras' file's stand-in on disk (conftest.keras_stand_in)."""
+    return keras_stand_in
 
 
 def largest_relative_difference(a_layers, b_layers):

@@ -211,6 +211,41 @@ def test_a_mode_without_its_photo_says_so(tmp_path, image_files):
     assert not (tmp_path / "o.png").exists()
 
 
+def test_a_weight_in_the_2018_units_under_the_calibrated_loop_is_named_in_one_line(
+        tmp_path, image_files):
+    from nst_tf.config import TransferConfig
+    calibrated = TransferConfig(weights="random", preset="normalized", texture_weight=5e-5,
+                                raw_weight=0.3)
+    assert calibrated.texture_weight == 5e-5  # taken as given: the flag is in the loop's units
+    assert calibrated.units_warnings(["texture_weight", "raw_weight", "direct_weight"]) == [
+        "warning: texture_weight 5e-05 looks like a weight for Keras' file under the 2018 loop; "
+        "the calibrated loop takes it as it is (its default is 2500), and in its units it "
+        "would be 2500 (or add --faithful for the 2018 loop)",
+        "warning: raw_weight 0.3 looks like a weight for Keras' file under the 2018 loop; the "
+        "calibrated loop takes it as it is (its default is 0), and in its units it would be "
+        "3000 (or add --faithful for the 2018 loop)"]
+    # The loop's own units, the 2018 loop, and other modes: nothing to say. The boundary is the
+    # geometric middle of the two units (5e-5 x 5e7**0.5 = 0.354 for the texture).
+    assert calibrated.replace(texture_weight=2500.0, raw_weight=3000.0).units_warnings(
+        ["texture_weight", "raw_weight"]) == []
+    assert calibrated.replace(texture_weight=0.36).units_warnings(["texture_weight"]) == []
+    assert len(calibrated.replace(texture_weight=0.35).units_warnings(["texture_weight"])) == 1
+    assert TransferConfig(weights="random", faithful=True, texture_weight=5e-5).units_warnings(
+        ["texture_weight"]) == []
+    assert calibrated.replace(mode="style", texture_weight=5e-5).units_warnings(
+        ["texture_weight"]) == []
+    # On the command line, the flag's spelling, before the inputs are read.
+    content, texture = image_files
+    done = run_script("transfer.py", f"--content={tmp_path / 'missing.png'}",
+                      f"--texture={texture}", "--weights=random", "--preset=normalized",
+                      "--texture_weight=5e-5", f"--output={tmp_path / 'o.png'}", *TINY)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert lines[0].startswith("warning: --texture_weight 5e-05 looks like a weight for Keras' "
+                               "file") and "would be 2500" in lines[0]
+    assert lines[-1].startswith("error: ") and "missing.png" in lines[-1]
+
+
 def test_synthesis_keeps_the_textures_own_scale_and_sizes_the_output(random_vgg):
     texture = random_image((30, 40), 4)
     config = TransferConfig(mode="synthesize", weights="random", iterations=1, max_dim=0,

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from nst_tf.errors import NSTError
-from bench.manifest import (LOSS_SCALES, Example, check_tile, fetch, load_manifest,
-                             scaled_weighting, select)
+from bench.manifest import (LOSS_SCALES, Example, check_tile, example_config, fetch,
+                             load_manifest, loss_scales_for, scaled_weighting, select)
 from bench.reproduce import one_tile, side_by_side_parts
-from conftest import SHARED_EXAMPLES, run_script
+from conftest import SHARED_EXAMPLES, needs_shared_weights, run_script
 
 needs_shared_examples = pytest.mark.skipif(
     not (SHARED_EXAMPLES / "CatCrack_in.jpg").is_file(), reason="shared examples not present")
@@ -176,3 +176,61 @@ def test_stopping_table_cuts_a_recorded_run_where_the_rule_would():
     assert table.stopped_at(row, 0.5) == (row["checks"][9], True)    # step 200: 1.2 < 2.0
     assert table.stopped_at(row, 0.3) == (row["checks"][10], True)   # step 220: 1.0 < 1.2
     assert table.stopped_at(row, 0.2) == (row["checks"][11], False)  # never: the last check
+
+
+def test_the_weightings_follow_the_network_that_runs():
+    """auto: the calibrated loop gets the normalized scales (the 14-run table's commands passed
+    them as --loss_scales normalized, so its configs, and numbers, are unchanged); --faithful
+    and a file run as it is get the manifest's weightings as they are."""
+    from nst_tf.config import TransferConfig
+    calibrated = TransferConfig(weights="random", preset="normalized")
+    faithful = TransferConfig(weights="random", faithful=True)
+    assert loss_scales_for(calibrated.preset) == "normalized"
+    assert loss_scales_for(faithful.preset) == loss_scales_for("imagenet") == "keras"
+    assert loss_scales_for(faithful.preset, "normalized") == "normalized"
+    with pytest.raises(NSTError, match="^loss scales must be auto or one of keras, normalized"):
+        loss_scales_for("normalized", "other")
+    _, examples = load_manifest()
+    runs = 0
+    for example in examples:
+        for weighting in example.weightings:
+            ours = example_config(example, weighting, calibrated)
+            assert ours == example_config(example, weighting, calibrated, "normalized")
+            direct, content, raw, texture = weighting
+            assert ours.loss_weights[:4] == pytest.approx(
+                (direct, content, raw * 1e4, texture * 5e7))
+            assert (ours.split, ours.max_dim) == (example.split, example.max_dim)
+            as_is = example_config(example, weighting, faithful)
+            assert as_is.loss_weights[:4] == tuple(weighting) and as_is.faithful
+            if example.name != "cracked_stains":  # not among the shared photos
+                runs += example.split[0] * example.split[1]
+    # CatCrack's two weightings on its one tile, three examples' one on four tiles: the 14 runs.
+    assert runs == 14
+    # A weight the command line gives wins over the manifest's.
+    given = example_config(examples[0], examples[0].weightings[0],
+                           calibrated.replace(texture_weight=7.0), given=["texture_weight"])
+    assert given.texture_weight == 7.0 and given.direct_weight == 5.0
+
+
+@needs_shared_examples
+@needs_shared_weights
+def test_the_scripts_default_makes_the_texture_show_with_keras_file(tmp_path, keras_stand_in):
+    """A new user's run: Keras' file (its stand-in) and no other flag. The weightings are carried
+    to the calibrated loop, and the texture shows: the picture departs from the content (SSIM
+    well under the content's own 1) and its look is nearer the texture than the content's.
+    128 px, 30 steps: 0.44 and 0.14 against the content's 0.78 on one machine; with the
+    weightings as they are (--loss_scales keras) the look was 0.99, the texture nowhere."""
+    out = tmp_path / "results"
+    done = run_script("bench/scripts/reproduce_examples.py", f"--examples_dir={SHARED_EXAMPLES}",
+                      f"--output_dir={out}", f"--weights={keras_stand_in}", "--only=CrocoLeaf",
+                      "--tile=0", "--max_dim=128", "--iterations=30", timeout=600)
+    assert done.returncode == 0, done.stderr
+    said = [line for line in done.stderr.splitlines() if line.startswith("reproduce: ")]
+    assert said == ["reproduce: the calibrated loop (Gatys' normalized VGG19, derived from "
+                    "keras_stand_in.h5); the manifest's weightings (direct, content, raw, "
+                    "texture) times 1, 1, 10000, 5e+07 (loss scales normalized)"]
+    (row,) = json.loads((out / "comparison.json").read_text())
+    assert row["loss_weights"] == pytest.approx([8.0, 3.0, 3000.0, 1000.0, 0.0, 0.0])
+    assert row["steps_run"] == 30
+    assert row["ssim_ours"] < 0.8, row["ssim_ours"]
+    assert row["look_ours"] < 0.5 * row["look_content"], (row["look_ours"], row["look_content"])

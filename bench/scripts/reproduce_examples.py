@@ -2,7 +2,11 @@
 
     python bench/scripts/reproduce_examples.py                       # all five, downloaded
     python bench/scripts/reproduce_examples.py --examples_dir $NST_TF_MEDIUM_EXAMPLES \
-        --weights $NST_TF_REAL_WEIGHTS --loss_scales normalized
+        --weights $NST_TF_REAL_WEIGHTS
+
+The manifest's weightings are the original notebooks' (Keras' file, the 2018 loop); they are
+carried to the network that runs as the command line's defaults are (--loss_scales auto): the
+calibrated loop gets them in its units, --faithful as they are. The first line says which.
 
 Writes per example NAME_result.png (at the original's output size) and NAME_sheet.png
 (content | texture | original result | ours), and comparison.json with, for our result and the
@@ -21,10 +25,11 @@ flags.DEFINE_string("download_dir", str(Path(__file__).resolve().parents[2] / "e
                     "Where downloaded example images are kept.")
 flags.DEFINE_list("only", [], "Examples to run (case-insensitive names); all by default.")
 flags.DEFINE_string("output_dir", "medium_results", "Where results, sheets and comparison.json go.")
-flags.DEFINE_enum("loss_scales", "keras", ["keras", "normalized"],
-                  "Carry the manifest's loss weights (tuned for Keras' ImageNet VGG19) to the "
-                  "weights file in use: 'keras' as they are; 'normalized' for Gatys' normalized "
-                  "VGG19 (raw x1e4, texture x5e7).")
+flags.DEFINE_enum("loss_scales", "auto", ["auto", "keras", "normalized"],
+                  "Carry the manifest's loss weights (tuned for Keras' ImageNet VGG19 under the "
+                  "2018 loop) to the network that runs: 'auto' follows the run's preset, as the "
+                  "command line's defaults do (the calibrated loop: 'normalized', raw x1e4, "
+                  "texture x5e7; --faithful or a file run as it is: 'keras', as they are).")
 flags.DEFINE_integer("tile", None, "Run only this tile (row-major, from 0) of each example's "
                      "split, alone, and score it against the same tile of the original's result; "
                      "files are then named NAME_tileK_result.png and NAME_tileK_sheet.png.")
@@ -38,27 +43,23 @@ flags.DEFINE_float("raw_weight_scale", None, "Overrides the raw factor of --loss
 cli_common.define_transfer_flags()
 FLAGS = flags.FLAGS
 
-WEIGHT_FLAGS = ("direct_weight", "content_weight", "raw_weight", "texture_weight")
-
-
-def loss_scales():
-    from bench.manifest import LOSS_SCALES
-    direct, content, raw, texture = LOSS_SCALES[FLAGS.loss_scales]
+def loss_scales(preset: str):
+    """(name, (direct, content, raw, texture) factors) of the scales in use for `preset`."""
+    from bench.manifest import LOSS_SCALES, loss_scales_for
+    name = loss_scales_for(preset, FLAGS.loss_scales)
+    direct, content, raw, texture = LOSS_SCALES[name]
     raw = raw if FLAGS.raw_weight_scale is None else FLAGS.raw_weight_scale
     texture = texture if FLAGS.texture_weight_scale is None else FLAGS.texture_weight_scale
-    return direct, content, raw, texture
+    return name, (direct, content, raw, texture)
 
 
 def config_for(example, base):
     """The example's parameters, unless a flag given on the command line says otherwise."""
-    from bench.manifest import scaled_weighting
-
-    def make(weighting):
-        values = {"split": example.split, "max_dim": example.max_dim}
-        values.update(zip(WEIGHT_FLAGS, scaled_weighting(weighting, loss_scales())))
-        given = {name: getattr(base, name) for name in list(values) if FLAGS[name].present}
-        return base.replace(**{**values, **given})
-    return make
+    from bench.manifest import WEIGHT_SETTINGS, example_config
+    _, factors = loss_scales(base.preset)
+    given = [name for name in ("split", "max_dim") + WEIGHT_SETTINGS if FLAGS[name].present]
+    return lambda weighting: example_config(example, weighting, base, given=given,
+                                            factors=factors)
 
 
 def to_the_look(row) -> str:
@@ -83,6 +84,10 @@ def main(argv):
     base = cli_common.config_from_flags()
     if base.network_choice.warning:
         cli_common.say(base.network_choice.warning)
+    scales, factors = loss_scales(base.preset)
+    cli_common.say(f"reproduce: {base.network_choice.summary}; the manifest's weightings "
+                   f"(direct, content, raw, texture) times {', '.join(f'{k:g}' for k in factors)} "
+                   f"(loss scales {scales})")
     base_url, examples = load_manifest()
     chosen = select(examples, FLAGS.only)
     for example in chosen:

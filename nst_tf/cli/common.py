@@ -117,6 +117,8 @@ def config_from_flags(**overrides) -> TransferConfig:
     for name, users in config.unused_settings(given):
         raise NSTError(f"--{name} is for --optimizer {' or '.join(users)}; --optimizer "
                        f"{config.optimizer} does not use it")
+    for line in config.units_warnings(given, prefix="--"):
+        say(line)
     return config
 
 
