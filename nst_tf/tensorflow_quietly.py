@@ -3,7 +3,9 @@
 TensorFlow's native start-up writes lines (oneDNN notes, CUDA probing, absl's warning about its
 log) straight to file descriptor 2, before any logging setting applies; they would bury the one
 line a user needs to read. Every front end (the commands, the engine behind `transfer()`, the
-web page's worker) starts it through here.
+web page's worker) starts it through here, and so does every module of the package that needs
+it (`from nst_tf.tensorflow_quietly import tf`): whichever name a user reaches first, the lines
+stay hidden.
 """
 from __future__ import annotations
 
@@ -52,3 +54,12 @@ def device_name() -> str:
     if not gpus:
         return "CPU"
     return "GPU" if len(gpus) == 1 else f"{len(gpus)} GPUs"
+
+
+def __getattr__(name):
+    """`from nst_tf.tensorflow_quietly import tf` (or `keras`): the module, started quietly."""
+    if name in ("tf", "keras"):
+        import_tensorflow_quietly()
+        import importlib
+        return importlib.import_module("tensorflow" if name == "tf" else "keras")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,6 +1,7 @@
 """The shape of the code: the library never imports its laboratory, the objective's formulas live
 in one module, the plan of levels and the reports need no TensorFlow."""
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -57,6 +58,19 @@ def test_settings_reports_and_plans_import_no_tensorflow():
                           cwd=ROOT, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_tensorflows_start_up_lines_stay_hidden_whichever_name_is_used_first():
+    """TensorFlow's C++ side writes its start-up lines (oneDNN, CUDA probing, absl) to file
+    descriptor 2; every module of the package that needs it starts it quietly."""
+    for first in ("import nst_tf; nst_tf.TextureTransfer",
+                  "from nst_tf.run.texture_transfer import TextureTransfer",
+                  "from nst_tf.objective.terms import gram_sums"):
+        done = subprocess.run([sys.executable, "-c", first], capture_output=True, text=True,
+                              cwd=ROOT, timeout=120, env={k: v for k, v in os.environ.items()
+                                                         if k != "TF_CPP_MIN_LOG_LEVEL"})
+        assert done.returncode == 0, done.stderr
+        assert done.stderr == "", (first, done.stderr)
 
 
 def test_tile_levels_halve_down_to_32_px_and_give_the_last_the_run_steps():

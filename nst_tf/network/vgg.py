@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from typing import List, Optional, Sequence
 
-import keras
-import tensorflow as tf
+from nst_tf.tensorflow_quietly import keras, tf  # started without its C++ log lines
 
 from nst_tf.errors import NSTError
 

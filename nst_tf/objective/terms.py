@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Dict, List, Optional, Sequence, Tuple
 
-import tensorflow as tf
+from nst_tf.tensorflow_quietly import tf  # started without its C++ log lines
 
 from nst_tf.errors import NSTError
 from nst_tf.io.images import gray3

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Dict, Sequence
 
-import tensorflow as tf
+from nst_tf.tensorflow_quietly import tf  # started without its C++ log lines
 
 from nst_tf.io.inputs import as_texture_list
 from nst_tf.network.vgg import FeatureExtractor, preprocess

@@ -11,7 +11,7 @@ import time
 from typing import Optional
 
 import numpy as np
-import tensorflow as tf
+from nst_tf.tensorflow_quietly import tf  # started without its C++ log lines
 
 from nst_tf.config import TransferConfig
 from nst_tf.network.vgg import PIXEL_MAX, PIXEL_MIN

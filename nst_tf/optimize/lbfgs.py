@@ -21,7 +21,7 @@ from typing import Optional
 
 import numpy as np
 import scipy.optimize
-import tensorflow as tf
+from nst_tf.tensorflow_quietly import tf  # started without its C++ log lines
 
 from nst_tf.config import TransferConfig
 from nst_tf.steps import Callback, make_report, non_finite

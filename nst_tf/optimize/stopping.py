@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-import tensorflow as tf
+from nst_tf.tensorflow_quietly import tf  # started without its C++ log lines
 
 # The rule may stop a run only after this many spans of Adam's momentum, 1 / (1 - beta_1) steps.
 MOMENTUM_SPANS = 2

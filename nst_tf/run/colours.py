@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
-import tensorflow as tf
+from nst_tf.tensorflow_quietly import tf  # started without its C++ log lines
 
 from nst_tf.io.images import to_uint8
 

@@ -16,7 +16,7 @@ import dataclasses
 from typing import Callable, List, Optional, Sequence
 
 import numpy as np
-import tensorflow as tf
+from nst_tf.tensorflow_quietly import tf  # started without its C++ log lines
 
 from nst_tf.config import TransferConfig
 from nst_tf.io.images import mirror_fit, resize, to_uint8, upsampled_onto

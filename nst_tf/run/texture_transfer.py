@@ -10,7 +10,7 @@ import time
 from typing import Callable, Optional
 
 import numpy as np
-import tensorflow as tf
+from nst_tf.tensorflow_quietly import tf  # started without its C++ log lines
 
 from nst_tf.config import TransferConfig
 from nst_tf.io.images import mirror_fit, resize
