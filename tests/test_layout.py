@@ -64,7 +64,6 @@ def test_tensorflows_start_up_lines_stay_hidden_whichever_name_is_used_first():
     """TensorFlow's C++ side writes its start-up lines (oneDNN, CUDA probing, absl) to file
     descriptor 2; every module of the package that needs it starts it quietly."""
     for first in ("import nst_tf; nst_tf.TextureTransfer",
-                  "from nst_tf.run.texture_transfer import TextureTransfer",
                   "from nst_tf.objective.terms import gram_sums"):
         done = subprocess.run([sys.executable, "-c", first], capture_output=True, text=True,
                               cwd=ROOT, timeout=120, env={k: v for k, v in os.environ.items()
