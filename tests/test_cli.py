@@ -406,3 +406,15 @@ def test_the_bench_scripts_still_find_the_shared_code():
         sys.path.remove(str(ROOT / "scripts"))
     import nst_tf.cli.common
     assert cli_common is nst_tf.cli.common
+
+
+def test_the_video_help_names_the_content_a_clip_and_the_extra():
+    lines = run_script("video.py", "--help").stdout.splitlines()
+    content = next(i for i, line in enumerate(lines) if line.startswith("  --content="))
+    shown = re.sub(r"\s+", " ", " ".join(lines[content:content + 2])).strip()
+    assert shown == ("--content=CLIP The clip: a video file (mp4, mov, mkv, webm, avi, m4v, gif) "
+                     "or a folder of frames. [none]")
+    text = " ".join(lines)
+    assert "pip install 'nst-tf[video]' (in a checkout: pip install '.[video]')" in text
+    # The other commands' --content is still a photo.
+    assert "  --content=PHOTO " in run_script("transfer.py", "--help").stdout

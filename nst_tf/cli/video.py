@@ -23,10 +23,11 @@ optical flow and held near it by a temporal loss, so the texture stays put from 
 The frame rate is kept and the audio copied. Every finished frame is written at once into
 OUTPUT.frames/ (or the output folder); running the same command again goes on after the last
 one. The transfer flags apply to every frame; the first frame takes --iterations, the later
-ones --later_steps."""
+ones --later_steps. Needs the video extra: pip install 'nst-tf[video]' (in a checkout:
+pip install '.[video]')."""
 
-flags.DEFINE_string("content", None, "The clip: a video file (mp4, mov, mkv, webm, avi, gif) or "
-                    "a folder of frames.")
+flags.DEFINE_string("content", None, "The clip: a video file (mp4, mov, mkv, webm, avi, m4v, "
+                    "gif) or a folder of frames.")
 flags.DEFINE_string("texture", None, "The texture photo.")
 flags.DEFINE_string("output", None, "The clip out: .mp4, .mov, .mkv or .webm, or a folder (a "
                     "path without a suffix) for the frames alone.")
@@ -145,12 +146,22 @@ def _blank(plan):
 
 def main(argv=None):
     """The `nst-tf video` command (argv: the program name, then the flags)."""
-    app.run(run, argv, flags_parser=common.flags_parser(
-        "video", USAGE, DESCRIPTION, GROUPS, short_output=True,
-        short_help={"content": "The clip: a video file or a folder of frames.",
-                    "output": "The clip out: .mp4, .mov, .mkv, .webm, or a folder of frames.",
-                    "temporal_weight": "Weight of the temporal loss on the later frames.",
-                    "progress": "A line per frame: frames done, seconds a frame, time left."}))
+    # The help calls --content's value a CLIP here (a PHOTO in the other commands' help), for
+    # this command's run only.
+    photo = common.METAVARS.get("content")
+    common.METAVARS["content"] = "CLIP"
+    try:
+        app.run(run, argv, flags_parser=common.flags_parser(
+            "video", USAGE, DESCRIPTION, GROUPS, short_output=True,
+            short_help={"content": "The clip: a video file (mp4, mov, mkv, webm, avi, m4v, "
+                                   "gif) or a folder of frames.",
+                        "output": "The clip out: .mp4, .mov, .mkv, .webm, or a folder of "
+                                  "frames.",
+                        "temporal_weight": "Weight of the temporal loss on the later frames.",
+                        "progress": "A line per frame: frames done, seconds a frame, time "
+                                    "left."}))
+    finally:
+        common.METAVARS["content"] = photo
 
 
 if __name__ == "__main__":
