@@ -110,3 +110,48 @@ def test_the_dependencies_are_requirements_txt(installed):
         (r.name, r.specifier) for r in map(Requirement, wanted)}
     assert any(line.startswith("ray") and 'extra == "ray"' in line for line in required)
     assert any(line.startswith("pytest-xdist") and 'extra == "test"' in line for line in required)
+
+
+def test_installed_download_weights_from_a_file_goes_to_the_keras_cache(installed):
+    """Installed, the weights folder is Keras' cache ($KERAS_HOME/models), not a weights/ of
+    the package: --from puts a copy there (Keras' md5 made the file's here, as the tests of a
+    checkout do), and a wrong file is one line, exit 2, nothing written."""
+    import hashlib
+    bin_dir, outside = installed
+    keras_home = outside / "keras_home"
+    env = dict(_clean_env(), KERAS_HOME=str(keras_home))
+    env.pop("NST_TF_WEIGHTS_DIR", None)
+    copy = outside / "vgg19_copy.h5"
+    copy.write_bytes(b"a copy of Keras' file" * 1000)
+    md5 = hashlib.md5(copy.read_bytes()).hexdigest()
+    done = subprocess.run([str(bin_dir / "nst-tf"), "download-weights", f"--from={copy}"],
+                          capture_output=True, text=True, timeout=120, cwd=outside, env=env)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith(f"error: {copy}: not Keras' VGG19 notop file (its md5 is {md5}")
+    assert not keras_home.exists()
+    code = ("import sys\n"
+            "from nst_tf.network import weights\n"
+            "weights.KERAS_VGG19_NOTOP = weights.WeightsFile(\n"
+            "    weights.KERAS_VGG19_NOTOP.filename, 'file:///nowhere', sys.argv[1])\n"
+            "from nst_tf.cli.main import main\n"
+            "main(['nst-tf', 'download-weights', '--from', sys.argv[2]])\n")
+    done = subprocess.run([str(bin_dir / "python"), "-c", code, md5, str(copy)],
+                          capture_output=True, text=True, timeout=120, cwd=outside, env=env)
+    assert done.returncode == 0, done.stderr
+    installed_file = keras_home / "models" / "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"
+    assert done.stdout.splitlines()[0] == (f"{installed_file} verified (Keras' VGG19 notop file, "
+                                           f"from {copy})")
+    assert installed_file.read_bytes() == copy.read_bytes()
+
+
+def test_the_video_extra_is_named_video(installed):
+    """pip install 'nst-tf[video]' (or '.[video]' in a checkout): the extra the docs name."""
+    bin_dir, outside = installed
+    done = subprocess.run([str(bin_dir / "python"), "-c",
+                           "import importlib.metadata as m; print('\\n'.join(m.requires('nst-tf')))"],
+                          capture_output=True, text=True, timeout=120, cwd=outside,
+                          env=_clean_env())
+    assert done.returncode == 0, done.stderr
+    video = sorted(line.split(";")[0].split(">=")[0].strip() for line in done.stdout.splitlines()
+                   if 'extra == "video"' in line)
+    assert video == ["imageio-ffmpeg", "opencv-python-headless"]
