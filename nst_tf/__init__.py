@@ -19,8 +19,9 @@ from nst_tf.config import TransferConfig
 from nst_tf.fields import parse_split
 from nst_tf.errors import NSTError, NonFiniteLoss
 from nst_tf.io.images import write_image as save
-from nst_tf.io.inputs import as_image, load_inputs
-from nst_tf.run.engine import Engine, Outcome, Request, default_engine
+from nst_tf.io.inputs import as_image
+from nst_tf.run.engine import Engine, Outcome, default_engine
+from nst_tf.run.request import Request, load_inputs
 from nst_tf.steps import Callback, StepReport
 
 __all__ = ["TransferConfig", "TextureTransfer", "StepReport", "Callback", "NSTError", "NonFiniteLoss",
@@ -33,6 +34,7 @@ _LAZY = {"TextureTransfer": "nst_tf.run.texture_transfer"}
 
 def __getattr__(name):
     if name in _LAZY:
+        tensorflow_quietly.import_tensorflow_quietly()
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'nst_tf' has no attribute {name!r}")
 
@@ -40,7 +42,8 @@ def __getattr__(name):
 def video(content, texture, output, config: TransferConfig = None, callback=None, **settings):
     """nst_tf.video("clip.mp4", "gravel.jpg", "clip_gravel.mp4"): the clip with the texture,
     steady from frame to frame (nst_tf.video.transfer.video; settings: frames='A:B', every,
-    temporal_weight, temporal_frames, later_steps, max_frames, fps). Needs the [video] extra."""
+    temporal_weight, temporal_frames, later_steps, max_frames, fps). Needs the video extra: pip install 'nst-tf[video]'
+    (in a checkout: pip install '.[video]')."""
     from nst_tf.video.transfer import video as make_video
     return make_video(content, texture, output, config, callback, **settings)
 

@@ -229,8 +229,8 @@ class TransferConfig:
                          "(Keras' VGG16: blocks 3-5 have 3 convolutions, not 4).",
                          choices=NETWORKS)
     weights: Optional[str] = _knob(
-        "imagenet", "'imagenet' (Keras' file for --network, downloaded into weights/ when "
-        "missing), a path to a notop .h5 file of that network, or 'random' (untrained, for "
+        "imagenet", "'imagenet' (Keras' file for --network, downloaded into the weights folder "
+        "when missing: a checkout's weights/, else ~/.keras/models, or NST_TF_WEIGHTS_DIR), a path to a notop .h5 file of that network, or 'random' (untrained, for "
         "tests). A VGG19 ImageNet file (Keras', or Gatys' normalized) runs as Gatys' normalized "
         "VGG19 unless faithful is on.")
 

@@ -157,11 +157,11 @@ def legacy_weights_file(path, shapes):
             group.create_dataset(f"{name}/bias:0", data=np.zeros(shape[-1], "f4"))
 
 
-# The quick layer (`python -m pytest -q -m quick`, about a minute on 2 cores): pure functions and
-# small graphs in this process. A test is in it unless it starts a process (its source calls
-# run_script or subprocess: each start imports TensorFlow again, several seconds) or it is one of
-# these, which take longer than a few seconds on 2 cores: the largest exactness cases, the
-# multi-level and seam runs, and the real-weight runs of many steps.
+# The quick layer (`python -m pytest -q -m quick`): pure functions and small graphs in this
+# process. A test is in it unless it starts a process (its source calls run_script or
+# subprocess: each start imports TensorFlow again, several seconds) or it is one of these, which
+# take longer than a few seconds on 2 cores: the largest exactness cases, the multi-level and
+# seam runs, the real-weight runs of many steps, and whole clips and page runs (13-48 s each).
 NOT_QUICK = {
     "test_tiled_loss_and_gradient_equal_the_untiled_ones", "test_tiles_leave_no_seams_small",
     "test_a_large_picture_gets_the_tiled_objective",
@@ -175,6 +175,14 @@ NOT_QUICK = {
     "test_a_loss_that_stops_being_finite_stops_the_run_and_keeps_the_image",
     "test_download_with_no_network_fails_within_30_s",
     "test_two_regions_take_their_own_textures",
+    "test_a_full_resolution_clip_makes_its_later_frames_at_full_size_in_tiles",
+    "test_a_clip_runs_frame_by_frame_and_gives_its_clip_and_a_command_that_runs",
+    "test_the_temporal_loss_holds_a_later_frame_to_the_warped_result",
+    "test_the_progress_line_counts_the_later_frames_at_their_share_of_the_steps",
+    "test_two_textures_and_a_painted_mask_run_and_the_command_line_runs_as_given",
+    "test_a_painted_two_region_mask_runs_and_each_region_takes_its_texture",
+    "test_frames_are_written_as_made_and_a_rerun_goes_on_after_the_last",
+    "test_a_clip_uploaded_runs_frame_by_frame_and_its_clip_downloads",
 }
 
 

@@ -94,7 +94,7 @@ def test_a_mask_column_that_names_no_file_exits_2_before_any_work(folder):
 
 
 def test_the_payload_inputs_are_load_inputs_on_the_files(folder):
-    from nst_tf.io.inputs import load_inputs
+    from nst_tf.run.request import load_inputs
     jobs_csv = folder / "jobs.csv"
     jobs_csv.write_text("content,texture,content_mask,texture_masks\n"
                         "photos/cat.png,cracks.png,masks/half.png,masks/top.png\n")
@@ -135,7 +135,7 @@ def test_a_shipped_weights_file_is_written_once_per_process():
 
 
 def test_an_init_image_travels_too(folder):
-    from nst_tf.io.inputs import load_inputs
+    from nst_tf.run.request import load_inputs
     jobs_csv = folder / "jobs.csv"
     jobs_csv.write_text("content,texture,init\nphotos/cat.png,cracks.png,photos/dog.jpg\n"
                         "photos/dog.jpg,cracks.png,cracks.png\n")

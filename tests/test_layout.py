@@ -110,6 +110,43 @@ def test_load_inputs_never_downloads(tmp_path, monkeypatch):
         load_inputs(random_image((40, 40), 1), random_image((40, 40), 2), TransferConfig())
 
 
+def _imports() -> dict:
+    """{module: the package's modules it imports (at the top or inside a function)}."""
+    modules = {}
+    for path in LIBRARY.rglob("*.py"):
+        name = ".".join(path.relative_to(LIBRARY.parent).with_suffix("").parts)
+        modules[name.removesuffix(".__init__")] = path
+    found = {}
+    for name, path in modules.items():
+        targets = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("nst_tf"):
+                targets |= {node.module} | {f"{node.module}.{a.name}" for a in node.names}
+            elif isinstance(node, ast.Import):
+                targets |= {a.name for a in node.names}
+        found[name] = {t for t in targets if t in modules and t != name}
+    return found
+
+
+def test_the_house_has_no_circle_and_files_know_nothing_of_runs():
+    imports = _imports()
+
+    def reaches(start):
+        seen, todo = set(), [start]
+        while todo:
+            for target in imports[todo.pop()]:
+                if target not in seen:
+                    seen.add(target)
+                    todo.append(target)
+        return seen
+
+    # The package's __init__ names everything; below it, no module reaches itself again.
+    circles = sorted(name for name in imports if name != "nst_tf" and name in reaches(name))
+    assert circles == []
+    assert [(a, b) for a in imports if a.startswith("nst_tf.io.") for b in imports[a]
+            if b.startswith("nst_tf.run")] == []
+
+
 def _calls(name: str) -> dict:
     """{module: count} of the library's calls of a function named `name`: bare (tile_size) or
     with what it is called on (Image.open)."""
@@ -129,11 +166,13 @@ def _calls(name: str) -> dict:
 
 
 def test_the_plan_the_networks_and_the_codecs_each_live_in_one_place():
-    # The plan of a run: run_plan, which every front end's check and the run itself call.
+    # The plan of a run: run_plan, made once by the run's checks (run/request.py), whose
+    # Prepared every front end hands to what runs it.
     assert _calls("tile_levels") == _calls("picture_levels") == {"run/levels.py": 1}
     assert _calls("tile_size") == {"run/levels.py": 1}
-    # The networks: built by the engine, which keeps them (network/vgg.py's own helper aside).
-    assert set(_calls("vgg")) == {"run/engine.py", "network/vgg.py"}
+    assert _calls("run_plan") == {"run/request.py": 1}
+    # The networks: built by the cache, which keeps them (network/vgg.py's own helper aside).
+    assert set(_calls("vgg")) == {"network/cache.py", "network/vgg.py"}
     # Photos decoded, encoded and rounded to 8 bits in io/images.py only.
     for name in ("iio.imwrite", "iio.imread", "Image.open"):
         assert set(_calls(name)) <= {"io/images.py"}, name

@@ -86,8 +86,8 @@ def test_a_portrait_phone_photo_runs_upright(tmp_path, image_files):
 
 
 def test_inputs_are_checked_before_the_network_is_built(tmp_path, image_files, monkeypatch):
-    import nst_tf.run.engine
-    monkeypatch.setattr(nst_tf.run.engine.Engine, "network",
+    import nst_tf.network.cache
+    monkeypatch.setattr(nst_tf.network.cache.NetworkCache, "network",
                         lambda *a, **k: pytest.fail("network built"))
     content, texture = image_files
     truncated = tmp_path / "truncated.h5"
@@ -97,7 +97,8 @@ def test_inputs_are_checked_before_the_network_is_built(tmp_path, image_files, m
             ({"texture": decompression_bomb_png(tmp_path)}, "decompression bomb"),
             ({"config": TransferConfig(weights=str(truncated))}, "truncated or corrupt"),
             ({"config": TransferConfig(init=str(texture))}, "init image is 60x50"),
-            ({"config": TransferConfig(split=(9, 9), max_dim=64)}, "leaves tiles of")]:
+            ({"config": TransferConfig(split=(9, 9), max_dim=64, weights="random")},
+             "leaves tiles of")]:
         args = {"content": content, "texture": texture, **bad}
         with pytest.raises(NSTError, match=message):
             TextureTransfer(**args)

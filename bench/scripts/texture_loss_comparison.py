@@ -59,7 +59,8 @@ def main() -> None:
     from nst_tf import TransferConfig
     from nst_tf.network.vgg import vgg19
     from nst_tf.report.sheet import contact_sheet
-    from nst_tf.run.engine import Request, default_engine
+    from nst_tf.run.engine import default_engine
+    from nst_tf.run.request import Request
 
     args.output_dir.mkdir(parents=True, exist_ok=True)
     measure_network = vgg19(args.weights)

@@ -172,7 +172,8 @@ def main() -> int:
     import_tensorflow_quietly()
     import imageio.v3 as iio
     from nst_tf import TransferConfig
-    from nst_tf.run.engine import Request, default_engine
+    from nst_tf.run.engine import default_engine
+    from nst_tf.run.request import Request
     from nst_tf.video import transfer as video
     from nst_tf.video.clip import open_clip, read_frames
 

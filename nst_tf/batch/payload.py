@@ -76,7 +76,7 @@ def load_payload_request(job, data: Dict[str, bytes], weights_path: Optional[str
     """The engine's prepared request (nst_tf.run.engine.prepare) from the bytes of a job's files
     (by role, JobFiles), with the weights at `weights_path` on this machine: the same checks and
     messages as from the files themselves, naming them by the driver's paths."""
-    from nst_tf.run.engine import Request, prepare
+    from nst_tf.run.request import Request, prepare
     paths = JobFiles.of(job).paths
     images = {role: decode_image(data[role], paths[role]) for role in paths}
     config = job.config

@@ -106,7 +106,7 @@ def run_job(job: Job):
     """Runs one job here, from its files to its output file: (report record, Outcome)."""
     from nst_tf.batch.jobs import is_clip
     from nst_tf.io.images import write_image
-    from nst_tf.run.engine import Request
+    from nst_tf.run.request import Request
 
     def finish(image) -> None:
         Path(job.output).parent.mkdir(parents=True, exist_ok=True)

@@ -12,6 +12,7 @@ import signal
 import sys
 import textwrap
 from pathlib import Path
+from typing import Optional
 
 from absl import flags  # noqa: E402
 
@@ -45,6 +46,27 @@ def _raise_terminated(signum, frame):
 def exit_code(interrupt: KeyboardInterrupt) -> int:
     """130 for Ctrl-C, 143 for SIGTERM."""
     return EXIT_TERMINATED if isinstance(interrupt, Terminated) else EXIT_INTERRUPTED
+
+
+def end_run(outcome, interrupted: Optional[str], failed: str) -> None:
+    """The one mapping of how a run ended (an engine's Outcome) to what a command says and its
+    exit code. Done: nothing, it returns. Interrupted (Ctrl-C: 130, SIGTERM: 143): 'interrupted:
+    INTERRUPTED', what was kept and where, or 'interrupted before any result' when nothing was
+    (None). The loss no longer finite (1): FAILED, the error and what was kept. Bad input found
+    while building (2): the outcome's one line. Anything else is a bug: raised, with its
+    traceback."""
+    if outcome is None or outcome.status == "done":
+        return
+    if outcome.stopped_by == "interrupt":
+        if interrupted is None:
+            fail("interrupted before any result; nothing written", exit_code(outcome.error))
+        print(f"interrupted: {interrupted}", file=sys.stderr)
+        sys.exit(exit_code(outcome.error))
+    if outcome.stopped_by == "non-finite":
+        fail(failed, EXIT_FAILED)
+    if outcome.stopped_by == "input":
+        fail(outcome.message)
+    raise outcome.error
 
 
 _DEFAULTS = TransferConfig()
@@ -221,7 +243,8 @@ METAVARS = {"content": "PHOTO", "texture": "PHOTO", "output": "FILE", "weights":
             "output_dir": "FOLDER", "dest": "PATH", "url": "URL", "md5": "HEX",
             "ray_address": "ADDRESS", "texture_layers": "LAYERS", "content_layers": "LAYERS",
             "texture_layer_weights": "W1,W2,...", "texture_blend": "W1,W2,...",
-            "content_mask": "IMAGE", "region_colors": "COLOURS", "texture_masks": "IMAGES"}
+            "content_mask": "IMAGE", "region_colors": "COLOURS", "texture_masks": "IMAGES",
+            "from": "FILE"}
 
 
 def _metavar(name: str, flag) -> str:
@@ -432,12 +455,14 @@ def _print_help(text: str) -> None:
 
 
 def flags_parser(command: str, usage: str, description: str, groups,
-                 short_output: bool = False, aliases=None, short_help=None):
+                 short_output: bool = False, aliases=None, short_help=None, metavars=None):
     """A flags_parser for absl's app.run: -h/--help print the grouped help and exit 0;
     --helpfull absl's whole list; a flag error is one line `error: ...` and exit 2 (absl's own
     would be two lines and exit 1). command: the nst-tf subcommand; usage: its arguments, for
     the usage line; short_output: -o means --output; aliases: {alias: flag} to show in the
-    help; short_help: {flag: one line} for the help, over SHORT_HELP."""
+    help; short_help: {flag: one line} for the help, over SHORT_HELP; metavars: {flag: value
+    name} for the help, over METAVARS (the video's --content is a CLIP)."""
+    METAVARS.update(metavars or {})
     _ALIASES.update(TRANSFER_ALIASES)
     _OWN_HELP.update(short_help or {})
     _ALIASES.update(aliases or {})

@@ -45,8 +45,6 @@ flags.DEFINE_string("md5", None, "Expected md5 (or sha256) of the file (default:
 flags.DEFINE_string("dest", None, "Where to write it: a file path, or a folder to put it in (as "
                     f"wget -P); default: {WEIGHTS_DIR}/ under Keras' file name.")
 flags.DEFINE_boolean("progress", True, "Show the download's progress on stderr.")
-# The help's placeholder for --from's value (common.METAVARS has the other commands' flags).
-common.METAVARS.setdefault("from", "FILE")
 FLAGS = flags.FLAGS
 
 GROUPS = [("download", ("network", "from", "url", "md5", "dest", "progress"))]

@@ -90,7 +90,8 @@ def quiet() -> bool:
 def run(argv):
     from nst_tf.io.files import check_apart
     from nst_tf.io.images import write_image
-    from nst_tf.run.engine import DONE, Request, default_engine, prepare
+    from nst_tf.run.engine import default_engine
+    from nst_tf.run.request import Request, prepare
 
     began = time.perf_counter()
     # Every flag and input is checked before TensorFlow starts and the network is built.
@@ -150,19 +151,11 @@ def run(argv):
             where += f" and the metrics to {metrics.path}"
     elif metrics is not None:
         metrics.discard()
-    if outcome.status != DONE:
-        if outcome.stopped_by == "interrupt":
-            if outcome.image is None:
-                common.fail("interrupted before any result; nothing written",
-                            common.exit_code(outcome.error))
-            print(f"interrupted: wrote the best image so far to {where}", file=sys.stderr)
-            sys.exit(common.exit_code(outcome.error))
-        if outcome.stopped_by == "non-finite":
-            common.fail(f"{outcome.error}; wrote the best image before it to {where} (lower the "
-                        "loss weights or the learning rate)", common.EXIT_FAILED)
-        if outcome.stopped_by == "input":
-            common.fail(outcome.message)
-        raise outcome.error  # a bug: its traceback
+    common.end_run(outcome,
+                   f"wrote the best image so far to {where}" if outcome.image is not None
+                   else None,
+                   f"{outcome.error}; wrote the best image before it to {where} (lower the loss "
+                   "weights or the learning rate)")
     image = outcome.image
     if FLAGS.sheet:
         from nst_tf.report.sheet import contact_sheet, photo_panels

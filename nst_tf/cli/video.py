@@ -79,7 +79,7 @@ def video_settings():
 @common.guarded
 def run(argv):
     from nst_tf.io.files import check_apart
-    from nst_tf.run.engine import DONE, Request, prepare
+    from nst_tf.run.request import Request, prepare
     from nst_tf.video.transfer import plan_video, run_video
 
     began = time.perf_counter()
@@ -121,19 +121,10 @@ def run(argv):
 
     outcome = run_video(FLAGS.content, FLAGS.texture, FLAGS.output, config, settings, plan,
                         on_frame=on_frame)
-    if outcome is not None and outcome.status != DONE:
-        if outcome.stopped_by == "interrupt":
-            kept = "the finished frames and the part-made one are" if outcome.image is not None \
-                else "the finished frames are"
-            print(f"interrupted: {kept} in {plan.folder}; run the same command again to go on",
-                  file=sys.stderr)
-            sys.exit(common.exit_code(outcome.error))
-        if outcome.stopped_by == "non-finite":
-            common.fail(f"{outcome.message}; the finished frames are in {plan.folder}",
-                        common.EXIT_FAILED)
-        if outcome.stopped_by == "input":
-            common.fail(outcome.message)
-        raise outcome.error
+    kept = "the finished frames and the part-made one are" if (
+        outcome is not None and outcome.image is not None) else "the finished frames are"
+    common.end_run(outcome, f"{kept} in {plan.folder}; run the same command again to go on",
+                   f"{outcome and outcome.message}; the finished frames are in {plan.folder}")
     if FLAGS.progress:
         common.say(f"wrote {FLAGS.output} ({count} frames, {plan.size[0]}x{plan.size[1]}) in "
                    f"{common.duration(time.perf_counter() - began)}")
@@ -146,22 +137,13 @@ def _blank(plan):
 
 def main(argv=None):
     """The `nst-tf video` command (argv: the program name, then the flags)."""
-    # The help calls --content's value a CLIP here (a PHOTO in the other commands' help), for
-    # this command's run only.
-    photo = common.METAVARS.get("content")
-    common.METAVARS["content"] = "CLIP"
-    try:
-        app.run(run, argv, flags_parser=common.flags_parser(
-            "video", USAGE, DESCRIPTION, GROUPS, short_output=True,
-            short_help={"content": "The clip: a video file (mp4, mov, mkv, webm, avi, m4v, "
-                                   "gif) or a folder of frames.",
-                        "output": "The clip out: .mp4, .mov, .mkv, .webm, or a folder of "
-                                  "frames.",
-                        "temporal_weight": "Weight of the temporal loss on the later frames.",
-                        "progress": "A line per frame: frames done, seconds a frame, time "
-                                    "left."}))
-    finally:
-        common.METAVARS["content"] = photo
+    app.run(run, argv, flags_parser=common.flags_parser(
+        "video", USAGE, DESCRIPTION, GROUPS, short_output=True, metavars={"content": "CLIP"},
+        short_help={"content": "The clip: a video file (mp4, mov, mkv, webm, avi, m4v, gif) or "
+                               "a folder of frames.",
+                    "output": "The clip out: .mp4, .mov, .mkv, .webm, or a folder of frames.",
+                    "temporal_weight": "Weight of the temporal loss on the later frames.",
+                    "progress": "A line per frame: frames done, seconds a frame, time left."}))
 
 
 if __name__ == "__main__":

@@ -1,9 +1,9 @@
 """Everything a transfer reads, read and checked before TensorFlow starts.
 
-The command line calls load_inputs() before importing TensorFlow (about 5 s) and building the
-network, so a wrong path, a broken photo, an impossible split or a bad weights file is answered
-at once; TextureTransfer calls it too, so the library checks the same things in the same order.
-Nothing here imports TensorFlow.
+A run's checks (run/request.py's prepare(), before TensorFlow starts, about 5 s, and the network)
+read the photos, masks and weights file here, so a wrong path, a broken photo or a bad weights
+file is answered at once; the run's plan (an impossible split) is checked there. This module
+knows files, not runs: it imports nothing from run/, and nothing here imports TensorFlow.
 """
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ from nst_tf.errors import NSTError
 from nst_tf.io.masks import check_aspect, described, region_masks, texture_region_masks
 from nst_tf.io.images import image_from, read_image
 from nst_tf.network.weights import resolve_weights
-from nst_tf.run.levels import run_plan
 
 ImageLike = Union[str, os.PathLike, bytes, np.ndarray]  # or a PIL image
 
@@ -67,7 +66,7 @@ def as_texture_list(texture: TextureArg) -> list:
     return [texture]
 
 
-def load_inputs(content: Optional[ImageLike], texture: TextureArg,
+def read_inputs(content: Optional[ImageLike], texture: TextureArg,
                 config: TransferConfig, download: bool = False, content_mask=None,
                 texture_masks=None) -> Inputs:
     """Reads and checks every input of a transfer; raises NSTError with one line on the first
@@ -93,7 +92,6 @@ def load_inputs(content: Optional[ImageLike], texture: TextureArg,
             height, width = (content if content is not None else textures[0]).shape[:2]
         content = np.zeros((height, width, 3), np.float32)
     textures = textures or (content,)
-    run_plan(content.shape[:2], config)  # a split or a first level that cannot work
     init = None
     if config.init not in INIT_KINDS:
         init = read_image(config.init)

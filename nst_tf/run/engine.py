@@ -20,54 +20,22 @@ No TensorFlow is imported until a run starts: prepare() answers in a fraction of
 """
 from __future__ import annotations
 
-import collections
 import dataclasses
 import threading
 import time
-from typing import Callable, Dict, Optional, Sequence
+from typing import Callable, Dict, Optional
 
 import numpy as np
 
 from nst_tf.config import TransferConfig
 from nst_tf.errors import NonFiniteLoss, NSTError
-from nst_tf.io.inputs import ImageLike, Inputs, TextureArg, load_inputs
-from nst_tf.run.levels import RunPlan, run_plan
+from nst_tf.network.cache import NetworkCache, shared_networks
+from nst_tf.run.levels import RunPlan
+from nst_tf.run.request import Prepared, Request, prepare
 from nst_tf.steps import LOSS_PARTS
 from nst_tf.tensorflow_quietly import import_tensorflow_quietly
 
 DONE, STOPPED, FAILED = "done", "stopped", "failed"
-
-# Networks an engine keeps built: a VGG19 is 80 MB of weights and a second of building, and a
-# batch or a server seldom needs more than one or two at a time.
-NETWORKS_KEPT = 2
-
-
-@dataclasses.dataclass
-class Request:
-    """One transfer: the photos as paths, bytes, arrays or PIL images (content None for
-    synthesis; texture one, a list, or None for reconstruction), the settings, and optionally
-    the masks of spatial control and a start image in place of config.content_mask,
-    config.texture_masks and config.init (the same kinds of value). anchors: a video frame's
-    temporal targets, [(RGB (H, W, 3), weights (H, W) in [0, 1])] at the content's size (the
-    previous results warped to this frame, and where the warp holds)."""
-
-    content: Optional[ImageLike]
-    texture: TextureArg
-    config: TransferConfig = dataclasses.field(default_factory=TransferConfig)
-    content_mask: Optional[ImageLike] = None
-    texture_masks: Optional[Sequence[Optional[ImageLike]]] = None
-    init: Optional[ImageLike] = None
-    anchors: Sequence = ()
-
-
-@dataclasses.dataclass
-class Prepared:
-    """A request read and checked, with its plan: what prepare() returns and run() takes."""
-
-    request: Request
-    inputs: Inputs
-    plan: RunPlan
-
 
 @dataclasses.dataclass
 class Outcome:
@@ -92,61 +60,20 @@ class StopRun(Exception):
     """Raised from the step callback when the stop signal is set."""
 
 
-def prepare(request: Request, download: bool = False) -> Prepared:
-    """Reads and checks every input of `request` and plans the run, before TensorFlow starts;
-    NSTError with one line on the first problem. download: fetch Keras' weights file when it is
-    not here (80 MB); otherwise a missing file is an NSTError saying how to get it."""
-    config = request.config
-    if not isinstance(config, TransferConfig):
-        raise NSTError(f"config: give a TransferConfig, not {type(config).__name__}")
-    if request.init is not None:
-        config = config.replace(init="content")  # the start image comes with the request
-    inputs = load_inputs(request.content, request.texture, config, download=download,
-                         content_mask=request.content_mask,
-                         texture_masks=request.texture_masks)
-    if request.init is not None:
-        from nst_tf.io.inputs import as_image
-        init = as_image(request.init, "init")
-        if init.shape != inputs.content.shape:
-            raise NSTError(f"init: init image is {init.shape[1]}x{init.shape[0]}, the content is "
-                           f"{inputs.content.shape[1]}x{inputs.content.shape[0]}; they must "
-                           "match")
-        inputs = dataclasses.replace(inputs, init=init)
-    for index, (target, weights) in enumerate(request.anchors):
-        if (np.shape(target) != inputs.content.shape
-                or np.shape(weights) != inputs.content.shape[:2]):
-            raise NSTError(f"anchor {index}: a target of {np.shape(target)} and weights of "
-                           f"{np.shape(weights)} for a content of {inputs.content.shape}; they "
-                           "must be the content's size")
-    return Prepared(request, inputs, run_plan(inputs.content.shape[:2], config))
-
-
 class Engine:
-    """Runs requests, keeping the networks it builds (NETWORKS_KEPT of them, the least recently
-    used dropped first). One engine serves a process: the command line's run, a batch's jobs,
-    a server's queue, a Ray worker's tasks."""
+    """Runs requests with the networks of a cache (network/cache.py: the process's, shared with
+    every engine and run in it, unless given its own). One engine serves a process: the command
+    line's run, a batch's jobs, a server's queue, a Ray worker's tasks."""
 
-    def __init__(self, networks_kept: int = NETWORKS_KEPT):
-        self.networks_kept = networks_kept
-        self._networks: "collections.OrderedDict[tuple, object]" = collections.OrderedDict()
-        self._lock = threading.Lock()
+    def __init__(self, networks_kept: Optional[int] = None,
+                 networks: Optional[NetworkCache] = None):
+        # Its own cache when it says how many to keep, else the process's.
+        self.networks = networks or (shared_networks() if networks_kept is None
+                                     else NetworkCache(networks_kept))
 
     def network(self, config: TransferConfig, weights_path: Optional[str]):
-        """The frozen network for `config` and its resolved weights file (None: random weights,
-        which depend on the seed); built once and kept."""
-        from nst_tf.network.vgg import vgg
-        derive = config.network_choice.derive
-        key = (config.network, weights_path, config.seed if weights_path is None else None,
-               derive)
-        with self._lock:
-            if key in self._networks:
-                self._networks.move_to_end(key)
-                return self._networks[key]
-            while len(self._networks) >= self.networks_kept:
-                self._networks.popitem(last=False)
-            model = vgg(config.network, weights_path, config.seed, derive)
-            self._networks[key] = model
-            return model
+        """The frozen network for `config` and its resolved weights file, from the cache."""
+        return self.networks.network(config, weights_path)
 
     def run(self, request, on_step: Optional[Callable] = None, stop=None,
             on_start: Optional[Callable] = None, download: bool = False) -> Outcome:
@@ -191,7 +118,7 @@ class Engine:
             import_tensorflow_quietly()
             from nst_tf.run.texture_transfer import TextureTransfer
             config, inputs = prepared.request.config, prepared.inputs
-            job = TextureTransfer(None, None, config, inputs=inputs,
+            job = TextureTransfer(None, None, config, inputs=inputs, plan=plan,
                                   network=self.network(config, inputs.weights_path),
                                   anchors=prepared.request.anchors)
             if on_start is not None:

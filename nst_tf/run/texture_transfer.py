@@ -14,13 +14,15 @@ from nst_tf.tensorflow_quietly import tf  # started without its C++ log lines
 
 from nst_tf.config import TransferConfig
 from nst_tf.io.images import mirror_fit, resize
-from nst_tf.io.inputs import ImageLike, Inputs, load_inputs
+from nst_tf.io.inputs import ImageLike, Inputs
+from nst_tf.network.cache import shared_networks
 from nst_tf.network.vgg import FeatureExtractor, PIXEL_MAX, PIXEL_MIN, preprocess
 from nst_tf.optimize.adam import AdamOptimization
 from nst_tf.optimize.lbfgs import LbfgsOptimization
 from nst_tf.io.masks import at_size
 from nst_tf.run.colours import matched_colours, original_colors
-from nst_tf.run.levels import run_plan
+from nst_tf.run.levels import RunPlan
+from nst_tf.run.request import Request, plan_for, prepare
 from nst_tf.run.regimes import PictureRegime, Regions, TileRegime, whole_objective
 from nst_tf.steps import Callback
 
@@ -30,9 +32,9 @@ class TextureTransfer:
 
     content, texture: paths or arrays (any size; the texture is resized to the content's size).
     network: a VGG already built from the same weights (and seed, for random weights), to reuse
-    across transfers (the batch runner); None builds one. inputs: what load_inputs(content,
-    texture, config) returned, when the caller has already checked them (the command line does
-    so before TensorFlow starts); None reads them here. build_objective: per-tile statistics
+    across transfers; None takes the process's (network/cache.py). inputs, plan: a Prepared's
+    (run/request.py), when the caller has already checked and planned the run (the engine does,
+    before TensorFlow starts); None: prepared here. build_objective: per-tile statistics
     only, the objective of a level's batch (regimes.whole_objective; the benchmark's eager 2018
     reference supplies its own). content_mask, texture_masks: spatial control's masks as
     arrays or paths, in place of config.content_mask and config.texture_masks. anchors: a video
@@ -43,12 +45,17 @@ class TextureTransfer:
     def __init__(self, content: ImageLike, texture: ImageLike,
                  config: Optional[TransferConfig] = None, network=None,
                  inputs: Optional[Inputs] = None, build_objective: Optional[Callable] = None,
-                 content_mask=None, texture_masks=None, anchors=()):
+                 content_mask=None, texture_masks=None, anchors=(),
+                 plan: Optional[RunPlan] = None):
         self.config = config = config or TransferConfig()
-        # Every input is read and checked before the network is built.
-        self.inputs = inputs = inputs or load_inputs(content, texture, config, download=True,
-                                                     content_mask=content_mask,
-                                                     texture_masks=texture_masks)
+        # Every input is read and checked, and the run planned, before the network is built:
+        # by the caller (the engine hands over its Prepared's inputs and plan), else here.
+        if inputs is None:
+            prepared = prepare(Request(content, texture, config, content_mask, texture_masks),
+                               download=True)
+            inputs, plan = prepared.inputs, prepared.plan
+        plan = plan or plan_for(inputs.content.shape[:2], config)
+        self.inputs = inputs
         self.content = inputs.content
         textures = inputs.textures
         if config.color_transfer == "histogram":
@@ -71,7 +78,7 @@ class TextureTransfer:
                    Regions([at_size(m, size) for m in inputs.region_masks],
                            texture_masks or [None] * len(inputs.region_masks)))
         self.texture = self.textures[0]
-        self.plan = run_plan(self.content.shape[:2], config)
+        self.plan = plan
         self.tile_size = self.plan.tile
         if config.global_statistics:
             self.regime = PictureRegime(config, self.content, self.textures, self.plan, regions,
@@ -79,9 +86,8 @@ class TextureTransfer:
         else:
             self.regime = TileRegime(config, self.content, self.textures, self.plan,
                                      build_objective or whole_objective, regions, anchors)
-        if network is None:
-            from nst_tf.run.engine import default_engine  # its networks, kept for the next
-            network = default_engine().network(config, inputs.weights_path)
+        if network is None:  # the process's networks, kept for the next run
+            network = shared_networks().network(config, inputs.weights_path)
         self.extractor = FeatureExtractor(network, config.texture_layers, config.content_layers)
         self.level = 0
         self.image = tf.Variable(preprocess(self.regime.batch(self._initial_image(),

@@ -31,7 +31,8 @@ def _ffmpeg():
         import imageio_ffmpeg
     except ImportError:
         raise NSTError("video needs imageio-ffmpeg and opencv-python-headless: "
-                       "pip install 'nst-tf[video]'") from None
+                       "pip install 'nst-tf[video]' (in a checkout: pip install "
+                       "'.[video]')") from None
     return imageio_ffmpeg
 
 

@@ -22,7 +22,8 @@ def _cv2():
         import cv2
     except ImportError:
         raise NSTError("video needs imageio-ffmpeg and opencv-python-headless: "
-                       "pip install 'nst-tf[video]'") from None
+                       "pip install 'nst-tf[video]' (in a checkout: pip install "
+                       "'.[video]')") from None
     return cv2
 
 

@@ -25,7 +25,7 @@ from nst_tf.errors import NSTError
 from nst_tf.io.images import read_image, to_uint8, write_image
 from nst_tf.presets import (VIDEO_LATER_LEARNING_RATE, VIDEO_LATER_STEPS, VIDEO_MAX_FRAMES,
                             VIDEO_TEMPORAL_FRAMES, VIDEO_TEMPORAL_WEIGHT)
-from nst_tf.run.levels import run_plan
+from nst_tf.run.request import plan_for
 from nst_tf.video.clip import (FRAME_NAME, Clip, check_output, frame_numbers, frames_folder,
                                open_clip, read_frames, write_video)
 
@@ -99,7 +99,7 @@ def plan_video(content, output, config: TransferConfig, video: VideoSettings) ->
                        f"{video.max_frames}; take a part (--frames A:B, --every N) or raise "
                        "--max_frames")
     width, height = clip.size
-    size = run_plan((height, width), config).output
+    size = plan_for((height, width), config).output
     check_output(output, size)
     folder = frames_folder(output)
     return VideoPlan(clip, tuple(numbers), size, folder,
@@ -137,7 +137,8 @@ def run_video(content, texture, output, config: TransferConfig, video: VideoSett
     (an array, as the engine's Request takes it). Returns the last frame's Outcome (its status
     says how the run ended: done, stopped or failed)."""
     from nst_tf.io.images import resize
-    from nst_tf.run.engine import DONE, Request, default_engine
+    from nst_tf.run.engine import DONE, default_engine
+    from nst_tf.run.request import Request
     engine = engine or default_engine()
     plan = plan or plan_video(content, output, config, video)
     plan.folder.mkdir(parents=True, exist_ok=True)
