@@ -14,6 +14,7 @@ from nst_tf.limits import MIN_TILE_PX, ORIGINAL_TILE_PX, TILE_GRID_PX
 from nst_tf.fields import coerced, field_kind, from_text
 from nst_tf.network.choice import choose_network
 from nst_tf.network.layers import NETWORK_LAYERS, NETWORKS, keras_layer_name
+from nst_tf.network.precision import PRECISIONS, compute_precision
 from nst_tf.presets import (CALIBRATED_STEPS, COLOR_TRANSFERS, DEFAULT_ITERATIONS, FULL_RESOLUTION_EPSILON,
                             FULL_RESOLUTION_STEPS, MODE_FIELDS, MODES, NORMALIZED_BETA_1,
                             NORMALIZED_EPSILON, OPTIMIZER_SETTINGS, OPTIMIZERS, PRESETS,
@@ -190,6 +191,11 @@ class TransferConfig:
         "example's schedule: --learning_rate --decay_steps --decay_rate).", choices=OPTIMIZERS)
     jit_compile: bool = _knob(
         False, "Compile the step with XLA. Off: on 2 CPU cores it measured slower (docs/measurements).")
+    precision: str = _knob(
+        "auto", "The network's convolutions in 'float32' or 'bfloat16' (the features, the losses, "
+        "the image and the step stay float32); 'auto': bfloat16 where the device has fast "
+        "bfloat16 units (AMX or AVX512_BF16 CPUs, Arm's BF16, GPUs from Ampere) with Adam, "
+        "else float32. faithful is float32 always.", choices=PRECISIONS)
     lbfgs_memory: int = _knob(10, "L-BFGS: number of past gradients kept for its curvature estimate.")
     lbfgs_first_step: float = _knob(
         10.0, "L-BFGS: the objective is scaled so that a unit step along its first gradient "
@@ -284,6 +290,12 @@ class TransferConfig:
         if self.iterations is not None:
             return self.iterations
         return default_steps(self.optimizer, self.mode, self.preset, self.coarse_to_fine)
+
+    @property
+    def compute_precision(self) -> str:
+        """'float32' or 'bfloat16': what the network runs in (network/precision.py; 'auto'
+        asks the device)."""
+        return compute_precision(self.precision, self.faithful, self.optimizer)
 
     @property
     def coarse_to_fine(self) -> bool:
@@ -386,7 +398,8 @@ SECTIONS = (
     ("optimisation", ("iterations", "optimizer", "learning_rate", "beta_1", "beta_2", "epsilon",
                       "plateau_window", "plateau_after", "plateau_tolerance", "plateau_decay",
                       "min_learning_rate", "settle_fraction", "settle_every", "decay_steps",
-                      "decay_rate", "lbfgs_memory", "lbfgs_first_step", "jit_compile")),
+                      "decay_rate", "lbfgs_memory", "lbfgs_first_step", "jit_compile",
+                      "precision")),
     ("resolution", ("max_dim", "split", "size", "statistics", "tile_size", "texture_scale",
                     "start_dim", "refine_iterations", "coarse_levels", "coarse_iterations")),
 )
@@ -394,6 +407,8 @@ SECTIONS = (
 # A line of help for the settings whose full help is long (the others show its first
 # sentence): the command line's --help and the web page's hints.
 SHORT_HELP = {
+    "precision": "The network's convolutions: float32, or bfloat16 (several times faster where "
+                 "the chip has it); auto: bfloat16 there with Adam, else float32.",
     "mode": "What is made: the original's texture transfer, Gatys' style transfer, a texture "
             "synthesized from noise, or the content's features reconstructed.",
     "max_dim": "Longer side of each tile in pixels; 0 keeps the content's full resolution.",
@@ -485,6 +500,9 @@ def _check_optimisation(config: TransferConfig) -> None:
                        f"{config.optimizer!r}")
     if config.learning_rate <= 0:
         raise NSTError(f"learning_rate must be > 0, got {config.learning_rate}")
+    if config.precision not in PRECISIONS:
+        raise NSTError(f"precision must be one of {', '.join(PRECISIONS)}, got "
+                       f"{config.precision!r}")
     for name in ("beta_1", "beta_2"):
         if not 0 <= getattr(config, name) < 1:
             raise NSTError(f"{name} must be in [0, 1), got {getattr(config, name)}")

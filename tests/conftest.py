@@ -8,6 +8,10 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# The suite's runs are float32 whatever the CPU (precision 'auto' would take bfloat16 on one
+# with AMX or AVX512_BF16, and the exactness tests' tolerances are float32's); the tests of
+# bfloat16 ask for it (tests/test_precision.py). Processes the tests start inherit it.
+os.environ["NST_TF_FAST_BFLOAT16"] = "0"
 # A real trained VGG19 (Gatys' normalized file, Keras notop layout) and the original's Medium
 # example photos, for the tests that need them (docs/developing.md): from these variables, else
 # from the shared folder beside the checkout; tests that need them skip when neither exists.

@@ -34,7 +34,7 @@ def test_two_step_run_writes_image_metrics_and_snapshots(tmp_path, image_files, 
     lines = done.stderr.strip().splitlines()
     what = "2 adam steps" if optimizer == "adam" else "2 lbfgs evaluations"
     assert re.fullmatch(rf"transfer: texture mode, 96x72 -> 64x48, {what}, untrained weights, "
-                        r"preset imagenet, on "
+                        r"preset imagenet, float32, on "
                         r"(CPU|GPU|\d+ GPUs)", lines[0]), lines[0]
     assert re.fullmatch(rf"wrote {re.escape(str(output))} \(64x48\) in \d+\.\d s", lines[-1])
     assert iio.imread(output).shape == (48, 64, 3)  # 96x72 content, longer side 64
@@ -147,8 +147,8 @@ def test_help_exits_0_with_the_grouped_flags(script, flag):
     lines = done.stdout.splitlines()
     assert lines[0].startswith(f"usage: python scripts/{script} ")
     # absl's alphabetical dump of transfer.py was 207 lines; grouped, with the spatial and
-    # colour control flags, transfer.py has 128 and batch.py (its own flags too) 135.
-    assert len(lines) < 140
+    # colour control flags and the precision, transfer.py has about 145 lines.
+    assert len(lines) < 150
     flag_lines = [line.split()[0] for line in lines if line.startswith("  --")]
     if script == "transfer.py":
         # The common flags first, in this order, each with its default.
@@ -374,11 +374,11 @@ def test_the_start_line_says_which_loop_runs(tmp_path, image_files):
     done = run_script("transfer.py", *args, f"--output={tmp_path / 'a.png'}")
     assert done.returncode == 0, done.stderr
     assert re.match(r"transfer: texture mode, 96x72 -> 48x36, 1 adam step, the calibrated loop "
-                    r"\(Gatys' normalized VGG19\), on ", done.stderr), done.stderr
+                    r"\(Gatys' normalized VGG19\), float32, on ", done.stderr), done.stderr
     done = run_script("transfer.py", *args, "--faithful", f"--output={tmp_path / 'b.png'}")
     assert done.returncode == 0, done.stderr
     assert re.match(r"transfer: .*, the 2018 loop \(faithful: vgg19_normalized_notop.h5 as it "
-                    r"is, the notebooks' settings\), on ", done.stderr), done.stderr
+                    r"is, the notebooks' settings\), float32, on ", done.stderr), done.stderr
     done = run_script("transfer.py", *args, "--preset=imagenet", f"--output={tmp_path / 'c.png'}")
     assert done.returncode == 0, done.stderr
     lines = done.stderr.splitlines()

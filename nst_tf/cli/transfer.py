@@ -68,7 +68,8 @@ def check_outputs(output, metrics=None, sheet=None, plot=None) -> None:
 
 def start_line(config, prepared, device: str) -> str:
     """What will run, in one line: mode, picture size in and out (the run's plan), steps and
-    optimiser, which loop on which network (config.network_choice), device."""
+    optimiser, which loop on which network (config.network_choice), the convolutions'
+    precision, device."""
     height, width = prepared.inputs.content.shape[:2]
     out_width, out_height = prepared.plan.output
     steps = sum(prepared.plan.steps)
@@ -77,7 +78,7 @@ def start_line(config, prepared, device: str) -> str:
     source = "" if config.mode != "synthesize" else " (synthesized)"
     return (f"transfer: {config.mode} mode, {width}x{height}{source} -> {out_width}x{out_height}, "
             f"{steps} {config.optimizer} {what}{'s' if steps != 1 else ''}{levels}, "
-            f"{config.network_choice.summary}, on {device}")
+            f"{config.network_choice.summary}, {config.compute_precision}, on {device}")
 
 
 def quiet() -> bool:

@@ -103,7 +103,8 @@ def run(argv):
         again = f", {plan.finished} made already" if plan.finished else ""
         common.say(f"video: {count} frames of {plan.clip.path.name} ({plan.clip.size[0]}x"
                    f"{plan.clip.size[1]}, {plan.clip.fps:g} fps) -> {plan.size[0]}x{plan.size[1]}"
-                   f"{again}, {config.network_choice.summary}, on {common.device_name()}")
+                   f"{again}, {config.network_choice.summary}, {config.compute_precision}, on "
+                   f"{common.device_name()}")
     times = []
 
     def on_frame(index, total, outcome, seconds) -> None:

@@ -97,20 +97,30 @@ class FeatureExtractor:
     """Post-ReLU features of named VGG19 layers, running the network no deeper than needed.
 
     Two truncated models share the frozen VGG19's layers: the gray branch stops at the deepest
-    texture layer, the colour branch at the deepest content layer.
+    texture layer, the colour branch at the deepest content layer. precision: the convolutions'
+    ('float32', or 'bfloat16': the images cast down on the way in, every feature cast back to
+    float32 on the way out, so what follows is float32; network/precision.py).
     """
 
     def __init__(self, model: keras.Model, texture_layers: Sequence[str],
-                 content_layers: Sequence[str]):
+                 content_layers: Sequence[str], precision: str = "float32"):
         self.model = model
         self.texture_layers = tuple(texture_layers)
         self.content_layers = tuple(content_layers)
+        self.precision = precision
+        self.dtype = tf.bfloat16 if precision == "bfloat16" else tf.float32
         self.texture_model = self._outputs(self.texture_layers)
         self.content_model = self._outputs(self.content_layers)
         self.all_layers_model = self._outputs(self.texture_layers + self.content_layers)
         # False: the convolutions as Keras runs them, with TensorFlow's own backward pass, for
         # side-by-side measurement (benchmark path adam_tf_backward); the features are the same.
         self.turned_backward = True
+        self._models = {}
+        # Each convolution's kernel and bias in the compute precision, made once (eager
+        # constants that every graph of the run captures).
+        self._weights = {layer.name: (tf.cast(layer.kernel, self.dtype),
+                                      tf.cast(layer.bias, self.dtype))
+                         for layer in model.layers[1:] if _is_plain_conv(layer)}
 
     @property
     def layer_names(self) -> tuple:
@@ -127,24 +137,39 @@ class FeatureExtractor:
 
     def apply(self, layer_name: str, x):
         """One layer of the network on x; its convolutions through conv_relu (a faster gradient,
-        the same numbers) unless turned_backward is off, anything else as Keras runs it."""
+        the same numbers) unless turned_backward is off, anything else as Keras runs it (in
+        bfloat16, VGG's only other layer, max pooling, through tf.nn: a Keras layer would cast
+        its input back to float32)."""
         layer = self.model.get_layer(layer_name)
-        if self.turned_backward and _is_plain_conv(layer):
-            return conv_relu(x, tf.convert_to_tensor(layer.kernel), tf.convert_to_tensor(layer.bias))
+        if self.turned_backward and layer_name in self._weights:
+            return conv_relu(x, *self._weights[layer_name])
+        if self.dtype != tf.float32 and isinstance(layer, keras.layers.MaxPooling2D):
+            return tf.nn.max_pool2d(x, layer.pool_size, layer.strides, layer.padding.upper())
         return layer(x)
 
     def features(self, images, layer_names: Sequence[str]) -> List[tf.Tensor]:
         """Features of `layer_names` for a preprocessed batch, running the network layer by layer
-        no deeper than the deepest of them."""
+        no deeper than the deepest of them; float32 whatever the precision."""
         wanted, found = set(layer_names), {}
-        x = images
+        x = images if self.dtype == tf.float32 else tf.cast(images, self.dtype)
         for layer in self.model.layers[1:]:
             x = self.apply(layer.name, x)
             if layer.name in wanted:
-                found[layer.name] = x
+                found[layer.name] = x if self.dtype == tf.float32 else tf.cast(x, tf.float32)
                 if len(found) == len(wanted):
                     break
         return [found[name] for name in layer_names]
+
+    def outputs(self, images, layer_names: Sequence[str]) -> List[tf.Tensor]:
+        """Features of `layer_names` without a gradient (targets): in float32 through a
+        truncated Keras model, as the network's file computes them; in bfloat16 as features()
+        computes them, so the targets are made as the picture's features are."""
+        if self.dtype != tf.float32:
+            return self.features(images, layer_names)
+        key = tuple(layer_names)
+        if key not in self._models:  # one model per set of layers, made at its first use
+            self._models[key] = self._outputs(key)
+        return self._as_list(self._models[key](images, training=False))
 
     def texture_features(self, images) -> List[tf.Tensor]:
         """Features of `texture_layers` for a preprocessed batch."""
@@ -156,4 +181,6 @@ class FeatureExtractor:
 
     def all_features(self, images) -> List[tf.Tensor]:
         """texture_layers then content_layers, through one model: the original's single pass."""
+        if self.dtype != tf.float32:
+            return self.features(images, self.texture_layers + self.content_layers)
         return self._as_list(self.all_layers_model(images, training=False))

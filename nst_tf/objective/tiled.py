@@ -128,8 +128,6 @@ class TiledObjective:
         self.stored_layers = [name for name in self.content_layers
                               if self._floats_per_pixel(name) <= STORED_TARGET_FLOATS_PER_PIXEL]
         self.recomputed_layers = [n for n in self.content_layers if n not in self.stored_layers]
-        self.recompute_model = (extractor._outputs(tuple(self.recomputed_layers))
-                                if self.recomputed_layers else None)
         # Spatial control: each region's mask at each texture layer, (regions, H/s, W/s, 1).
         self.guidance = (None if region_masks is None else
                          self._guidance(np.stack([np.asarray(m, np.float32).reshape(self.size)
@@ -392,9 +390,8 @@ class TiledObjective:
     def _colour_gradient(self, image_tile, content_tile, stored_targets, origin, core):
         """Gradient of the core's direct and content shares w.r.t. the tile, and the weighted
         shares."""
-        recomputed_features = (
-            self.extractor._as_list(self.recompute_model(content_tile, training=False))
-            if self.recompute_model is not None else [])
+        recomputed_features = (self.extractor.outputs(content_tile, self.recomputed_layers)
+                               if self.recomputed_layers else [])
         recomputed = dict(zip(self.recomputed_layers, recomputed_features))
         stored = dict(zip(self.stored_layers, stored_targets))
         with tf.GradientTape() as tape:
@@ -480,10 +477,8 @@ class TiledObjective:
                                       self._channels(name)), np.float32)
         if not targets:
             return targets
-        model = self.extractor._outputs(tuple(self.stored_layers))
         for core, origin, bounds in self.colour_tiles:
-            features = self.extractor._as_list(model(self._content_tile(bounds),
-                                                     training=False))
+            features = self.extractor.outputs(self._content_tile(bounds), self.stored_layers)
             for name, f in zip(self.stored_layers, features):
                 stride = self.strides[name]
                 targets[name][:, core[0] // stride:core[1] // stride,

@@ -88,7 +88,9 @@ class TextureTransfer:
                                      build_objective or whole_objective, regions, anchors)
         if network is None:  # the process's networks, kept for the next run
             network = shared_networks().network(config, inputs.weights_path)
-        self.extractor = FeatureExtractor(network, config.texture_layers, config.content_layers)
+        self.precision = config.compute_precision
+        self.extractor = FeatureExtractor(network, config.texture_layers, config.content_layers,
+                                          self.precision)
         self.level = 0
         self.image = tf.Variable(preprocess(self.regime.batch(self._initial_image(),
                                                               self.plan.sizes[0])), name="image")
