@@ -26,6 +26,8 @@ from nst_tf.presets import (CALIBRATED_STEPS, COLOR_TRANSFERS, DEFAULT_ITERATION
 INIT_KINDS = ("content", "noise")
 WEIGHTS_KINDS = ("imagenet", "random")
 NO_MASK = ("", "none")
+# Which edges of the picture wrap around (seamless): none, both, left-right, top-bottom.
+SEAMLESS = ("off", "xy", "x", "y")
 # The settings whose value may be a file's path, in the order they are checked.
 FILE_SETTINGS = ("content_mask", "texture_masks", "init", "weights")
 
@@ -183,6 +185,11 @@ class TransferConfig:
     size: Tuple[int, int] = _knob(
         (0, 0), "synthesize: the output's size WxH, exactly (max_dim does not rescale it); 0x0: "
         "the content's size when one is given, else the texture's, then scaled by max_dim.")
+    seamless: str = _knob(
+        "off", "A picture that repeats without a seam: 'xy' (both directions), 'x' (left to "
+        "right) or 'y' (top to bottom): every convolution and pooling window of the network, the "
+        "total variation and the tiles' halos wrap around the picture's edges; 'off': zero "
+        "padding, as VGG was trained.", choices=SEAMLESS)
     optimizer: Optional[str] = _mode_knob(
         "optimizer", "Optimiser: 'adam' (the original's loop with its plateau schedule: its "
         "dynamics make the original's look), 'lbfgs' (L-BFGS-B: a lower objective sooner, a "
@@ -400,13 +407,16 @@ SECTIONS = (
                       "min_learning_rate", "settle_fraction", "settle_every", "decay_steps",
                       "decay_rate", "lbfgs_memory", "lbfgs_first_step", "jit_compile",
                       "precision")),
-    ("resolution", ("max_dim", "split", "size", "statistics", "tile_size", "texture_scale",
+    ("resolution", ("max_dim", "split", "size", "seamless", "statistics", "tile_size",
+                    "texture_scale",
                     "start_dim", "refine_iterations", "coarse_levels", "coarse_iterations")),
 )
 
 # A line of help for the settings whose full help is long (the others show its first
 # sentence): the command line's --help and the web page's hints.
 SHORT_HELP = {
+    "seamless": "A picture that repeats without a seam: xy, x or y wrap the network's windows "
+                "around those edges; off: as VGG was trained.",
     "precision": "The network's convolutions: float32, or bfloat16 (several times faster where "
                  "the chip has it); auto: bfloat16 there with Adam, else float32.",
     "mode": "What is made: the original's texture transfer, Gatys' style transfer, a texture "
@@ -527,6 +537,8 @@ def _check_optimisation(config: TransferConfig) -> None:
 
 
 def _check_resolution(config: TransferConfig) -> None:
+    if config.seamless not in SEAMLESS:
+        raise NSTError(f"seamless must be one of {', '.join(SEAMLESS)}, got {config.seamless!r}")
     if config.max_dim != 0 and config.max_dim < MIN_TILE_PX:
         raise NSTError(f"max_dim must be 0 (full resolution) or at least {MIN_TILE_PX} px, "
                        f"got {config.max_dim}")
