@@ -163,6 +163,9 @@ def run_path(name: str, content, texture, config: TransferConfig, steps: int,
     start = time.perf_counter()
     job = (reference_transfer(content, texture, config) if reference
            else TextureTransfer(content, texture, config))
+    # The extractor is the process's (kept across runs): its settings go back after this run.
+    restore = {attribute: getattr(job.extractor, attribute)
+               for attribute in EXTRACTOR_SETTINGS.get(name, {})}
     for attribute, value in EXTRACTOR_SETTINGS.get(name, {}).items():
         setattr(job.extractor, attribute, value)
     reports, looks = [], []
@@ -185,6 +188,9 @@ def run_path(name: str, content, texture, config: TransferConfig, steps: int,
         job.run(record)
     except _QualityReached:
         pass
+    finally:
+        for attribute, value in restore.items():
+            setattr(job.extractor, attribute, value)
     wall = time.perf_counter() - start - measuring["seconds"]
     # Step 0 includes tracing; the steady state is what a long run pays per step.
     gaps = [b.seconds - a.seconds for a, b in zip(reports[1:], reports[2:])]

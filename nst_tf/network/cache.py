@@ -12,6 +12,8 @@ from typing import Optional
 
 # Networks a cache keeps built: the least recently used goes first.
 NETWORKS_KEPT = 2
+# Feature extractors kept (a network's layers for a mode, in a precision): a few per network.
+EXTRACTORS_KEPT = 8
 
 
 class NetworkCache:
@@ -21,6 +23,7 @@ class NetworkCache:
     def __init__(self, kept: int = NETWORKS_KEPT):
         self.kept = kept
         self._networks: "collections.OrderedDict[tuple, object]" = collections.OrderedDict()
+        self._extractors: "collections.OrderedDict[tuple, object]" = collections.OrderedDict()
         self._lock = threading.Lock()
 
     def network(self, config, weights_path: Optional[str]):
@@ -39,6 +42,22 @@ class NetworkCache:
             model = vgg(config.network, weights_path, config.seed, derive)
             self._networks[key] = model
             return model
+
+    def extractor(self, network, texture_layers, content_layers, precision: str = "float32"):
+        """The FeatureExtractor of `network` for these layers and precision, made once and kept
+        with the network (it holds Keras models of its own and the weights cast to the
+        precision: a run that made them anew would leave them behind)."""
+        from nst_tf.network.vgg import FeatureExtractor
+        key = (network, tuple(texture_layers), tuple(content_layers), precision)
+        with self._lock:
+            if key in self._extractors:
+                self._extractors.move_to_end(key)
+                return self._extractors[key]
+            while len(self._extractors) >= EXTRACTORS_KEPT:
+                self._extractors.popitem(last=False)
+            extractor = FeatureExtractor(network, texture_layers, content_layers, precision)
+            self._extractors[key] = extractor
+            return extractor
 
 
 _SHARED = None

@@ -6,12 +6,14 @@ Shapes: n tiles of h x w pixels. Images enter preprocessed (BGR, mean-subtracted
 """
 from __future__ import annotations
 
+import contextlib
 from typing import Dict, Sequence
 
 from nst_tf.tensorflow_quietly import tf  # started without its C++ log lines
 
 from nst_tf.io.inputs import as_texture_list
 from nst_tf.network.vgg import FeatureExtractor, preprocess
+from nst_tf.objective.compiled import shared_evaluations
 from nst_tf.objective.grid import footprint
 from nst_tf.objective.terms import (Weighting, anchored_distance, blended, gram, gram_distance,
                                     guided_gram, layer_directions, layer_mean, pooled,
@@ -77,8 +79,42 @@ class WholeObjective:
         else:
             self._regions(textures, as_texture_list(gram_texture_tiles) or textures,
                           region_masks, texture_region_masks or [None] * len(textures))
-        self.value_and_gradient = (tf.function(self._value_and_gradient, jit_compile=jit_compile)
+        # Compiled: the graph of this structure kept for the next run (objective/compiled.py).
+        self.value_and_gradient = (shared_evaluations().evaluation(self, jit_compile)
                                    if compiled else self._value_and_gradient)
+
+    # What the compiled graph takes as its input besides the image: the run's own tensors.
+    STATE = ("content", "colour_targets", "raw_targets", "gram_targets", "guidance", "anchors")
+
+    def state(self) -> dict:
+        """The run's tensors (the content, its targets, the masks, the anchors)."""
+        return {name: getattr(self, name) for name in self.STATE}
+
+    @contextlib.contextmanager
+    def bound(self, state: dict):
+        """This objective's attributes are `state` (a trace's symbolic tensors) inside."""
+        kept = self.state()
+        for name, value in state.items():
+            setattr(self, name, value)
+        try:
+            yield
+        finally:
+            for name, value in kept.items():
+                setattr(self, name, value)
+
+    def compiled_key(self) -> tuple:
+        """Everything the compiled graph depends on besides its state: the network and how it
+        runs, the weighting, the sliced distance's directions (by seed), and the shapes and
+        structure of the image and the state."""
+        extractor, weighting = self.extractor, self.weighting
+        shapes = tf.nest.map_structure(
+            lambda t: None if t is None else (tuple(t.shape), t.dtype.name), self.state())
+        return (extractor.model, extractor.texture_layers, extractor.content_layers,
+                extractor.precision, extractor.turned_backward, extractor.wrap,
+                tuple(sorted(weighting.weights.items())), weighting.layer_weights,
+                weighting.gray_texture, weighting.blend, weighting.texture_loss,
+                self.seed if weighting.sliced else None, tuple(self.content.shape),
+                repr(shapes))
 
     def targets(self, textures, gram_textures=None):
         """(colour targets, raw targets, Gram targets), each a list over layers; a branch no
@@ -90,9 +126,12 @@ class WholeObjective:
             return colour, [], []
         raws = [self.extractor.texture_features(weighting.texture_view_of_rgb(t))
                 for t in textures]
-        grams = raws if gram_textures is None else [
-            self.extractor.texture_features(weighting.texture_view_of_rgb(t))
-            for t in gram_textures]
+        # Seamless: the raw texture is aligned with the picture and wraps with it; the texture
+        # photo's statistics are the photo's as it is (its edges do not meet).
+        statistics = self.extractor.unwrapped
+        grams = raws if gram_textures is None and not self.extractor.wraps else [
+            statistics.texture_features(weighting.texture_view_of_rgb(t))
+            for t in gram_textures or textures]
         if weighting.sliced:  # per texture (not blended): [texture][layer][entry]
             return (colour, [tf.constant(f) for f in blended(raws, weighting.blend)],
                     [self._sorted_targets(layers) for layers in grams])
@@ -138,8 +177,9 @@ class WholeObjective:
         for texture, gram_texture, texture_mask in zip(textures, gram_textures, texture_masks):
             raw = self.extractor.texture_features(weighting.texture_view_of_rgb(texture))
             self.raw_targets.append([tf.constant(f) for f in raw])
-            features = (raw if gram_texture is texture else self.extractor.texture_features(
-                weighting.texture_view_of_rgb(gram_texture)))
+            features = (raw if gram_texture is texture and not self.extractor.wraps else
+                        self.extractor.unwrapped.texture_features(
+                            weighting.texture_view_of_rgb(gram_texture)))
             if weighting.sliced:
                 self.gram_targets.append(self._sorted_targets(features, None if texture_mask
                                                               is None else [
@@ -214,7 +254,8 @@ class WholeObjective:
                         if weighting.uses_colour else zero),
             "raw": raw,
             "texture": texture,
-            "tv": total_variation(images) if weighting.weights["tv"] > 0 else zero,
+            "tv": (total_variation(images, self.extractor.wrap) if weighting.weights["tv"] > 0
+                   else zero),
             "temporal": (anchored_distance(images, self.anchors)
                          if weighting.weights["temporal"] > 0 and self.anchors else zero),
         })

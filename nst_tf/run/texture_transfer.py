@@ -16,14 +16,15 @@ from nst_tf.config import TransferConfig
 from nst_tf.io.images import mirror_fit, resize
 from nst_tf.io.inputs import ImageLike, Inputs
 from nst_tf.network.cache import shared_networks
-from nst_tf.network.vgg import FeatureExtractor, PIXEL_MAX, PIXEL_MIN, preprocess
+from nst_tf.network.vgg import PIXEL_MAX, PIXEL_MIN, preprocess
 from nst_tf.optimize.adam import AdamOptimization
 from nst_tf.optimize.lbfgs import LbfgsOptimization
 from nst_tf.io.masks import at_size
 from nst_tf.run.colours import matched_colours, original_colors
 from nst_tf.run.levels import RunPlan
 from nst_tf.run.request import Request, plan_for, prepare
-from nst_tf.run.regimes import PictureRegime, Regions, TileRegime, whole_objective
+from nst_tf.run.regimes import (PictureRegime, Regions, TileRegime, seamless_wrap,
+                                whole_objective)
 from nst_tf.steps import Callback
 
 
@@ -89,9 +90,11 @@ class TextureTransfer:
         if network is None:  # the process's networks, kept for the next run
             network = shared_networks().network(config, inputs.weights_path)
         self.precision = config.compute_precision
-        self.extractor = FeatureExtractor(network, config.texture_layers, config.content_layers,
-                                          self.precision)
+        self.extractor = shared_networks().extractor(network, config.texture_layers,
+                                                     config.content_layers, self.precision)
         self.level = 0
+        # Seamless: the network's windows wrap around the picture's edges (config.seamless).
+        self.extractor = self.extractor.wrapped(seamless_wrap(config.seamless))
         self.image = tf.Variable(preprocess(self.regime.batch(self._initial_image(),
                                                               self.plan.sizes[0])), name="image")
         self.objective = self.regime.objective(self.extractor, self.plan.sizes[0])

@@ -1,0 +1,79 @@
+"""Compiled evaluations kept for the next run of the same shape and settings.
+
+Tracing an objective's value and gradient into a graph costs a second or more on a CPU, which a
+run of many steps hardly notices, but a video's later frame (20 steps), a batch of same-size
+photos or the web page's runs pay it every time, and every new graph stays in memory. So the
+graph is made once per structure: a function of the image and of the run's state (the content,
+the targets, the masks, a video frame's anchors), kept in a bounded cache. A later run with the
+same network, settings and shapes passes its own state to the same graph; no new graph is made
+and none piles up (COMPILED_KEPT, the least recently used dropped first).
+
+The objective supplies `compiled_key()` (everything the graph depends on besides the state:
+the network, the layers, the precision, the weights, the shapes), `state()` (a nested structure
+of tensors) and `bound(state)` (a context in which its attributes are that state), and its
+`_value_and_gradient(image)`.
+"""
+from __future__ import annotations
+
+import collections
+import threading
+
+from nst_tf.tensorflow_quietly import tf  # started without its C++ log lines
+
+# Compiled evaluations kept: a server's runs of a few sizes, a video's first and later frames.
+COMPILED_KEPT = 8
+
+
+class CompiledEvaluations:
+    """tf.functions by the objective's compiled_key(), the `kept` most recently used."""
+
+    def __init__(self, kept: int = COMPILED_KEPT):
+        self.kept = kept
+        self._functions: "collections.OrderedDict[tuple, object]" = collections.OrderedDict()
+        self._lock = threading.Lock()
+        self.made = 0  # graphs made so far (a measure: reuse shows as no new ones)
+
+    def evaluation(self, objective, jit_compile: bool = False):
+        """value_and_gradient(image) of `objective`: the kept graph of its structure (looked up
+        at each call, so a setting changed between calls gets its own), its state passed in."""
+        return lambda image: self.function(objective, jit_compile)(image, objective.state())
+
+    def function(self, objective, jit_compile: bool = False):
+        """The kept tf.function of `objective`'s structure, made on first use."""
+        key = (objective.compiled_key(), bool(jit_compile))
+        with self._lock:
+            function = self._functions.get(key)
+            if function is not None:
+                self._functions.move_to_end(key)
+                return function
+            while len(self._functions) >= self.kept:
+                self._functions.popitem(last=False)
+            # The first objective of a structure is the template its graph is traced from;
+            # during the trace its attributes are the symbolic state.
+            template = objective
+
+            def traced(image, state):
+                with template.bound(state):
+                    return template._value_and_gradient(image)
+
+            function = tf.function(traced, jit_compile=jit_compile, reduce_retracing=False)
+            self._functions[key] = function
+            self.made += 1
+            return function
+
+    def clear(self) -> None:
+        with self._lock:
+            self._functions.clear()
+
+
+_SHARED = None
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_evaluations() -> CompiledEvaluations:
+    """This process's kept evaluations."""
+    global _SHARED
+    with _SHARED_LOCK:
+        if _SHARED is None:
+            _SHARED = CompiledEvaluations()
+        return _SHARED
