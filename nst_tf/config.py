@@ -562,6 +562,24 @@ def _check_resolution(config: TransferConfig) -> None:
         raise NSTError(f"refine_iterations must be >= 0, got {config.refine_iterations}")
     if config.coarse_levels < 0 or config.coarse_iterations < 0:
         raise NSTError("coarse_levels and coarse_iterations must be >= 0")
+    if config.seamless == "off":
+        return
+    # Seamless makes one picture whose edges meet: the combinations that cannot give one.
+    if config.mode == "reconstruct":
+        raise NSTError("seamless does not go with mode reconstruct: it remakes the content "
+                       "photo itself, whose edges do not meet (synthesize makes a tile)")
+    if tuple(config.split) != (1, 1) and not config.global_statistics:
+        raise NSTError(f"seamless makes one picture that repeats; split "
+                       f"{config.split[0]}x{config.split[1]} with per-tile statistics makes "
+                       f"{config.split[0] * config.split[1]} tiles, each its own: use split 1x1, "
+                       "or statistics global")
+    if config.mode == "synthesize" and config.size != (0, 0):
+        width, height = config.size
+        if (config.seamless != "y" and width % TILE_GRID_PX) or (
+                config.seamless != "x" and height % TILE_GRID_PX):
+            raise NSTError(f"seamless {config.seamless} needs the wrapped sides in multiples of "
+                           f"{TILE_GRID_PX} px (VGG's poolings must pair the same pixels across "
+                           f"the edge), got size {width}x{height}")
 
 
 SECTION_CHECKS = {"what is made": _check_what_is_made, "inputs and control": _check_inputs,

@@ -417,8 +417,9 @@ def flag_error(error: Exception) -> str:
 
 
 def _rewrite(args: list, short: bool) -> list:
-    """-o FILE (and -o=FILE) -> --output=FILE; a value-taking flag followed by another flag
-    instead of its value is an error, not that flag taken as the value."""
+    """-o FILE (and -o=FILE) -> --output=FILE; a bare --seamless -> --seamless=xy; a
+    value-taking flag followed by another flag instead of its value is an error, not that flag
+    taken as the value."""
     out, i = [], 0
     while i < len(args):
         token = args[i]
@@ -433,6 +434,12 @@ def _rewrite(args: list, short: bool) -> list:
             continue
         if short and token.startswith(("-o=", "--o=")):
             out.append("--output=" + token.split("=", 1)[1])
+            i += 1
+            continue
+        if token in ("--seamless", "-seamless") and (i + 1 >= len(args)
+                                                     or _is_flag_token(args[i + 1])):
+            # A bare --seamless (no value follows) means both directions: --seamless=xy.
+            out.append("--seamless=xy")
             i += 1
             continue
         name = token.lstrip("-")

@@ -34,7 +34,7 @@ flags.DEFINE_integer("save_every", 0, "Also write the image every N steps beside
                      "(NAME_00050.png = after 50 updates); 0 never.")
 flags.DEFINE_string("metrics", None, "Write one JSON object per step to this file (JSON Lines).")
 flags.DEFINE_string("sheet", None, "Also write a labelled contact sheet here: content | texture "
-                    "| result, side by side.")
+                    "| result, side by side (with --seamless, then the result repeated 2x2).")
 flags.DEFINE_string("plot", None, "Also draw the loss parts over the steps into this PNG (log "
                     "scale).")
 flags.DEFINE_boolean("progress", True, "Show progress on stderr: a bar on a terminal, else a "
@@ -159,10 +159,11 @@ def run(argv):
                    "weights or the learning rate)")
     image = outcome.image
     if FLAGS.sheet:
-        from nst_tf.report.sheet import contact_sheet, photo_panels
+        from nst_tf.report.sheet import contact_sheet, photo_panels, seamless_panels
         inputs = prepared.inputs
         write_image(FLAGS.sheet, contact_sheet(
-            photo_panels(config.mode, inputs.content, inputs.textures) + [("result", image)]))
+            photo_panels(config.mode, inputs.content, inputs.textures) + [("result", image)]
+            + seamless_panels(config.seamless, image)))
     if FLAGS.plot:
         from nst_tf.report.plot import plot_losses
         plot_losses(records, FLAGS.plot)

@@ -5,7 +5,8 @@ transfer optimises its image in that space.
 """
 from __future__ import annotations
 
-from typing import List, Optional, Sequence
+import copy
+from typing import List, Optional, Sequence, Tuple
 
 from nst_tf.tensorflow_quietly import keras, tf  # started without its C++ log lines
 
@@ -93,6 +94,40 @@ def conv_relu(x, kernel, bias):
     return y, gradient
 
 
+@tf.custom_gradient
+def conv_relu_valid(x, kernel, bias):
+    """relu(conv(x, kernel) + bias) of a 3x3 stride-1 'valid' convolution with a frozen kernel:
+    conv_relu on an input its caller has already padded (seamless: circularly). Its gradient to
+    x is the full correlation of the masked upstream gradient with the kernel turned half a
+    turn, written as a forward convolution with 2 px of zeros each side: x's shape again, every
+    padded position included, so the padding's own gradient (a concatenation of slices) carries
+    the wrapped contributions back to the picture's other edge."""
+    y = tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(x, kernel, 1, "VALID"), bias))
+    active = y > 0
+
+    def gradient(dy):
+        turned = tf.transpose(tf.reverse(kernel, [0, 1]), [0, 1, 3, 2])
+        return (tf.nn.conv2d(tf.where(active, dy, tf.zeros_like(dy)), turned, 1,
+                             [[0, 0], [2, 2], [2, 2], [0, 0]]), None, None)
+
+    return y, gradient
+
+
+def wrapped_pad(x, wrap):
+    """x (n, h, w, c) with one pixel more on every side: taken from the opposite edge on the
+    wrapped axes (wrap: (rows, columns) booleans: circular padding), zeros on the others."""
+    for axis, wraps in ((1, wrap[0]), (2, wrap[1])):
+        if wraps:
+            first = x[:, :1] if axis == 1 else x[:, :, :1]
+            last = x[:, -1:] if axis == 1 else x[:, :, -1:]
+            x = tf.concat([last, x, first], axis)
+        else:
+            paddings = [[0, 0], [0, 0], [0, 0], [0, 0]]
+            paddings[axis] = [1, 1]
+            x = tf.pad(x, paddings)
+    return x
+
+
 class FeatureExtractor:
     """Post-ReLU features of named VGG19 layers, running the network no deeper than needed.
 
@@ -100,14 +135,24 @@ class FeatureExtractor:
     texture layer, the colour branch at the deepest content layer. precision: the convolutions'
     ('float32', or 'bfloat16': the images cast down on the way in, every feature cast back to
     float32 on the way out, so what follows is float32; network/precision.py).
+
+    wrap: (rows, columns), which axes of the picture wrap around (seamless): every 3x3
+    convolution's input is padded by one pixel taken from the opposite edge on a wrapped axis
+    (zeros on the other) and convolved 'valid', so the features are those of the picture
+    repeated without end. VGG's 2x2 stride-2 poolings then pair the same pixels as in the
+    repeated picture only when the size is even at each of them: a wrapped axis must be a
+    multiple of 2 at every pooling (NSTError otherwise; the run asks for a multiple of 16 up
+    front). (False, False), the default, is the network as Keras runs it.
     """
 
     def __init__(self, model: keras.Model, texture_layers: Sequence[str],
-                 content_layers: Sequence[str], precision: str = "float32"):
+                 content_layers: Sequence[str], precision: str = "float32",
+                 wrap: Tuple[bool, bool] = (False, False)):
         self.model = model
         self.texture_layers = tuple(texture_layers)
         self.content_layers = tuple(content_layers)
         self.precision = precision
+        self.wrap = (bool(wrap[0]), bool(wrap[1]))
         self.dtype = tf.bfloat16 if precision == "bfloat16" else tf.float32
         self.texture_model = self._outputs(self.texture_layers)
         self.content_model = self._outputs(self.content_layers)
@@ -121,6 +166,29 @@ class FeatureExtractor:
         self._weights = {layer.name: (tf.cast(layer.kernel, self.dtype),
                                       tf.cast(layer.bias, self.dtype))
                          for layer in model.layers[1:] if _is_plain_conv(layer)}
+
+    @property
+    def wraps(self) -> bool:
+        """Whether any axis wraps around (seamless)."""
+        return any(self.wrap)
+
+    def wrapped(self, wrap: Tuple[bool, bool]) -> "FeatureExtractor":
+        """This extractor with `wrap` (the same network, models and weights, shared: a shallow
+        copy, or itself when it already wraps so): a kept extractor (network/cache.py) made
+        seamless for one run."""
+        wrap = (bool(wrap[0]), bool(wrap[1]))
+        if wrap == self.wrap:
+            return self
+        twin = copy.copy(self)
+        twin.wrap = wrap
+        return twin
+
+    @property
+    def unwrapped(self) -> "FeatureExtractor":
+        """This extractor without wrapping: for what is not a tile of the picture (a texture
+        photo's statistics), and for the tiles of a tiled evaluation, whose halos are cut from
+        the repeated picture instead."""
+        return self.wrapped((False, False))
 
     @property
     def layer_names(self) -> tuple:
@@ -141,10 +209,32 @@ class FeatureExtractor:
         bfloat16, VGG's only other layer, max pooling, through tf.nn: a Keras layer would cast
         its input back to float32)."""
         layer = self.model.get_layer(layer_name)
+        if self.wraps:
+            return self._apply_wrapped(layer, x)
         if self.turned_backward and layer_name in self._weights:
             return conv_relu(x, *self._weights[layer_name])
         if self.dtype != tf.float32 and isinstance(layer, keras.layers.MaxPooling2D):
             return tf.nn.max_pool2d(x, layer.pool_size, layer.strides, layer.padding.upper())
+        return layer(x)
+
+    def _apply_wrapped(self, layer, x):
+        """One layer on x with the wrapped axes wrapping around (wrap): a convolution on x
+        padded by wrapped_pad, 'valid'; a pooling checked to pair the same pixels as in the
+        repeated picture."""
+        if layer.name in self._weights:
+            kernel, bias = self._weights[layer.name]
+            padded = wrapped_pad(x, self.wrap)
+            if self.turned_backward:
+                return conv_relu_valid(padded, kernel, bias)
+            return tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(padded, kernel, 1, "VALID"), bias))
+        if isinstance(layer, keras.layers.MaxPooling2D):
+            for axis, name in ((1, "height"), (2, "width")):
+                length = x.shape[axis]
+                if self.wrap[axis - 1] and length is not None and length % 2:
+                    raise NSTError(f"seamless: {layer.name} pools a wrapped {name} of "
+                                     f"{length}, which is odd; the picture's wrapped sides must "
+                                     "be multiples of 16")
+            return tf.nn.max_pool2d(x, layer.pool_size, layer.strides, "VALID")
         return layer(x)
 
     def features(self, images, layer_names: Sequence[str]) -> List[tf.Tensor]:
@@ -162,9 +252,9 @@ class FeatureExtractor:
 
     def outputs(self, images, layer_names: Sequence[str]) -> List[tf.Tensor]:
         """Features of `layer_names` without a gradient (targets): in float32 through a
-        truncated Keras model, as the network's file computes them; in bfloat16 as features()
-        computes them, so the targets are made as the picture's features are."""
-        if self.dtype != tf.float32:
+        truncated Keras model, as the network's file computes them; in bfloat16, or wrapping,
+        as features() computes them, so the targets are made as the picture's features are."""
+        if self.dtype != tf.float32 or self.wraps:
             return self.features(images, layer_names)
         key = tuple(layer_names)
         if key not in self._models:  # one model per set of layers, made at its first use
@@ -181,6 +271,6 @@ class FeatureExtractor:
 
     def all_features(self, images) -> List[tf.Tensor]:
         """texture_layers then content_layers, through one model: the original's single pass."""
-        if self.dtype != tf.float32:
+        if self.dtype != tf.float32 or self.wraps:
             return self.features(images, self.texture_layers + self.content_layers)
         return self._as_list(self.all_layers_model(images, training=False))

@@ -4,6 +4,11 @@ tile needs, the cores that cover a picture, and which of a tile's positions are 
 Every position of the picture belongs to exactly one core; a tile is its core plus a halo of at
 least the deepest layer's receptive field, its origin on the deepest stride's grid so that the 2x2
 poolings pair the same pixels in the tile as in the picture.
+
+Seamless (an axis that wraps around): the picture is one period of a picture repeated without
+end, and a tile's halo is cut from that repetition: it runs past the picture's edge into the
+other side instead of being clipped there, so its origin may be negative and its end beyond the
+picture (the tiled evaluation cuts it modulo the picture's size).
 """
 from __future__ import annotations
 
@@ -108,11 +113,19 @@ Core = Tuple[int, int, int, int]  # (top, bottom, left, right) pixels
 Tile = Tuple[Core, Tuple[int, int], Core]  # (core, origin (top, left), tile bounds)
 
 
-def tiling(size: Tuple[int, int], tile: int, halo_px: int, grid: int) -> List[Tile]:
+def tiling(size: Tuple[int, int], tile: int, halo_px: int, grid: int,
+           wrap: Tuple[bool, bool] = (False, False)) -> List[Tile]:
     """The tiles of one branch over a picture of `size` (height, width), row by row: each core
-    (core_spans, balanced for `halo_px`), its tile's origin and bounds (tile_span)."""
+    (core_spans, balanced for `halo_px`), its tile's origin and bounds (tile_span). wrap:
+    (rows, columns), the axes that wrap around: there the cores are equal (no tile is clipped,
+    so none needs balancing) and every tile is its core and a whole halo each side, reaching
+    past the picture's edges (bounds below 0 or beyond the size)."""
     axes = []
-    for length in size:
+    for length, wraps in zip(size, wrap):
+        if wraps:
+            cores = core_spans(length, tile, 0)
+            axes.append([(core, (core[0] - halo_px, core[1] + halo_px)) for core in cores])
+            continue
         cores = core_spans(length, tile, halo_px)
         spans = [(max(0, a - halo_px), min(length, b + halo_px)) for a, b in cores]
         if balances(tile, halo_px):  # balanced cores: one length, give or take
@@ -127,12 +140,26 @@ def tiling(size: Tuple[int, int], tile: int, halo_px: int, grid: int) -> List[Ti
 
 
 def cores(size: Tuple[int, int], tile: int, layers: Sequence[str],
-          network_layers: Sequence[str] = VGG19_LAYERS) -> List[Core]:
+          network_layers: Sequence[str] = VGG19_LAYERS,
+          wrap: Tuple[bool, bool] = (False, False)) -> List[Core]:
     """The cores of the branch that evaluates `layers` over a picture of `size` (height,
     width) in tiles of at most `tile`: where a run at global statistics cuts the picture (the
-    web page draws them over the live picture)."""
+    web page draws them over the live picture); wrap: seamless's axes (tiling)."""
     return [core for core, _, _ in tiling(size, tile, halo(layers, network_layers),
-                                          stride_grid(layers, network_layers))]
+                                          stride_grid(layers, network_layers), wrap)]
+
+
+def wrapped_runs(start: int, stop: int, length: int) -> List[Tuple[int, int, int]]:
+    """The positions start..stop-1 of an axis of `length` repeated without end, as runs that do
+    not cross the picture's edge: [(offset from start, first position in the picture, count)].
+    In the picture (0 <= start, stop <= length): one run."""
+    runs, position = [], start
+    while position < stop:
+        first = position % length
+        count = min(stop - position, length - first)
+        runs.append((position - start, first, count))
+        position += count
+    return runs
 
 
 def _core_bounds(origin, core, stride: int):

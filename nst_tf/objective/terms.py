@@ -220,10 +220,18 @@ def anchored_distance(images, anchors):
                      for target, weights in anchors])
 
 
-def total_variation(images):
-    """Mean squared difference of vertically, plus of horizontally, neighbouring pixels: (n,)."""
-    down = images[:, 1:, :, :] - images[:, :-1, :, :]
-    right = images[:, :, 1:, :] - images[:, :, :-1, :]
+def total_variation(images, wrap=(False, False)):
+    """Mean squared difference of vertically, plus of horizontally, neighbouring pixels: (n,).
+    wrap: (rows, columns), the axes that wrap around (seamless): there the last row (column)
+    and the first are neighbours too, one difference per pixel."""
+    if wrap[0]:
+        down = tf.roll(images, -1, 1) - images
+    else:
+        down = images[:, 1:, :, :] - images[:, :-1, :, :]
+    if wrap[1]:
+        right = tf.roll(images, -1, 2) - images
+    else:
+        right = images[:, :, 1:, :] - images[:, :, :-1, :]
     return (tf.reduce_mean(tf.square(down), axis=[1, 2, 3])
             + tf.reduce_mean(tf.square(right), axis=[1, 2, 3]))
 

@@ -18,6 +18,12 @@ direct parts averaged over all of them. Evaluating it tile by tile changes nothi
   `G` over the tiles; a second pass then differentiates the surrogate
   `2 / (c^2 N) f^T (G - G_target) f`, whose gradient is exactly that, tile by tile.
 
+Seamless (extractor.wrap): the picture is one period of a picture repeated without end. Its
+tiles' halos are cut from that repetition (grid.tiling), across the picture's edges, and run
+through the network without wrapping: a core's features are then the wrapped picture's, and a
+halo's gradient lands on the pixels it was cut from, on the other side. The textures' own
+statistics are taken without wrapping, as the whole evaluation takes them.
+
 Memory: the image-sized arrays (image, content, gray texture, gradient, optimiser moments) plus
 one tile's activations. Targets are stored only where they are small next to the image (deep
 content layers: 512 channels at 1/256 of the positions); the shallow ones (block1_conv1: 64
@@ -37,7 +43,7 @@ from nst_tf.limits import SORTED_PROJECTIONS_IN_MEMORY_BYTES, SORTING_THREADS, T
 from nst_tf.io.inputs import as_texture_list
 from nst_tf.network.vgg import FeatureExtractor, preprocess
 from nst_tf.objective.grid import (BALANCED_TILE_HALOS, core_mask, core_slice, footprint, halo,
-                                   stride_grid, tiling)
+                                   stride_grid, tiling, wrapped_runs)
 from nst_tf.objective.sorted_projections import SortedProjections
 from nst_tf.objective.terms import (Weighting, anchored_distance, assign_by_rank, blended,
                                     gram_distance, gram_sums, gram_surrogate, layer_directions,
@@ -52,6 +58,30 @@ def _squared_sum(found, assigned) -> float:
     """The sum of squared differences of two float32 vectors, summed in float64 (the vectors
     are picture-sized: no float64 copy of them is made)."""
     return float(np.sum(np.square(found - assigned), dtype=np.float64))
+
+
+def _window(array, rows, columns):
+    """array[:, rows[0]:rows[1], columns[0]:columns[1]] of a batch (n, H, W, ...) repeated
+    without end along H and W: a slice (no copy) inside the picture, else gathered modulo its
+    size (a seamless tile's halo). A NumPy array, a tensor or a tf.Variable."""
+    height, width = array.shape[1], array.shape[2]
+    if 0 <= rows[0] and rows[1] <= height and 0 <= columns[0] and columns[1] <= width:
+        return array[:, rows[0]:rows[1], columns[0]:columns[1]]
+    row_index = np.arange(rows[0], rows[1]) % height
+    column_index = np.arange(columns[0], columns[1]) % width
+    if isinstance(array, np.ndarray):
+        return array[:, row_index][:, :, column_index]
+    return tf.gather(tf.gather(array, row_index, axis=1), column_index, axis=2)
+
+
+def _add_window(total: np.ndarray, bounds, values: np.ndarray) -> None:
+    """total[:, bounds] += values, the window folded back modulo the picture's size where it
+    reaches past the edges (a seamless tile's halo adds to the pixels it was cut from)."""
+    height, width = total.shape[1], total.shape[2]
+    for row_offset, top, rows in wrapped_runs(bounds[0], bounds[1], height):
+        for column_offset, left, columns in wrapped_runs(bounds[2], bounds[3], width):
+            total[:, top:top + rows, left:left + columns] += values[
+                :, row_offset:row_offset + rows, column_offset:column_offset + columns]
 
 
 class TiledObjective:
@@ -79,6 +109,9 @@ class TiledObjective:
     block1-3_conv1), and the texture's sorted projections as large, which past
     SORTED_PROJECTIONS_IN_MEMORY_BYTES wait in a temporary file (objective/sorted_projections.py;
     docs/measurements/2026-12-texture-losses.md).
+
+    Seamless: an extractor that wraps (FeatureExtractor.wrap) makes the picture's tiles wrap
+    (module docstring); the tiles run on the same network without wrapping.
     """
 
     def __init__(self, extractor: FeatureExtractor, content, raw_texture, gram_texture,
@@ -86,7 +119,10 @@ class TiledObjective:
                  tile_size: int = 1024, gray_texture: bool = True, blend: Sequence[float] = (),
                  region_masks=None, texture_region_masks=None, anchors=(),
                  texture_loss: str = "gram", seed: int = 0):
-        self.extractor = extractor
+        # Seamless: the axes that wrap; every tile runs on the network as it is, its halo cut
+        # across the edges instead (module docstring).
+        self.wrap = extractor.wrap
+        self.extractor = extractor.unwrapped
         self.anchors = [(preprocess(np.asarray(target, np.float32)[None]).numpy(),
                          np.asarray(weights, np.float32).reshape((1,) + tuple(
                              np.asarray(weights).shape[:2]) + (1,)))
@@ -122,8 +158,13 @@ class TiledObjective:
         # (Not under BALANCED_TILE_HALOS halos, where smaller tiles would only add calls.)
         half = self.tile_size // 2 // TILE_GRID_PX * TILE_GRID_PX
         self.gray_tile_size = min(self.tile_size, max(half, BALANCED_TILE_HALOS * self.gray_halo))
-        self.colour_tiles = tiling(self.size, self.tile_size, self.colour_halo, self.colour_grid)
-        self.gray_tiles = tiling(self.size, self.gray_tile_size, self.gray_halo, self.gray_grid)
+        self.colour_tiles = tiling(self.size, self.tile_size, self.colour_halo, self.colour_grid,
+                                   self.wrap)
+        self.gray_tiles = tiling(self.size, self.gray_tile_size, self.gray_halo, self.gray_grid,
+                                 self.wrap)
+        # A texture's statistics are the photo's as it is: its tiles do not wrap.
+        self.texture_gray_tiles = (tiling(self.size, self.gray_tile_size, self.gray_halo,
+                                          self.gray_grid) if any(self.wrap) else self.gray_tiles)
         # Which content targets to keep: small ones; the others are recomputed per tile.
         self.stored_layers = [name for name in self.content_layers
                               if self._floats_per_pixel(name) <= STORED_TARGET_FLOATS_PER_PIXEL]
@@ -176,8 +217,8 @@ class TiledObjective:
         for name, layer in zip(self.texture_layers, guidance):
             stride = self.strides[name]
             top, left = origin[0] // stride, origin[1] // stride
-            tiles.append(tf.constant(layer[:, top:top + (bounds[1] - bounds[0]) // stride,
-                                           left:left + (bounds[3] - bounds[2]) // stride]))
+            tiles.append(tf.constant(_window(layer, (top, top + (bounds[1] - bounds[0]) // stride),
+                                             (left, left + (bounds[3] - bounds[2]) // stride))))
         return tiles
 
     def _content_tile(self, bounds):
@@ -209,7 +250,15 @@ class TiledObjective:
     # --- the tiles -----------------------------------------------------------------------------
     @staticmethod
     def _cut(array, bounds):
-        return array[:, bounds[0]:bounds[1], bounds[2]:bounds[3], :]
+        """A tile of a picture-sized batch: its bounds may reach past the edges (seamless)."""
+        return _window(array, bounds[:2], bounds[2:])
+
+    def _gray_tiles_over(self, size, wrapped: bool):
+        """The texture branch's tiles over a picture of `size`: the picture's own (wrapping,
+        seamless) or a texture's (never wrapping)."""
+        if size == self.size:
+            return self.gray_tiles if wrapped else self.texture_gray_tiles
+        return tiling(size, self.gray_tile_size, self.gray_halo, self.gray_grid)
 
     # --- compiled pieces, one trace for every tile shape ----------------------------------------
     def _compile(self):
@@ -283,12 +332,12 @@ class TiledObjective:
         return [self._projected(core_slice(f, origin, core, self.strides[name]), layer)
                 for layer, (name, f) in enumerate(zip(self.texture_layers, features))]
 
-    def _projection_maps(self, picture, projections_of) -> List[np.ndarray]:
+    def _projection_maps(self, picture, projections_of,
+                         wrapped: bool = False) -> List[np.ndarray]:
         """A preprocessed picture's projections at each texture layer, assembled from the cores
-        of its tiles: [(H/s, W/s, c)]."""
+        of its tiles: [(H/s, W/s, c)]; wrapped: the picture's own (seamless), not a texture's."""
         size = tuple(picture.shape[1:3])
-        tiles = (self.gray_tiles if size == self.size else
-                 tiling(size, self.gray_tile_size, self.gray_halo, self.gray_grid))
+        tiles = self._gray_tiles_over(size, wrapped)
         maps = [np.zeros((size[0] // self.strides[name], size[1] // self.strides[name],
                           self._channels(name)), np.float32) for name in self.texture_layers]
         for core, origin, bounds in tiles:
@@ -328,7 +377,7 @@ class TiledObjective:
         the weighted sum of distances, the shares summing to 1); regions: each position its
         region's target, weighted 1 / (the region's positions). A direction at a time, each
         map overwritten by its targets: the picture's projections are held once."""
-        maps = self._projection_maps(image, self._projections)
+        maps = self._projection_maps(image, self._projections, wrapped=True)
         values, weights = [], []
         for layer, layer_map in enumerate(maps):
             if self.guidance is None:
@@ -383,8 +432,9 @@ class TiledObjective:
         for name, layer_map in zip(self.texture_layers, maps):
             stride = self.strides[name]
             top, left = origin[0] // stride, origin[1] // stride
-            tiles.append(tf.constant(layer_map[None, top:top + (bounds[1] - bounds[0]) // stride,
-                                               left:left + (bounds[3] - bounds[2]) // stride]))
+            tiles.append(tf.constant(_window(
+                layer_map[None], (top, top + (bounds[1] - bounds[0]) // stride),
+                (left, left + (bounds[3] - bounds[2]) // stride))))
         return tiles
 
     def _colour_gradient(self, image_tile, content_tile, stored_targets, origin, core):
@@ -486,16 +536,17 @@ class TiledObjective:
                     f, origin, core, stride).numpy()
         return targets
 
-    def _gram_accumulated(self, picture, sums_of=None, guidance=None) -> List[tf.Tensor]:
+    def _gram_accumulated(self, picture, sums_of=None, guidance=None,
+                          wrapped: bool = False) -> List[tf.Tensor]:
         """The Gram matrices of a preprocessed picture (1, h, w, 3), tile by tile; sums_of: the
         compiled per-tile sums (default: of a picture already in the texture branch's view).
         With guidance (per layer, (regions, h/s, w/s, 1) of this picture), each region's guided
-        Gram matrix: [(regions, c, c)]."""
+        Gram matrix: [(regions, c, c)]. wrapped: the picture being made (its tiles wrap,
+        seamless), not a texture."""
         sums_of = sums_of or self._gram_sums
         size = tuple(picture.shape[1:3])
         totals = None
-        tiles = (self.gray_tiles if size == self.size else
-                 tiling(size, self.gray_tile_size, self.gray_halo, self.gray_grid))
+        tiles = self._gray_tiles_over(size, wrapped)
         for core, origin, bounds in tiles:
             arguments = [tf.constant(self._cut(picture, bounds)),
                          tf.constant(origin, tf.int32), tf.constant(core, tf.int32)]
@@ -528,12 +579,12 @@ class TiledObjective:
                            [np.zeros((1, 1, 1), np.float32) for _ in self.texture_layers])
         elif weighting.uses_gram:
             if self.guidance is None:
-                grams = self._gram_accumulated(image, self._image_gram_sums)
+                grams = self._gram_accumulated(image, self._image_gram_sums, wrapped=True)
                 texture = layer_mean([gram_distance(g, t) for g, t in
                                       zip(grams, self.gram_targets)], weighting.layer_weights)
             else:  # each region's loss, summed; a region no layer position reaches adds 0
                 grams = self._gram_accumulated(image, self._image_guided_gram_sums,
-                                               self.guidance)
+                                               self.guidance, wrapped=True)
                 texture = tf.reduce_sum(layer_mean([
                     tf.where(w > 0, gram_distance(g, t), 0.0) for g, t, w in
                     zip(grams, self.gram_targets, self.region_weights)],
@@ -544,7 +595,7 @@ class TiledObjective:
             gram_deltas = [tf.zeros(t.shape) for t in self.gram_targets]
         pixel_parts = {}
         if weighting.weights["tv"] > 0:
-            pixel_parts["tv"] = total_variation
+            pixel_parts["tv"] = lambda picture: total_variation(picture, self.wrap)
         if weighting.weights["temporal"] > 0 and self.anchors:
             pixel_parts["temporal"] = lambda picture: anchored_distance(picture, self.anchors)
         for name, term in pixel_parts.items():
@@ -562,7 +613,7 @@ class TiledObjective:
             tile_gradient, direct, content = self._colour_step(
                 tf.constant(self._cut(image, bounds)), self._content_tile(bounds),
                 stored, tf.constant(origin, tf.int32), tf.constant(core, tf.int32))
-            gradient[:, bounds[0]:bounds[1], bounds[2]:bounds[3]] += tile_gradient.numpy()
+            _add_window(gradient, bounds, tile_gradient.numpy())
             parts["direct"] += float(direct[0])
             parts["content"] += float(content[0])
         for core, origin, bounds in self.gray_tiles if self.weighting.uses_texture else ():
@@ -581,5 +632,5 @@ class TiledObjective:
         if self.guidance is not None:
             arguments.append(self._guidance_tile(self.guidance, origin, bounds))
         tile_gradient, raw = self._gray_step(*arguments)
-        gradient[:, bounds[0]:bounds[1], bounds[2]:bounds[3]] += tile_gradient.numpy()
+        _add_window(gradient, bounds, tile_gradient.numpy())
         parts["raw"] += float(tf.reshape(raw, [-1])[0])

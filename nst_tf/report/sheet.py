@@ -40,3 +40,16 @@ def photo_panels(mode: str, content, textures) -> list:
         many = len(textures) > 1
         panels += [(f"{name} {i + 1}" if many else name, t) for i, t in enumerate(textures)]
     return panels
+
+
+def repeated(image: np.ndarray, times: Tuple[int, int] = (2, 2)) -> np.ndarray:
+    """The picture repeated `times` (rows, columns): how a seamless tile looks laid edge to
+    edge; its seams, if any, show where the copies meet."""
+    return np.tile(np.asarray(image), (times[0], times[1], 1))
+
+
+def seamless_panels(seamless: str, result) -> list:
+    """[(caption, image)] after the result on a contact sheet: with seamless on ('xy', 'x' or
+    'y'), the result repeated 2x2, so the edges that were made to meet can be checked (with
+    'x' or 'y' the other edges show their seam); off: nothing."""
+    return [] if seamless == "off" else [("repeated 2x2", repeated(result))]

@@ -1,0 +1,149 @@
+"""Seamless textures: texture synthesis with and without --seamless, on several textures, scored
+by the seam across the picture's wrap, by measures no run optimises (bench/texture_distances.py)
+and by the cost of a step.
+
+    nice -n 5 python bench/scripts/seamless_benchmark.py --weights $NST_TF_REAL_WEIGHTS \
+        --textures examples/gravel.jpg,examples/brick.jpg,skimage:grass,... \
+        --skimage_dir skimage_wheel --size 128 --steps 100 --output_dir seamless \
+        --pictures docs/measurements/seamless --shipped gravel,brick,grass,...
+
+The seam ratio (seam_ratio): the mean absolute difference across the wrap (the last column
+against the first, the last row against the first) over the mean absolute difference of
+neighbouring columns and rows inside the picture, over the RGB levels. About 1: the picture's
+edges meet as its neighbours inside do, and it repeats without a visible seam; well above 1: a
+seam.
+
+A texture is a path, `skimage:NAME` (a sample image of scikit-image's wheel, unpacked into
+--skimage_dir), `medium:NAME` (the texture half of NAME_in.* in $NST_TF_MEDIUM_EXAMPLES: for
+measuring only, those photos may not be redistributed) or `crop:PATH:LEFT,TOP,WIDTH,HEIGHT` (a
+part of a photo as a texture; named after the photo and the corner). Each is synthesized with
+seamless off and xy from the same noise (seed 0), the synthesis preset's weights and optimiser.
+Prints a Markdown table and writes OUTPUT_DIR/NAME.png (texture | off, repeated 2x2 | xy,
+repeated 2x2) and results.json; with --pictures, the sheets of the textures named in --shipped
+(redistributable ones) as small JPEGs there.
+"""
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+SETTINGS = ("off", "xy")
+
+
+def seam_ratio(image, axes: str = "xy") -> float:
+    """The mean absolute difference across the wrap over that of neighbours inside, along
+    `axes` ('xy', 'x': columns, 'y': rows), over every channel: about 1 without a seam."""
+    image = np.asarray(image, np.float64)
+    across, inside = [], []
+    if "x" in axes:
+        across.append(np.abs(image[:, -1] - image[:, 0]).ravel())
+        inside.append(np.abs(np.diff(image, axis=1)).ravel())
+    if "y" in axes:
+        across.append(np.abs(image[-1] - image[0]).ravel())
+        inside.append(np.abs(np.diff(image, axis=0)).ravel())
+    return float(np.concatenate(across).mean() / np.concatenate(inside).mean())
+
+
+def texture_of(spec: str, skimage_dir: Path) -> tuple:
+    """(name, RGB float32) of a --textures entry."""
+    from nst_tf.io.images import read_image
+    if spec.startswith("skimage:"):
+        name = spec.split(":", 1)[1]
+        path = next((skimage_dir / "skimage" / "data").glob(name + ".*"))
+        return name, read_image(path)
+    if spec.startswith("medium:"):
+        name = spec.split(":", 1)[1]
+        folder = Path(os.environ["NST_TF_MEDIUM_EXAMPLES"])
+        pair = read_image(next(folder.glob(name + "_in.*")))
+        return name, pair[:, pair.shape[1] // 2:]
+    if spec.startswith("crop:"):
+        _, path, box = spec.split(":")
+        left, top, width, height = (int(v) for v in box.split(","))
+        return (f"{Path(path).stem}_{left}_{top}",
+                read_image(path)[top:top + height, left:left + width])
+    return Path(spec).stem, read_image(spec)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--weights", required=True)
+    parser.add_argument("--textures", required=True)
+    parser.add_argument("--skimage_dir", type=Path, default=Path("skimage_wheel"))
+    parser.add_argument("--size", type=int, default=128)
+    parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--output_dir", type=Path, default=Path("seamless"))
+    parser.add_argument("--pictures", type=Path, default=None,
+                        help="write the sheets of the --shipped textures here as JPEGs")
+    parser.add_argument("--shipped", default="",
+                        help="comma-separated names of redistributable textures")
+    parser.add_argument("--picture_height", type=int, default=160)
+    args = parser.parse_args()
+    from nst_tf.tensorflow_quietly import import_tensorflow_quietly
+    import_tensorflow_quietly()
+    from bench.texture_distances import TextureDistances
+    from nst_tf import TransferConfig
+    from nst_tf.io.images import write_image
+    from nst_tf.network.vgg import vgg19
+    from nst_tf.report.sheet import contact_sheet, repeated
+    from nst_tf.run.engine import default_engine
+    from nst_tf.run.request import Request
+
+    args.output_dir.mkdir(parents=True, exist_ok=True)
+    if args.pictures:
+        args.pictures.mkdir(parents=True, exist_ok=True)
+    shipped = {name for name in args.shipped.split(",") if name}
+    measure_network = vgg19(args.weights)
+    results_path = args.output_dir / "results.json"
+    results = json.loads(results_path.read_text()) if results_path.exists() else {}
+    for spec in args.textures.split(","):
+        name, texture = texture_of(spec, args.skimage_dir)
+        distances = TextureDistances(measure_network, texture)
+        row, panels = {}, [("texture", texture)]
+        for seamless in SETTINGS:
+            config = TransferConfig(mode="synthesize", size=(args.size, args.size),
+                                    weights=args.weights, iterations=args.steps,
+                                    seamless=seamless)
+            reports = []
+            outcome = default_engine().run(Request(None, texture, config), reports.append)
+            if outcome.status != "done":
+                raise SystemExit(f"{name} {seamless}: {outcome.message}")
+            # The steps' pace, the first step (which builds the graph) aside.
+            pace = (reports[-1].seconds - reports[0].seconds) / max(1, len(reports) - 1)
+            row[seamless] = {**distances(outcome.image), "seam": seam_ratio(outcome.image),
+                             "seconds_per_step": pace, "texture_part": reports[-1].texture,
+                             "steps": len(reports)}
+            panels.append((f"{seamless}, repeated 2x2", repeated(outcome.image)))
+            print(name, seamless, row[seamless], flush=True)
+        # The texture photo's own wrap, cropped to the picture's size: a photo's seam.
+        crop = texture[:args.size, :args.size]
+        row["photo_seam"] = seam_ratio(crop)
+        sheet = contact_sheet(panels, height=2 * args.size)
+        write_image(args.output_dir / f"{name}.png", sheet)
+        if args.pictures and name in shipped:
+            write_image(args.pictures / f"{name}_{args.size}.jpg",
+                        contact_sheet(panels, height=args.picture_height))
+        results[name] = row
+        results_path.write_text(json.dumps(results, indent=1))
+    print(f"| texture | the photo's own seam | seam ratio: off / xy | held-out sliced: off / xy "
+          f"| Gram distance: off / xy | histogram (levels): off / xy | s a step: off / xy |")
+    print("|---|---|---|---|---|---|---|")
+    for name, row in results.items():
+        off, xy = row["off"], row["xy"]
+        print(f"| {name} | {row['photo_seam']:.2f} | {off['seam']:.2f} / {xy['seam']:.2f} | "
+              f"{off['sliced']:.3f} / {xy['sliced']:.3f} | {off['gram']:.3f} / {xy['gram']:.3f}"
+              f" | {off['histogram']:.1f} / {xy['histogram']:.1f} | "
+              f"{off['seconds_per_step']:.3f} / {xy['seconds_per_step']:.3f} |")
+    means = {setting: {key: float(np.mean([row[setting][key] for row in results.values()]))
+                       for key in ("seam", "sliced", "gram", "histogram", "seconds_per_step")}
+             for setting in SETTINGS}
+    print("mean:", json.dumps(means))
+
+
+if __name__ == "__main__":
+    main()
