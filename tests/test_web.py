@@ -237,6 +237,77 @@ def test_an_uploaded_pair_runs_and_names_itself_in_the_command(client):
     assert "'--content=my content.png' '--texture=my texture.png'" in done["command"]
     status, data = client.get(f"/api/runs/{run['id']}/result.png")
     assert Image.open(io.BytesIO(data)).size == (48, 34)
+    # No painted regions: nothing to download as the mask (the page shows no link).
+    assert done["mask"] is False
+    assert client.get(f"/api/runs/{run['id']}/mask.png") == (
+        404, {"error": "this run has no painted mask"})
+
+
+def test_a_photo_too_small_for_the_content_is_refused_at_upload_in_plain_words(client):
+    from nst_tf.limits import MIN_TILE_PX
+    from nst_tf.web.server import KEEP_MASKS
+
+    def upload(shape, name, role=None):
+        headers = {"X-Filename": name, **({"X-Role": role} if role else {})}
+        return client.post("/api/uploads", png_bytes(np.zeros(shape + (3,))), headers)
+    assert MIN_TILE_PX == 32  # the library's smallest tile (nst_tf/io/tiles.py)
+    assert upload((1, 1), "dot.png", "content") == (400, {
+        "error": "dot.png: the photo is 1x1 px; it must be at least 32 px on each side"})
+    assert upload((31, 200), "strip.png", "content") == (400, {
+        "error": "strip.png: the photo is 200x31 px; it must be at least 32 px on each side"})
+    status, answer = upload((32, 32), "small.png", "content")
+    assert status == 200 and (answer["width"], answer["height"]) == (32, 32)
+    # A texture is stretched to the picture, as on the command line: any size is taken.
+    assert upload((1, 1), "dot.png", "texture")[0] == 200
+    assert upload((8, 8), "x.png", "poster")[0] == 400
+    # Sent with no role (a script) and then named as the content: refused in the same words,
+    # by the check and by Start, not as a split the user never set.
+    dot = upload((1, 1), "dot.png")[1]["id"]
+    asked = {"content": {"upload": dot}, "texture": {"example": "gravel.jpg"},
+             "settings": TINY}
+    message = "dot.png: the content photo is 1x1 px; it must be at least 32 px on each side"
+    assert client.post("/api/check", asked) == (400, {"error": message})
+    assert client.post("/api/runs", asked) == (400, {"error": message})
+    # Painted masks are kept apart: a page painting stroke after stroke keeps its photos.
+    for _ in range(KEEP_MASKS + 4):
+        assert upload((20, 30), "mask.png", "mask")[0] == 200
+    asked["content"] = {"upload": answer["id"]}
+    status, plan = client.post("/api/check", asked)
+    assert status == 200 and (plan["width"], plan["height"]) == (48, 48)
+
+
+def test_the_estimate_counts_the_building_and_the_server_measures_both(monkeypatch):
+    # Before any run: the first guesses (the network to build, the objective, the steps at the
+    # nominal pace); after a run, this server's own building and pace: the estimate of a
+    # second run like it is within a factor of two of what it takes.
+    from nst_tf.web.settings import NOMINAL_BUILD, NOMINAL_PACE
+    fresh = serving()
+    try:
+        client = Client(fresh)
+        settings = {"max_dim": "96", "iterations": "24", "min_learning_rate": "0"}
+        status, plan = client.post("/api/check", {**EXAMPLES, "settings": settings})
+        assert status == 200 and (plan["width"], plan["height"]) == (96, 64)
+        megapixels = 96 * 64 / 1e6
+        building = NOMINAL_BUILD[0] + NOMINAL_BUILD[1] * megapixels
+        assert plan["building_seconds"] == pytest.approx(building)
+        assert plan["estimate_seconds"] == pytest.approx(
+            fresh.queue.warm_up() + building + NOMINAL_PACE * 24 * megapixels)
+        assert fresh.queue.warm_up() > 0  # the network is not built yet
+        first = client.start(settings)
+        assert client.wait(first["id"], finished)["state"] == "done"
+        queue = fresh.queue
+        assert queue.warm and queue.pace > 0 and queue.build_scale > 0
+        status, plan = client.post("/api/check", {**EXAMPLES, "settings": settings})
+        assert plan["building_seconds"] == pytest.approx(queue.building((96, 64)))
+        assert plan["estimate_seconds"] == pytest.approx(
+            plan["building_seconds"] + queue.pace * 24 * megapixels)
+        second = client.start(settings)
+        done = client.wait(second["id"], finished)
+        assert done["state"] == "done"
+        took = done["elapsed"]
+        assert 0.5 < plan["estimate_seconds"] / took < 2.0, (plan, took)
+    finally:
+        fresh.close()
 
 
 @pytest.mark.parametrize("settings,message", [

@@ -88,6 +88,7 @@ def test_upload_start_watch_stop_and_download(page, tmp_path):
     page.set_input_files("#texture-file", str(texture))
     sync_api.expect(page.locator("#content-name")).to_contain_text("content.png (56×40)")
     sync_api.expect(page.locator("#texture-name")).to_contain_text("texture.png (50×50)")
+    assert page.locator("#clip-fields").is_hidden()  # a clip's Frames and Every: a photo has none
     page.fill("#setting-max_dim", "48")
     page.fill("#setting-iterations", "2000")
     page.fill("#setting-texture_weight", "100")  # random weights: a texture part that moves pixels
@@ -95,8 +96,10 @@ def test_upload_start_watch_stop_and_download(page, tmp_path):
     page.fill("#setting-min_learning_rate", "0")
     sync_api.expect(page.locator("#plan")).to_have_text(re.compile(
         r"Result: 48×34 px, up to 2000 adam steps \(about \d+ (s|min \d\d s)\)\."))
-    page.click("#start")
+    page.focus("#start")
+    page.keyboard.press("Enter")  # Start by keyboard: the focus goes on to Stop
     sync_api.expect(page.locator("#run-state")).to_contain_text("running", timeout=120_000)
+    assert focused(page) == "stop"
     pictures, live = {}, page.locator("#live")
 
     def two_pictures():  # each new live picture as the page shows it
@@ -109,8 +112,12 @@ def test_upload_start_watch_stop_and_download(page, tmp_path):
     assert re.fullmatch(r"\d+ / 2000", page.locator("#stat-step").inner_text())
     assert page.locator("#losses tbody tr").count() >= 2  # the total and its parts
     assert page.locator("#plot polyline").count() >= 1
-    page.click("#stop")
+    page.keyboard.press("Enter")  # Stop, by keyboard: at the end the focus is on the result
     sync_api.expect(page.locator("#run-state")).to_have_text("– stopped", timeout=60_000)
+    sync_api.expect(page.locator("#download-result")).to_be_focused()
+    # A photo's run without painted regions: no clip and no mask to download.
+    assert page.locator("#download-video").is_hidden() and page.locator("#download-mask").is_hidden()
+    assert page.locator("#download-sheet").is_visible() and page.locator("#clip-fields").is_hidden()
     with page.expect_download() as download:
         page.click("#download-result")
     path = download.value.path()
@@ -132,13 +139,77 @@ def test_upload_start_watch_stop_and_download(page, tmp_path):
     assert page.locator("#texture-shown").is_visible()
 
 
-def test_a_text_file_named_jpg_gets_a_message(page, tmp_path):
+def focused(page):
+    return page.evaluate("document.activeElement && document.activeElement.id")
+
+
+def painted(page):
+    """The share of the painting canvas's pixels with paint on them."""
+    return page.evaluate("""() => { const c = document.getElementById('paint-canvas');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let n = 0; for (let i = 3; i < d.length; i += 4) n += d[i] > 0;
+        return n / (c.width * c.height); }""")
+
+
+def test_refused_photos_keep_the_choice_before_and_a_reload_keeps_the_choices(page, tmp_path):
+    # A photo too small for the content is refused as soon as it is chosen, in plain words.
+    dot = write_png(tmp_path / "dot.png", np.zeros((1, 1, 3)))
+    page.set_input_files("#content-file", str(dot))
+    sync_api.expect(page.locator("#content-message")).to_have_text(
+        "dot.png: the photo is 1x1 px; it must be at least 32 px on each side")
+    assert page.locator("#content-thumb").is_hidden()
+    page.click("#texture-examples >> text=gravel.jpg")
+    # Start cannot start a run: it is marked so, and a press says why (every time).
+    sync_api.expect(page.locator("#start")).to_have_attribute("aria-disabled", "true")
+    page.click("#start", force=True)
+    sync_api.expect(page.locator("#start-message")).to_have_text(
+        "Not started: choose a content photo first.")
+    assert page.locator("#run").is_hidden()
+    content = write_png(tmp_path / "content.png", random_image((40, 56), 1))
+    page.set_input_files("#content-file", str(content))
+    sync_api.expect(page.locator("#content-name")).to_have_text("content.png (56×40)")
+    sync_api.expect(page.locator("#start")).to_have_attribute("aria-disabled", "false")
+    sync_api.expect(page.locator("#start-message")).to_have_text("")
+    # A file that is no photo: refused, and the photo chosen before stays chosen.
     notes = tmp_path / "holiday.jpg"
     notes.write_text("not a photo at all\n")
     page.set_input_files("#content-file", str(notes))
     sync_api.expect(page.locator("#content-message")).to_have_text(
-        "holiday.jpg: not an image, or a format this tool cannot read")
-    assert page.locator("#content-thumb").is_hidden()
+        "holiday.jpg: not an image, or a format this tool cannot read (the photo chosen "
+        "before is kept)")
+    sync_api.expect(page.locator("#content-name")).to_have_text("content.png (56×40)")
+    assert page.locator("#content-thumb").is_visible()
+    page.fill("#setting-max_dim", "48")
+    sync_api.expect(page.locator("#plan")).to_contain_text("Result: 48×34 px")
+    # Painting by keyboard: on the canvas, Space puts the brush down, arrows paint along.
+    page.click("#paint-open")
+    page.locator("#brush-size").fill("8")
+    page.focus("#paint-canvas")
+    sync_api.expect(page.locator("#paint-cursor")).to_be_visible()
+    page.keyboard.press("Space")
+    for _ in range(3):
+        page.keyboard.press("ArrowRight")  # 4 px each (half the brush)
+    page.keyboard.press("Space")
+    sync_api.expect(page.locator("#paint-status")).to_contain_text("lifted")
+    sync_api.expect(page.locator("#mask-name")).to_have_text("regions painted")
+    stroke = painted(page)
+    assert 0.03 < stroke < 0.3, stroke  # a short band across the middle of the 56x40 canvas
+    page.focus("#paint-close")
+    page.keyboard.press("Enter")  # Done: the focus back on the button that opened it
+    assert page.locator("#regions").is_hidden() and focused(page) == "paint-open"
+    # A reload before Start: the photos, the settings and the painting come back.
+    page.reload()
+    page.wait_for_selector("#setting-max_dim")
+    sync_api.expect(page.locator("#content-name")).to_have_text("content.png (56×40)")
+    sync_api.expect(page.locator("#texture-name")).to_have_text("examples/gravel.jpg")
+    sync_api.expect(page.locator("#mask-name")).to_have_text("regions painted")
+    assert page.locator("#setting-max_dim").input_value() == "48"
+    assert painted(page) == pytest.approx(stroke, abs=0.02)
+    sync_api.expect(page.locator("#plan")).to_contain_text("Result: 48×34 px")
+    # Paint all covers the picture with the chosen brush.
+    page.click("#paint-open")
+    page.click("#paint-all")
+    assert painted(page) == 1.0
 
 
 def test_a_setting_out_of_range_is_refused_on_the_page(page):
@@ -148,8 +219,9 @@ def test_a_setting_out_of_range_is_refused_on_the_page(page):
     message = "max_dim must be 0 (full resolution) or at least 32 px, got 5"
     sync_api.expect(page.locator("#settings-message")).to_have_text(message)
     sync_api.expect(page.locator("#field-max_dim")).to_have_class(re.compile(r"\bbad\b"))
-    page.click("#start")
+    page.click("#start", force=True)  # marked unavailable; a press says why beside it
     sync_api.expect(page.locator("#settings-message")).to_have_text(message)
+    sync_api.expect(page.locator("#start-message")).to_have_text(f"Not started: {message}.")
     assert page.locator("#run").is_hidden()  # nothing started
     page.fill("#setting-max_dim", "64")
     sync_api.expect(page.locator("#settings-message")).to_have_text("")
@@ -232,6 +304,7 @@ def test_a_clip_uploaded_runs_frame_by_frame_and_its_clip_downloads(page, tmp_pa
         "# Run in a folder holding walk.mp4 and gravel.jpg (the example from nst-tf's examples/ "
         "folder):\nnst-tf video --content=walk.mp4 --texture=gravel.jpg --output=result.mp4 "
         "--frames=0:2 ")
+    assert page.locator("#download-mask").is_hidden()
     with page.expect_download() as download:
         page.click("#download-video")
     from nst_tf.video.clip import open_clip
@@ -239,7 +312,8 @@ def test_a_clip_uploaded_runs_frame_by_frame_and_its_clip_downloads(page, tmp_pa
     assert (made.frames, made.size, made.audio) == (2, (64, 48), True)
     # A reload keeps the clip, its part and the run.
     page.reload()
-    sync_api.expect(page.locator("#content-name")).to_have_text("your clip (64×48)")
+    sync_api.expect(page.locator("#content-name")).to_have_text(
+        "walk.mp4 (clip: 6 frames, 64×48, 10 fps, with sound)")
     assert page.locator("#clip-frames").input_value() == "0:2"
     sync_api.expect(page.locator("#run-state")).to_have_text("– done")
 
@@ -317,7 +391,7 @@ def test_stop_with_a_late_reply_ends_stopped_and_a_reload_keeps_the_run_and_its_
     start_a_run_that_goes_on(page, "Result: 48×34 px")
     page.reload()
     sync_api.expect(page.locator("#run-state")).to_contain_text("running")
-    sync_api.expect(page.locator("#content-name")).to_have_text("your photo (56×40)")
+    sync_api.expect(page.locator("#content-name")).to_have_text("content.png (56×40)")
     sync_api.expect(page.locator("#texture-name")).to_have_text("examples/gravel.jpg")
     assert page.locator("#setting-max_dim").input_value() == "48"
     assert page.locator("#setting-min_learning_rate").input_value() == "0"

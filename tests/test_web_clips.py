@@ -3,6 +3,7 @@ run frame by frame with its progress, the clip made (also by a Stop), the comman
 nothing left on disk when the server stops. Tiny synthetic clips (64x48, random weights)."""
 import shutil
 import stat
+import time
 import urllib.parse
 
 import pytest
@@ -53,8 +54,18 @@ def test_a_clip_runs_frame_by_frame_and_gives_its_clip_and_a_command_that_runs(
     assert plan["later_steps"] == 20 and plan["estimate_seconds"] > 0
     status, run = client.post("/api/runs", asked)
     assert status == 200, run
-    done = client.wait(run["id"], finished, timeout=300)
+    # The time left while it runs: never "-" again once a step is made, a new frame's
+    # building included (it goes on from the frame before's pace).
+    seen, deadline = [], time.time() + 300
+    while not finished(status := client.status(run["id"])) and time.time() < deadline:
+        if status["state"] == "running":
+            seen.append((status["clip"]["done"], status["count"], status["seconds_left"]))
+        time.sleep(0.05)
+    done = client.status(run["id"])
     assert done["state"] == "done", done["message"]
+    assert [left for _, _, left in seen if left is None] == [], seen
+    assert {frame for frame, _, _ in seen} >= {1, 2}, seen  # the later frames were watched
+    assert all(left > 0 for frame, _, left in seen if frame < 2), seen
     assert done["clip"] == {"frames": 3, "done": 3, "later_steps": 20, "video": True}
     # every frame's steps were reported: the first frame's 3, then 20 for each later one
     assert done["count"] == 3 + 2 * 20

@@ -22,6 +22,7 @@ from typing import Optional
 import numpy as np
 
 from nst_tf.errors import NSTError
+from nst_tf.limits import MIN_TILE_PX
 from nst_tf.video.clip import VIDEO_SUFFIXES, Clip
 
 # Clips kept for runs to come; older ones are removed (the page then asks for the clip again).
@@ -67,6 +68,10 @@ class ClipStore:
                 raise NSTError(str(error).replace(str(path), name)) from None
             except StopIteration:
                 raise NSTError(f"{name}: the video holds no frame") from None
+            width, height = clip.size
+            if min(width, height) < MIN_TILE_PX:
+                raise NSTError(f"{name}: the clip's frames are {width}x{height} px; they must be "
+                               f"at least {MIN_TILE_PX} px on each side")
         except BaseException:
             path.unlink(missing_ok=True)
             raise

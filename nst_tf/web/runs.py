@@ -29,7 +29,7 @@ from nst_tf.config import TransferConfig
 from nst_tf.errors import NSTError
 from nst_tf.report.sheet import photo_panels
 from nst_tf.io.images import encode_image, to_uint8
-from nst_tf.web.settings import NOMINAL_PACE
+from nst_tf.web.settings import NOMINAL_BUILD, NOMINAL_PACE, NOMINAL_TF_START, NOMINAL_WARM_UP
 
 WAITING, STARTING, RUNNING, STOPPING = "waiting", "starting", "running", "stopping"
 DONE, STOPPED, FAILED, CANCELLED = "done", "stopped", "failed", "cancelled"
@@ -52,6 +52,16 @@ def _say(line: str) -> None:
         sys.stderr.flush()
 
 
+def last_frame(reports: list) -> list:
+    """The reports of the last engine run among `reports`: a clip's frames each count their
+    seconds from 0 again."""
+    start = 0
+    for index in range(1, len(reports)):
+        if reports[index]["seconds"] < reports[index - 1]["seconds"]:
+            start = index
+    return reports[start:]
+
+
 class Run:
     """One transfer asked for by the page. Read its fields under the queue's lock."""
 
@@ -68,6 +78,9 @@ class Run:
         self.folder = None if folder_for is None else folder_for(self.id)
         self._release = release
         self.frames_done, self.frame_seconds = 0, []
+        # Where this frame's reports begin in `reports`, when it began (perf_counter), and the
+        # pace of the frame before (steps a second): a new frame's time left goes on from it.
+        self.frame_first_report, self.frame_began, self.frame_rate = 0, None, None
         self.video_file = None  # the clip made (also by a Stop, from the finished frames)
         self.config, self.content, self.textures = config, content, textures
         self.content_mask = content_mask
@@ -79,6 +92,13 @@ class Run:
         self.size, self.level_steps = tuple(size), list(level_steps)
         self.state, self.message = WAITING, ""
         self.created, self.started, self.ended = time.time(), None, None
+        # The estimate when it started (seconds, building included), and for the building's
+        # measure: when the worker took it, how long the warm-up took, its first report's time
+        # (perf_counter), and the building time per frame it was estimated with.
+        self.estimate: Optional[float] = None
+        self.began = self.warm_seconds = self.first_report_at = None
+        self.building: Optional[float] = None
+        self.step_guess: Optional[float] = None  # seconds a step, at the pace known at its start
         self.reports: List[dict] = []
         self.preview: Optional[bytes] = None
         self.preview_version = 0
@@ -100,31 +120,61 @@ class Run:
         if self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
 
+    def all_steps(self) -> list:
+        """The steps of the run: level by level; a clip's first frame's, then each later one's."""
+        if self.clip is None:
+            return list(self.level_steps)
+        return list(self.level_steps) + [self.video.later_steps] * (self.frame_count - 1)
+
     def rate(self) -> Optional[float]:
-        """Steps per second over the last ten reports."""
-        recent = self.reports[-11:]
+        """Steps per second over the last ten reports (a clip's: of this frame, or until it
+        has two, the frame before's)."""
+        recent = self.reports[max(self.frame_first_report, len(self.reports) - 11):]
         if len(recent) < 2 or recent[-1]["seconds"] <= recent[0]["seconds"]:
-            return None
+            return self.frame_rate
         return (len(recent) - 1) / (recent[-1]["seconds"] - recent[0]["seconds"])
 
     def seconds_left(self) -> Optional[float]:
-        """An estimate (at most: a plateau can end the run early)."""
-        if not self.reports or self.state not in (RUNNING, STOPPING):
+        """An estimate (at most: a plateau can end the run early). While the network and the
+        objective are built: what the estimate leaves."""
+        if self.state not in (STARTING, RUNNING, STOPPING):
             return None
-        last = self.reports[-1]
-        rate = self.rate()
-        if self.clip is not None:  # this frame's steps left, then every later frame's
-            if rate is None:
+        now = time.time()
+        if not self.reports:
+            if self.estimate is None or self.started is None:
                 return None
-            this = self.level_steps[0] if self.frames_done == 0 else self.video.later_steps
-            later = self.frame_count - self.frames_done - 1
-            return max(0.0, this - last["step"] - 1 + later * self.video.later_steps) / rate
+            return max(0.0, self.estimate - (now - self.started))
+        last = self.reports[-1]
+        rate = self.rate() or (1.0 / self.step_guess if self.step_guess else None)
+        if self.clip is not None:
+            return self._clip_seconds_left(rate, time.perf_counter())
         if last.get("remaining_s") is not None:
             return float(last["remaining_s"])
         level = min(last.get("level", 0), len(self.level_steps) - 1) if len(
             self.level_steps) > 1 else 0
         left = self.level_steps[level] - last["step"] - 1 + sum(self.level_steps[level + 1:])
         return None if rate is None else max(0.0, left / rate)
+
+    def _clip_seconds_left(self, rate, now) -> Optional[float]:
+        """A clip's: this frame's steps left (or, before its first step, what a frame takes less
+        the time it has had), then each later frame's, each with its building: at the pace of
+        the later frames made, else of this one."""
+        if rate is None:
+            return None
+        if self.frames_done >= self.frame_count:  # the frames are made: the video is written
+            return 0.0
+        later_steps = self.video.later_steps
+        made = self.frame_seconds[1:]
+        frame = (sum(made) / len(made) if made
+                 else later_steps / rate + (self.building or 0.0))
+        later = max(0, self.frame_count - self.frames_done - 1)
+        if len(self.reports) > self.frame_first_report:  # this frame has made a step
+            this = self.level_steps[0] if self.frames_done == 0 else later_steps
+            left = max(0.0, this - self.reports[-1]["step"] - 1) / rate
+        else:  # building this frame
+            began = self.frame_began if self.frame_began is not None else now
+            left = max(0.0, frame - (now - began))
+        return left + later * frame
 
     def png(self, what: str) -> Optional[bytes]:
         """The result ('result') or the contact sheet ('sheet') as PNG bytes, made once."""
@@ -157,6 +207,10 @@ class RunQueue:
         self.max_waiting = max_waiting
         self.changed = threading.Condition()
         self.pace: Optional[float] = None  # seconds per step per megapixel, measured
+        # Building the network's objective and the first step's graph, measured on the last run
+        # as a multiple of NOMINAL_BUILD; and whether the network is built (a warm-up done).
+        self.build_scale: Optional[float] = None
+        self.warm = False
         self.runs: Dict[str, Run] = collections.OrderedDict()
         self.waiting: collections.deque = collections.deque()
         self.current: Optional[Run] = None
@@ -175,13 +229,29 @@ class RunQueue:
                                content_mask=content_mask)).plan
         return plan.output, list(plan.reported)
 
-    def estimate(self, size, level_steps) -> float:
-        """Seconds a run of `size` (width, height) and these steps would take at the pace of
-        the runs before (NOMINAL_PACE until one has run), every level counted at full size:
-        an estimate on the long side."""
+    def building(self, size) -> float:
+        """Seconds to build a run's objective and trace its first step at `size` (width,
+        height): NOMINAL_BUILD, at the scale the last run measured. Under the lock or not."""
+        fixed, per_megapixel = NOMINAL_BUILD
+        return (self.build_scale or 1.0) * (fixed + per_megapixel * size[0] * size[1] / 1e6)
+
+    def warm_up(self) -> float:
+        """Seconds the next run spends before its own building: none once a run has built the
+        network, else NOMINAL_WARM_UP and TensorFlow's start if it has not started."""
+        if self.warm:
+            return 0.0
+        return NOMINAL_WARM_UP + (0.0 if "tensorflow" in sys.modules else NOMINAL_TF_START)
+
+    def estimate(self, size, level_steps, builds: int = 1) -> float:
+        """Seconds a run of `size` (width, height) and these steps would take: the warm-up
+        before the first run (warm_up), the objective built `builds` times (a clip: once a
+        frame), and the steps at the pace of the runs before (NOMINAL_PACE until one has run),
+        every level counted at full size: an estimate on the long side."""
         with self.changed:
             pace = self.pace or NOMINAL_PACE
-        return pace * sum(level_steps) * size[0] * size[1] / 1e6
+            warm_up = self.warm_up()
+            building = self.building(size)
+        return warm_up + builds * building + pace * sum(level_steps) * size[0] * size[1] / 1e6
 
     def submit(self, run: Run) -> Run:
         with self.changed:
@@ -264,15 +334,36 @@ class RunQueue:
     # -- the worker -----------------------------------------------------------------------------
 
     def _measure_pace(self, run: Run) -> None:
-        """The pace of the steps of `run`'s last level (its first steps aside: they include
-        building the graph), for the next estimates. Under the lock."""
-        level = run.reports[-1].get("level", 0) if run.reports else 0
-        steps = [r for r in run.reports if r.get("level", 0) == level]
+        """The pace of the steps of `run`'s last level (a clip's: its last frame's; the first
+        steps aside: they include building the graph), and the time it took to build (from
+        the worker taking it to its first report, less the warm-up and one step), for the next
+        estimates. Under the lock."""
+        reports = last_frame(run.reports)
+        level = reports[-1].get("level", 0) if reports else 0
+        steps = [r for r in reports if r.get("level", 0) == level]
         if len(steps) < 6:
             return
         seconds = (steps[-1]["seconds"] - steps[2]["seconds"]) / (len(steps) - 3)
-        if seconds > 0:
-            self.pace = seconds / (run.size[0] * run.size[1] / 1e6)
+        if seconds <= 0:
+            return
+        self.pace = seconds / (run.size[0] * run.size[1] / 1e6)
+        if run.first_report_at is not None and run.began is not None:
+            built = run.first_report_at - run.began - (run.warm_seconds or 0.0) - seconds
+            fixed, per_megapixel = NOMINAL_BUILD
+            nominal = fixed + per_megapixel * run.size[0] * run.size[1] / 1e6
+            self.build_scale = min(20.0, max(0.2, built / nominal))
+
+    def _warm_up(self, run: Run) -> float:
+        """TensorFlow started and the run's network built (once: the engine keeps it), timed
+        apart from the run's own building; seconds. A failure is left for the run to meet."""
+        began = time.perf_counter()
+        try:
+            from nst_tf.tensorflow_quietly import import_tensorflow_quietly
+            import_tensorflow_quietly()
+            self.engine.network(run.config, self.weights_path)
+        except Exception:
+            pass
+        return time.perf_counter() - began
 
     def _bump(self, *runs: Run) -> None:
         for run in runs:
@@ -295,9 +386,17 @@ class RunQueue:
                 run = self.waiting.popleft()
                 self.current = run
                 run.state, run.started = STARTING, time.time()
+                run.began = run.frame_began = time.perf_counter()
                 run.message = "building the network and the objective"
+                run.building = self.building(run.size)
+                run.step_guess = (self.pace or NOMINAL_PACE) * run.size[0] * run.size[1] / 1e6
+                run.estimate = (self.warm_up() + (run.frame_count or 1) * run.building
+                                + run.step_guess * sum(run.all_steps()))
                 self._bump(run, *self.waiting)
             try:
+                run.warm_seconds = self._warm_up(run)
+                with self.changed:
+                    self.warm = True
                 self._execute(run)
             finally:
                 with self.changed:
@@ -322,6 +421,8 @@ class RunQueue:
         def on_step(report) -> None:
             now = time.perf_counter()
             with self.changed:
+                if run.first_report_at is None:
+                    run.first_report_at = now
                 run.reports.append(report.as_dict())
                 if run.state == STARTING:
                     run.state, run.message = RUNNING, ""
@@ -382,8 +483,16 @@ class RunQueue:
 
         def on_frame(index, count, outcome, seconds) -> None:
             with self.changed:
+                run.frame_rate = run.rate()  # the next frame's time left goes on at this pace
+                if index == 0:  # its building and pace, for the later frames' estimate
+                    self._measure_pace(run)
+                    run.building = self.building(run.size)
+                    if self.pace:
+                        run.step_guess = self.pace * run.size[0] * run.size[1] / 1e6
                 run.frames_done = index + 1
                 run.frame_seconds.append(seconds)
+                run.frame_first_report = len(run.reports)
+                run.frame_began = time.perf_counter()
                 self._bump(run)
 
         outcome = run_video(run.clip.clip.path, run.textures or None, output, run.config,

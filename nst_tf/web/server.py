@@ -14,7 +14,9 @@ token, as the header X-Token or the cookie the page gets when opened with ?token
     GET  /                          the page (page.html, page.js, page.css)
     GET  /api/info                  the settings (from TransferConfig), the examples, the limits
     GET  /examples/NAME             a shipped example photo (examples/cat.jpg, gravel.jpg)
-    POST /api/uploads               body: the photo's bytes; X-Filename: its name -> {id, ...}
+    POST /api/uploads               body: the photo's bytes; X-Filename: its name; X-Role: what
+                                    it is for (content: refused under MIN_TILE_PX a side; mask:
+                                    kept apart from the photos) -> {id, ...}
     GET  /api/uploads/ID            an upload as PNG (the page shows it again after a reload)
     POST /api/clips                 body: a clip's bytes; X-Filename: its name -> {id, frames,
                                     fps, width, height, audio, ...}
@@ -60,6 +62,7 @@ import numpy as np
 from nst_tf.config import TransferConfig
 from nst_tf.errors import NSTError
 from nst_tf.io.images import encode_image
+from nst_tf.limits import MIN_TILE_PX
 from nst_tf.presets import VIDEO_MAX_FRAMES, VIDEO_TEMPORAL_WEIGHT
 from nst_tf.web.clips import ClipStore
 from nst_tf.web.runs import FINISHED, Run, RunQueue
@@ -82,8 +85,11 @@ DEFAULT_MAX_UPLOAD_MB = 30.0
 DEFAULT_MAX_CLIP_MB = 200.0  # a minute of phone video at 1080p; the frames take far longer
 MAX_JSON_MB = 1.0
 # Uploads kept in memory (their bytes, at most --max_upload_mb each) for runs to come; older
-# ones are forgotten (the page then asks for the photo again).
+# ones are forgotten (the page then asks for the photo again). Painted masks are kept apart (a
+# page sends one after each stroke), so that painting does not push the photos out.
 KEEP_UPLOADS = 16
+KEEP_MASKS = 16
+UPLOAD_ROLES = ("content", "texture", "mask")
 # Decoded photos kept for the checks made while settings are typed (a content and a texture).
 KEEP_DECODED = 4
 TOKEN_COOKIE = "nst_tf_token"
@@ -167,9 +173,19 @@ def is_loopback(host: str) -> bool:
 
 
 class Upload:
-    def __init__(self, data: bytes, name: str, width: int, height: int):
+    def __init__(self, data: bytes, name: str, width: int, height: int, role: str = ""):
         self.id = secrets.token_urlsafe(12)
         self.data, self.name, self.width, self.height = data, name, width, height
+        self.role = role
+
+
+def too_small(name: str, width: int, height: int, what: str = "the photo") -> Optional[str]:
+    """The message for a content smaller than the library takes (MIN_TILE_PX a side, with no
+    split: nst_tf.io.tiles.tile_size), in the user's words; None when it is large enough."""
+    if min(width, height) >= MIN_TILE_PX:
+        return None
+    return (f"{name}: {what} is {width}x{height} px; it must be at least {MIN_TILE_PX} px on "
+            "each side")
 
 
 class NstServer(ThreadingHTTPServer):
@@ -225,10 +241,13 @@ class NstServer(ThreadingHTTPServer):
         return hosts | set(names) if self.port == 80 else hosts
 
     def keep_upload(self, upload: Upload) -> None:
+        """Keeps `upload`; beyond KEEP_UPLOADS photos (KEEP_MASKS masks) the oldest goes."""
         with self.uploads_lock:
             self.uploads[upload.id] = upload
-            while len(self.uploads) > KEEP_UPLOADS:
-                self.uploads.popitem(last=False)
+            masks = upload.role == "mask"
+            same = [key for key, kept in self.uploads.items() if (kept.role == "mask") == masks]
+            for key in same[:max(0, len(same) - (KEEP_MASKS if masks else KEEP_UPLOADS))]:
+                del self.uploads[key]
 
     def decoded(self, key, source):
         """The photo `source()` gives as (bytes, name), decoded (uint8 RGB, read-only); the
@@ -492,9 +511,16 @@ class Handler(BaseHTTPRequestHandler):
 
     def _upload(self) -> None:
         name = display_name(urllib.parse.unquote(self.headers.get("X-Filename", "")))
+        role = (self.headers.get("X-Role") or "").strip().lower()
+        if role and role not in UPLOAD_ROLES:
+            raise HttpError(400, f"X-Role must be one of {', '.join(UPLOAD_ROLES)}, not {role!r}")
         data = self._body(self.server.max_upload_mb, name)
         image = decode_photo(data, name, self.server.max_megapixels)  # checks it all
-        upload = Upload(data, name, image.shape[1], image.shape[0])
+        if role == "content":  # refused now, not when Start is pressed
+            message = too_small(name, image.shape[1], image.shape[0])
+            if message:
+                raise NSTError(message)
+        upload = Upload(data, name, image.shape[1], image.shape[0], role)
         self.server.keep_upload(upload)
         self._json({"id": upload.id, "name": name, "width": upload.width,
                     "height": upload.height})
@@ -555,6 +581,11 @@ class Handler(BaseHTTPRequestHandler):
         elif config.mode != "synthesize" or (config.size == (0, 0) and body.get("content")):
             content, names["content"], kind = self._photo(body.get("content"), "content")
             files.append((names["content"], kind))
+        if content is not None:  # before the plan's message, which speaks of a split
+            message = too_small(names["content"], content.shape[1], content.shape[0],
+                                "the content " + ("clip" if clip is not None else "photo"))
+            if message:
+                raise NSTError(message)
         textures, texture_names = [], []
         if config.mode != "reconstruct":
             specs = body.get("texture")
@@ -569,6 +600,11 @@ class Handler(BaseHTTPRequestHandler):
                 if name not in [file for file, _ in files]:
                     files.append((name, kind))
             names["texture"] = " + ".join(texture_names)
+            if content is None and config.size == (0, 0):  # synthesis at the texture's size
+                message = too_small(texture_names[0], textures[0].shape[1], textures[0].shape[0],
+                                    "the texture (which sets the size here)")
+                if message:
+                    raise NSTError(message)
         if body.get("mask") is not None:
             if content is None or not textures:
                 raise NSTError("a painted mask needs a content and a texture")
@@ -605,13 +641,15 @@ class Handler(BaseHTTPRequestHandler):
 
     def _check(self) -> None:
         asked = self._asked()
+        queue = self.server.queue
         self._json({"ok": True, "width": asked.size[0], "height": asked.size[1],
                     "steps": asked.steps, "command": asked.command,
                     "optimizer": asked.config.optimizer, "tiles": len(asked.tiles),
                     "frames": asked.frames,
                     "later_steps": asked.video.later_steps if asked.video else None,
-                    "estimate_seconds": self.server.queue.estimate(asked.size,
-                                                                   self._all_steps(asked))})
+                    "estimate_seconds": queue.estimate(asked.size, self._all_steps(asked),
+                                                       builds=max(1, asked.frames)),
+                    "building_seconds": queue.building(asked.size)})
 
     def _submit(self) -> None:
         asked = self._asked()

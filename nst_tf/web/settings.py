@@ -50,6 +50,19 @@ PREVIEW_SIZE = 256
 # server has measured its own pace, the calibrated loop's on 2 CPU cores (the README's picture:
 # 80 Adam steps at 512x341 in 89 s, docs/measurements/2026-12-the-look-sooner.md).
 NOMINAL_PACE = 6.4
+# ... and building a run before its steps, once a run (a clip: once a frame): the objective
+# (the texture's and the content's targets) and the first step's graph, as (seconds, seconds
+# per megapixel of the result); before this server's first run, building the network (VGG19
+# from its weights file) and that run's first graphs, NOMINAL_WARM_UP seconds, and starting
+# TensorFlow if it has not started yet, NOMINAL_TF_START. Measured on the 2 shared cores under
+# a load of 5-7 (steps 4-5 times slower than NOMINAL_PACE) and scaled down to it: building took
+# 0.9 s at 96x64, 0.9 s at 256x170 and 3.8-6.0 s at 512x341 beside steps of 0.2, 1.0-1.5 and
+# 4.3-4.9 s; the network 0.5 s, the first run 1.3 s more, TensorFlow's start 3.8-5.7 s
+# (docs/guide/web.md). The server scales the building by what it measures on its own runs
+# (nst_tf.web.runs.RunQueue.building).
+NOMINAL_BUILD = (0.3, 6.0)
+NOMINAL_WARM_UP = 0.5
+NOMINAL_TF_START = 2.0
 
 # Settings the page does not offer: the network and its weights are the server's (--weights).
 SERVER_FIELDS = ("weights", "network")

@@ -19,6 +19,14 @@ const sources = {};                                  // role -> the picture show
 const inputs = {};                                   // setting name -> its element
 let runId = null, events = null, reports = [], previewShown = 0, lastStatus = null;
 let checkTimer = null, checkNumber = 0;
+// Why Start cannot start a run now ("" when it can, as far as the last check knows), and
+// whether a Start is being sent.
+let startReason = "", starting = false;
+// The choices are kept in the browser as they are made (a reload before Start puts them back);
+// while a reload puts them back, nothing is saved.
+const DRAFT = "nst_tf_draft";
+let restoring = false;
+const labels = {};                                   // role -> the name shown for its photo
 
 function fmt(value) {
   if (typeof value === "number") {
@@ -222,7 +230,8 @@ function buildForm() {
   refreshDefaults();
 }
 
-function settings() {
+// The settings as chosen in the form (the quick preview aside).
+function formValues() {
   const values = {};
   for (const field of info.fields) {
     const input = inputs[field.name];
@@ -234,6 +243,11 @@ function settings() {
       values[field.name] = input.value.trim();
     }
   }
+  return values;
+}
+
+function settings() {
+  const values = formValues();
   // A quick preview: the same run at most info.preview_size px a side.
   if ($("quick").checked) {
     const size = Number(values.max_dim);
@@ -256,7 +270,28 @@ function request() {
 
 function scheduleCheck() {
   clearTimeout(checkTimer);
-  checkTimer = setTimeout(check, 250);
+  checkTimer = setTimeout(() => { saveDraft(); check(); }, 250);
+}
+
+// ---- the choices kept in the browser ------------------------------------------------------
+// As a run's request is (photos, mask, settings, clip part), with the quick preview and the
+// names shown: a reload before Start (or after it, with choices changed since) gets them back.
+
+function draft() {
+  const chosen = textures();
+  return { content: photos.content, texture: chosen.length > 1 ? chosen : photos.texture,
+           mask: photos.mask, settings: formValues(), quick: $("quick").checked,
+           video: { frames: $("clip-frames").value.trim(), every: $("clip-every").value.trim() },
+           labels: { ...labels } };
+}
+
+function saveDraft() {
+  if (restoring || !info) return;
+  try { localStorage.setItem(DRAFT, JSON.stringify(draft())); } catch (e) { /* private mode */ }
+}
+
+function savedDraft() {
+  try { return JSON.parse(localStorage.getItem(DRAFT) || "null"); } catch (e) { return null; }
 }
 
 function markBad(message) {
@@ -288,6 +323,7 @@ async function check() {
     if (number !== checkNumber) return;
     $("settings-message").textContent = "";
     markBad("");
+    setStartReason(missing.length ? "choose " + missing.join(" and ") + " first" : "");
     const steps = answer.steps.reduce((a, b) => a + b, 0);
     $("plan").textContent = missing.length ? "Choose " + missing.join(" and ") + "."
       : answer.frames ? "Result: a clip of " + answer.frames + " frame" + (answer.frames > 1 ? "s" : "")
@@ -307,6 +343,7 @@ async function check() {
     $("settings-message").textContent = error.message;
     $("plan").textContent = "";
     markBad(error.message);
+    setStartReason(error.message);
     return false;
   }
 }
@@ -320,6 +357,7 @@ function showPhoto(role, source, name) {
   if (source) img.src = source;
   else img.removeAttribute("src");
   sources[role] = source;
+  labels[role] = source ? name || "" : "";
   $(role + "-name").textContent = name || "";
   if (role === "content") contentChanged();
   if (role.startsWith("texture")) texturesChanged();
@@ -337,54 +375,61 @@ function isClipFile(file) {
   return file.type.startsWith("video/") || /\.(mp4|mov|mkv|webm|avi|m4v)$/i.test(file.name);
 }
 
-// A file's bytes to the server (its name in X-Filename): the server's JSON answer.
-function sendFile(path, file) {
+// A file's bytes to the server (its name in X-Filename, what it is for in X-Role: content,
+// texture or mask): the server's JSON answer.
+function sendFile(path, file, role) {
   return api(path, { method: "POST", body: file,
                      headers: { ...POST_HEADERS, "Content-Type": "application/octet-stream",
-                                "X-Filename": encodeURIComponent(file.name) } });
+                                "X-Filename": encodeURIComponent(file.name),
+                                ...(role ? { "X-Role": role } : {}) } });
 }
 
+// A file for a photo box. A file the server refuses leaves the photo chosen before it (and
+// says why under the box).
 async function upload(role, file) {
   $(role + "-message").textContent = "";
-  setPhoto(role, null);
-  showPhoto(role, null, "");
   if (!file) return;
   if (isClipFile(file)) return uploadClip(role, file);
   if (file.size > info.max_upload_mb * 1024 * 1024) {
-    $(role + "-message").textContent = file.name + ": " + (file.size / 1048576).toFixed(1)
-      + " MB, more than the " + info.max_upload_mb + " MB this server takes";
-    scheduleCheck();
-    return;
+    return refused(role, file.name + ": " + (file.size / 1048576).toFixed(1)
+      + " MB, more than the " + info.max_upload_mb + " MB this server takes");
   }
+  const before = $(role + "-name").textContent;
   $(role + "-name").textContent = "sending " + file.name + "…";
   try {
-    const answer = await sendFile("/api/uploads", file);
+    const answer = await sendFile("/api/uploads", file, role === "content" ? "content" : "texture");
     setPhoto(role, { upload: answer.id });
     showPhoto(role, URL.createObjectURL(file), answer.name + " (" + answer.width + "×" + answer.height + ")");
   } catch (error) {
-    showPhoto(role, null, "");
-    $(role + "-message").textContent = error.message;
+    $(role + "-name").textContent = before;
+    return refused(role, error.message);
   }
+  scheduleCheck();
+}
+
+function refused(role, message) {
+  $(role + "-message").textContent = message + (sources[role] ? " (the photo chosen before is kept)" : "");
   scheduleCheck();
 }
 
 // A clip for the content: kept on the server (its first frame is shown, and painted on).
 async function uploadClip(role, file) {
-  const fail = (message) => { $(role + "-message").textContent = message; scheduleCheck(); };
+  const fail = (message) => refused(role, message);
   if (role !== "content") return fail(file.name + ": a clip goes in the content; a texture is a photo");
   if (!info.video) return fail("this server makes no clips: it needs the video extra (pip install 'nst-tf[video]')");
   if (file.size > info.max_clip_mb * 1024 * 1024) {
     return fail(file.name + ": " + (file.size / 1048576).toFixed(1) + " MB, more than the "
                 + info.max_clip_mb + " MB this server takes for a clip");
   }
+  const before = $(role + "-name").textContent;
   $(role + "-name").textContent = "sending " + file.name + "…";
   try {
     const answer = await sendFile("/api/clips", file);
     setPhoto(role, { clip: answer.id });
     showPhoto(role, "/api/clips/" + encodeURIComponent(answer.id), clipName(answer));
   } catch (error) {
-    showPhoto(role, null, "");
-    $(role + "-message").textContent = error.message;
+    $(role + "-name").textContent = before;
+    return fail(error.message);
   }
   scheduleCheck();
 }
@@ -498,6 +543,9 @@ const PAINT_SIZE = 640;
 const paint = (() => {
   const canvas = () => $("paint-canvas");
   let brush = 0, drawing = false, last = null, painted = false, exportTimer = null;
+  // Painting by keyboard: the brush's place on the canvas (canvas pixels), and whether it is
+  // down (painting where it goes).
+  let cursor = null, down = false;
 
   function photo(source) {
     const img = $("paint-photo");
@@ -508,6 +556,7 @@ const paint = (() => {
       const scale = Math.min(1, PAINT_SIZE / Math.max(img.naturalWidth, img.naturalHeight));
       canvas().width = Math.max(1, Math.round(img.naturalWidth * scale));
       canvas().height = Math.max(1, Math.round(img.naturalHeight * scale));
+      cursor = null;
       clear();
       img.dataset.ready = source;  // the canvas has the photo's shape: a mask may be drawn
     };
@@ -538,7 +587,7 @@ const paint = (() => {
       input.value = String(value);
       input.id = "brush-" + (value < 0 ? "eraser" : value + 1);
       input.checked = value === brush;
-      input.addEventListener("change", () => { brush = value; });
+      input.addEventListener("change", () => { brush = value; showCursor(); });
       const swatch = document.createElement("span");
       swatch.className = "swatch";
       if (colour) swatch.style.background = colour;
@@ -574,8 +623,8 @@ const paint = (() => {
             (event.clientY - box.top) * canvas().height / box.height];
   }
 
-  function stroke(event) {
-    const [x, y] = at(event);
+  // The brush from where it last was (if it was down) to [x, y].
+  function strokeTo([x, y]) {
     const radius = Number($("brush-size").value) / 2;
     if (last) {  // dots along the way, a quarter of the brush apart
       const [x0, y0] = last, steps = Math.ceil(Math.hypot(x - x0, y - y0) / Math.max(1, radius / 4));
@@ -584,6 +633,59 @@ const paint = (() => {
       dot(x, y);
     }
     last = [x, y];
+  }
+
+  function stroke(event) { strokeTo(at(event)); }
+
+  // The whole picture in the chosen brush's colour (the eraser: cleared).
+  function fillAll() {
+    if (brush < 0) return clear();
+    const context = canvas().getContext("2d");
+    context.globalCompositeOperation = "source-over";
+    context.fillStyle = info.region_colors[brush];
+    context.fillRect(0, 0, canvas().width, canvas().height);
+    painted = true;
+    schedule();
+  }
+
+  // ---- by keyboard: the arrow keys move the brush (Shift: four times as far), Space puts it
+  // down or lifts it, Escape lifts it; down, it paints where it goes.
+
+  function showCursor() {
+    const element = canvas(), ring = $("paint-cursor");
+    if (!cursor || document.activeElement !== element || !element.width) { ring.hidden = true; return; }
+    const scale = element.getBoundingClientRect().width / element.width;
+    const size = Number($("brush-size").value) * scale;
+    Object.assign(ring.style, { left: cursor[0] * scale + "px", top: cursor[1] * scale + "px",
+                                width: size + "px", height: size + "px" });
+    ring.classList.toggle("down", down);
+    ring.hidden = false;
+    const name = brush < 0 ? "the eraser" : photos.extra.length ? "texture " + (brush + 1) : "the texture";
+    $("paint-status").textContent = "Brush at " + Math.round(100 * cursor[0] / element.width) + "% across, "
+      + Math.round(100 * cursor[1] / element.height) + "% down; " + (down ? "painting " + name : "lifted") + ".";
+  }
+
+  function key(event) {
+    const element = canvas(), moves = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
+    if (!element.width) return;
+    if (!cursor) cursor = [element.width / 2, element.height / 2];
+    if (moves[event.key]) {
+      const step = Math.max(2, Number($("brush-size").value) / 2) * (event.shiftKey ? 4 : 1);
+      const [dx, dy] = moves[event.key];
+      cursor = [Math.min(element.width - 1, Math.max(0, cursor[0] + dx * step)),
+                Math.min(element.height - 1, Math.max(0, cursor[1] + dy * step))];
+      if (down) { strokeTo(cursor); schedule(); }
+    } else if (event.key === " " || event.key === "Spacebar") {
+      down = !down;
+      last = null;
+      if (down) { strokeTo(cursor); schedule(); }
+    } else if (event.key === "Escape" && down) {
+      down = false;
+    } else {
+      return;
+    }
+    event.preventDefault();
+    showCursor();
   }
 
   function wire() {
@@ -598,9 +700,15 @@ const paint = (() => {
     const end = () => { if (drawing) { drawing = false; last = null; schedule(); } };
     element.addEventListener("pointerup", end);
     element.addEventListener("pointercancel", end);
+    element.addEventListener("keydown", key);
+    element.addEventListener("focus", () => { if (!cursor && element.width) cursor = [element.width / 2, element.height / 2]; showCursor(); });
+    element.addEventListener("blur", () => { down = false; last = null; showCursor(); });
+    $("brush-size").addEventListener("input", showCursor);
     $("clear-paint").addEventListener("click", clear);
+    $("paint-all").addEventListener("click", fillAll);
     $("paint-open").addEventListener("click", open);
-    $("paint-close").addEventListener("click", close);
+    // Done: the focus back on the button that opened the painting.
+    $("paint-close").addEventListener("click", () => { close(); $("paint-open").focus(); });
     $("mask-file").addEventListener("change", (event) => load(event.target.files[0]));
   }
 
@@ -663,7 +771,8 @@ const paint = (() => {
     try {
       const answer = await api("/api/uploads", {
         method: "POST", body: blob,
-        headers: { ...POST_HEADERS, "Content-Type": "application/octet-stream", "X-Filename": "mask.png" } });
+        headers: { ...POST_HEADERS, "Content-Type": "application/octet-stream", "X-Filename": "mask.png",
+                   "X-Role": "mask" } });
       photos.mask = { upload: answer.id };
       $("mask-name").textContent = "regions painted";
     } catch (error) {
@@ -673,8 +782,9 @@ const paint = (() => {
     scheduleCheck();
   }
 
-  // A mask from a file (or the server, after a reload) drawn as paint: black is unpainted.
-  function draw(source) {
+  // A mask from a file (or the server, after a reload: `kept`, its upload, is not sent again)
+  // drawn as paint: black is unpainted. done() once drawn, or not.
+  function draw(source, kept, done) {
     const img = new Image();
     img.onload = () => {
       const context = canvas().getContext("2d");
@@ -696,9 +806,25 @@ const paint = (() => {
       }
       context.putImageData(data, 0, 0);
       painted = true;
-      exportNow();
+      if (kept) {
+        clearTimeout(exportTimer);
+        photos.mask = kept;
+        $("mask-name").textContent = "regions painted";
+        scheduleCheck();
+      } else {
+        exportNow();
+      }
+      if (done) done();
     };
-    img.onerror = () => { $("mask-message").textContent = "that mask could not be read"; };
+    img.onerror = () => {
+      if (kept) {
+        photos.mask = null;
+        $("mask-name").textContent = "";
+      }
+      $("mask-message").textContent = kept ? "the painted regions are no longer on the server; paint them again"
+        : "that mask could not be read";
+      if (done) done();
+    };
     img.src = source;
   }
 
@@ -716,31 +842,61 @@ const paint = (() => {
 
 function isFinished() { return !lastStatus || FINISHED.includes(lastStatus.state); }
 
+// Start: the run joins the line and the focus goes to Stop; a run that cannot start says why
+// beside the button (again on each press), and the focus stays on Start.
 async function start() {
-  $("settings-message").textContent = "";
+  if (starting || !isFinished()) return;
   const missing = needed();
-  if (missing.length) {
-    $("settings-message").textContent = "Choose " + missing.join(" and ") + " first.";
-    return;
-  }
-  $("start").disabled = true;
+  if (missing.length) return notStarted("choose " + missing.join(" and ") + " first");
+  starting = true;
   try {
     const status = await postJSON("/api/runs", request());
+    $("start-message").textContent = "";
     follow(status.id, status);
+    $("stop").focus();
   } catch (error) {
     $("settings-message").textContent = error.message;
     markBad(error.message);
-    $("start").disabled = false;
+    notStarted(error.message);
+  } finally {
+    starting = false;
+    updateStart();
   }
 }
 
+function notStarted(reason) {
+  const message = $("start-message");
+  message.textContent = "";
+  message.classList.remove("again");
+  setTimeout(() => {  // written anew: read out and shown again even when it is the same
+    message.textContent = "Not started: " + reason.replace(/\.$/, "") + ".";
+    message.classList.add("again");
+  }, 30);
+}
+
+// What the last check said about starting ("" when a run can start).
+function setStartReason(reason) {
+  startReason = reason;
+  if (!reason) $("start-message").textContent = "";
+  updateStart();
+}
+
+// Start is disabled while a run is going (Stop is the control then); otherwise it stays
+// reachable, marked unavailable when the last check says the run cannot start.
+function updateStart() {
+  const going = !isFinished();
+  $("start").disabled = going;
+  $("start").setAttribute("aria-disabled", String(!going && (starting || !!startReason)));
+}
+
 async function stop() {
-  if (!runId) return;
-  $("stop").disabled = true;
+  if (!runId || $("stop").getAttribute("aria-disabled") === "true") return;
+  $("stop").setAttribute("aria-disabled", "true");  // still focused: the focus moves on at the end
   try {
     show(await postJSON("/api/runs/" + runId + "/stop", {}));
   } catch (error) {
     $("run-message").textContent = error.message;
+    $("stop").setAttribute("aria-disabled", "false");
   }
 }
 
@@ -770,7 +926,8 @@ function follow(id, status) {
       $("run-state").dataset.state = "lost";
       $("run-message").textContent = "The server stopped or cannot be reached; start the run again "
         + "once it is back.";
-      $("start").disabled = false;
+      lastStatus = null;
+      updateStart();
       $("stop").disabled = true;
     }
   };
@@ -800,14 +957,17 @@ function show(status) {
   if (lastStatus && lastStatus.id === status.id && status.version < lastStatus.version) return;
   if (status.since === 0) reports = [];
   if (status.since <= reports.length) reports = reports.slice(0, status.since).concat(status.reports);
+  const ended = lastStatus && lastStatus.id === status.id && !FINISHED.includes(lastStatus.state)
+    && FINISHED.includes(status.state);
   lastStatus = status;
   const finished = FINISHED.includes(status.state);
   $("run-state").textContent = "– " + describe(status);
   $("run-state").dataset.state = status.state;
   $("run-message").textContent = status.message || "";
   $("run-message").classList.toggle("bad", status.state === "failed");
-  $("start").disabled = !finished;
-  $("stop").disabled = finished || status.state === "stopping";
+  updateStart();
+  $("stop").disabled = finished;
+  $("stop").setAttribute("aria-disabled", String(finished || status.state === "stopping"));
   $("command").textContent = status.command;
   const last = reports[reports.length - 1];
   const totalSteps = status.steps.reduce((a, b) => a + b, 0);
@@ -861,12 +1021,19 @@ function show(status) {
     $("download-sheet").href = base + "/sheet.png";
     $("download-command").href = base + "/command.txt";
     $("download-mask").href = base + "/mask.png";
-    $("download-mask").hidden = !status.mask;
   }
+  $("download-mask").hidden = !status.mask;
   $("download-video").hidden = !(clip && clip.video);
   if (clip && clip.video) $("download-video").href = "/api/runs/" + runId + "/result.mp4";
   $("download-result").textContent = clip ? "Last frame (PNG)" : "Download result (PNG)";
   if (finished && events) { events.close(); events = null; }
+  // The run has just ended: a focus left on Stop (now disabled) or on nothing goes to the
+  // first download (or to Start when there is none).
+  const focused = document.activeElement;
+  if (ended && (!focused || focused === document.body || focused === $("stop"))) {
+    const next = ["download-video", "download-result"].map($).find((e) => e.offsetParent !== null);
+    (next || $("start")).focus();
+  }
 }
 
 // The before/after slider: the content photo over the result, shown from the left up to the
@@ -881,7 +1048,7 @@ function compare() {
 function drawTiles(status) {
   const svg = $("tiles");
   const tiles = status.tiles || [];
-  svg.hidden = tiles.length < 2;
+  svg.toggleAttribute("hidden", tiles.length < 2);  // an SVG element has no `hidden` property
   if (svg.dataset.run === status.id) return;
   svg.dataset.run = status.id;
   svg.textContent = "";
@@ -896,10 +1063,12 @@ function drawTiles(status) {
   }
 }
 
-// A reloaded page: the followed run's photos, mask and settings back in the form.
-function restorePhoto(role, spec) {
+// A reloaded page: the choices kept in the browser, or the followed run's photos, mask and
+// settings, back in the form. label: the name shown when the photo was chosen.
+function restorePhoto(role, spec, label) {
   if (!spec) return;
   setPhoto(role, spec);
+  if (label) labels[role] = label;
   if (spec.example) {
     showPhoto(role, "/examples/" + encodeURIComponent(spec.example), "examples/" + spec.example);
   } else if (spec.upload || spec.clip) {
@@ -907,7 +1076,7 @@ function restorePhoto(role, spec) {
       : "/api/uploads/" + encodeURIComponent(spec.upload);
     const img = new Image();
     const what = spec.clip ? "clip" : "photo";
-    img.onload = () => showPhoto(role, source, "your " + what + " (" + img.naturalWidth + "×" + img.naturalHeight + ")");
+    img.onload = () => showPhoto(role, source, label || "your " + what + " (" + img.naturalWidth + "×" + img.naturalHeight + ")");
     img.onerror = () => {
       setPhoto(role, null);
       $(role + "-message").textContent = "this " + what + " is no longer on the server; choose it again";
@@ -917,15 +1086,22 @@ function restorePhoto(role, spec) {
   }
 }
 
+// asked: a run's request as the server echoes it, or the choices kept in the browser (the
+// same, with the quick preview and the names shown).
 function restore(asked) {
   if (!asked) return;
-  restorePhoto("content", asked.content);
+  restoring = true;
+  const names = asked.labels || {};
+  restorePhoto("content", asked.content, names.content);
   const chosen = Array.isArray(asked.texture) ? asked.texture : [asked.texture];
-  restorePhoto("texture", chosen[0]);
-  for (const spec of chosen.slice(1)) addTexture(spec);
+  restorePhoto("texture", chosen[0], names.texture);
+  chosen.slice(1).forEach((spec, index) => {
+    const role = addTexture(null);
+    if (role) restorePhoto(role, spec, names[role]);
+  });
   $("clip-frames").value = (asked.video && asked.video.frames) || "";
   $("clip-every").value = (asked.video && asked.video.every) || "";
-  $("quick").checked = false;
+  $("quick").checked = !!asked.quick;
   for (const [name, value] of Object.entries(asked.settings || {})) {
     const input = inputs[name];
     if (!input) continue;
@@ -933,15 +1109,20 @@ function restore(asked) {
     else input.value = String(value);
   }
   refreshDefaults();
+  const restored = () => { restoring = false; scheduleCheck(); };
   if (asked.mask && asked.mask.upload) {
+    photos.mask = asked.mask;
     const source = "/api/uploads/" + encodeURIComponent(asked.mask.upload);
     const wait = () => {
-      if (sources.content && $("paint-photo").dataset.ready === sources.content) paint.draw(source);
-      else setTimeout(wait, 100);
+      if (!photos.content) { photos.mask = null; restored(); }  // the photo is gone: so is its painting
+      else if (sources.content && $("paint-photo").dataset.ready === sources.content) {
+        paint.draw(source, asked.mask, restored);
+      } else setTimeout(wait, 100);
     };
     wait();
+  } else {
+    restored();
   }
-  scheduleCheck();
 }
 
 function plot() {
@@ -1038,18 +1219,21 @@ async function init() {
   $("quick").addEventListener("change", scheduleCheck);
   for (const id of ["clip-frames", "clip-every"]) $(id).addEventListener("input", scheduleCheck);
   $("start").addEventListener("click", start);
+  window.addEventListener("pagehide", saveDraft);
   $("stop").addEventListener("click", stop);
   scheduleCheck();
   // A second tab (or a reload) follows the same run: its id is in the address or remembered.
+  // The form gets back the choices last made in this browser (before Start, or changed after
+  // it), else the followed run's.
   let id = (location.hash.match(/run=([\w-]+)/) || [])[1];
   if (!id) { try { id = localStorage.getItem("nst_tf_run"); } catch (e) { id = null; } }
+  const kept = savedDraft();
+  let status = null;
   if (id) {
-    try {
-      const status = await api("/api/runs/" + encodeURIComponent(id));
-      restore(status.asked);
-      follow(id, status);
-    } catch (error) { /* forgotten by the server */ }
+    try { status = await api("/api/runs/" + encodeURIComponent(id)); } catch (error) { /* forgotten */ }
   }
+  restore(kept || (status && status.asked));
+  if (status) follow(id, status);
 }
 
 init();
