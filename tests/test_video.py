@@ -1,5 +1,6 @@
 """Video: clips in and out, the motion between frames, the temporal loss, resuming, bad input.
 Small synthetic clips whose motion is known: a picture panned across the frame."""
+import json
 import re
 import subprocess
 import sys
@@ -120,6 +121,14 @@ def test_frames_are_written_as_made_and_a_rerun_goes_on_after_the_last(frames_di
               on_frame=lambda index, *rest: made.append(index))
     assert made == [3, 4]
     assert (tmp_path / "out.mp4.frames" / "frame_00002.png").read_bytes() == kept
+    # A line per frame made, the re-run's appended: frame, its clip frame, steps, seconds, and
+    # the seconds before its first step.
+    lines = [json.loads(line) for line in
+             (tmp_path / "out.mp4.frames" / "report.jsonl").read_text().splitlines()]
+    assert [(r["frame"], r["source_frame"], r["steps"]) for r in lines] == [
+        (0, 0, TINY["iterations"]), (1, 1, 2), (2, 2, 2), (3, 3, 2), (4, 4, 2), (3, 3, 2),
+        (4, 4, 2)]
+    assert all(0 < r["building"] < r["seconds"] for r in lines)
 
 
 def test_a_stop_keeps_the_finished_frames_and_the_part_made_one(frames_dir, tmp_path):
@@ -136,7 +145,7 @@ def test_a_stop_keeps_the_finished_frames_and_the_part_made_one(frames_dir, tmp_
                         stop=stop)
     assert outcome.status == "stopped"
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
-        "frame_00000.png", "partial_00001.png"]
+        "frame_00000.png", "partial_00001.png", "report.jsonl"]
     assert finished_frames(tmp_path / "out") == 1
 
 

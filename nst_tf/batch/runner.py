@@ -8,8 +8,6 @@ job's files (nst_tf.batch.payload), and writes the outputs here.
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
 import socket
 import time
 from pathlib import Path
@@ -17,26 +15,10 @@ from typing import Callable, Dict, Iterable, List, Optional
 
 from nst_tf.errors import NSTError
 from nst_tf.batch.jobs import Job
+from nst_tf.report.records import REPORT_NAME, JsonLines
 
-REPORT_NAME = "report.jsonl"
-
-
-class Report:
-    """out/report.jsonl: one JSON object per job run or skipped, appended as each ends.
-
-    Each line is written in one call and flushed, so a crash loses at most the line being
-    written; a line that does not parse (the tail of such a crash) is ignored on reading.
-    """
-
-    def __init__(self, path):
-        self.path = Path(path)
-        self.records: List[dict] = []
-        if self.path.exists():
-            for line in self.path.read_text().splitlines():
-                try:
-                    self.records.append(json.loads(line))
-                except json.JSONDecodeError:
-                    continue
+class Report(JsonLines):
+    """out/report.jsonl (report/records.py): one JSON object per job run or skipped."""
 
     def finished(self, job: Job) -> bool:
         """The job's output exists and its last record here says it finished."""
@@ -45,13 +27,6 @@ class Report:
                 return (record.get("status") in ("done", "skipped")
                         and record.get("output") == job.output and Path(job.output).is_file())
         return False
-
-    def append(self, record: dict) -> None:
-        self.records.append(record)
-        with open(self.path, "a") as handle:
-            handle.write(json.dumps(record) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
 
 
 def record(job: Job, status: str, seconds: float = 0.0, error: Optional[str] = None,

@@ -43,7 +43,8 @@ class Outcome:
     (H, W, 3) or None; message: one line for a person ('' when done); stopped_by: 'settled',
     'plateau', 'steps', 'stop', 'interrupt', 'non-finite', 'input' or 'error'; loss: the last
     report's total and parts; steps: the reports seen; seconds: since the run began; plan;
-    error: the exception behind a failure or an interrupt (KeyboardInterrupt), else None."""
+    error: the exception behind a failure or an interrupt (KeyboardInterrupt), else None;
+    building: the seconds before the first step (the checks, the network, the targets)."""
 
     status: str
     image: Optional[np.ndarray] = None
@@ -54,6 +55,7 @@ class Outcome:
     seconds: float = 0.0
     plan: Optional[RunPlan] = None
     error: Optional[BaseException] = None
+    building: float = 0.0
 
 
 class StopRun(Exception):
@@ -96,9 +98,11 @@ class Engine:
                 except Exception:  # the picture cannot be made: the outcome says why it ended
                     image = None
             return Outcome(status, image, message, stopped_by, dict(last),
-                           len(reports), time.perf_counter() - began, plan, error)
+                           len(reports), time.perf_counter() - began, plan, error,
+                           built.get("at", 0.0))
 
         reports = []
+        built = {}  # "at": the seconds from the start to the first step
 
         def step(report) -> None:
             reports.append(report)
@@ -123,10 +127,11 @@ class Engine:
                                   anchors=prepared.request.anchors)
             if on_start is not None:
                 on_start(job, prepared)
+            built["at"] = time.perf_counter() - began
             image = job.run(step)
             stopped_by = getattr(job.optimization, "stopped_by", None) or "steps"
             return Outcome(DONE, image, "", stopped_by, dict(last), len(reports),
-                           time.perf_counter() - began, plan)
+                           time.perf_counter() - began, plan, building=built["at"])
         except StopRun:
             if job is not None:
                 job.keep_best()

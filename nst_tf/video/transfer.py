@@ -7,7 +7,8 @@ last frame's, and frames further back where the nearer ones do not reach) wherev
 is reliable. Every frame goes through the engine, as one transfer of the command line would.
 
 Each finished frame is written as it is made (OUTPUT.frames/frame_NNNNN.png, or into the output
-folder); a re-run goes on after the last one written; an interrupt keeps the finished frames and
+folder), with a line in report.jsonl beside the frames (frame, steps, seconds, seconds spent
+building); a re-run goes on after the last one written; an interrupt keeps the finished frames and
 the part-made one at its best (partial_NNNNN.png, made again by a re-run). The video file is
 encoded from the frames at the end, with the source's audio.
 """
@@ -25,6 +26,7 @@ from nst_tf.errors import NSTError
 from nst_tf.io.images import read_image, to_uint8, write_image
 from nst_tf.presets import (VIDEO_LATER_LEARNING_RATE, VIDEO_LATER_STEPS, VIDEO_MAX_FRAMES,
                             VIDEO_TEMPORAL_FRAMES, VIDEO_TEMPORAL_WEIGHT)
+from nst_tf.report.records import REPORT_NAME, JsonLines
 from nst_tf.run.request import plan_for
 from nst_tf.video.clip import (FRAME_NAME, Clip, check_output, frame_numbers, frames_folder,
                                open_clip, read_frames, write_video)
@@ -144,6 +146,9 @@ def run_video(content, texture, output, config: TransferConfig, video: VideoSett
     plan.folder.mkdir(parents=True, exist_ok=True)
     for stale in plan.folder.glob("partial_*.png"):
         stale.unlink()
+    # A line per frame made (report/records.py): frame, steps, seconds, seconds before its
+    # first step; a re-run adds the frames it makes.
+    report = JsonLines(plan.folder / REPORT_NAME)
     width, height = plan.size
     keep = max(video.temporal_frames)
     contents, results = {}, {}
@@ -177,9 +182,12 @@ def run_video(content, texture, output, config: TransferConfig, video: VideoSett
                 write_image(plan.folder / f"partial_{index:05d}.png", outcome.image)
                 return outcome
             write_image(path, outcome.image)
+            seconds = time.perf_counter() - began
+            report.append({"frame": index, "source_frame": int(number), "steps": outcome.steps,
+                           "seconds": round(seconds, 3), "building": round(outcome.building, 3)})
             results[index] = outcome.image.astype(np.float32)
             if on_frame is not None:
-                on_frame(index, len(plan.numbers), outcome, time.perf_counter() - began)
+                on_frame(index, len(plan.numbers), outcome, seconds)
         for old in [k for k in contents if k <= index - keep]:
             contents.pop(old)
             results.pop(old, None)
