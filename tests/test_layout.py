@@ -62,14 +62,29 @@ def test_settings_reports_and_plans_import_no_tensorflow():
 
 def test_tensorflows_start_up_lines_stay_hidden_whichever_name_is_used_first():
     """TensorFlow's C++ side writes its start-up lines (oneDNN, CUDA probing, absl) to file
-    descriptor 2; every module of the package that needs it starts it quietly."""
-    for first in ("import nst_tf; nst_tf.TextureTransfer",
-                  "from nst_tf.objective.terms import gram_sums"):
-        done = subprocess.run([sys.executable, "-c", first], capture_output=True, text=True,
-                              cwd=ROOT, timeout=120, env={k: v for k, v in os.environ.items()
-                                                         if k != "TF_CPP_MIN_LOG_LEVEL"})
-        assert done.returncode == 0, done.stderr
-        assert done.stderr == "", (first, done.stderr)
+    descriptor 2; every module of the package that needs it starts it quietly (through
+    tensorflow_quietly, as test_every_tensorflow_import_is_quiet checks), and so does the
+    package's lazy name."""
+    first = "import nst_tf; nst_tf.TextureTransfer"
+    done = subprocess.run([sys.executable, "-c", first], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120, env={k: v for k, v in os.environ.items()
+                                                     if k != "TF_CPP_MIN_LOG_LEVEL"})
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == "", done.stderr
+
+
+def test_every_tensorflow_import_is_quiet():
+    """No module of the package imports TensorFlow or Keras when it is imported but through
+    tensorflow_quietly (an import inside a function runs after a run has started it)."""
+    loud = []
+    for path in LIBRARY.rglob("*.py"):
+        for node in ast.parse(path.read_text()).body:
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0
+                     else [])
+            if any((n or "").split(".")[0] in ("tensorflow", "keras") for n in names):
+                loud.append(f"{path.relative_to(LIBRARY)}:{node.lineno}")
+    assert [place for place in loud if not place.startswith("tensorflow_quietly.py")] == []
 
 
 def test_tile_levels_halve_down_to_32_px_and_give_the_last_the_run_steps():
