@@ -20,7 +20,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import ROOT, interruptible, random_image, run_as_given, serving
+from conftest import (ROOT, SHARED_WEIGHTS, interruptible, needs_shared_weights, random_image,
+                      run_as_given, serving)
 from nst_tf.config import TransferConfig
 from nst_tf.errors import NSTError
 from nst_tf.web import make_server
@@ -628,3 +629,51 @@ def test_a_run_at_global_statistics_shows_its_tiles_and_they_cover_the_picture(c
     assert client.wait(run["id"], finished)["state"] == "done"
     status, plan = client.post("/api/check", {**EXAMPLES, "settings": TINY})
     assert plan["tiles"] == 0
+
+
+def texture_reach(result, content, shares=(0.5, 0.1)):
+    """How far a painted left half's texture reaches past the edge (the middle column), in px:
+    per column, the mean RGB distance between the result and the content over the rows; the
+    painted level P (the median over the columns more than w/8 before the edge) and the
+    unpainted one F (the median over the last eighth); for each share, the distance past the
+    edge beyond which every column stays under F + share (P - F)."""
+    width = result.shape[1]
+    column = np.sqrt(((result - content) ** 2).sum(-1)).mean(0)
+    past = np.arange(width) + 0.5 - width / 2
+    painted = np.median(column[past < -width / 8])
+    unpainted = np.median(column[past > 3 * width / 8])
+    reach = []
+    for share in shares:
+        above = np.flatnonzero((past > 0) & (column > unpainted + share * (painted - unpainted)))
+        reach.append(float(past[above.max()]) if len(above) else 0.0)
+    return reach
+
+
+# Measured (docs/guide/web.md, "How far a region reaches"): the cat with gravel painted on its
+# left half, the page's defaults (80 Adam steps) with the real normalized VGG19: the change
+# falls under half the painted side's, and under a tenth, this far past the edge (px).
+REACH = {96: (14.5, 27.5), 512: (0.0, 1.5)}
+
+
+@needs_shared_weights
+@pytest.mark.skipif(os.environ.get("NST_TF_MEASURE") != "1",
+                    reason="NST_TF_MEASURE=1: a measurement, a minute at 96 px, several at 512")
+@pytest.mark.parametrize("size", [96, 512])
+def test_how_far_a_painted_regions_texture_reaches_past_its_edge(size):
+    from nst_tf.io.images import read_image, resize
+    from nst_tf.network.choice import choose_network
+    from nst_tf.run.engine import Engine, Request
+    content, texture = read_image(ROOT / "examples" / "cat.jpg"), read_image(
+        ROOT / "examples" / "gravel.jpg")
+    mask = np.zeros(content.shape, np.float32)
+    mask[:, :content.shape[1] // 2] = 255.0  # the page's one-texture mask: white where painted
+    config = TransferConfig(weights=str(SHARED_WEIGHTS), max_dim=size,
+                            preset=choose_network(str(SHARED_WEIGHTS), "vgg19").preset)
+    outcome = Engine().run(Request(content, texture, config, content_mask=mask))
+    assert outcome.status == "done", outcome.message
+    result = outcome.image.astype(np.float32)
+    half, tenth = texture_reach(result, resize(content, result.shape[:2], antialias=True))
+    print(f"{result.shape[1]}x{result.shape[0]}: past the edge, under half the painted "
+          f"side's change beyond {half:.1f} px, under a tenth beyond {tenth:.1f} px")
+    measured = REACH[size]
+    assert half <= measured[0] * 1.3 + 2 and tenth <= measured[1] * 1.3 + 2, (half, tenth)

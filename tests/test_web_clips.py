@@ -135,7 +135,7 @@ def test_a_clips_frames_and_mode_are_checked_before_it_joins_the_line(client, cl
     asked = {"content": {"clip": clip["id"]}, "texture": GRAVEL, "settings": SETTINGS}
     for video, settings, message in [
             ({"frames": "4:2"}, SETTINGS, "--frames 4:2 selects no frame of the clip's 6"),
-            ({"every": "two"}, SETTINGS, "every: give a whole number of frames, got 'two'"),
+            ({"every": "two"}, SETTINGS, "every takes a whole number, got 'two'"),
             ({}, {**SETTINGS, "mode": "synthesize"}, "mode: synthesize makes a picture from "
              "the texture alone; a clip needs texture, style or reconstruct"),
             ({}, {"max_dim": "63", "iterations": "3"}, "result.mp4: the frames would be 63x47 "

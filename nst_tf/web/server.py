@@ -63,7 +63,7 @@ from nst_tf.config import TransferConfig
 from nst_tf.errors import NSTError
 from nst_tf.io.images import encode_image
 from nst_tf.limits import MIN_TILE_PX
-from nst_tf.presets import VIDEO_MAX_FRAMES, VIDEO_TEMPORAL_WEIGHT
+from nst_tf.presets import VIDEO_MAX_FRAMES
 from nst_tf.web.clips import ClipStore
 from nst_tf.web.runs import FINISHED, Run, RunQueue
 from nst_tf.web.settings import (MASK_NAME, MAX_TEXTURES, PREVIEW_SIZE, REGION_COLORS,
@@ -143,20 +143,15 @@ def video_available() -> bool:
     return all(importlib.util.find_spec(name) is not None for name in ("imageio_ffmpeg", "cv2"))
 
 
-def video_settings_of(spec, config: TransferConfig, settings: dict):
-    """The VideoSettings a clip's run asks for: spec {frames: 'A:B', every: N} from the page,
-    the temporal weight from the settings when given there (else the video command's)."""
-    from nst_tf.video.transfer import VideoSettings
+def video_settings_of(spec) -> "VideoSettings":
+    """The VideoSettings a clip's run asks for: the page's video fields ({frames: 'A:B',
+    every: N}, any of the table's, as text), empty ones at their defaults (the temporal weight
+    is a transfer setting, in the settings form)."""
+    from nst_tf.video.settings import VideoSettings
     spec = spec if isinstance(spec, dict) else {}
-    frames = str(spec.get("frames") or "").strip() or None
-    every = str(spec.get("every") or "").strip() or "1"
-    try:
-        every = int(every)
-    except ValueError:
-        raise NSTError(f"every: give a whole number of frames, got {every!r}") from None
-    given = str(settings.get("temporal_weight") or "").strip().lower() not in ("", "default")
-    return VideoSettings(frames=frames, every=every, temporal_weight=config.temporal_weight
-                         if given else VIDEO_TEMPORAL_WEIGHT)
+    names = {field.name for field in dataclasses.fields(VideoSettings)}
+    return VideoSettings(**{name: str(value).strip() for name, value in spec.items()
+                            if name in names and value is not None and str(value).strip()})
 
 
 class HttpError(Exception):
@@ -570,7 +565,7 @@ class Handler(BaseHTTPRequestHandler):
             clip = server.clips.get(body["content"]["clip"])
             if clip is None:
                 raise NSTError("the clip is no longer on the server; choose it again")
-            video = video_settings_of(body.get("video"), config, settings)
+            video = video_settings_of(body.get("video"))
             frames = len(frame_numbers(clip.clip, video.frames, video.every))
             if frames > video.max_frames:
                 raise NSTError(f"frames: {frames} frames to make, more than the "
@@ -624,8 +619,7 @@ class Handler(BaseHTTPRequestHandler):
         if clip is not None:
             from nst_tf.video.clip import check_output
             check_output("result.mp4", size)
-            command = video_command_line(config, clip.name, texture_names, video.frames,
-                                         video.every, video.temporal_weight)
+            command = video_command_line(config, clip.name, texture_names, video)
         else:
             command = command_line(config, names["content"], texture_names)
         command = where_to_run(files) + "\n" + command

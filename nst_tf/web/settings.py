@@ -16,7 +16,7 @@ from nst_tf.config import INIT_KINDS, SECTIONS, SHORT_HELP, TransferConfig
 from nst_tf.errors import NSTError
 from nst_tf.fields import field_kind
 from nst_tf.network.choice import choose_network
-from nst_tf.presets import (DEFAULT_ITERATIONS, MODES, PRESETS, VIDEO_TEMPORAL_WEIGHT,
+from nst_tf.presets import (DEFAULT_ITERATIONS, MODES, PRESETS,
                             default_steps, mode_default)
 
 # Shown first, outside the "more" disclosure: the settings people change.
@@ -263,22 +263,22 @@ def command_line(config: TransferConfig, content: Optional[str], textures: Seque
     return " ".join(shlex.quote(word) for word in words)
 
 
-def video_command_line(config: TransferConfig, clip: str, textures: Sequence[str],
-                       frames: Optional[str], every: int, temporal_weight: float,
+def video_command_line(config: TransferConfig, clip: str, textures: Sequence[str], video,
                        output: str = "result.mp4") -> str:
     """`nst-tf video --content CLIP ...`: a clip run as a command, as command_line writes a
-    picture's (the video command's own default temporal weight left out)."""
+    picture's: the video settings (VideoSettings) and the transfer's that differ from the
+    command's defaults."""
     words = ["nst-tf", "video", f"--content={clip}"]
     if textures and config.mode != "reconstruct":
         words.append(f"--texture={','.join(textures)}")
     words.append(f"--output={output}")
-    if frames:
-        words.append(f"--frames={frames}")
-    if every != 1:
-        words.append(f"--every={every}")
-    if temporal_weight != VIDEO_TEMPORAL_WEIGHT:
-        words.append(f"--temporal_weight={_flag_value(float(temporal_weight))}")
-    words += _setting_flags(config, skip=("temporal_weight",))
+    defaults = type(video)()
+    for field in dataclasses.fields(video):
+        value = getattr(video, field.name)
+        if value != getattr(defaults, field.name):  # a tuple of frame distances: 1,2
+            words.append(f"--{field.name}=" + (",".join(map(str, value)) if isinstance(
+                value, tuple) else _flag_value(value)))
+    words += _setting_flags(config)
     return " ".join(shlex.quote(word) for word in words)
 
 
