@@ -11,15 +11,15 @@ from typing import Optional, Tuple
 
 from nst_tf.errors import NSTError
 from nst_tf.limits import MIN_TILE_PX, ORIGINAL_TILE_PX, TILE_GRID_PX
-from nst_tf.fields import coerced, field_kind, from_text
+from nst_tf.fields import coerced, field_kind, from_text, knob
 from nst_tf.network.choice import choose_network
 from nst_tf.network.layers import NETWORK_LAYERS, NETWORKS, keras_layer_name
 from nst_tf.network.precision import PRECISIONS, compute_precision
 from nst_tf.presets import (CALIBRATED_STEPS, COLOR_TRANSFERS, DEFAULT_ITERATIONS, FULL_RESOLUTION_EPSILON,
                             FULL_RESOLUTION_STEPS, MODE_FIELDS, MODES, NORMALIZED_BETA_1,
                             NORMALIZED_EPSILON, OPTIMIZER_SETTINGS, OPTIMIZERS, PRESETS,
-                            STATISTICS, TEXTURE_LOSSES, default_steps, loss_units_warning,
-                            mode_default)
+                            STATISTICS, TEXTURE_LOSSES, VIDEO_TEMPORAL_WEIGHT, default_steps,
+                            loss_units_warning, mode_default)
 
 # Values of the settings that name files which name no file: `init`'s kinds of start image,
 # `weights`' Keras file and untrained weights, a texture without a mask in `texture_masks`.
@@ -41,9 +41,7 @@ def names_file(setting: str, value) -> bool:
     return str(value).strip().lower() not in kinds
 
 
-def _knob(default, help_text, **extra):
-    """A dataclass field whose help text travels to the generated command-line flag."""
-    return dataclasses.field(default=default, metadata={"help": help_text, **extra})
+_knob = knob  # a field of the table (nst_tf.fields.knob)
 
 
 def _shown(value) -> str:
@@ -139,9 +137,9 @@ class TransferConfig:
         "tv_weight", "Weight of the total-variation loss (mean squared difference of "
         "neighbouring pixels): smooths the result.")
     temporal_weight: float = _knob(
-        0.0, "Video: weight of the temporal loss, the distance to the previous frames' results "
-        "warped to this frame where the motion is reliable (Ruder et al. 2016); 0 for a still "
-        "picture (nst-tf video sets it).")
+        VIDEO_TEMPORAL_WEIGHT, "Video: weight of the temporal loss on every frame after the "
+        "first, the distance to the previous frames' results warped to this frame where the "
+        "motion is reliable (Ruder et al. 2016); a still picture has no temporal part.")
     texture_layers: Optional[Tuple[str, ...]] = _mode_knob(
         "texture_layers", "VGG layers compared with the texture (Keras' names, or relu1_1 / "
         "conv1_1 / pool1).")

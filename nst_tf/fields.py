@@ -2,8 +2,8 @@
 line, the batch CSV and TransferConfig's own arguments.
 
 A field's kind is its annotation as text without Optional[...]: 'int', 'float', 'bool', 'str',
-'Tuple[int, int]' (split and size, written WxH), 'Tuple[float, ...]', 'Tuple[str, ...]' (written
-comma-separated). No TensorFlow here.
+'Tuple[int, int]' (split and size, written WxH), 'Tuple[float, ...]', 'Tuple[int, ...]',
+'Tuple[str, ...]' (written comma-separated). No TensorFlow here.
 """
 from __future__ import annotations
 
@@ -15,6 +15,13 @@ from typing import Tuple
 from nst_tf.errors import NSTError
 
 _TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")
+
+
+def knob(default, help_text, **extra):
+    """A settings table's field (TransferConfig's, VideoSettings'): its default, and the help
+    text (and choices) that travel to the command-line flag and the web page's field made from
+    it."""
+    return dataclasses.field(default=default, metadata={"help": help_text, **extra})
 
 
 def field_kind(field: dataclasses.Field) -> str:
@@ -40,6 +47,7 @@ def _readable(kind: str) -> str:
     return ("true or false" if kind == "bool" else "WxH" if kind == "Tuple[int, int]"
             else "a whole number" if kind == "int"
             else "comma-separated numbers" if kind.startswith("Tuple[float")
+            else "comma-separated whole numbers" if kind.startswith("Tuple[int, ...")
             else "layer names" if kind.startswith("Tuple[str") else "a number" if kind == "float"
             else "text")
 
@@ -54,6 +62,8 @@ def from_text(name: str, kind: str, text: str):
             return parse_split(text, name)
         if kind.startswith("Tuple[float"):
             return tuple(float(item) for item in text.split(",") if item.strip())
+        if kind.startswith("Tuple[int, ..."):
+            return tuple(int(item) for item in text.split(",") if item.strip())
         if kind.startswith("Tuple[str"):
             return tuple(item.strip() for item in text.split(",") if item.strip())
         if kind == "bool":
@@ -85,7 +95,7 @@ def coerced(name: str, kind: str, value):
     if kind.startswith("Tuple"):
         if not isinstance(value, (list, tuple)):
             raise wrong
-        item_kind = ("int" if kind == "Tuple[int, int]" else "float"
+        item_kind = ("int" if kind.startswith("Tuple[int") else "float"
                      if kind.startswith("Tuple[float") else "str")
         try:
             items = tuple(coerced(name, item_kind, item) for item in value)

@@ -31,9 +31,11 @@ def test_every_mode_and_preset_has_every_mode_field():
 
 def test_mode_defaults_fill_what_is_not_given_and_what_is_given_wins():
     texture = TransferConfig(faithful=True)
-    assert texture.loss_weights == (5.0, 1.0, 0.0, 5e-5, 0.0, 0.0)  # the original; TV, temporal off
+    # The original's; TV off; the temporal weight a video's later frames use (a picture has no
+    # temporal part).
+    assert texture.loss_weights == (5.0, 1.0, 0.0, 5e-5, 0.0, 3.0)
     # The default: the original's weights carried to Gatys' normalized VGG19.
-    assert TransferConfig().loss_weights == (5.0, 1.0, 0.0, 2500.0, 0.0, 0.0)
+    assert TransferConfig().loss_weights == (5.0, 1.0, 0.0, 2500.0, 0.0, 3.0)
     assert texture.init == "content" and texture.gray_texture
     style = TransferConfig(mode="style")
     assert style.texture_layers == ALL_CONV1 and style.content_layers == ("block5_conv2",)

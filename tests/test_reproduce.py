@@ -115,7 +115,7 @@ def test_one_tile_of_an_example_offline_makes_the_texture_show_with_keras_file(
         "CrocoLeaf_tile0_result.png", "CrocoLeaf_tile0_sheet.png", "comparison.json"]
     (row,) = json.loads((out / "comparison.json").read_text())
     assert row["tile"] == 0 and row["split"] == [1, 1] and row["size"] == [128, 80]
-    assert row["loss_weights"] == pytest.approx([8.0, 3.0, 3000.0, 1000.0, 0.0, 0.0])
+    assert row["loss_weights"] == pytest.approx([8.0, 3.0, 3000.0, 1000.0, 0.0, 3.0])
     assert "| CrocoLeaf tile 0 |" in done.stdout
     # A check every 15 steps: the look against the original's, SSIM and the picture.
     assert [c["step"] for c in row["checks"]] == [15, 30]
@@ -159,11 +159,11 @@ def test_three_shared_examples_offline_quick(tmp_path):
         assert len({row["look_ours"], row["look_original"], row["look_content"]}) == 3
         assert "ours_no_worse" not in row and row["tile"] is None
         assert row["steps"] == 3
-    assert rows[0]["loss_weights"] == [5.0, 1.0, 0.0, 5e-5, 0.0, 0.0]  # then tv, temporal
-    assert rows[1]["loss_weights"] == [8.0, 3.0, 0.0, 2e-5, 0.0, 0.0]  # layout not copied
+    assert rows[0]["loss_weights"] == [5.0, 1.0, 0.0, 5e-5, 0.0, 3.0]  # then tv, temporal
+    assert rows[1]["loss_weights"] == [8.0, 3.0, 0.0, 2e-5, 0.0, 3.0]  # layout not copied
     assert rows[2]["split"] == [2, 2] and rows[2]["size"] == [128, 80]
     # CrocoLeaf's and sand_block's published results copy the texture's layout: raw loss on.
-    assert rows[2]["loss_weights"] == rows[3]["loss_weights"] == [8.0, 3.0, 0.3, 2e-5, 0.0, 0.0]
+    assert rows[2]["loss_weights"] == rows[3]["loss_weights"] == [8.0, 3.0, 0.3, 2e-5, 0.0, 3.0]
     assert "| CatCrack |" in done.stdout
     assert sorted(p.name for p in out.iterdir()) == sorted(
         ["comparison.json"] + [f"{n}_{k}.png" for n in expected for k in ("result", "sheet")])

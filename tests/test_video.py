@@ -14,6 +14,7 @@ pytest.importorskip("cv2")
 pytest.importorskip("imageio_ffmpeg")
 
 from nst_tf.config import TransferConfig  # noqa: E402
+from nst_tf.errors import NSTError  # noqa: E402
 from nst_tf.video import clip as clips  # noqa: E402
 from nst_tf.video.motion import optical_flow, reliability, warp, warping_error  # noqa: E402
 from nst_tf.video.transfer import (VideoSettings, finished_frames, frames_of,  # noqa: E402
@@ -80,15 +81,14 @@ def test_two_layers_moving_apart_uncover_pixels_that_get_no_weight():
 
 def test_the_temporal_loss_holds_a_later_frame_to_the_warped_result(frames_dir, tmp_path):
     # The first frame's rate on the later ones too, so that 8 steps can move a frame away.
-    strong = VideoSettings(temporal_weight=1e4, later_steps=8, later_learning_rate=10.0)
-    loose = VideoSettings(temporal_weight=0.0, later_steps=8, later_learning_rate=10.0)
+    settings = VideoSettings(later_steps=8, later_learning_rate=10.0)
     # A texture strong enough (with random weights) that 8 steps move a frame off its start.
     config = TransferConfig(**{**TINY, "iterations": 8, "texture_weight": 50.0})
     distances = {}
-    for name, settings in (("strong", strong), ("loose", loose)):
+    for name, weight in (("strong", 1e4), ("loose", 0.0)):
         reports = []
-        run_video(frames_dir, ROOT / "examples" / "gravel.jpg", tmp_path / name, config,
-                  settings, on_step=reports.append)
+        run_video(frames_dir, ROOT / "examples" / "gravel.jpg", tmp_path / name,
+                  config.replace(temporal_weight=weight), settings, on_step=reports.append)
         made = frames_of(tmp_path / name).astype(np.float32)
         first, second = (f.astype(np.float32) for f in panned(2))
         backward = optical_flow(second, first)  # the flow of the input frames
@@ -228,6 +228,44 @@ def test_the_batch_takes_a_clip_as_a_job(tmp_path):
         "cat.png": "done", "pan.mp4": "done"}
     made = clips.open_clip(tmp_path / "out" / "pan.mp4")
     assert (made.frames, made.size) == (3, (64, 48))
+
+
+def test_video_settings_are_one_table_for_flags_csv_columns_and_keywords(tmp_path):
+    """The video's settings: one table (VideoSettings) read from text as the command line and a
+    batch's cells write them, split from a transfer's settings for nst_tf.video()."""
+    from nst_tf.batch.jobs import read_jobs
+    assert VideoSettings(frames=" ", every="2", temporal_frames="1,3") == VideoSettings(
+        every=2, temporal_frames=(1, 3))
+    with pytest.raises(NSTError, match=r"^every takes a whole number, got 'two'$"):
+        VideoSettings(every="two")
+    with pytest.raises(NSTError, match=r"^temporal_frames must be frame distances of at least "
+                                       r"1, got \[0\]$"):
+        VideoSettings(temporal_frames=(0,))
+    video, transfer = VideoSettings.split({"later_steps": 5, "temporal_weight": 2.0,
+                                           "max_dim": 128})
+    assert video == VideoSettings(later_steps=5)
+    assert transfer == {"temporal_weight": 2.0, "max_dim": 128}
+    # A still picture has no temporal part, so the video's weight is every config's default.
+    assert TransferConfig().temporal_weight == 3.0
+    folder = tmp_path / "in"
+    folder.mkdir()
+    encoded_clip(folder / "pan.mp4", panned(3), audio=False)
+    iio.imwrite(folder / "cat.png", panned(1)[0])
+    gravel = ROOT / "examples" / "gravel.jpg"
+    (folder / "jobs.csv").write_text(f"content,texture,frames,later_steps,temporal_weight\n"
+                                     f"pan.mp4,{gravel},0:2,3,5\ncat.png,{gravel},,,\n")
+    clip_job, photo_job = read_jobs(folder / "jobs.csv", tmp_path / "out",
+                                    TransferConfig(weights="random"))
+    assert clip_job.video_settings() == VideoSettings(frames="0:2", later_steps=3)
+    assert clip_job.config.temporal_weight == 5.0 and photo_job.video == {}
+    assert type(clip_job).from_dict(clip_job.as_dict()) == clip_job  # what Ray's tasks get
+    (folder / "bad.csv").write_text(f"content,texture,every\ncat.png,{gravel},2\n")
+    with pytest.raises(NSTError, match=r"row 2, column every: a video setting, and the content "
+                                       r"is not a clip$"):
+        read_jobs(folder / "bad.csv", tmp_path / "out", TransferConfig(weights="random"))
+    (folder / "bad.csv").write_text(f"content,texture,every\npan.mp4,{gravel},0\n")
+    with pytest.raises(NSTError, match=r"row 2, column every: every must be at least 1, got 0$"):
+        read_jobs(folder / "bad.csv", tmp_path / "out", TransferConfig(weights="random"))
 
 
 def test_the_clip_written_keeps_the_frame_rate_and_the_sources_audio(tmp_path, frames_dir):

@@ -16,9 +16,12 @@ from nst_tf.config import FILE_SETTINGS, TransferConfig, names_file
 from nst_tf.errors import NSTError
 from nst_tf.io.files import check_apart
 from nst_tf.io.images import WRITABLE_SUFFIXES, image_header
+from nst_tf.video.settings import VideoSettings
 
 # The columns of a jobs CSV that are not transfer settings.
 JOB_COLUMNS = ("content", "texture", "output")
+# A clip's job may set the video's settings too, by their flag names.
+VIDEO_COLUMNS = tuple(field.name for field in dataclasses.fields(VideoSettings))
 # What --content_dir picks up: photos, and clips (a video job: nst_tf.video).
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif")
 CLIP_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v")
@@ -42,10 +45,17 @@ class Job:
     texture: str
     output: str
     config: TransferConfig
+    # A clip's job: its video settings' cells as written ({setting: text}; VideoSettings).
+    video: Dict[str, str] = dataclasses.field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return {"name": self.name, "content": self.content, "texture": self.texture,
-                "output": self.output, "config": dataclasses.asdict(self.config)}
+                "output": self.output, "config": dataclasses.asdict(self.config),
+                "video": dict(self.video)}
+
+    def video_settings(self) -> VideoSettings:
+        """A clip job's VideoSettings: its cells over the defaults."""
+        return VideoSettings(**self.video)
 
     @classmethod
     def from_dict(cls, values: dict) -> "Job":
@@ -75,9 +85,9 @@ def read_jobs(csv_path, output_dir, base: TransferConfig,
     header = [cell.strip() for cell in rows[0]]
     settings = {field.name for field in dataclasses.fields(TransferConfig)}
     for column, name in enumerate(header, start=1):
-        if name not in JOB_COLUMNS and name not in settings:
+        if name not in JOB_COLUMNS and name not in settings and name not in VIDEO_COLUMNS:
             raise NSTError(f"{csv_path}: row 1, column {column} {name!r}: not a job column "
-                           f"({', '.join(JOB_COLUMNS)}) nor a transfer flag")
+                           f"({', '.join(JOB_COLUMNS)}) nor a transfer or video flag")
     if "content" not in header or ("texture" not in header and texture is None):
         raise NSTError(f"{csv_path}: row 1: needs a content column and a texture column "
                        "(or --texture for every job)")
@@ -113,8 +123,17 @@ def _job(where: str, cells: Dict[str, str], folder: Path, output_dir: Path,
     texture = (_input_path(where, "texture", texture_cell, folder) if texture_cell
                else _input_path(where, "texture", texture or "", Path.cwd()))
     config = base
+    clip = is_clip(content)
+    video = {column: text for column, text in cells.items() if column in VIDEO_COLUMNS and text}
+    if video and not clip:
+        raise NSTError(f"{where}, column {next(iter(video))}: a video setting, and the content "
+                       "is not a clip")
+    try:
+        VideoSettings(**video)
+    except NSTError as error:
+        raise NSTError(f"{where}, column {str(error).split()[0]}: {error}") from None
     for column, text in cells.items():
-        if column in JOB_COLUMNS or not text:
+        if column in JOB_COLUMNS or column in VIDEO_COLUMNS or not text:
             continue
         try:
             config = config.replace(**{column: TransferConfig.parse_field(column, text)})
@@ -124,7 +143,6 @@ def _job(where: str, cells: Dict[str, str], folder: Path, output_dir: Path,
         raise NSTError(f"{where}, column {column}: for optimizer {' or '.join(users)}; this "
                        f"row's optimizer {config.optimizer} does not use it")
     config = _config_files(where, config, cells, folder)
-    clip = is_clip(content)
     name = cells.get("output") or Path(content).stem + (CLIP_OUTPUT_SUFFIX if clip
                                                         else OUTPUT_SUFFIX)
     formats = CLIP_WRITABLE_SUFFIXES if clip else WRITABLE_SUFFIXES
@@ -137,7 +155,8 @@ def _job(where: str, cells: Dict[str, str], folder: Path, output_dir: Path,
                                          **_config_inputs(config)})
     except NSTError as error:
         raise NSTError(f"{where}, column output: {error}") from None
-    return Job(name=name, content=content, texture=texture, output=str(output), config=config)
+    return Job(name=name, content=content, texture=texture, output=str(output), config=config,
+               video=video)
 
 
 def _config_files(where: str, config: TransferConfig, cells: Dict[str, str],

@@ -99,14 +99,14 @@ def _clip_task(job: Job, data: dict, weights_path: Optional[str], node: str):
             changes["texture_masks"] = tuple(
                 str(local_paths.get(f"texture_mask:{k}", mask))
                 for k, mask in enumerate(config.texture_masks))
-        if "init" in local_paths:
-            changes["init"] = "content"  # a clip's frames start as the video run says
+        if "init" in local_paths:  # the first frame's start image, as in a local batch
+            changes["init"] = str(local_paths["init"])
         if names_file("weights", config.weights):
             changes["weights"] = weights_path
         config = config.replace(**changes) if changes else config
         output = folder / ("output" + Path(job.output).suffix)
         local = Job(job.name, str(local_paths["content"]), str(local_paths["texture"]),
-                    job.output, config)
+                    job.output, config, job.video)
         content = local_paths["content"]
         line, outcome = attempt_clip(local, content, output, node)
         line["output"] = job.output

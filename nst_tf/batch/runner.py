@@ -62,15 +62,15 @@ def attempt(job: Job, load: Callable[[], object], finish: Callable[[object], Non
 
 
 def attempt_clip(job: Job, content, output, node: Optional[str] = None):
-    """Runs a job whose content is a clip (nst_tf.video, its default settings) from the clip at
+    """Runs a job whose content is a clip (nst_tf.video, its row's video settings) from the clip at
     `content` into `output` (its frames beside it, so a re-run goes on): (report record,
     the last frame's Outcome), as attempt()."""
     from nst_tf.run.engine import FAILED, Outcome
-    from nst_tf.video.transfer import VideoSettings, run_video
+    from nst_tf.video.transfer import run_video
 
     start = time.perf_counter()
     try:
-        outcome = run_video(content, job.texture, output, job.config, VideoSettings())
+        outcome = run_video(content, job.texture, output, job.config, job.video_settings())
     except NSTError as error:
         outcome = Outcome(FAILED, message=str(error), stopped_by="input", error=error)
     return record(job, outcome.status, time.perf_counter() - start, outcome.message or None,

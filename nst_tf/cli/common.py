@@ -81,6 +81,27 @@ TRANSFER_ALIASES = {"style_weight": "texture_weight", "style_layers": "texture_l
                     "style_scale": "texture_scale", "image_size": "max_dim"}
 
 
+def _define_flag(field: dataclasses.Field, default) -> None:
+    """The flag of a settings table's field, its default and help taken from the table."""
+    help_text = field.metadata["help"]
+    kind = field_kind(field)
+    if field.name in ("split", "size"):
+        flags.DEFINE_string(field.name, "x".join(map(str, default)), help_text)
+    elif "choices" in field.metadata:
+        flags.DEFINE_enum(field.name, default, field.metadata["choices"], help_text)
+    elif kind.startswith("Tuple"):
+        flags.DEFINE_list(field.name, None if default is None else [str(v) for v in default],
+                          help_text)
+    elif kind == "bool":
+        flags.DEFINE_boolean(field.name, default, help_text)
+    elif "int" in kind:
+        flags.DEFINE_integer(field.name, default, help_text)
+    elif "float" in kind:
+        flags.DEFINE_float(field.name, default, help_text)
+    else:
+        flags.DEFINE_string(field.name, default, help_text)
+
+
 def define_transfer_flags(exclude=(), aliases: bool = False) -> None:
     """One flag per TransferConfig field, its default and help taken from the dataclass;
     `exclude`: fields that get no flag (and keep their defaults); `aliases`: also define
@@ -91,29 +112,33 @@ def define_transfer_flags(exclude=(), aliases: bool = False) -> None:
             continue
         # A mode-dependent field has no default of its own (None: the mode's, MODE_PRESETS);
         # nor has one that follows others (preset: the weights file's).
-        default = (None if field.metadata.get("mode_field") or field.default is None
-                   else getattr(_DEFAULTS, field.name))
-        help_text = field.metadata["help"]
-        kind = field_kind(field)
-        if field.name in ("split", "size"):
-            flags.DEFINE_string(field.name, "x".join(map(str, default)), help_text)
-        elif "choices" in field.metadata:
-            flags.DEFINE_enum(field.name, default, field.metadata["choices"], help_text)
-        elif kind.startswith("Tuple[str") or kind.startswith("Tuple[float"):
-            flags.DEFINE_list(field.name, None if default is None else [str(v) for v in default],
-                              help_text)
-        elif kind == "bool":
-            flags.DEFINE_boolean(field.name, default, help_text)
-        elif "int" in kind:
-            flags.DEFINE_integer(field.name, default, help_text)
-        elif "float" in kind:
-            flags.DEFINE_float(field.name, default, help_text)
-        else:
-            flags.DEFINE_string(field.name, default, help_text)
+        _define_flag(field, None if field.metadata.get("mode_field") or field.default is None
+                     else getattr(_DEFAULTS, field.name))
     if aliases:
         for alias, name in TRANSFER_ALIASES.items():
             if name not in _EXCLUDED:
                 flags.DEFINE_alias(alias, name)
+
+
+def define_table_flags(table) -> None:
+    """One flag per field of another settings table (VideoSettings), as for TransferConfig."""
+    defaults = table()
+    for field in dataclasses.fields(table):
+        _define_flag(field, getattr(defaults, field.name))
+
+
+def table_from_flags(table):
+    """The `table` (VideoSettings) the command line asks for; a flag's text read by the table's
+    own codec (nst_tf.fields), its error naming the flag."""
+    values = {}
+    for field in dataclasses.fields(table):
+        value = flags.FLAGS[field.name].value
+        values[field.name] = ",".join(value) if isinstance(value, list) else value
+    try:
+        return table(**values)
+    except NSTError as error:
+        name = str(error).split()[0]
+        raise NSTError(f"--{error}" if name in values else str(error)) from None
 
 
 def config_from_flags(**overrides) -> TransferConfig:

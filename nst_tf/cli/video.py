@@ -6,14 +6,14 @@
 (python scripts/video.py ... from a checkout.) The frames are written as they are made
 (OUTPUT.frames/); a re-run goes on after the last one; Ctrl-C keeps them.
 """
+import dataclasses
 import sys
 import time
 
 from absl import app, flags
 
 from nst_tf.cli import common
-from nst_tf.presets import (VIDEO_LATER_LEARNING_RATE, VIDEO_LATER_STEPS, VIDEO_MAX_FRAMES,
-                            VIDEO_TEMPORAL_WEIGHT)
+from nst_tf.video.settings import VideoSettings  # no TensorFlow, no OpenCV
 
 USAGE = "--content CLIP --texture PHOTO --output CLIP [flags]"
 DESCRIPTION = """\
@@ -31,28 +31,18 @@ flags.DEFINE_string("content", None, "The clip: a video file (mp4, mov, mkv, web
 flags.DEFINE_string("texture", None, "The texture photo.")
 flags.DEFINE_string("output", None, "The clip out: .mp4, .mov, .mkv or .webm, or a folder (a "
                     "path without a suffix) for the frames alone.")
-flags.DEFINE_string("frames", None, "A part of the clip: A:B, frames A to B-1 from 0 (10:, :50, "
-                    "5:-5).")
-flags.DEFINE_integer("every", 1, "Take every N-th frame (the clip keeps its length).")
-flags.DEFINE_list("temporal_frames", None, "How far back the temporal targets look, in frames "
-                  "(1: the previous one; 2, 4: further back where nearer ones do not reach).")
-flags.DEFINE_integer("later_steps", VIDEO_LATER_STEPS, "Steps of every frame after the first.")
-flags.DEFINE_float("later_learning_rate", VIDEO_LATER_LEARNING_RATE, "Adam's learning rate on "
-                   "every frame after the first.")
-flags.DEFINE_integer("max_frames", VIDEO_MAX_FRAMES, "Refuse a run of more frames than this.")
-flags.DEFINE_float("fps", 25.0, "The frame rate of a folder of frames.")
+common.define_table_flags(VideoSettings)  # --frames, --every, ... from the table
 flags.DEFINE_boolean("progress", True, "A line per frame on stderr: frames done, seconds a "
                      "frame, time left.")
 common.define_transfer_flags(aliases=True)
-flags.FLAGS.set_default("temporal_weight", VIDEO_TEMPORAL_WEIGHT)  # a video's, not a picture's 0
 flags.mark_flag_as_required("content")
 flags.mark_flag_as_required("texture")
 flags.mark_flag_as_required("output")
 FLAGS = flags.FLAGS
 
-GROUPS = [("video", ("content", "texture", "output", "frames", "every", "temporal_weight",
-                     "temporal_frames", "later_steps", "later_learning_rate", "max_frames", "fps",
-                     "progress"))] + \
+GROUPS = [("video", ("content", "texture", "output", "temporal_weight")
+             + tuple(field.name for field in dataclasses.fields(VideoSettings))
+             + ("progress",))] + \
     common.transfer_groups(first=("mode", "max_dim", "iterations", "weights", "faithful",
                                   "preset"), title="transfer settings of every frame",
                            skip=("content", "texture", "output", "temporal_weight"),
@@ -61,19 +51,7 @@ GROUPS = [("video", ("content", "texture", "output", "frames", "every", "tempora
 
 def video_settings():
     """The VideoSettings the flags ask for (a flag not given: its default)."""
-    from nst_tf.video.transfer import VideoSettings
-    values = {"frames": FLAGS.frames, "every": FLAGS.every, "fps": FLAGS.fps,
-              "temporal_weight": FLAGS.temporal_weight}
-    if FLAGS.temporal_frames:
-        try:
-            values["temporal_frames"] = tuple(int(k) for k in FLAGS.temporal_frames)
-        except ValueError:
-            raise common.NSTError(f"--temporal_frames takes whole numbers, got "
-                                  f"{','.join(FLAGS.temporal_frames)}") from None
-    for name in ("later_steps", "later_learning_rate", "max_frames"):
-        if FLAGS[name].value is not None:
-            values[name] = FLAGS[name].value
-    return VideoSettings(**values)
+    return common.table_from_flags(VideoSettings)
 
 
 @common.guarded

@@ -24,44 +24,11 @@ import numpy as np
 from nst_tf.config import TransferConfig
 from nst_tf.errors import NSTError
 from nst_tf.io.images import read_image, to_uint8, write_image
-from nst_tf.presets import (VIDEO_LATER_LEARNING_RATE, VIDEO_LATER_STEPS, VIDEO_MAX_FRAMES,
-                            VIDEO_TEMPORAL_FRAMES, VIDEO_TEMPORAL_WEIGHT)
 from nst_tf.report.records import REPORT_NAME, JsonLines
 from nst_tf.run.request import plan_for
+from nst_tf.video.settings import VideoSettings
 from nst_tf.video.clip import (FRAME_NAME, Clip, check_output, frame_numbers, frames_folder,
                                open_clip, read_frames, write_video)
-
-
-@dataclasses.dataclass(frozen=True)
-class VideoSettings:
-    """What a video run adds to a transfer's settings. frames: 'A:B', the clip's frames A to
-    B-1; every: every N-th of them; temporal_weight: the temporal loss's weight on every frame
-    after the first; temporal_frames: how far back each temporal target looks (1: the previous
-    frame); later_steps, later_learning_rate: the steps of every frame after the first and their
-    learning rate (the first takes the transfer's); max_frames: more frames to make are refused;
-    fps: a folder's frame rate."""
-
-    frames: Optional[str] = None
-    every: int = 1
-    temporal_weight: float = VIDEO_TEMPORAL_WEIGHT
-    temporal_frames: Tuple[int, ...] = VIDEO_TEMPORAL_FRAMES
-    later_steps: int = VIDEO_LATER_STEPS
-    later_learning_rate: float = VIDEO_LATER_LEARNING_RATE
-    max_frames: int = VIDEO_MAX_FRAMES
-    fps: float = 25.0
-
-    def __post_init__(self):
-        if self.temporal_weight < 0:
-            raise NSTError(f"temporal_weight must be >= 0, got {self.temporal_weight}")
-        if not self.temporal_frames or min(self.temporal_frames) < 1:
-            raise NSTError(f"temporal_frames must be frame distances of at least 1, got "
-                           f"{list(self.temporal_frames)}")
-        if self.later_steps < 1:
-            raise NSTError(f"later_steps must be at least 1, got {self.later_steps}")
-        if not self.later_learning_rate > 0:
-            raise NSTError(f"later_learning_rate must be > 0, got {self.later_learning_rate}")
-        if not self.fps > 0:
-            raise NSTError(f"fps must be > 0, got {self.fps}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -155,7 +122,6 @@ def run_video(content, texture, output, config: TransferConfig, video: VideoSett
     # A later frame starts from the previous result warped at the frames' size: it is made at
     # that size alone (a full-resolution run's coarser levels would blur what it carries over).
     later = config.replace(iterations=video.later_steps, settle_fraction=0.0,
-                           temporal_weight=video.temporal_weight,
                            learning_rate=video.later_learning_rate,
                            **({"start_dim": max(plan.size)} if config.coarse_to_fine else {}))
     outcome = None
@@ -200,13 +166,15 @@ def run_video(content, texture, output, config: TransferConfig, video: VideoSett
 def video(content, texture, output, config: Optional[TransferConfig] = None,
           callback=None, **settings):
     """nst_tf.video("clip.mp4", "gravel.jpg", "clip_gravel.mp4"): the clip with the texture,
-    steady from frame to frame; `settings` are VideoSettings' (frames='0:48', every=2, ...).
+    steady from frame to frame; `settings` are VideoSettings' (frames='0:48', every=2, ...) or
+    the transfer's, over `config` (temporal_weight=5, max_dim=256).
     A folder of frames works for the clip and, as a path without a suffix, for the output.
     callback(StepReport) follows each step. Raises NSTError (bad input, before TensorFlow
     starts), NonFiniteLoss, KeyboardInterrupt as transfer() does."""
     config = TransferConfig() if config is None else config
-    outcome = run_video(content, texture, output, config, VideoSettings(**settings),
-                        on_step=callback)
+    video_settings, transfer_settings = VideoSettings.split(settings)
+    outcome = run_video(content, texture, output, config.replace(**transfer_settings),
+                        video_settings, on_step=callback)
     if outcome is not None and outcome.status != "done":
         raise outcome.error
     return Path(output)
