@@ -187,17 +187,21 @@ def test_the_seam_measure():
     across = (8 * 15.0 + 16 * 0.0) / (8 + 16)
     assert seam_ratio(ramp) == pytest.approx(across / inside)
     assert seam_ratio(ramp, "x") == pytest.approx(15.0)
+    # Means of 2x2 blocks: columns 0.5, 2.5, ..., 14.5: 2 apart inside, 14 across.
+    assert seam_ratio(ramp, "x", block=2) == pytest.approx(7.0)
 
 
-@pytest.mark.parametrize("wrap,content_layers", [
-    ((True, True), ("block1_conv1", "block4_conv1")),  # a tile longer than the picture
-    ((False, True), ("block1_conv1",))])
-def test_tiled_equals_untiled_when_seamless(random_vgg, wrap, content_layers):
+@pytest.mark.parametrize("wrap,content_layers,gram_size", [
+    ((True, True), ("block1_conv1", "block4_conv1"), None),  # a tile longer than the picture
+    ((False, True), ("block1_conv1",), (83, 129))])  # a Gram texture of another size
+def test_tiled_equals_untiled_when_seamless(random_vgg, wrap, content_layers, gram_size):
     extractor = FeatureExtractor(random_vgg, GRAY_LAYERS, content_layers, wrap=wrap)
     content, texture, start = (random_image((64, 96), seed) for seed in (1, 2, 3))
-    whole = WholeObjective(extractor, content[None], texture[None], EVERY_PART, compiled=False)
+    gram_texture = texture if gram_size is None else random_image(gram_size, seed=4)
+    whole = WholeObjective(extractor, content[None], texture[None], EVERY_PART, compiled=False,
+                           gram_texture_tiles=None if gram_size is None else gram_texture[None])
     _, gradient, parts = whole.value_and_gradient(tf.Variable(preprocess(start[None])))
-    tiled = TiledObjective(extractor, content, texture, texture, EVERY_PART, tile_size=64)
+    tiled = TiledObjective(extractor, content, texture, gram_texture, EVERY_PART, tile_size=64)
     assert len(tiled.gray_tiles) == 2 and any(bounds[2] < 0 for _, _, bounds in
                                               tiled.gray_tiles)  # a halo across the edge
     total, tiled_gradient, tiled_parts = tiled.value_and_gradient(preprocess(start[None]))
@@ -225,15 +229,24 @@ def test_tiled_equals_untiled_with_regions_when_seamless(random_vgg):
     assert _relative(tiled_gradient, gradient) <= 1e-4
 
 
-def test_a_texture_photos_statistics_do_not_wrap(random_vgg):
-    # The texture is a photo, not a tile: its Gram target is the photo's as it is.
-    texture = random_image((48, 64), seed=2)
+def test_a_texture_wraps_with_the_picture_unless_it_has_another_size(random_vgg):
+    # At the picture's size the texture's statistics are taken as the picture's are, so a
+    # periodic picture can match them; at another size (texture_scale) as the photo is.
+    content, texture = random_image((48, 64), seed=1), random_image((48, 64), seed=2)
+    larger = random_image((80, 100), seed=4)
     wrapped = FeatureExtractor(random_vgg, GRAY_LAYERS, ("block1_conv1",), wrap=(True, True))
     plain = FeatureExtractor(random_vgg, GRAY_LAYERS, ("block1_conv1",))
     assert wrapped.unwrapped.wrap == (False, False) and wrapped.unwrapped.model is wrapped.model
-    targets = [WholeObjective(extractor, texture[None], texture[None], SYNTHESIS,
-                              compiled=False).gram_targets for extractor in (wrapped, plain)]
-    for ours, theirs in zip(*targets):
+    same_size = WholeObjective(wrapped, content[None], texture[None], SYNTHESIS,
+                               gray_texture=False, compiled=False)
+    own = [f.numpy() for f in wrapped.texture_features(preprocess(texture[None]))]
+    for target, features in zip(same_size.gram_targets, own):
+        flat = features.reshape(-1, features.shape[-1])
+        np.testing.assert_allclose(target[0], flat.T @ flat / len(flat), rtol=1e-4, atol=1e-6)
+    other_size = [WholeObjective(extractor, content[None], texture[None], SYNTHESIS,
+                                 gram_texture_tiles=larger[None], compiled=False).gram_targets
+                  for extractor in (wrapped, plain)]
+    for ours, theirs in zip(*other_size):
         np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
 
 
@@ -264,7 +277,7 @@ def _transfer(*args, timeout=120):
             "    main(['transfer.py', *sys.argv[1:]])\n"
             "    code = 0\n"
             "except SystemExit as stop:\n"
-            "    code = stop.code if isinstance(stop.code, int) else 1\n"
+            "    code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)\n"
             "print('EXIT', code, 'TF', 'tensorflow' in sys.modules)\n")
     return subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True,
                           text=True, timeout=timeout, env=dict(os.environ, PYTHONPATH=str(ROOT)))
@@ -295,15 +308,30 @@ def test_bad_combinations_are_one_line_before_tensorflow(tmp_path, image_files, 
     assert not (tmp_path / "out.png").exists()
 
 
-def test_a_picture_off_the_pooling_grid_is_one_line(tmp_path, image_files):
-    # The 96x72 content at --max_dim 96 stays 96x72: 72 rows are not a multiple of 16.
-    content, texture = image_files
-    done = _transfer(f"--content={content}", f"--texture={texture}", "--weights=random",
-                     f"--output={tmp_path / 'out.png'}", "--max_dim=96", "--seamless=y",
-                     "--iterations=1")
-    assert done.stdout.splitlines()[-1].startswith("EXIT 2"), (done.stdout, done.stderr)
-    assert done.stderr.strip().splitlines()[-1] == (
-        "error: seamless y needs the picture's height in multiples of 16 px (VGG's poolings "
-        "must pair the same pixels across the edge), got 96x72: give --size WxH in multiples "
-        "of 16 (synthesize), or a content (or --max_dim) that scales to such a size")
-    assert not (tmp_path / "out.png").exists()
+def test_a_picture_off_the_pooling_grid_is_one_line_before_the_network():
+    # The 96x72 content at max_dim 96 stays 96x72: 72 rows are not a multiple of 16. The
+    # run's plan says so before the network is built (the command line: one line, exit 2).
+    import nst_tf
+    content, texture = random_image((72, 96), seed=1), random_image((50, 60), seed=2)
+    config = nst_tf.TransferConfig(max_dim=96, seamless="y", weights="random", iterations=1)
+    with pytest.raises(NSTError) as refused:
+        nst_tf.transfer(content, texture, config)
+    assert str(refused.value) == (
+        "seamless y needs the picture's height in multiples of 16 px (VGG's poolings must pair "
+        "the same pixels across the edge), got 96x72: give --size WxH in multiples of 16 "
+        "(synthesize), or a content (or --max_dim) that scales to such a size")
+    nst_tf.load_inputs(content, texture, config.replace(seamless="x"))  # 96 columns: fine
+
+
+def test_a_seamless_synthesis_on_the_command_line_writes_its_sheet(tmp_path, image_files):
+    import imageio.v3 as iio
+    _, texture = image_files
+    output, sheet = tmp_path / "tile.png", tmp_path / "sheet.png"
+    done = _transfer(f"--texture={texture}", "--mode=synthesize", "--size=32x48",
+                     "--weights=random", "--iterations=2", f"--output={output}",
+                     f"--sheet={sheet}", "--seamless", "--noprogress")
+    assert done.stdout.splitlines()[-1] == "EXIT 0 TF True", (done.stdout, done.stderr)
+    assert iio.imread(output).shape == (48, 32, 3)
+    # texture (60x50), result (32x48) and the result repeated 2x2 (64x96), each 320 px high.
+    widths = [round(60 * 320 / 50), round(32 * 320 / 48), round(64 * 320 / 96)]
+    assert iio.imread(sheet).shape[1] == sum(widths) + 4 * 8

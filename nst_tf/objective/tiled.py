@@ -21,8 +21,9 @@ direct parts averaged over all of them. Evaluating it tile by tile changes nothi
 Seamless (extractor.wrap): the picture is one period of a picture repeated without end. Its
 tiles' halos are cut from that repetition (grid.tiling), across the picture's edges, and run
 through the network without wrapping: a core's features are then the wrapped picture's, and a
-halo's gradient lands on the pixels it was cut from, on the other side. The textures' own
-statistics are taken without wrapping, as the whole evaluation takes them.
+halo's gradient lands on the pixels it was cut from, on the other side. A texture of the
+picture's size wraps alike; one of another size (texture_scale) is taken as it is, as the whole
+evaluation takes them.
 
 Memory: the image-sized arrays (image, content, gray texture, gradient, optimiser moments) plus
 one tile's activations. Targets are stored only where they are small next to the image (deep
@@ -162,9 +163,6 @@ class TiledObjective:
                                    self.wrap)
         self.gray_tiles = tiling(self.size, self.gray_tile_size, self.gray_halo, self.gray_grid,
                                  self.wrap)
-        # A texture's statistics are the photo's as it is: its tiles do not wrap.
-        self.texture_gray_tiles = (tiling(self.size, self.gray_tile_size, self.gray_halo,
-                                          self.gray_grid) if any(self.wrap) else self.gray_tiles)
         # Which content targets to keep: small ones; the others are recomputed per tile.
         self.stored_layers = [name for name in self.content_layers
                               if self._floats_per_pixel(name) <= STORED_TARGET_FLOATS_PER_PIXEL]
@@ -253,11 +251,11 @@ class TiledObjective:
         """A tile of a picture-sized batch: its bounds may reach past the edges (seamless)."""
         return _window(array, bounds[:2], bounds[2:])
 
-    def _gray_tiles_over(self, size, wrapped: bool):
-        """The texture branch's tiles over a picture of `size`: the picture's own (wrapping,
-        seamless) or a texture's (never wrapping)."""
+    def _gray_tiles_over(self, size):
+        """The texture branch's tiles over a picture of `size`: the picture's own (seamless:
+        wrapping), or a texture's of another size (never wrapping)."""
         if size == self.size:
-            return self.gray_tiles if wrapped else self.texture_gray_tiles
+            return self.gray_tiles
         return tiling(size, self.gray_tile_size, self.gray_halo, self.gray_grid)
 
     # --- compiled pieces, one trace for every tile shape ----------------------------------------
@@ -332,12 +330,11 @@ class TiledObjective:
         return [self._projected(core_slice(f, origin, core, self.strides[name]), layer)
                 for layer, (name, f) in enumerate(zip(self.texture_layers, features))]
 
-    def _projection_maps(self, picture, projections_of,
-                         wrapped: bool = False) -> List[np.ndarray]:
+    def _projection_maps(self, picture, projections_of) -> List[np.ndarray]:
         """A preprocessed picture's projections at each texture layer, assembled from the cores
-        of its tiles: [(H/s, W/s, c)]; wrapped: the picture's own (seamless), not a texture's."""
+        of its tiles: [(H/s, W/s, c)]."""
         size = tuple(picture.shape[1:3])
-        tiles = self._gray_tiles_over(size, wrapped)
+        tiles = self._gray_tiles_over(size)
         maps = [np.zeros((size[0] // self.strides[name], size[1] // self.strides[name],
                           self._channels(name)), np.float32) for name in self.texture_layers]
         for core, origin, bounds in tiles:
@@ -377,7 +374,7 @@ class TiledObjective:
         the weighted sum of distances, the shares summing to 1); regions: each position its
         region's target, weighted 1 / (the region's positions). A direction at a time, each
         map overwritten by its targets: the picture's projections are held once."""
-        maps = self._projection_maps(image, self._projections, wrapped=True)
+        maps = self._projection_maps(image, self._projections)
         values, weights = [], []
         for layer, layer_map in enumerate(maps):
             if self.guidance is None:
@@ -536,17 +533,15 @@ class TiledObjective:
                     f, origin, core, stride).numpy()
         return targets
 
-    def _gram_accumulated(self, picture, sums_of=None, guidance=None,
-                          wrapped: bool = False) -> List[tf.Tensor]:
+    def _gram_accumulated(self, picture, sums_of=None, guidance=None) -> List[tf.Tensor]:
         """The Gram matrices of a preprocessed picture (1, h, w, 3), tile by tile; sums_of: the
         compiled per-tile sums (default: of a picture already in the texture branch's view).
         With guidance (per layer, (regions, h/s, w/s, 1) of this picture), each region's guided
-        Gram matrix: [(regions, c, c)]. wrapped: the picture being made (its tiles wrap,
-        seamless), not a texture."""
+        Gram matrix: [(regions, c, c)]."""
         sums_of = sums_of or self._gram_sums
         size = tuple(picture.shape[1:3])
         totals = None
-        tiles = self._gray_tiles_over(size, wrapped)
+        tiles = self._gray_tiles_over(size)
         for core, origin, bounds in tiles:
             arguments = [tf.constant(self._cut(picture, bounds)),
                          tf.constant(origin, tf.int32), tf.constant(core, tf.int32)]
@@ -579,12 +574,12 @@ class TiledObjective:
                            [np.zeros((1, 1, 1), np.float32) for _ in self.texture_layers])
         elif weighting.uses_gram:
             if self.guidance is None:
-                grams = self._gram_accumulated(image, self._image_gram_sums, wrapped=True)
+                grams = self._gram_accumulated(image, self._image_gram_sums)
                 texture = layer_mean([gram_distance(g, t) for g, t in
                                       zip(grams, self.gram_targets)], weighting.layer_weights)
             else:  # each region's loss, summed; a region no layer position reaches adds 0
                 grams = self._gram_accumulated(image, self._image_guided_gram_sums,
-                                               self.guidance, wrapped=True)
+                                               self.guidance)
                 texture = tf.reduce_sum(layer_mean([
                     tf.where(w > 0, gram_distance(g, t), 0.0) for g, t, w in
                     zip(grams, self.gram_targets, self.region_weights)],

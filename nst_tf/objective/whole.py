@@ -126,17 +126,24 @@ class WholeObjective:
             return colour, [], []
         raws = [self.extractor.texture_features(weighting.texture_view_of_rgb(t))
                 for t in textures]
-        # Seamless: the raw texture is aligned with the picture and wraps with it; the texture
-        # photo's statistics are the photo's as it is (its edges do not meet).
-        statistics = self.extractor.unwrapped
-        grams = raws if gram_textures is None and not self.extractor.wraps else [
-            statistics.texture_features(weighting.texture_view_of_rgb(t))
-            for t in gram_textures or textures]
+        grams = raws if gram_textures is None else [
+            self._statistics_of(t).texture_features(weighting.texture_view_of_rgb(t))
+            for t in gram_textures]
         if weighting.sliced:  # per texture (not blended): [texture][layer][entry]
             return (colour, [tf.constant(f) for f in blended(raws, weighting.blend)],
                     [self._sorted_targets(layers) for layers in grams])
         return (colour, [tf.constant(f) for f in blended(raws, weighting.blend)],
                 blended([[gram(f) for f in layers] for layers in grams], weighting.blend))
+
+    def _statistics_of(self, texture_tiles) -> FeatureExtractor:
+        """The extractor a Gram texture's statistics are taken with. Seamless: a texture of the
+        picture's size wraps as the picture does (a periodic picture can then match its
+        statistics: with the photo's zero padding at 128 px the synthesis reached a 26x higher
+        loss, docs/measurements/2026-12-seamless.md); one of another size (texture_scale) is
+        taken as it is."""
+        if tuple(texture_tiles.shape[1:3]) == tuple(self.content.shape[1:3]):
+            return self.extractor
+        return self.extractor.unwrapped
 
     def _sorted_targets(self, features, masks=None):
         """A texture's sorted projections, [layer][entry] (M, c), on the layers' directions
@@ -177,8 +184,8 @@ class WholeObjective:
         for texture, gram_texture, texture_mask in zip(textures, gram_textures, texture_masks):
             raw = self.extractor.texture_features(weighting.texture_view_of_rgb(texture))
             self.raw_targets.append([tf.constant(f) for f in raw])
-            features = (raw if gram_texture is texture and not self.extractor.wraps else
-                        self.extractor.unwrapped.texture_features(
+            features = (raw if gram_texture is texture else
+                        self._statistics_of(gram_texture).texture_features(
                             weighting.texture_view_of_rgb(gram_texture)))
             if weighting.sliced:
                 self.gram_targets.append(self._sorted_targets(features, None if texture_mask
