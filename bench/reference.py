@@ -28,6 +28,7 @@ class ReferenceObjective(WholeObjective):
                                       len(extractor.texture_layers), True, (), 1)
         self.content = preprocess(content_tiles)
         self.guidance = None  # no spatial control on the reference path
+        self.anchors = []  # nor a video frame's temporal targets
         constant = tf.concat([self.content, preprocess(gray3(texture_tiles))], axis=0)
         self.colour_targets, self.raw_targets = self._split_heads(constant)
         self.gram_targets = [gram(f) for f in self.raw_targets]

@@ -68,8 +68,11 @@ def test_step_is_traced_once_clips_and_lowers_the_loss(small_job):
     result = small_job.run(reports.append)
     assert [r.step for r in reports] == list(range(6))
     # One trace of the objective's value and gradient and one of the update, for all six steps.
-    assert small_job.objective.value_and_gradient.experimental_get_tracing_count() == 1
-    assert small_job.optimization._update.experimental_get_tracing_count() == 1
+    from nst_tf.objective.compiled import shared_evaluations
+    kept = shared_evaluations()
+    assert kept.function(small_job.objective).experimental_get_tracing_count() == 1
+    assert kept.function(small_job.optimization,
+                         "_keep_and_update").experimental_get_tracing_count() == 1
     image = small_job.image.numpy()
     assert image.shape == (2, 48, 40, 3)
     assert np.all(image >= np.array(PIXEL_MIN) - 1e-4) and np.all(image <= np.array(PIXEL_MAX) + 1e-4)
@@ -81,6 +84,41 @@ def test_step_is_traced_once_clips_and_lowers_the_loss(small_job):
                                              rel=1e-5)
     assert result.shape == (48, 80, 3)
     np.testing.assert_array_equal(result, small_job.result())
+
+
+def test_a_later_run_of_the_same_shape_makes_no_new_graph_and_the_same_picture():
+    """The compiled evaluation and update are kept per structure: a second run of the same
+    shape and settings (another content: new targets) traces nothing and computes exactly
+    what a fresh process would; another size makes its own graphs."""
+    from nst_tf.objective.compiled import CompiledEvaluations, shared_evaluations
+    from nst_tf.objective import compiled
+    config = TransferConfig(max_dim=40, iterations=3, weights="random", texture_weight=1e3)
+    textures = random_image((40, 40), 2)
+
+    def run(content_seed, size=40):
+        job = nst_tf.TextureTransfer(random_image((size, size), content_seed), textures,
+                                     config.replace(max_dim=size))
+        reports = []
+        job.run(reports.append)
+        return job, [r.total for r in reports]
+
+    run(1)  # the graphs of this structure, made once
+    made = shared_evaluations().made
+    job, totals = run(7)
+    assert shared_evaluations().made == made  # no new graph for a new content
+    evaluation = shared_evaluations().function(job.objective)
+    assert evaluation.experimental_get_tracing_count() == 1
+    # The same numbers as graphs made for it alone.
+    previous = compiled._SHARED
+    try:
+        compiled._SHARED = CompiledEvaluations()
+        fresh_job, fresh_totals = run(7)
+    finally:
+        compiled._SHARED = previous
+    assert totals == fresh_totals
+    np.testing.assert_array_equal(job.result(), fresh_job.result())
+    run(7, size=48)
+    assert shared_evaluations().made == made + 2  # its evaluation and its update
 
 
 def test_reported_step_0_is_the_loss_at_the_initial_image():

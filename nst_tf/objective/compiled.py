@@ -1,4 +1,5 @@
-"""Compiled evaluations kept for the next run of the same shape and settings.
+"""Compiled evaluations (and optimiser updates) kept for the next run of the same shape and
+settings.
 
 Tracing an objective's value and gradient into a graph costs a second or more on a CPU, which a
 run of many steps hardly notices, but a video's later frame (20 steps), a batch of same-size
@@ -8,10 +9,10 @@ the targets, the masks, a video frame's anchors), kept in a bounded cache. A lat
 same network, settings and shapes passes its own state to the same graph; no new graph is made
 and none piles up (COMPILED_KEPT, the least recently used dropped first).
 
-The objective supplies `compiled_key()` (everything the graph depends on besides the state:
-the network, the layers, the precision, the weights, the shapes), `state()` (a nested structure
-of tensors) and `bound(state)` (a context in which its attributes are that state), and its
-`_value_and_gradient(image)`.
+The objective (or the optimiser) supplies `compiled_key()` (everything the graph depends on
+besides the state: the network, the layers, the precision, the weights, the shapes), `state()`
+(a nested structure of tensors and variables) and `bound(state)` (a context in which its
+attributes are that state), and the method traced (`_value_and_gradient(image)`, an update).
 """
 from __future__ import annotations
 
@@ -20,8 +21,9 @@ import threading
 
 from nst_tf.tensorflow_quietly import tf  # started without its C++ log lines
 
-# Compiled evaluations kept: a server's runs of a few sizes, a video's first and later frames.
-COMPILED_KEPT = 8
+# Compiled graphs kept (an evaluation and an update per structure): a server's runs of a few
+# sizes, a video's first and later frames.
+COMPILED_KEPT = 16
 
 
 class CompiledEvaluations:
@@ -36,11 +38,17 @@ class CompiledEvaluations:
     def evaluation(self, objective, jit_compile: bool = False):
         """value_and_gradient(image) of `objective`: the kept graph of its structure (looked up
         at each call, so a setting changed between calls gets its own), its state passed in."""
-        return lambda image: self.function(objective, jit_compile)(image, objective.state())
+        return self.bound_method(objective, "_value_and_gradient", jit_compile)
 
-    def function(self, objective, jit_compile: bool = False):
-        """The kept tf.function of `objective`'s structure, made on first use."""
-        key = (objective.compiled_key(), bool(jit_compile))
+    def bound_method(self, owner, name: str, jit_compile: bool = False):
+        """owner.name(*args) through the kept graph of the owner's structure, the owner's
+        state() passed in: an objective's value and gradient, an optimiser's update."""
+        return lambda *args: self.function(owner, name, jit_compile)(*args, owner.state())
+
+    def function(self, owner, name: str = "_value_and_gradient", jit_compile: bool = False):
+        """The kept tf.function of `owner`'s method `name` for its structure, made on first
+        use."""
+        key = (type(owner).__name__, name, owner.compiled_key(), bool(jit_compile))
         with self._lock:
             function = self._functions.get(key)
             if function is not None:
@@ -48,13 +56,14 @@ class CompiledEvaluations:
                 return function
             while len(self._functions) >= self.kept:
                 self._functions.popitem(last=False)
-            # The first objective of a structure is the template its graph is traced from;
-            # during the trace its attributes are the symbolic state.
-            template = objective
+            # The first owner of a structure is the template its graph is traced from; during
+            # the trace its attributes are the symbolic state.
+            template = owner
 
-            def traced(image, state):
+            def traced(*args):
+                *inputs, state = args
                 with template.bound(state):
-                    return template._value_and_gradient(image)
+                    return getattr(template, name)(*inputs)
 
             function = tf.function(traced, jit_compile=jit_compile, reduce_retracing=False)
             self._functions[key] = function

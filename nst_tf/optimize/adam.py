@@ -7,6 +7,7 @@ Python); the optimiser does not know which.
 """
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Optional
 
@@ -17,6 +18,7 @@ from nst_tf.config import TransferConfig
 from nst_tf.network.vgg import PIXEL_MAX, PIXEL_MIN
 from nst_tf.optimize.schedules import ExponentialDecay, PlateauSchedule
 from nst_tf.optimize.stopping import PictureSettled, earliest_stop
+from nst_tf.objective.compiled import shared_evaluations
 from nst_tf.steps import Callback, make_report, non_finite
 
 
@@ -50,6 +52,14 @@ class Adam:
         self.iterations.assign(previous.iterations)
         self.learning_rate.assign(previous.learning_rate)
 
+    # The variables of its own a compiled update takes as its input (objective/compiled.py);
+    # the variable it steps is the image, passed once.
+    STATE = ("learning_rate", "iterations", "m", "v")
+
+    def structure(self) -> tuple:
+        """What an update's graph depends on besides its variables."""
+        return ("adam", self.beta_1, self.beta_2, self.epsilon)
+
     def apply(self, gradient) -> None:
         t = self.iterations.assign_add(1.0)
         alpha = (self.learning_rate * tf.sqrt(1.0 - tf.pow(self.beta_2, t))
@@ -70,6 +80,11 @@ class GradientDescent:
     def carry_from(self, previous: "GradientDescent", gradient_ratio: Optional[float] = None) -> None:
         """No state but the rate, which goes on unchanged."""
         self.learning_rate.assign(previous.learning_rate)
+
+    STATE = ("learning_rate",)
+
+    def structure(self) -> tuple:
+        return ("sgd",)
 
     def apply(self, gradient) -> None:
         self.variable.assign_sub(self.learning_rate * gradient)
@@ -113,7 +128,8 @@ class AdamOptimization:
         # and a run whose loss stops being finite goes back to it.
         self.best = tf.Variable(image, trainable=False)
         self.best_total = tf.Variable(np.inf, dtype=tf.float32, trainable=False)
-        self._update = tf.function(self._keep_and_update)
+        # One compiled update per structure, kept for the next run (objective/compiled.py).
+        self._update = shared_evaluations().bound_method(self, "_keep_and_update")
         # The rule keeps a copy of the image, so it is made only where it can stop the run: a
         # level with more steps than the rule's earliest stop (not full resolution's short
         # refinement levels, where the copy would be the largest).
@@ -124,6 +140,34 @@ class AdamOptimization:
                         if config.settle_fraction > 0 and iterations > earliest else None)
         self.stopped_by = None  # why the run ended before its steps: 'plateau' or 'settled'
         self.updates = 0  # updates applied so far
+
+    def state(self) -> dict:
+        """The variables an update reads and writes: the image, the best image and its total,
+        the optimiser's."""
+        return {"image": self.image, "best": self.best, "best_total": self.best_total,
+                "optimizer": {name: getattr(self.adam, name) for name in self.adam.STATE}}
+
+    @contextlib.contextmanager
+    def bound(self, state: dict):
+        """The update's variables are `state`'s inside (a trace's symbolic inputs)."""
+        kept = self.state()
+        self._set(state)
+        try:
+            yield
+        finally:
+            self._set(kept)
+
+    def _set(self, state: dict) -> None:
+        self.image, self.best, self.best_total = (state["image"], state["best"],
+                                                  state["best_total"])
+        self.adam.variable = self.image  # one handle of the image in a graph, not two
+        for name, value in state["optimizer"].items():
+            setattr(self.adam, name, value)
+
+    def compiled_key(self) -> tuple:
+        """What the update's graph depends on besides its variables: the optimiser's constants,
+        the gradient's scale, the image's shape."""
+        return (self.adam.structure(), self.gradient_scale, tuple(self.image.shape))
 
     def _keep_and_update(self, summed, gradient):
         """Keeps the image if it is the best yet, then one update, clipped to the valid range."""
