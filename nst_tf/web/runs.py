@@ -69,7 +69,7 @@ class Run:
                  names: dict, command: str, size, level_steps,
                  content_mask: Optional[np.ndarray] = None, asked: Optional[dict] = None,
                  tiles: Optional[list] = None, clip=None, video=None, frames: int = 0,
-                 folder_for=None, release=None):
+                 folder_for=None, release=None, prepared=None):
         self.id = secrets.token_urlsafe(12)
         # A clip's run: the clip (nst_tf.web.clips.ClipUpload), its VideoSettings, how many
         # frames it makes, the folder its frames and video go into (folder_for(run id)), and
@@ -84,6 +84,8 @@ class Run:
         self.video_file = None  # the clip made (also by a Stop, from the finished frames)
         self.config, self.content, self.textures = config, content, textures
         self.content_mask = content_mask
+        # A photo's run: its request as checked and planned (run/request.py), run as it is.
+        self.prepared = prepared
         # The painted mask, for its download beside the command line that names it.
         self.mask_png = None if content_mask is None else encode_image(content_mask, ".png")
         self.asked = asked or {}
@@ -110,7 +112,7 @@ class Run:
 
     def let_go(self) -> None:
         """The run needs its photos and clip no more (it finished, or left the line)."""
-        self.content = self.textures = self.content_mask = None
+        self.content = self.textures = self.content_mask = self.prepared = None
         if self._release is not None:
             self._release()
             self._release = None
@@ -222,12 +224,10 @@ class RunQueue:
     # -- what the handlers call -----------------------------------------------------------------
 
     def check(self, config: TransferConfig, content, textures, content_mask=None):
-        """The engine's checks without TensorFlow (NSTError with one line), and the plan:
-        ((width, height), [steps reported per level])."""
-        from nst_tf.run.engine import Request, prepare
-        plan = prepare(Request(content, textures or None, config,
-                               content_mask=content_mask)).plan
-        return plan.output, list(plan.reported)
+        """The run's checks and plan without TensorFlow (NSTError with one line): the Prepared
+        request the run will hand to the engine as it is (its plan.output, plan.reported)."""
+        from nst_tf.run.request import Request, prepare
+        return prepare(Request(content, textures or None, config, content_mask=content_mask))
 
     def building(self, size) -> float:
         """Seconds to build a run's objective and trace its first step at `size` (width,
@@ -406,7 +406,8 @@ class RunQueue:
                     self._bump(run, *self.waiting)
 
     def _execute(self, run: Run) -> None:
-        from nst_tf.run.engine import DONE as ENGINE_DONE, Request, STOPPED as ENGINE_STOPPED
+        from nst_tf.run.engine import DONE as ENGINE_DONE, STOPPED as ENGINE_STOPPED
+        from nst_tf.run.request import Request
         config = run.config
         running = {}
         self.log(f"run {run.id}: {config.mode} mode, {run.size[0]}x{run.size[1]}, "
@@ -436,9 +437,9 @@ class RunQueue:
                     self._bump(run)
 
         if run.clip is None:
-            outcome = self.engine.run(Request(run.content, run.textures or None, config,
-                                              content_mask=run.content_mask),
-                                      on_step, stop=run.stop_asked, on_start=on_start)
+            outcome = self.engine.run(run.prepared or Request(
+                run.content, run.textures or None, config, content_mask=run.content_mask),
+                on_step, stop=run.stop_asked, on_start=on_start)
         else:
             outcome = self._make_clip(run, on_step, on_start)
         state = {ENGINE_DONE: DONE, ENGINE_STOPPED: STOPPED}.get(outcome.status, FAILED)

@@ -106,7 +106,8 @@ class Asked:
     """What a check or a start asks for, read and checked: the config, the photos (uint8), the
     painted mask (None: none), names for the page, the command line (with the line saying where
     to run it), the result's (width, height), the steps per level, and the request as sent (a
-    reloaded page restores its photos and settings from it)."""
+    reloaded page restores its photos and settings from it); a photo's run keeps the engine's
+    Prepared request, checked once."""
 
     config: TransferConfig
     content: Optional[np.ndarray]
@@ -121,6 +122,7 @@ class Asked:
     clip: object = None  # a clip's run: its ClipUpload, VideoSettings and frame count
     video: object = None
     frames: int = 0
+    prepared: object = None  # a photo's run: the request as checked and planned, run as it is
 
 
 def tiles_of(config: TransferConfig, size) -> list:
@@ -611,7 +613,8 @@ class Handler(BaseHTTPRequestHandler):
             files.append((MASK_NAME, "mask"))
         elif len(textures) > 1:
             raise NSTError("several textures need a painted mask: paint where each one goes")
-        size, steps = server.queue.check(config, content, textures, mask)
+        prepared = server.queue.check(config, content, textures, mask)
+        size, steps = prepared.plan.output, list(prepared.plan.reported)
         if size[0] * size[1] > server.max_megapixels * 1e6:
             raise NSTError(f"max_dim {config.max_dim} makes the result {size[0]}x{size[1]} px "
                            f"({size[0] * size[1] / 1e6:.1f} MP), more than the "
@@ -625,7 +628,8 @@ class Handler(BaseHTTPRequestHandler):
         command = where_to_run(files) + "\n" + command
         echo = {key: body.get(key) for key in ("content", "texture", "mask", "settings", "video")}
         return Asked(config, content, textures, mask, names, command, size, steps, echo,
-                     tiles_of(config, size), clip, video, frames)
+                     tiles_of(config, size), clip, video, frames,
+                     prepared if clip is None else None)
 
     def _all_steps(self, asked: "Asked") -> list:
         """The steps of the run, level by level; a clip's first frame's, then each later one's."""
@@ -655,7 +659,8 @@ class Handler(BaseHTTPRequestHandler):
                   asked.size, asked.steps, content_mask=asked.mask, asked=asked.echo,
                   tiles=asked.tiles, clip=clip, video=asked.video, frames=asked.frames,
                   folder_for=None if clip is None else clips.run_folder,
-                  release=None if clip is None else lambda: clips.release(clip.id))
+                  release=None if clip is None else lambda: clips.release(clip.id),
+                  prepared=asked.prepared)
         try:
             queue.submit(run)
         except NSTError:
