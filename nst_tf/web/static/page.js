@@ -849,6 +849,7 @@ async function start() {
   const missing = needed();
   if (missing.length) return notStarted("choose " + missing.join(" and ") + " first");
   starting = true;
+  updateStart();
   try {
     const status = await postJSON("/api/runs", request());
     $("start-message").textContent = "";
