@@ -52,6 +52,9 @@ def test_tile_batch_shape_and_stitching():
 
 
 def test_split_leaving_small_tiles_is_refused():
+    with pytest.raises(NSTError, match=r"^the content photo is 1x1 px; it must be at least 32 "
+                                       r"px on each side$"):
+        tile_size((1, 1), (1, 1), 512)
     with pytest.raises(NSTError, match=r"split 4x4 of a 100x100 image leaves tiles of 25x25 px"):
         tile_size((100, 100), (4, 4), 512)
     with pytest.raises(NSTError, match=r"max_dim 40 makes tiles of 40x13 px"):

@@ -48,6 +48,9 @@ def tile_size(image_size: Tuple[int, int], split: Tuple[int, int], max_dim: int)
     height, width = image_size
     columns, rows = split
     nominal_height, nominal_width = height / rows, width / columns
+    if (columns, rows) == (1, 1) and min(height, width) < MIN_TILE_PX:  # no split asked for
+        raise NSTError(f"the content photo is {width}x{height} px; it must be at least "
+                       f"{MIN_TILE_PX} px on each side")
     if min(height // rows, width // columns) < MIN_TILE_PX:
         raise NSTError(f"split {columns}x{rows} of a {width}x{height} image leaves tiles of "
                        f"{width // columns}x{height // rows} px; tiles need at least {MIN_TILE_PX} px a side")
