@@ -138,7 +138,7 @@ def test_a_rolled_picture_has_the_same_loss_when_seamless(random_vgg):
         assert abs(_value_and_gradient(plain, rolled)[0] / plain_value - 1) > 1e-3, shift
     # By any number of pixels at the layers before the first pooling: a 2x2 pooling of a
     # picture rolled by an odd number pairs other pixels, so deeper layers see another
-    # sampling of the same picture (about 1% on the real network: the measurement page).
+    # sampling of the same picture (1-8% on the real network: the measurement page).
     shallow = _synthesis(random_vgg, (True, True), ("block1_conv1", "block1_conv2"))
     shallow_plain = _synthesis(random_vgg, (False, False), ("block1_conv1", "block1_conv2"))
     value, plain_value = _value_and_gradient(shallow, picture)[0], _value_and_gradient(
@@ -152,7 +152,7 @@ def test_a_rolled_picture_has_the_same_loss_when_seamless(random_vgg):
 @needs_shared_weights
 def test_on_the_real_network_any_roll_changes_the_seamless_loss_little(real_vgg):
     # Off the pooling grid the loss is not exact, but far closer than without wrapping
-    # (measured: within 4.6% against 21-58% without, on this picture and texture).
+    # (measured on these rolls: within 5.8% against 21-32% without).
     picture = random_image((64, 96), seed=3)
     texture = random_image((80, 120), seed=2)[:64, :96]
     changes = {}
@@ -163,7 +163,7 @@ def test_on_the_real_network_any_roll_changes_the_seamless_loss_little(real_vgg)
         value = _value_and_gradient(objective, picture)[0]
         changes[wrap] = max(abs(_value_and_gradient(objective, np.roll(
             picture, shift, (0, 1)))[0] / value - 1) for shift in ((1, 0), (0, 3), (5, 11)))
-    assert changes[(True, True)] < 0.05 < 0.15 < changes[(False, False)], changes
+    assert changes[(True, True)] < 0.1 < 0.15 < changes[(False, False)], changes
 
 
 def test_the_seam_measure_improves_in_a_short_synthesis():
@@ -191,19 +191,25 @@ def test_the_seam_measure():
     assert seam_ratio(ramp, "x", block=2) == pytest.approx(7.0)
 
 
-@pytest.mark.parametrize("wrap,content_layers,gram_size", [
-    ((True, True), ("block1_conv1", "block4_conv1"), None),  # a tile longer than the picture
-    ((False, True), ("block1_conv1",), (83, 129))])  # a Gram texture of another size
-def test_tiled_equals_untiled_when_seamless(random_vgg, wrap, content_layers, gram_size):
+@pytest.mark.parametrize("wrap,content_layers,gram_size,texture_loss", [
+    # a tile longer than the picture
+    ((True, True), ("block1_conv1", "block4_conv1"), None, "gram"),
+    # a Gram texture of another size, and the sliced distance
+    ((False, True), ("block1_conv1",), (83, 129), "gram"),
+    ((True, False), ("block1_conv1",), None, "sliced_wasserstein")])
+def test_tiled_equals_untiled_when_seamless(random_vgg, wrap, content_layers, gram_size,
+                                            texture_loss):
     extractor = FeatureExtractor(random_vgg, GRAY_LAYERS, content_layers, wrap=wrap)
     content, texture, start = (random_image((64, 96), seed) for seed in (1, 2, 3))
     gram_texture = texture if gram_size is None else random_image(gram_size, seed=4)
     whole = WholeObjective(extractor, content[None], texture[None], EVERY_PART, compiled=False,
-                           gram_texture_tiles=None if gram_size is None else gram_texture[None])
+                           gram_texture_tiles=None if gram_size is None else gram_texture[None],
+                           texture_loss=texture_loss)
     _, gradient, parts = whole.value_and_gradient(tf.Variable(preprocess(start[None])))
-    tiled = TiledObjective(extractor, content, texture, gram_texture, EVERY_PART, tile_size=64)
-    assert len(tiled.gray_tiles) == 2 and any(bounds[2] < 0 for _, _, bounds in
-                                              tiled.gray_tiles)  # a halo across the edge
+    tiled = TiledObjective(extractor, content, texture, gram_texture, EVERY_PART, tile_size=64,
+                           texture_loss=texture_loss)
+    assert len(tiled.gray_tiles) == 2 and any(min(bounds[0], bounds[2]) < 0 for _, _, bounds
+                                              in tiled.gray_tiles)  # a halo across the edge
     total, tiled_gradient, tiled_parts = tiled.value_and_gradient(preprocess(start[None]))
     for name in ("direct", "content", "raw", "texture", "tv", "total"):
         assert tiled_parts[name] == pytest.approx(float(parts[name]), rel=1e-4), name
@@ -229,25 +235,28 @@ def test_tiled_equals_untiled_with_regions_when_seamless(random_vgg):
     assert _relative(tiled_gradient, gradient) <= 1e-4
 
 
-def test_a_texture_wraps_with_the_picture_unless_it_has_another_size(random_vgg):
-    # At the picture's size the texture's statistics are taken as the picture's are, so a
-    # periodic picture can match them; at another size (texture_scale) as the photo is.
-    content, texture = random_image((48, 64), seed=1), random_image((48, 64), seed=2)
-    larger = random_image((80, 100), seed=4)
-    wrapped = FeatureExtractor(random_vgg, GRAY_LAYERS, ("block1_conv1",), wrap=(True, True))
-    plain = FeatureExtractor(random_vgg, GRAY_LAYERS, ("block1_conv1",))
+@pytest.mark.parametrize("wrap", [(True, True), (False, True)])
+def test_a_textures_statistics_see_its_mirror_images_across_the_wrapped_edges(random_vgg,
+                                                                              wrap):
+    # Neither the zero padding a picture without edges never has, nor the seam of the
+    # texture's own edges: the texture mirror-extended by the branch's halo (12 px to
+    # block3_conv1), its own positions' Gram matrices.
+    content, texture = random_image((48, 64), seed=1), random_image((45, 70), seed=2)
+    wrapped = FeatureExtractor(random_vgg, GRAY_LAYERS, ("block1_conv1",), wrap=wrap)
     assert wrapped.unwrapped.wrap == (False, False) and wrapped.unwrapped.model is wrapped.model
-    same_size = WholeObjective(wrapped, content[None], texture[None], SYNTHESIS,
-                               gray_texture=False, compiled=False)
-    own = [f.numpy() for f in wrapped.texture_features(preprocess(texture[None]))]
-    for target, features in zip(same_size.gram_targets, own):
-        flat = features.reshape(-1, features.shape[-1])
-        np.testing.assert_allclose(target[0], flat.T @ flat / len(flat), rtol=1e-4, atol=1e-6)
-    other_size = [WholeObjective(extractor, content[None], texture[None], SYNTHESIS,
-                                 gram_texture_tiles=larger[None], compiled=False).gram_targets
-                  for extractor in (wrapped, plain)]
-    for ours, theirs in zip(*other_size):
-        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    objective = WholeObjective(wrapped, content[None], content[None], SYNTHESIS,
+                               gram_texture_tiles=texture[None], gray_texture=False,
+                               compiled=False)  # (the raw texture: aligned with the picture)
+    rows, columns = (12 if w else 0 for w in wrap)
+    extended = np.pad(texture, ((rows, rows), (columns, columns), (0, 0)), mode="symmetric")
+    plain = FeatureExtractor(random_vgg, GRAY_LAYERS, ("block1_conv1",))
+    for target, features, stride in zip(objective.gram_targets, plain.features(
+            preprocess(extended[None]), GRAY_LAYERS), (1, 2, 4)):
+        own = features.numpy()[0, rows // stride:features.shape[1] - rows // stride,
+                               columns // stride:features.shape[2] - columns // stride]
+        assert own.shape[:2] == (45 // stride, 70 // stride)
+        flat = own.reshape(-1, own.shape[-1])
+        np.testing.assert_allclose(target[0], flat.T @ flat / len(flat), rtol=1e-4, atol=1e-5)
 
 
 def test_an_odd_wrapped_side_is_refused_at_the_pooling(random_vgg):

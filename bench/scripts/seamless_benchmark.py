@@ -16,12 +16,13 @@ noise a synthesis keeps).
 
 A texture is a path, `skimage:NAME` (a sample image of scikit-image's wheel, unpacked into
 --skimage_dir), `medium:NAME` (the texture half of NAME_in.* in $NST_TF_MEDIUM_EXAMPLES: for
-measuring only, those photos may not be redistributed) or `crop:PATH:LEFT,TOP,WIDTH,HEIGHT` (a
+measuring only, those photos may not be redistributed) or `crop:PATH:WIDTHxHEIGHT+LEFT+TOP` (a
 part of a photo as a texture; named after the photo and the corner). Each is synthesized with
 seamless off and xy from the same noise (seed 0), the synthesis preset's weights and optimiser.
 Prints a Markdown table and writes OUTPUT_DIR/NAME.png (texture | off, repeated 2x2 | xy,
 repeated 2x2) and results.json; with --pictures, the sheets of the textures named in --shipped
-(redistributable ones) as small JPEGs there.
+(redistributable ones) as small JPEGs there. With --cost N, only the seconds of one evaluation
+of the synthesis objective at --size, off against xy (step_cost).
 """
 import argparse
 import json
@@ -73,10 +74,44 @@ def texture_of(spec: str, skimage_dir: Path) -> tuple:
         return name, pair[:, pair.shape[1] // 2:]
     if spec.startswith("crop:"):
         _, path, box = spec.split(":")
-        left, top, width, height = (int(v) for v in box.split(","))
+        size, left, top = box.split("+")
+        width, height = (int(v) for v in size.split("x"))
+        left, top = int(left), int(top)
         return (f"{Path(path).stem}_{left}_{top}",
                 read_image(path)[top:top + height, left:left + width])
     return Path(spec).stem, read_image(spec)
+
+
+def step_cost(weights: str, size: int, repeats: int) -> dict:
+    """Median seconds of one compiled value-and-gradient of the synthesis objective at size x
+    size, with seamless off and xy, alternated in one process (the network and the texture
+    alike; the first call of each, which traces the graph, left out)."""
+    import time
+    from nst_tf import TransferConfig
+    from nst_tf.network.vgg import FeatureExtractor, preprocess, vgg19
+    from nst_tf.objective.whole import WholeObjective
+    from nst_tf.run.regimes import seamless_wrap
+    from nst_tf.tensorflow_quietly import tf
+    config = TransferConfig(mode="synthesize", weights=weights)
+    network = vgg19(weights)
+    rng = np.random.default_rng(0)
+    texture = rng.uniform(0, 255, (1, size, size, 3)).astype(np.float32)
+    image = tf.Variable(preprocess(rng.uniform(0, 255, (1, size, size, 3)).astype(np.float32)))
+    objectives = {}
+    for seamless in SETTINGS:
+        extractor = FeatureExtractor(network, config.texture_layers, config.content_layers,
+                                     wrap=seamless_wrap(seamless))
+        objectives[seamless] = WholeObjective(extractor, texture, texture, config.loss_weights,
+                                              config.texture_layer_weights,
+                                              gray_texture=False)
+        objectives[seamless].value_and_gradient(image)  # traced
+    times = {seamless: [] for seamless in SETTINGS}
+    for _ in range(repeats):
+        for seamless, objective in objectives.items():
+            began = time.perf_counter()
+            objective.value_and_gradient(image)[1].numpy()
+            times[seamless].append(time.perf_counter() - began)
+    return {seamless: float(np.median(found)) for seamless, found in times.items()}
 
 
 def main() -> None:
@@ -92,9 +127,17 @@ def main() -> None:
     parser.add_argument("--shipped", default="",
                         help="comma-separated names of redistributable textures")
     parser.add_argument("--picture_height", type=int, default=160)
+    parser.add_argument("--cost", type=int, default=0,
+                        help="only time this many evaluations at --size, off and xy alternated")
     args = parser.parse_args()
     from nst_tf.tensorflow_quietly import import_tensorflow_quietly
     import_tensorflow_quietly()
+    if args.cost:
+        cost = step_cost(args.weights, args.size, args.cost)
+        print(f"{args.size}x{args.size}: seconds an evaluation (median of {args.cost}): "
+              + ", ".join(f"{k} {v:.3f}" for k, v in cost.items())
+              + f"; xy / off {cost['xy'] / cost['off']:.3f}")
+        return
     from bench.texture_distances import TextureDistances
     from nst_tf import TransferConfig
     from nst_tf.io.images import write_image

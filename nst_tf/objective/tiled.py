@@ -21,9 +21,9 @@ direct parts averaged over all of them. Evaluating it tile by tile changes nothi
 Seamless (extractor.wrap): the picture is one period of a picture repeated without end. Its
 tiles' halos are cut from that repetition (grid.tiling), across the picture's edges, and run
 through the network without wrapping: a core's features are then the wrapped picture's, and a
-halo's gradient lands on the pixels it was cut from, on the other side. A texture of the
-picture's size wraps alike; one of another size (texture_scale) is taken as it is, as the whole
-evaluation takes them.
+halo's gradient lands on the pixels it was cut from, on the other side. A texture's statistics
+are taken, as the whole evaluation takes them, with the texture mirror-extended across its edges
+on the wrapped axes: its tiles' halos are cut from its mirror images.
 
 Memory: the image-sized arrays (image, content, gray texture, gradient, optimiser moments) plus
 one tile's activations. Targets are stored only where they are small next to the image (deep
@@ -61,15 +61,26 @@ def _squared_sum(found, assigned) -> float:
     return float(np.sum(np.square(found - assigned), dtype=np.float64))
 
 
-def _window(array, rows, columns):
-    """array[:, rows[0]:rows[1], columns[0]:columns[1]] of a batch (n, H, W, ...) repeated
-    without end along H and W: a slice (no copy) inside the picture, else gathered modulo its
-    size (a seamless tile's halo). A NumPy array, a tensor or a tf.Variable."""
+def _beyond(start: int, stop: int, length: int, mirror: bool) -> np.ndarray:
+    """The indices start..stop-1 of an axis of `length` extended without end: repeated
+    (modulo), or mirrored (symmetric: ... 1 0 | 0 1 ... L-1 | L-1 L-2 ..., as np.pad's)."""
+    index = np.arange(start, stop)
+    if not mirror:
+        return index % length
+    index = index % (2 * length)
+    return np.where(index < length, index, 2 * length - 1 - index)
+
+
+def _window(array, rows, columns, mirror: bool = False):
+    """array[:, rows[0]:rows[1], columns[0]:columns[1]] of a batch (n, H, W, ...) extended
+    without end along H and W: a slice (no copy) inside the picture, else gathered from its
+    repetition (a seamless tile's halo) or with `mirror` from its mirror images (a texture's).
+    A NumPy array, a tensor or a tf.Variable."""
     height, width = array.shape[1], array.shape[2]
     if 0 <= rows[0] and rows[1] <= height and 0 <= columns[0] and columns[1] <= width:
         return array[:, rows[0]:rows[1], columns[0]:columns[1]]
-    row_index = np.arange(rows[0], rows[1]) % height
-    column_index = np.arange(columns[0], columns[1]) % width
+    row_index = _beyond(rows[0], rows[1], height, mirror)
+    column_index = _beyond(columns[0], columns[1], width, mirror)
     if isinstance(array, np.ndarray):
         return array[:, row_index][:, :, column_index]
     return tf.gather(tf.gather(array, row_index, axis=1), column_index, axis=2)
@@ -247,16 +258,18 @@ class TiledObjective:
 
     # --- the tiles -----------------------------------------------------------------------------
     @staticmethod
-    def _cut(array, bounds):
-        """A tile of a picture-sized batch: its bounds may reach past the edges (seamless)."""
-        return _window(array, bounds[:2], bounds[2:])
+    def _cut(array, bounds, mirror: bool = False):
+        """A tile of a picture-sized batch: its bounds may reach past the edges (seamless:
+        the picture repeated, or with `mirror` a texture's mirror images)."""
+        return _window(array, bounds[:2], bounds[2:], mirror)
 
-    def _gray_tiles_over(self, size):
-        """The texture branch's tiles over a picture of `size`: the picture's own (seamless:
-        wrapping), or a texture's of another size (never wrapping)."""
-        if size == self.size:
+    def _gray_tiles_over(self, size, texture: bool = False):
+        """The texture branch's tiles over the picture, or over a texture of `size`
+        (seamless: their halos reach past the texture's edges too, into its mirror images)."""
+        if size == self.size and not (texture and any(self.wrap)):
             return self.gray_tiles
-        return tiling(size, self.gray_tile_size, self.gray_halo, self.gray_grid)
+        return tiling(size, self.gray_tile_size, self.gray_halo, self.gray_grid,
+                      self.wrap if texture else (False, False))
 
     # --- compiled pieces, one trace for every tile shape ----------------------------------------
     def _compile(self):
@@ -330,15 +343,16 @@ class TiledObjective:
         return [self._projected(core_slice(f, origin, core, self.strides[name]), layer)
                 for layer, (name, f) in enumerate(zip(self.texture_layers, features))]
 
-    def _projection_maps(self, picture, projections_of) -> List[np.ndarray]:
+    def _projection_maps(self, picture, projections_of,
+                         texture: bool = False) -> List[np.ndarray]:
         """A preprocessed picture's projections at each texture layer, assembled from the cores
-        of its tiles: [(H/s, W/s, c)]."""
+        of its tiles: [(H/s, W/s, c)]; texture: a texture's (seamless: mirror-extended)."""
         size = tuple(picture.shape[1:3])
-        tiles = self._gray_tiles_over(size)
+        tiles = self._gray_tiles_over(size, texture)
         maps = [np.zeros((size[0] // self.strides[name], size[1] // self.strides[name],
                           self._channels(name)), np.float32) for name in self.texture_layers]
         for core, origin, bounds in tiles:
-            found = projections_of(tf.constant(self._cut(picture, bounds)),
+            found = projections_of(tf.constant(self._cut(picture, bounds, texture)),
                                    tf.constant(origin, tf.int32), tf.constant(core, tf.int32))
             for name, layer_map, values in zip(self.texture_layers, maps, found):
                 stride = self.strides[name]
@@ -356,7 +370,7 @@ class TiledObjective:
         """A texture's sorted projections at each layer (M positions x c directions): over
         every position, or those where its mask (guidance, per layer (1, h, w, 1)) is at least
         one half; in a temporary file when `in_file`."""
-        maps = self._projection_maps(viewed, self._texture_projections)
+        maps = self._projection_maps(viewed, self._texture_projections, texture=True)
         found = []
         while maps:  # a layer at a time, each map given back once its projections are sorted
             layer_map = maps.pop(0)
@@ -533,17 +547,19 @@ class TiledObjective:
                     f, origin, core, stride).numpy()
         return targets
 
-    def _gram_accumulated(self, picture, sums_of=None, guidance=None) -> List[tf.Tensor]:
+    def _gram_accumulated(self, picture, sums_of=None, guidance=None,
+                          texture: bool = True) -> List[tf.Tensor]:
         """The Gram matrices of a preprocessed picture (1, h, w, 3), tile by tile; sums_of: the
         compiled per-tile sums (default: of a picture already in the texture branch's view).
         With guidance (per layer, (regions, h/s, w/s, 1) of this picture), each region's guided
-        Gram matrix: [(regions, c, c)]."""
+        Gram matrix: [(regions, c, c)]. texture: a texture's (seamless: mirror-extended), not
+        the picture's."""
         sums_of = sums_of or self._gram_sums
         size = tuple(picture.shape[1:3])
         totals = None
-        tiles = self._gray_tiles_over(size)
+        tiles = self._gray_tiles_over(size, texture)
         for core, origin, bounds in tiles:
-            arguments = [tf.constant(self._cut(picture, bounds)),
+            arguments = [tf.constant(self._cut(picture, bounds, texture)),
                          tf.constant(origin, tf.int32), tf.constant(core, tf.int32)]
             if guidance is not None:
                 arguments.append(self._guidance_tile(guidance, origin, bounds))
@@ -574,12 +590,12 @@ class TiledObjective:
                            [np.zeros((1, 1, 1), np.float32) for _ in self.texture_layers])
         elif weighting.uses_gram:
             if self.guidance is None:
-                grams = self._gram_accumulated(image, self._image_gram_sums)
+                grams = self._gram_accumulated(image, self._image_gram_sums, texture=False)
                 texture = layer_mean([gram_distance(g, t) for g, t in
                                       zip(grams, self.gram_targets)], weighting.layer_weights)
             else:  # each region's loss, summed; a region no layer position reaches adds 0
                 grams = self._gram_accumulated(image, self._image_guided_gram_sums,
-                                               self.guidance)
+                                               self.guidance, texture=False)
                 texture = tf.reduce_sum(layer_mean([
                     tf.where(w > 0, gram_distance(g, t), 0.0) for g, t, w in
                     zip(grams, self.gram_targets, self.region_weights)],
