@@ -41,7 +41,8 @@ def _report(folder):
 
 @pytest.mark.parametrize("csv_text,message", [
     ("content,texture,colour\nphotos/cat.png,cracks.png,red\n",
-     r"row 1, column 3 'colour': not a job column \(content, texture, output\) nor a transfer flag"),
+     r"row 1, column 3 'colour': not a job column \(content, texture, output\) nor a transfer or "
+     r"video flag"),
     ("content,texture\nphotos/cat.png,cracks.png\nphotos/cow.png,cracks.png\n",
      r"row 3, column content: no such file photos/cow\.png"),
     ("content,texture,iterations\nphotos/cat.png,cracks.png,many\n",

@@ -48,7 +48,7 @@ def test_the_start_line_the_pages_check_and_the_result_agree_on_the_size(tmp_pat
     assert re.search(r" -> 80x48, ", done.stderr.splitlines()[0]), done.stderr
     assert iio.imread(output).shape == (48, 80, 3)
     config = TransferConfig(mode="synthesize", size=(80, 48), weights="random", iterations=1)
-    assert server.queue.check(config, None, [random_image((50, 60), 2)])[0] == (80, 48)
+    assert server.queue.check(config, None, [random_image((50, 60), 2)]).plan.output == (80, 48)
 
 
 def test_a_stop_keeps_the_best_image_and_an_early_stop_keeps_none():
@@ -144,7 +144,8 @@ def test_a_non_finite_loss_ends_the_same_in_every_front_end(tmp_path, server, im
     # The web page: failed, the same message, the image kept.
     from nst_tf.web.runs import Run
     queue = server.queue
-    size, steps = queue.check(config, random_image((72, 96), 1), [random_image((50, 60), 2)])
+    plan = queue.check(config, random_image((72, 96), 1), [random_image((50, 60), 2)]).plan
+    size, steps = plan.output, plan.reported
     run = queue.submit(Run(config, iio.imread(content).astype(np.float32),
                            [iio.imread(texture).astype(np.float32)], {}, "", size, steps))
     with queue.changed:
