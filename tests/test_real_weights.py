@@ -45,6 +45,7 @@ def test_lbfgs_beats_adam_on_the_same_objective_and_budget():
     assert finals["lbfgs"] < 0.7 * finals["adam"]
 
 
+@pytest.mark.slow  # 300 L-BFGS evaluations with the real network: a minute on 2 cores
 @needs_shared_weights
 @pytest.mark.skipif(not (SHARED_EXAMPLES / "peebles_under_water_in.jpg").is_file(),
                     reason="peebles_under_water not in the shared examples")

@@ -132,6 +132,7 @@ def test_one_tile_of_an_example_offline_makes_the_texture_show_with_keras_file(
     assert not (tmp_path / "bad").exists()
 
 
+@pytest.mark.slow  # the one-tile test runs the script in the default run
 @needs_shared_examples
 def test_three_shared_examples_offline_quick(tmp_path):
     out = tmp_path / "results"

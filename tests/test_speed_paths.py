@@ -117,6 +117,7 @@ def test_coarse_to_fine_reports_full_resolution_steps_only():
     assert reports[0].direct > 0
 
 
+@pytest.mark.slow  # every path of the benchmark in a fresh process: a minute on 2 cores
 def test_benchmark_quick_mode_json_has_every_column(tmp_path):
     out = tmp_path / "bench.json"
     done = run_script("bench/scripts/benchmark.py", "--size=48", "--steps=2", "--weights=random",

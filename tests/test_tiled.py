@@ -75,7 +75,8 @@ def _untiled(extractor, content, texture, start):
     (("block1_conv1", "block4_conv1"), (83, 129), (64,)),
     # Large enough that inner tiles carry their full halo on every side (96 px cores: 5x5
     # colour tiles; 64 px, 7x7 of them, took twice as long and tests nothing more).
-    (("block1_conv1", "block2_conv1", "block3_conv1"), (400, 421), (96,)),
+    pytest.param(("block1_conv1", "block2_conv1", "block3_conv1"), (400, 421), (96,),
+                 marks=pytest.mark.slow),  # a minute on 2 cores; the 64 px tiles test the rest
 ])
 def test_tiled_loss_and_gradient_equal_the_untiled_ones(random_vgg, texture_layers, size,
                                                         tile_sizes):

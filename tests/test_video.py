@@ -190,6 +190,7 @@ def test_bad_clips_are_one_line_before_tensorflow(tmp_path, frames_dir):
     assert not (tmp_path / "o.mp4").exists() and not (tmp_path / "o.mp4.frames").exists()
 
 
+@pytest.mark.slow  # a clip at full resolution in tiles: most of a minute on 2 cores
 def test_a_full_resolution_clip_makes_its_later_frames_at_full_size_in_tiles(tmp_path):
     folder = tmp_path / "clip"
     folder.mkdir()
