@@ -286,7 +286,7 @@ def _transfer(*args, timeout=120):
             "    main(['transfer.py', *sys.argv[1:]])\n"
             "    code = 0\n"
             "except SystemExit as stop:\n"
-            "    code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)\n"
+            "    code = stop.code if isinstance(stop.code, int) else int(stop.code is not None)\n"
             "print('EXIT', code, 'TF', 'tensorflow' in sys.modules)\n")
     return subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True,
                           text=True, timeout=timeout, env=dict(os.environ, PYTHONPATH=str(ROOT)))

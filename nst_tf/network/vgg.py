@@ -186,8 +186,8 @@ class FeatureExtractor:
     @property
     def unwrapped(self) -> "FeatureExtractor":
         """This extractor without wrapping: for what is not a tile of the picture (a texture
-        photo's statistics), and for the tiles of a tiled evaluation, whose halos are cut from
-        the repeated picture instead."""
+        photo's statistics, mirror-extended instead), and for the tiles of a tiled evaluation,
+        whose halos are cut from the repeated picture instead."""
         return self.wrapped((False, False))
 
     @property
@@ -232,8 +232,8 @@ class FeatureExtractor:
                 length = x.shape[axis]
                 if self.wrap[axis - 1] and length is not None and length % 2:
                     raise NSTError(f"seamless: {layer.name} pools a wrapped {name} of "
-                                     f"{length}, which is odd; the picture's wrapped sides must "
-                                     "be multiples of 16")
+                                   f"{length}, which is odd; the picture's wrapped sides must "
+                                   "be multiples of 16")
             return tf.nn.max_pool2d(x, layer.pool_size, layer.strides, "VALID")
         return layer(x)
 
