@@ -172,10 +172,10 @@ def test_the_seam_measure_improves_in_a_short_synthesis():
     texture = random_image((64, 64), seed=2)
     ratios = {}
     for seamless in ("off", "xy"):
-        config = nst_tf.TransferConfig(mode="synthesize", size=(48, 48), weights="random",
-                                       iterations=20, seamless=seamless)
+        config = nst_tf.TransferConfig(mode="synthesize", size=(32, 48), weights="random",
+                                       iterations=15, seamless=seamless)
         ratios[seamless] = seam_ratio(nst_tf.transfer(None, texture, config))
-    # Measured 2.31 and 1.04: the wrap's differences are like the neighbours' inside.
+    # Measured 2.26 and 1.00: the wrap's differences are like the neighbours' inside.
     assert ratios["xy"] < 1.25 and ratios["off"] > 1.5 * ratios["xy"], ratios
 
 

@@ -60,6 +60,11 @@ def seam_ratio(image, axes: str = "xy", block: int = 1) -> float:
     return float(np.concatenate(across).mean() / np.concatenate(inside).mean())
 
 
+def _repeated(result: dict) -> str:
+    """The 2x2 repeat's held-out sliced distance for the table ('-' when not measured)."""
+    return "-" if result["repeated"] is None else f"{result['repeated']['sliced']:.3f}"
+
+
 def texture_of(spec: str, skimage_dir: Path) -> tuple:
     """(name, RGB float32) of a --textures entry."""
     from nst_tf.io.images import read_image
@@ -127,6 +132,12 @@ def main() -> None:
     parser.add_argument("--shipped", default="",
                         help="comma-separated names of redistributable textures")
     parser.add_argument("--picture_height", type=int, default=160)
+    parser.add_argument("--corner", type=int, default=0,
+                        help="with --pictures: also NAME_SIZE_corner.jpg, the CORNER px square "
+                             "where four copies meet, off | xy, at the pictures' own scale")
+    parser.add_argument("--repeated_max", type=int, default=256,
+                        help="the 2x2 repeat's distances only up to this --size (a 512 px "
+                             "run's 1024 px repeat took over 20 GB in the held-out measure)")
     parser.add_argument("--cost", type=int, default=0,
                         help="only time this many evaluations at --size, off and xy alternated")
     args = parser.parse_args()
@@ -156,7 +167,7 @@ def main() -> None:
     for spec in args.textures.split(","):
         name, texture = texture_of(spec, args.skimage_dir)
         distances = TextureDistances(measure_network, texture)
-        row, panels = {}, [("texture", texture)]
+        row, panels, corners = {}, [("texture", texture)], []
         for seamless in SETTINGS:
             config = TransferConfig(mode="synthesize", size=(args.size, args.size),
                                     weights=args.weights, iterations=args.steps,
@@ -169,10 +180,14 @@ def main() -> None:
             pace = (reports[-1].seconds - reports[0].seconds) / max(1, len(reports) - 1)
             row[seamless] = {**distances(outcome.image), "seam": seam_ratio(outcome.image),
                              "seam_blocks": seam_ratio(outcome.image, block=BLOCK_PX),
-                             "repeated": distances(repeated(outcome.image)),
+                             "repeated": (distances(repeated(outcome.image))
+                                          if args.size <= args.repeated_max else None),
                              "seconds_per_step": pace, "texture_part": reports[-1].texture,
                              "steps": len(reports)}
             panels.append((f"{seamless}, repeated 2x2", repeated(outcome.image)))
+            middle, half = args.size, args.corner // 2
+            corners.append((f"{seamless}: where four copies meet", repeated(outcome.image)[
+                middle - half:middle + half, middle - half:middle + half]))
             print(name, seamless, row[seamless], flush=True)
         # The texture photo's own wrap, cropped to the picture's size: a photo's seam.
         crop = texture[:args.size, :args.size]
@@ -183,6 +198,9 @@ def main() -> None:
         if args.pictures and name in shipped:
             write_image(args.pictures / f"{name}_{args.size}.jpg",
                         contact_sheet(panels, height=args.picture_height))
+            if args.corner:
+                write_image(args.pictures / f"{name}_{args.size}_corner.jpg",
+                            contact_sheet(corners, height=args.corner))
         results[name] = row
         results_path.write_text(json.dumps(results, indent=1))
     print(f"| texture | the photo's seam ({BLOCK_PX} px blocks) | seam ratio: off / xy | "
@@ -196,7 +214,7 @@ def main() -> None:
               f"{off['seam']:.2f} / {xy['seam']:.2f} | "
               f"{off['seam_blocks']:.2f} / {xy['seam_blocks']:.2f} | "
               f"{off['sliced']:.3f} / {xy['sliced']:.3f} | {off['gram']:.3f} / {xy['gram']:.3f}"
-              f" | {off['repeated']['sliced']:.3f} / {xy['repeated']['sliced']:.3f} | "
+              f" | {_repeated(off)} / {_repeated(xy)} | "
               f"{off['seconds_per_step']:.3f} / {xy['seconds_per_step']:.3f} |")
     means = {setting: {key: float(np.mean([row[setting][key] for row in results.values()]))
                        for key in ("seam", "seam_blocks", "sliced", "gram", "histogram",
