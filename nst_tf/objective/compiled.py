@@ -16,9 +16,9 @@ attributes are that state), and the method traced (`_value_and_gradient(image)`,
 """
 from __future__ import annotations
 
-import collections
 import threading
 
+from nst_tf.kept import Kept
 from nst_tf.tensorflow_quietly import tf  # started without its C++ log lines
 
 # Compiled graphs kept (an evaluation and an update per structure): a server's runs of a few
@@ -31,9 +31,12 @@ class CompiledEvaluations:
 
     def __init__(self, kept: int = COMPILED_KEPT):
         self.kept = kept
-        self._functions: "collections.OrderedDict[tuple, object]" = collections.OrderedDict()
-        self._lock = threading.Lock()
-        self.made = 0  # graphs made so far (a measure: reuse shows as no new ones)
+        self._functions = Kept(kept)
+
+    @property
+    def made(self) -> int:
+        """Graphs made so far (a measure: reuse shows as no new ones)."""
+        return self._functions.made
 
     def evaluation(self, objective, jit_compile: bool = False):
         """value_and_gradient(image) of `objective`: the kept graph of its structure (looked up
@@ -49,13 +52,8 @@ class CompiledEvaluations:
         """The kept tf.function of `owner`'s method `name` for its structure, made on first
         use."""
         key = (type(owner).__name__, name, owner.compiled_key(), bool(jit_compile))
-        with self._lock:
-            function = self._functions.get(key)
-            if function is not None:
-                self._functions.move_to_end(key)
-                return function
-            while len(self._functions) >= self.kept:
-                self._functions.popitem(last=False)
+
+        def make():
             # The first owner of a structure is the template its graph is traced from; during
             # the trace its attributes are the symbolic state.
             template = owner
@@ -65,14 +63,12 @@ class CompiledEvaluations:
                 with template.bound(state):
                     return getattr(template, name)(*inputs)
 
-            function = tf.function(traced, jit_compile=jit_compile, reduce_retracing=False)
-            self._functions[key] = function
-            self.made += 1
-            return function
+            return tf.function(traced, jit_compile=jit_compile, reduce_retracing=False)
+
+        return self._functions.get(key, make)
 
     def clear(self) -> None:
-        with self._lock:
-            self._functions.clear()
+        self._functions.clear()
 
 
 _SHARED = None

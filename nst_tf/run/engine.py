@@ -21,7 +21,6 @@ No TensorFlow is imported until a run starts: prepare() answers in a fraction of
 from __future__ import annotations
 
 import dataclasses
-import threading
 import time
 from typing import Callable, Dict, Optional
 
@@ -29,6 +28,7 @@ import numpy as np
 
 from nst_tf.config import TransferConfig
 from nst_tf.errors import NonFiniteLoss, NSTError
+from nst_tf.kept import once_per_process
 from nst_tf.network.cache import NetworkCache, shared_networks
 from nst_tf.run.levels import RunPlan
 from nst_tf.run.request import Prepared, Request, prepare
@@ -152,14 +152,7 @@ class Engine:
                          + (f": {reason}" if reason else "") + ")", error)
 
 
-_DEFAULT = None
-_DEFAULT_LOCK = threading.Lock()
-
-
+@once_per_process
 def default_engine() -> Engine:
     """This process's engine (its network cache is shared by every front end in it)."""
-    global _DEFAULT
-    with _DEFAULT_LOCK:
-        if _DEFAULT is None:
-            _DEFAULT = Engine()
-        return _DEFAULT
+    return Engine()
