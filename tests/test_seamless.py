@@ -338,9 +338,41 @@ def test_a_seamless_synthesis_on_the_command_line_writes_its_sheet(tmp_path, ima
     output, sheet = tmp_path / "tile.png", tmp_path / "sheet.png"
     done = _transfer(f"--texture={texture}", "--mode=synthesize", "--size=32x48",
                      "--weights=random", "--iterations=2", f"--output={output}",
-                     f"--sheet={sheet}", "--seamless", "--noprogress")
+                     f"--sheet={sheet}", "--seamless", "--log_every=1")
     assert done.stdout.splitlines()[-1] == "EXIT 0 TF True", (done.stdout, done.stderr)
+    # The bare flag is xy, and the start line says so.
+    assert done.stderr.splitlines()[0] == (
+        "transfer: synthesize mode, 32x48 (synthesized) -> 32x48 seamless xy, 2 lbfgs "
+        "evaluations, untrained weights, preset imagenet, float32, on CPU"), done.stderr
     assert iio.imread(output).shape == (48, 32, 3)
     # texture (60x50), result (32x48) and the result repeated 2x2 (64x96), each 320 px high.
     widths = [round(60 * 320 / 50), round(32 * 320 / 48), round(64 * 320 / 96)]
     assert iio.imread(sheet).shape[1] == sum(widths) + 4 * 8
+
+
+@pytest.mark.parametrize("seamless,named", [("off", ""), ("x", " seamless x"),
+                                            ("y", " seamless y")])
+def test_the_start_line_names_the_wrapped_edges(seamless, named):
+    from nst_tf.cli.transfer import start_line
+    from nst_tf.config import TransferConfig
+    from nst_tf.run.request import Request, prepare
+    config = TransferConfig(mode="synthesize", size=(64, 48), seamless=seamless,
+                            weights="random", iterations=3)
+    line = start_line(config, prepare(Request(None, random_image((50, 60), seed=2), config)),
+                      "CPU")
+    assert line == (f"transfer: synthesize mode, 64x48 (synthesized) -> 64x48{named}, 3 lbfgs "
+                    "evaluations, untrained weights, preset imagenet, float32, on CPU")
+
+
+@pytest.mark.parametrize("command", ["transfer", "batch"])
+def test_the_help_says_a_bare_seamless_is_xy(command):
+    done = subprocess.run([sys.executable, "-m", "nst_tf", command, "--help"],
+                          capture_output=True, text=True, timeout=120,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith("  --seamless="))
+    shown = " ".join(" ".join(lines[first:first + 3]).split())
+    assert shown.startswith("--seamless=off|xy|x|y A picture that repeats without a seam: xy, "
+                            "x or y wrap the network's windows around those edges; off: as VGG "
+                            "was trained. A bare --seamless is xy. [off]"), shown

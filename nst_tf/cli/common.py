@@ -252,6 +252,8 @@ OUTPUT_GROUP = ("output files and progress", ("save_every", "metrics", "sheet", 
 # A line of help for the commands' own flags; the settings' are nst_tf.config.SHORT_HELP.
 SHORT_HELP = {
     **SETTINGS_SHORT_HELP,
+    # The command line's own: a bare --seamless (see _rewrite); the page has a checkbox.
+    "seamless": SETTINGS_SHORT_HELP["seamless"] + " A bare --seamless is xy.",
     "content": "The photo whose layout and colours are kept (not for --mode synthesize).",
     "texture": "The texture (or style) photo; several comma-separated are blended.",
     "output": "The result file: png, jpg, bmp, tif or webp.",

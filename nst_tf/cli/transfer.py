@@ -69,14 +69,16 @@ def check_outputs(output, metrics=None, sheet=None, plot=None) -> None:
 def start_line(config, prepared, device: str) -> str:
     """What will run, in one line: mode, picture size in and out (the run's plan), steps and
     optimiser, which loop on which network (config.network_choice), the convolutions'
-    precision, device."""
+    precision, device; with --seamless, which edges wrap."""
     height, width = prepared.inputs.content.shape[:2]
     out_width, out_height = prepared.plan.output
     steps = sum(prepared.plan.steps)
     what = "step" if config.optimizer != "lbfgs" else "evaluation"
     levels = f" over {len(prepared.plan.steps)} levels" if len(prepared.plan.steps) > 1 else ""
     source = "" if config.mode != "synthesize" else " (synthesized)"
-    return (f"transfer: {config.mode} mode, {width}x{height}{source} -> {out_width}x{out_height}, "
+    seamless = "" if config.seamless == "off" else f" seamless {config.seamless}"
+    return (f"transfer: {config.mode} mode, {width}x{height}{source} -> {out_width}x{out_height}"
+            f"{seamless}, "
             f"{steps} {config.optimizer} {what}{'s' if steps != 1 else ''}{levels}, "
             f"{config.network_choice.summary}, {config.compute_precision}, on {device}")
 
