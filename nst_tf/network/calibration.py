@@ -83,7 +83,8 @@ def read_layers(path, network: str = "vgg19") -> Layers:
             handle.visititems(note)
     except NSTError:
         raise
-    except (OSError, ValueError, KeyError) as error:
+    except (OSError, ValueError, KeyError, RuntimeError) as error:  # h5py: RuntimeError
+        # for a damaged file's internals (a bad heap, object header or link)
         raise NSTError(f"{path}: cannot read its kernels ({str(error).splitlines()[0][:100]})"
                        ) from None
     ordered = [found[index] for index in sorted(found)]

@@ -172,7 +172,8 @@ def check_weights_file(path, network: str = "vgg19") -> None:
                     kernels.append(tuple(item.shape))
                     named.setdefault(name.split("/", 1)[0], tuple(item.shape))
             handle.visititems(note)
-    except (OSError, ValueError, KeyError) as error:
+    except (OSError, ValueError, KeyError, RuntimeError) as error:  # h5py: RuntimeError
+        # for a damaged file's internals (a bad heap, object header or link)
         reason = str(error).splitlines()[0][:100] if str(error) else type(error).__name__
         raise NSTError(f"{path}: not a {name} notop weights file (truncated or corrupt: "
                        f"{reason}); {advice}") from None
