@@ -113,7 +113,9 @@ def _checked_pixels(source, name: str, max_megapixels: float = MAX_IMAGE_MEGAPIX
                 f"{name}: its header says {width}x{height} px ({width * height / 1e6:.1f} MP), "
                 f"more than the {max_megapixels:g} MP this server takes; make it smaller first")
         try:
-            pixels = decoded_pixels(opened)
+            with warnings.catch_warnings():  # as in _open_unchecked: the answer is one line
+                warnings.simplefilter("ignore")
+                pixels = decoded_pixels(opened)
         except Exception as error:  # Pillow raises OSError, SyntaxError, ValueError, zlib.error
             reason = str(error).splitlines()[0][:120] if str(error) else type(error).__name__
             raise NSTError(f"{name}: truncated or corrupt {opened.format or 'image'} data "
@@ -125,7 +127,10 @@ def _open_unchecked(source):
     """Pillow's lazy open (header only) of a path or file object, with Pillow's own pixel limit
     off: the callers apply the project's, with a message naming the file and its size."""
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        # Pillow warns of a damaged header (a TIFF tag past the file's end, corrupt EXIF) on
+        # stderr, which would make a refusal more than its one line; the damage is answered
+        # by the checks here.
+        warnings.simplefilter("ignore")
         limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
         try:
             return Image.open(source)
