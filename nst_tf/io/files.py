@@ -1,12 +1,24 @@
-"""Atomic file output: a file appears at its final path complete, or not at all."""
+"""Atomic file output: a file appears at its final path complete, or not at all.
+
+A process killed while writing (kill -9, a power cut) leaves its hidden temporary file behind;
+the temporary's name holds the writer's process id, so the next write beside it removes the
+temporaries of writers no longer running. A write that fails (a full disk) leaves the previous
+file whole and is one line (NSTError).
+"""
 from __future__ import annotations
 
 import contextlib
+import errno
+import glob
 import os
 import tempfile
 from pathlib import Path
 
 from nst_tf.errors import NSTError
+
+TEMPORARY_SUFFIX = ".part"
+# A write's errors that say the disk (or the user's quota, or the file size limit) is full.
+NO_ROOM = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
 def _umask() -> int:
@@ -25,9 +37,11 @@ class PendingFile:
     def __init__(self, dest):
         self.dest = Path(dest)
         folder = self.dest.parent if str(self.dest.parent) else Path(".")
+        prefix = f".{self.dest.name}."
+        remove_stale(folder, prefix, TEMPORARY_SUFFIX)
         try:
-            handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{self.dest.name}.",
-                                                 suffix=".part")
+            handle, temporary = tempfile.mkstemp(dir=folder, prefix=f"{prefix}{os.getpid()}.",
+                                                 suffix=TEMPORARY_SUFFIX)
         except OSError as error:
             raise NSTError(f"{self.dest}: cannot write there ({error.strerror or error})") from None
         os.close(handle)
@@ -43,13 +57,42 @@ class PendingFile:
             self.temporary.unlink()
 
 
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: running
+        return True
+    return True
+
+
+def remove_stale(folder, prefix: str, suffix: str) -> None:
+    """Removes the files PREFIX<pid>.*SUFFIX in `folder` whose writer (that process id) is not
+    running on this machine: what a killed writer left. A name without a process id is kept."""
+    for path in glob.glob(os.path.join(glob.escape(str(folder)), glob.escape(prefix) + "*"
+                                       + glob.escape(suffix))):
+        pid = os.path.basename(path)[len(prefix):].split(".", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _running(int(pid)):
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+
+
 @contextlib.contextmanager
 def atomic_output(dest):
-    """Yields a temporary path to write; it becomes `dest` only if the block finishes."""
+    """Yields a temporary path to write; it becomes `dest` only if the block finishes. A write
+    that fails for want of room (or quota) is NSTError with one line; `dest` is left as it
+    was."""
     pending = PendingFile(dest)
     try:
-        yield pending.temporary
-        pending.commit()
+        try:
+            yield pending.temporary
+            pending.commit()
+        except OSError as error:
+            if error.errno in NO_ROOM:
+                raise NSTError(f"{pending.dest}: could not be written ({error.strerror}); the "
+                               "file there before, if any, is as it was") from None
+            raise
     finally:
         pending.discard()
 

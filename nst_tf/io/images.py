@@ -17,7 +17,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from nst_tf.limits import MAX_IMAGE_MEGAPIXELS, UPSAMPLE_METHOD, UPSAMPLE_ROUNDS
 from nst_tf.errors import NSTError
-from nst_tf.io.files import atomic_output
+from nst_tf.io.files import atomic_output, remove_stale
 
 # ITU-R 601 luma, the weights of tf.image.rgb_to_grayscale.
 LUMA_WEIGHTS = (0.2989, 0.5870, 0.1140)
@@ -204,8 +204,10 @@ def check_writable(path) -> None:
     if path.is_dir():
         raise NSTError(f"{path}: is a directory; give a file name")
     directory = path.parent if str(path.parent) else Path(".")
+    prefix = ".nst_tf-probe-"
+    remove_stale(directory, prefix, "")  # a probe of a process killed while it was there
     try:
-        with tempfile.NamedTemporaryFile(dir=directory, prefix=".nst_tf-probe-"):
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=f"{prefix}{os.getpid()}."):
             pass
     except OSError as error:
         raise NSTError(f"{path}: cannot write there ({error.strerror or error})") from None
