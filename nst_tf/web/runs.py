@@ -398,12 +398,24 @@ class RunQueue:
                 with self.changed:
                     self.warm = True
                 self._execute(run)
+            except Exception as error:  # past the engine's care: this run fails, the line goes on
+                self._failed(run, error)
             finally:
                 with self.changed:
                     self.current = None
                     run.let_go()  # the photos are in the sheet's panels
                     self._measure_pace(run)
                     self._bump(run, *self.waiting)
+
+    def _failed(self, run: Run, error: Exception) -> None:
+        """A run that raised `error` around the engine (its pictures, its clip): the log gets
+        the traceback, the page one line; the worker goes on with the next run."""
+        traceback.print_exception(type(error), error, error.__traceback__)
+        with self.changed:
+            run.state, run.ended = FAILED, time.time()
+            run.message = f"internal error ({type(error).__name__}); see the server's log"
+            self._bump(run)
+        self.log(f"run {run.id}: {FAILED} ({run.message})")
 
     def _execute(self, run: Run) -> None:
         from nst_tf.run.engine import DONE as ENGINE_DONE, STOPPED as ENGINE_STOPPED

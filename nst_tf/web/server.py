@@ -45,9 +45,11 @@ from __future__ import annotations
 import collections
 import dataclasses
 import hmac
+import io
 import ipaddress
 import json
 import secrets
+import select
 import socket
 import threading
 import time
@@ -97,6 +99,24 @@ POST_HEADER = ("X-Requested-With", "nst-tf")
 _TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
           ".css": "text/css; charset=utf-8", ".jpg": "image/jpeg", ".png": "image/png",
           ".mp4": "video/mp4"}
+# Under load (docs/guide/web.md, "Under load"). Connections served at once, a thread each; more
+# wait in the listen queue, which holds as many again (the standard library's holds 5: a crowd
+# of clients met resets and 1 s retries).
+MAX_CONNECTIONS = 200
+LISTEN_QUEUE = 256
+# A request's line and headers must come within HEADER_SECONDS of the connection being taken,
+# so a client that sends half a request (or a byte now and then) frees its thread. A body or an
+# answer may pause at most IDLE_SECONDS and must go at least MIN_BYTES_PER_SECOND on the whole
+# (a 30 MB photo over a slow phone link fits; a trickle does not).
+HEADER_SECONDS = 10.0
+IDLE_SECONDS = 30.0
+MIN_BYTES_PER_SECOND = 16 * 1024
+# Event streams open at once: beyond, the oldest ends (its page's EventSource opens it again), so
+# open pages cannot take every connection. A stream looks every GONE_SECONDS whether its page
+# has gone, and says it is still there every HEARTBEAT_SECONDS when nothing changes.
+MAX_EVENT_STREAMS = 64
+GONE_SECONDS = 1.0
+HEARTBEAT_SECONDS = 15.0
 _CSP = ("default-src 'self'; img-src 'self' blob: data:; style-src 'self'; script-src 'self'; "
         "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
 
@@ -189,21 +209,27 @@ class NstServer(ThreadingHTTPServer):
     """The HTTP server, its run queue and its uploads (make_server builds one)."""
 
     daemon_threads = True  # an open page (its event stream) does not keep the process alive
+    block_on_close = False  # close() does not wait for the connections' threads (daemons)
     allow_reuse_address = True
+    request_queue_size = LISTEN_QUEUE
 
     def __init__(self, address, weights: str, weights_path: Optional[str], preset: Optional[str],
                  token: Optional[str], max_megapixels: float, max_upload_mb: float,
                  network: str = "vgg19", preview_seconds: float = 1.0, max_waiting: int = 20,
-                 log=None, max_clip_mb: float = DEFAULT_MAX_CLIP_MB):
+                 log=None, max_clip_mb: float = DEFAULT_MAX_CLIP_MB, engine=None):
         family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self.address_family = family
+        self.stopping = False
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        self.streams: "collections.OrderedDict[int, threading.Event]" = collections.OrderedDict()
+        self._streams_lock = threading.Lock()
         super().__init__(address, Handler)
         self.weights, self.weights_preset, self.token = weights, preset, token or None
         self.max_megapixels, self.max_upload_mb = float(max_megapixels), float(max_upload_mb)
         self.max_clip_mb = float(max_clip_mb)
         self.clips = ClipStore()
         self.network = network
-        self.queue = RunQueue(weights_path, network, preview_seconds, max_waiting, log)
+        self.queue = RunQueue(weights_path, network, preview_seconds, max_waiting, log, engine)
         self.log = self.queue.log
         self.uploads = collections.OrderedDict()
         self._decoded = collections.OrderedDict()
@@ -262,9 +288,43 @@ class NstServer(ThreadingHTTPServer):
                 self._decoded.popitem(last=False)
         return image
 
+    def process_request(self, request, client_address) -> None:
+        """A thread for the connection once one of MAX_CONNECTIONS is free; until then it waits
+        (and the next ones in the listen queue)."""
+        while not self._slots.acquire(timeout=0.5):
+            if self.stopping:
+                self.shutdown_request(request)
+                return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def open_stream(self) -> threading.Event:
+        """An event stream begins: the Event that tells it to end (set for the oldest one when
+        more than MAX_EVENT_STREAMS are open)."""
+        ended = threading.Event()
+        with self._streams_lock:
+            self.streams[id(ended)] = ended
+            while len(self.streams) > MAX_EVENT_STREAMS:
+                self.streams.popitem(last=False)[1].set()
+        return ended
+
+    def close_stream(self, ended: threading.Event) -> None:
+        with self._streams_lock:
+            self.streams.pop(id(ended), None)
+
     def close(self) -> Optional[Run]:
         """Stops the running run (keeping its best image), ends the worker, closes the socket;
         returns the run it stopped, if any. Call from another thread than serve_forever's."""
+        self.stopping = True
         stopped = self.queue.close()
         self.shutdown()
         self.server_close()
@@ -276,11 +336,12 @@ def make_server(weights: str = "imagenet", host: str = "127.0.0.1", port: int = 
                 token: Optional[str] = None, max_megapixels: float = DEFAULT_MAX_MEGAPIXELS,
                 max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB, preset: Optional[str] = None,
                 network: str = "vgg19", preview_seconds: float = 1.0, max_waiting: int = 20,
-                log=None, max_clip_mb: float = DEFAULT_MAX_CLIP_MB) -> NstServer:
+                log=None, max_clip_mb: float = DEFAULT_MAX_CLIP_MB, engine=None) -> NstServer:
     """A server on host:port (port 0: any free port; server.url says which), not yet serving
     (call serve_forever). weights: 'imagenet' (found, or downloaded once), a notop .h5 file, or
     'random'; preset: the loss weights' preset when the page names none (default: the one the
-    weights call for). NSTError with one line for bad weights or limits."""
+    weights call for); engine: what runs the runs (default: the process's). NSTError with one
+    line for bad weights or limits."""
     from nst_tf.network.choice import choose_network
     from nst_tf.network.weights import resolve_weights
     for name, value in (("max_megapixels", max_megapixels), ("max_upload_mb", max_upload_mb),
@@ -290,7 +351,27 @@ def make_server(weights: str = "imagenet", host: str = "127.0.0.1", port: int = 
     weights_path = resolve_weights(weights, network=network)
     preset = preset or choose_network(weights, network).preset
     return NstServer((host, port), weights, weights_path, preset, token, max_megapixels,
-                     max_upload_mb, network, preview_seconds, max_waiting, log, max_clip_mb)
+                     max_upload_mb, network, preview_seconds, max_waiting, log, max_clip_mb,
+                     engine)
+
+
+class TimedReader(io.RawIOBase):
+    """A connection's reading side with a deadline: each read waits at most IDLE_SECONDS, and
+    none goes past the deadline (socket.timeout then), so a slow client frees its thread."""
+
+    def __init__(self, connection: socket.socket):
+        self.connection = connection
+        self.deadline = float("inf")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise socket.timeout("the request took too long")
+        self.connection.settimeout(min(IDLE_SECONDS, left))
+        return self.connection.recv_into(buffer)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -303,6 +384,22 @@ class Handler(BaseHTTPRequestHandler):
 
     # -- plumbing ------------------------------------------------------------------------------
 
+    def setup(self) -> None:
+        super().setup()
+        self.rfile.close()  # the socket's own file, replaced by one with deadlines
+        self.reader = TimedReader(self.connection)
+        self.rfile = io.BufferedReader(self.reader)
+
+    def handle_one_request(self) -> None:
+        self.reader.deadline = time.monotonic() + HEADER_SECONDS
+        super().handle_one_request()
+
+    def _may_take(self, size: int) -> None:
+        """The next `size` bytes, in or out, may take IDLE_SECONDS and MIN_BYTES_PER_SECOND."""
+        seconds = IDLE_SECONDS + size / MIN_BYTES_PER_SECOND
+        self.reader.deadline = time.monotonic() + seconds
+        self.connection.settimeout(seconds)  # a send's timeout is for the whole send
+
     def _send(self, status: int, body: bytes, content_type: str, headers=None) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
@@ -313,6 +410,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Security-Policy", _CSP)
         for name, value in (headers or {}).items():
             self.send_header(name, value)
+        self._may_take(len(body))
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
@@ -345,6 +443,11 @@ class Handler(BaseHTTPRequestHandler):
             self._error(error.status, str(error))
         except NSTError as error:
             self._error(400, str(error))
+        except socket.timeout:  # too slow: the connection goes, with a line if it can
+            try:
+                self._error(408, "the request took too long")
+            except OSError:
+                self.close_connection = True
         except (BrokenPipeError, ConnectionResetError):
             pass
         except Exception as error:  # a bug: the log gets the traceback, the page one line
@@ -440,6 +543,7 @@ class Handler(BaseHTTPRequestHandler):
         if length > limit_mb * MB:
             raise HttpError(413, f"{what} is {length / MB:.1f} MB, more than the "
                                  f"{limit_mb:g} MB this server takes")
+        self._may_take(length)
         data = self.rfile.read(length)
         if len(data) != length:
             raise HttpError(400, "the request ended early")
@@ -688,34 +792,60 @@ class Handler(BaseHTTPRequestHandler):
 
     def _events(self, run_id: str) -> None:
         """Server-sent events: the status (with the reports not sent yet) whenever the run
-        changes, a comment every 15 s otherwise; ends when the run has finished or the page
-        has gone (a closed tab leaves the run as it is)."""
+        changes, a comment every HEARTBEAT_SECONDS otherwise; ends when the run has finished,
+        the page has gone (a closed tab leaves the run as it is), or newer streams push it out
+        (MAX_EVENT_STREAMS)."""
         run = self._run(run_id)
-        queue = self.server.queue
         self.close_connection = True
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-store")
         self.send_header("X-Accel-Buffering", "no")
         self.end_headers()
-        sent, seen = 0, -1
-        while True:
+        ended = self.server.open_stream()
+        try:
+            self._stream(run, ended)
+        finally:
+            self.server.close_stream(ended)
+
+    def _stream(self, run: Run, ended: threading.Event) -> None:
+        queue = self.server.queue
+        sent, seen, spoke = 0, -1, time.monotonic()
+        while not ended.is_set():
             with queue.changed:
                 if run.version == seen and not queue.closing:
-                    queue.changed.wait(15.0)
-                if run.version == seen and not queue.closing:
-                    message = b": still here\n\n"
-                else:
+                    queue.changed.wait(GONE_SECONDS)
+                news = run.version != seen or queue.closing
+                if news:
                     seen = run.version
                     status = queue.status(run, since=sent)
                     sent = status["count"]
-                    message = b"data: " + json.dumps(status).encode() + b"\n\n"
-                finished = run.state in FINISHED or queue.closing
-            self.wfile.write(message)
-            self.wfile.flush()
-            if finished and seen == run.version:
+                    finished = run.state in FINISHED or queue.closing
+            if news:
+                self._write_event(b"data: " + json.dumps(status).encode() + b"\n\n")
+                spoke = time.monotonic()
+                with queue.changed:
+                    if finished and seen == run.version:
+                        return
+                time.sleep(0.05)  # at most 20 messages a second; the reports between are batched
+            elif self._page_gone():
                 return
-            time.sleep(0.05)  # at most 20 messages a second; the reports between are batched
+            elif time.monotonic() - spoke >= HEARTBEAT_SECONDS:
+                self._write_event(b": still here\n\n")
+                spoke = time.monotonic()
+
+    def _write_event(self, message: bytes) -> None:
+        self.connection.settimeout(IDLE_SECONDS)  # a page that stops reading is let go
+        self.wfile.write(message)
+        self.wfile.flush()
+
+    def _page_gone(self) -> bool:
+        """Whether the page closed the connection (an event stream's page sends nothing)."""
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b""
+        except (OSError, ValueError):
+            return True
 
     def _preview(self, run_id: str) -> None:
         run = self._run(run_id)
