@@ -7,6 +7,7 @@ rewrites examples/web/page.png and phone.png: the page mid-run on the shipped ph
 examples/cat.jpg, gravel.jpg and brick.jpg, regions painted, at a desktop's width and a phone's
 (with the real weights when NST_TF_REAL_WEIGHTS or the shared folder has them).
 """
+import base64
 import io
 import os
 import re
@@ -528,3 +529,59 @@ def test_screenshot_of_the_page_mid_run_on_the_shipped_photos(browser):
     finally:
         context.close()
         shown.close()
+
+
+def test_the_seamless_checkbox_and_a_seamless_result_repeated_2x2(page):
+    page.click("#texture-examples >> text=gravel.jpg")
+    page.select_option("#setting-mode", "synthesize")
+    box, setting = page.locator("#seamless"), page.locator("#setting-seamless")
+    assert not box.is_checked() and setting.input_value() == "off"
+    page.check("#seamless")  # the checkbox is the setting's xy
+    assert setting.input_value() == "xy"
+    page.click("#more summary")
+    page.fill("#setting-size", "48x32")
+    page.fill("#setting-iterations", "3")
+    sync_api.expect(page.locator("#plan")).to_contain_text("Result: 48×32 px")
+    sync_api.expect(page.locator("#command")).to_contain_text("--seamless=xy")
+    # One direction, in the setting's own box: the checkbox stays on and says which.
+    page.select_option("#setting-seamless", "x")
+    assert box.is_checked()
+    sync_api.expect(page.locator("#seamless-note")).to_have_text(
+        "left to right only (more settings)")
+    sync_api.expect(page.locator("#command")).to_contain_text("--seamless=x")
+    page.uncheck("#seamless")
+    assert setting.input_value() == "off"
+    sync_api.expect(page.locator("#command")).not_to_contain_text("--seamless")
+    # Reconstruct remakes the content photo: no checkbox there, and the setting goes off.
+    page.check("#seamless")
+    page.select_option("#setting-mode", "reconstruct")
+    sync_api.expect(box).to_be_disabled()
+    assert not box.is_checked() and setting.input_value() == "off"
+    sync_api.expect(page.locator("#seamless-note")).to_have_text(
+        "not for reconstruct: its edges do not meet")
+    page.select_option("#setting-mode", "synthesize")
+    sync_api.expect(box).to_be_enabled()
+    page.check("#seamless")
+    sync_api.expect(page.locator("#command")).to_contain_text("--seamless=xy")
+    assert page.locator("#repeat-view").is_hidden()
+    page.click("#start")
+    sync_api.expect(page.locator("#run-state")).to_have_text("– done", timeout=120_000)
+    sync_api.expect(page.locator("#repeat-view")).to_be_visible()
+    sync_api.expect(page.locator("#repeat-caption")).to_have_text(
+        "the result repeated 2×2 (seamless xy)")
+    canvas = page.locator("#repeat")
+    wait_until(lambda: canvas.get_attribute("data-drawn"), what="the 2x2 repeat drawn")
+    drawn = canvas.evaluate("c => c.toDataURL('image/png')")
+    with Image.open(io.BytesIO(base64.b64decode(drawn.split(",", 1)[1]))) as picture:
+        repeated = np.asarray(picture.convert("RGB"))
+    from urllib.parse import urljoin
+    url = urljoin(page.url, page.locator("#download-result").get_attribute("href"))
+    with Image.open(io.BytesIO(page.request.get(url).body())) as picture:
+        result = np.asarray(picture.convert("RGB"))
+    assert result.shape == (32, 48, 3) and repeated.shape == (64, 96, 3)
+    # Each quarter is the result itself, pixel for pixel (an unscaled copy, no smoothing).
+    np.testing.assert_array_equal(repeated, np.tile(result, (2, 2, 1)))
+    # The contact sheet too: the texture (300x300), the result and its 2x2 repeat, at 320 px.
+    url = urljoin(page.url, page.locator("#download-sheet").get_attribute("href"))
+    with Image.open(io.BytesIO(page.request.get(url).body())) as sheet:
+        assert sheet.width == 320 + 480 + 480 + 4 * 8

@@ -186,9 +186,11 @@ class Run:
             if what == "result":
                 self._png[what] = encode_image(self.result, ".png")
             else:
-                from nst_tf.report.sheet import contact_sheet
-                self._png[what] = encode_image(contact_sheet(self.sheet_panels + [
-                    ("result", self.result)]), ".png")
+                from nst_tf.report.sheet import contact_sheet, seamless_panels
+                # Seamless: then the result repeated 2x2, as the command line's --sheet.
+                panels = self.sheet_panels + [("result", self.result)] + seamless_panels(
+                    self.config.seamless, self.result)
+                self._png[what] = encode_image(contact_sheet(panels), ".png")
         return self._png[what]
 
 
@@ -308,6 +310,7 @@ class RunQueue:
             "elapsed": (run.ended or time.time()) - run.started if run.started else None,
             "result": run.result is not None, "command": run.command, "names": run.names,
             "mode": run.config.mode, "optimizer": run.config.optimizer,
+            "seamless": run.config.seamless,
             "version": run.version, "asked": run.asked, "mask": run.mask_png is not None,
             "tiles": run.tiles,
             "clip": None if run.clip is None else {
@@ -491,8 +494,8 @@ class RunQueue:
         from nst_tf.io.images import read_image
         from nst_tf.run.engine import DONE as ENGINE_DONE
         from nst_tf.video.clip import FRAME_NAME, write_video
-        from nst_tf.video.transfer import plan_video, run_video
-        plan = plan_video(run.clip.clip.path, output, run.config, run.video)
+        from nst_tf.video.transfer import plan_clip, run_video
+        plan = plan_clip(run.clip.clip, output, run.config, run.video)
 
         def on_frame(index, count, outcome, seconds) -> None:
             with self.changed:

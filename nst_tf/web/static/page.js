@@ -202,6 +202,7 @@ function refreshDefaults() {
     }
     if (field.slider) syncSlider(field);
   }
+  syncSeamless();
   const mode = currentMode();
   $("content-box").classList.toggle("unused", mode === "synthesize");
   $("texture-box").classList.toggle("unused", mode === "reconstruct");
@@ -209,6 +210,42 @@ function refreshDefaults() {
     ? "Not used by synthesize (only its size, when --size is 0x0)." : "The photo (or a clip) whose layout and colours are kept.";
   $("texture-box").querySelector(".hint").textContent = mode === "reconstruct"
     ? "Not used by reconstruct." : mode === "style" ? "The style photo." : "The photo whose texture is wanted.";
+}
+
+// ---- seamless: a checkbox for --seamless xy --------------------------------------------------
+// The checkbox is the setting's usual value, both directions; the setting's own box under "more
+// settings" keeps x and y. Not for reconstruct (the server refuses it: it remakes the content
+// photo, whose edges do not meet): there the checkbox is off and unavailable.
+
+function seamlessAllowed() { return currentMode() !== "reconstruct"; }
+
+function wireSeamless() {
+  const box = $("seamless"), setting = inputs.seamless;
+  if (!setting) { $("seamless-choice").hidden = true; return; }
+  box.addEventListener("change", () => {
+    setting.value = !box.checked ? "off" : setting.value === "off" ? "xy" : setting.value;
+    syncSeamless();
+    scheduleCheck();
+  });
+  setting.addEventListener("change", syncSeamless);
+  inputs.mode.addEventListener("change", () => {
+    if (!seamlessAllowed()) setting.value = "off";
+    syncSeamless();
+  });
+  syncSeamless();
+}
+
+// The checkbox from the setting and the mode.
+function syncSeamless() {
+  const setting = inputs.seamless;
+  if (!setting) return;
+  const allowed = seamlessAllowed(), value = setting.value;
+  $("seamless").checked = value !== "off";
+  $("seamless").disabled = !allowed;
+  $("seamless-choice").classList.toggle("unused", !allowed);
+  $("seamless-note").textContent = !allowed ? "not for " + currentMode() + ": its edges do not meet"
+    : value === "x" ? "left to right only (more settings)"
+    : value === "y" ? "top to bottom only (more settings)" : "";
 }
 
 function buildForm() {
@@ -1011,6 +1048,7 @@ function show(status) {
     $("live").src = "/api/runs/" + runId + "/preview.jpg?v=" + status.preview;
   }
   drawTiles(status);
+  showRepeated(status);
   $("live-caption").textContent = status.width + "×" + status.height + " px"
     + (status.names.content ? ", " + status.names.content : "") + (status.names.texture ? " + " + status.names.texture : "")
     + ", " + status.mode + " mode";
@@ -1043,6 +1081,36 @@ function compare() {
   const position = Number($("compare-position").value);
   $("before").hidden = position === 0 || !sources.content;
   $("before").style.clipPath = "inset(0 " + (100 - position) + "% 0 0)";
+}
+
+// A seamless run's result repeated 2x2, as the tile is meant to be laid: where the copies meet,
+// its wrapped edges meet (with x or y only, the other edges show their seam). Drawn once a run,
+// at most REPEAT_MAX px a side (a 2048 px tile would make an 8k canvas), each copy alike.
+const REPEAT_MAX = 2048;
+
+function showRepeated(status) {
+  const canvas = $("repeat");
+  const shown = !!status.result && !!status.seamless && status.seamless !== "off" && !status.clip;
+  $("repeat-view").hidden = !shown;
+  if (!shown || canvas.dataset.run === status.id) return;
+  canvas.dataset.run = status.id;
+  delete canvas.dataset.drawn;
+  $("repeat-caption").textContent = "the result repeated 2×2 (seamless " + status.seamless + ")";
+  const image = new Image();
+  image.onload = () => {
+    if (canvas.dataset.run !== status.id) return;
+    const scale = Math.min(1, REPEAT_MAX / (2 * Math.max(image.naturalWidth, image.naturalHeight)));
+    const width = Math.max(1, Math.round(image.naturalWidth * scale));
+    const height = Math.max(1, Math.round(image.naturalHeight * scale));
+    canvas.width = 2 * width;
+    canvas.height = 2 * height;
+    const context = canvas.getContext("2d");
+    for (const [x, y] of [[0, 0], [width, 0], [0, height], [width, height]]) {
+      context.drawImage(image, x, y, width, height);
+    }
+    canvas.dataset.drawn = status.id;
+  };
+  image.src = "/api/runs/" + encodeURIComponent(status.id) + "/result.png";
 }
 
 // A full-resolution run's tiles, drawn over the live picture (the picture's own pixels).
@@ -1179,6 +1247,7 @@ async function init() {
     + " · photos up to " + info.max_megapixels + " MP and " + info.max_upload_mb + " MB"
     + (info.video ? " · clips up to " + info.max_clip_mb + " MB" : "") + " · one run at a time";
   buildForm();
+  wireSeamless();
   // A photo dropped on its box, or pasted while the box (or something in it) has the focus.
   for (const role of ["content", "texture"]) wirePhoto(role);
   for (const [content, texture] of info.example_pairs) {
