@@ -70,9 +70,18 @@ def read_layers(path, network: str = "vgg19") -> Layers:
                 for name in conv_layers(network):
                     if name not in handle:
                         raise NSTError(f"{path}: no {name} in it")
-                    group = handle[name]
-                    kernel, bias = (group[weight][()] for weight in group.attrs["weight_names"])
-                    layers.append((name, kernel, bias))
+                    # The kernel is the layer's 4-D dataset, the bias its 1-D one: found by
+                    # their shapes, not by the weight_names attribute, whose strings sit in the
+                    # file's global heap (a damaged heap made reading them hang, not fail).
+                    weights = {}
+
+                    def note_weight(_, item):  # returns None: h5py stops at any other value
+                        if isinstance(item, h5py.Dataset):
+                            weights.setdefault(len(item.shape), item)
+                    handle[name].visititems(note_weight)
+                    if 4 not in weights or 1 not in weights:
+                        raise NSTError(f"{path}: {name} has no kernel and bias")
+                    layers.append((name, weights[4][()], weights[1][()]))
                 return layers
             found = {}
 
