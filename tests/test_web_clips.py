@@ -166,3 +166,24 @@ def test_the_server_takes_clips_up_to_its_limit_and_removes_them_when_it_stops(c
     finally:
         server.close()
     assert not folder.exists()
+
+
+def test_a_clip_run_is_checked_by_the_video_plan_in_the_pages_words(client, clip_bytes,
+                                                                    monkeypatch):
+    import dataclasses
+
+    import nst_tf.web.server as web_server
+    clip = upload_clip(client, clip_bytes, "walk.mp4")[1]
+    asked = {"content": {"clip": clip["id"]}, "texture": GRAVEL, "settings": SETTINGS}
+    # The limit is the server's: a page asking for a lower (or higher) one is not heard.
+    status, plan = client.post("/api/check", {**asked, "video": {"max_frames": "1"}})
+    assert status == 200 and plan["frames"] == 6, plan
+    own = web_server.video_settings_of
+    monkeypatch.setattr(web_server, "video_settings_of",
+                        lambda spec: dataclasses.replace(own(spec), max_frames=2))
+    status, answer = client.post("/api/check", asked)
+    assert status == 400 and answer["error"] == (
+        "frames: 6 frames to make, more than the 2 this server makes; take a part (A:B) or "
+        "every N-th")
+    status, plan = client.post("/api/check", {**asked, "video": {"frames": "1:3"}})
+    assert status == 200 and plan["frames"] == 2, plan

@@ -58,15 +58,27 @@ def finished_frames(folder: Path) -> int:
     return count
 
 
+class TooManyFrames(NSTError):
+    """A video run of more frames than its max_frames; count and limit for a front end's words."""
+
+    def __init__(self, message: str, count: int, limit: int):
+        super().__init__(message)
+        self.count, self.limit = count, limit
+
+
 def plan_video(content, output, config: TransferConfig, video: VideoSettings) -> VideoPlan:
     """Every check of a video run before TensorFlow starts: the clip, its part, the frame size
     out (the plan of one frame), the output; NSTError with one line."""
-    clip = open_clip(content, video.fps)
+    return plan_clip(open_clip(content, video.fps), output, config, video)
+
+
+def plan_clip(clip: Clip, output, config: TransferConfig, video: VideoSettings) -> VideoPlan:
+    """plan_video's checks of a clip opened already (the web page opens one when it is sent)."""
     numbers = frame_numbers(clip, video.frames, video.every)
     if len(numbers) > video.max_frames:
-        raise NSTError(f"{clip.path}: {len(numbers)} frames to make, more than --max_frames "
-                       f"{video.max_frames}; take a part (--frames A:B, --every N) or raise "
-                       "--max_frames")
+        raise TooManyFrames(f"{clip.path}: {len(numbers)} frames to make, more than --max_frames "
+                            f"{video.max_frames}; take a part (--frames A:B, --every N) or raise "
+                            "--max_frames", len(numbers), video.max_frames)
     width, height = clip.size
     size = plan_for((height, width), config).output
     check_output(output, size)

@@ -167,11 +167,11 @@ def video_available() -> bool:
 
 def video_settings_of(spec) -> "VideoSettings":
     """The VideoSettings a clip's run asks for: the page's video fields ({frames: 'A:B',
-    every: N}, any of the table's, as text), empty ones at their defaults (the temporal weight
-    is a transfer setting, in the settings form)."""
+    every: N}, any of the table's but max_frames, the server's limit, as text), empty ones at
+    their defaults (the temporal weight is a transfer setting, in the settings form)."""
     from nst_tf.video.settings import VideoSettings
     spec = spec if isinstance(spec, dict) else {}
-    names = {field.name for field in dataclasses.fields(VideoSettings)}
+    names = {field.name for field in dataclasses.fields(VideoSettings)} - {"max_frames"}
     return VideoSettings(**{name: str(value).strip() for name, value in spec.items()
                             if name in names and value is not None and str(value).strip()})
 
@@ -664,7 +664,6 @@ class Handler(BaseHTTPRequestHandler):
         files, names = [], {"content": None, "texture": None}
         frames = 0
         if isinstance(body.get("content"), dict) and "clip" in body["content"]:
-            from nst_tf.video.clip import frame_numbers
             if config.mode == "synthesize":
                 raise NSTError("mode: synthesize makes a picture from the texture alone; a "
                                "clip needs texture, style or reconstruct")
@@ -672,11 +671,6 @@ class Handler(BaseHTTPRequestHandler):
             if clip is None:
                 raise NSTError("the clip is no longer on the server; choose it again")
             video = video_settings_of(body.get("video"))
-            frames = len(frame_numbers(clip.clip, video.frames, video.every))
-            if frames > video.max_frames:
-                raise NSTError(f"frames: {frames} frames to make, more than the "
-                               f"{video.max_frames} this server makes; take a part (A:B) or "
-                               "every N-th")
             content, names["content"] = clip.first, clip.name
             files.append((clip.name, "upload"))
         elif config.mode != "synthesize" or (config.size == (0, 0) and body.get("content")):
@@ -724,8 +718,7 @@ class Handler(BaseHTTPRequestHandler):
                            f"({size[0] * size[1] / 1e6:.1f} MP), more than the "
                            f"{server.max_megapixels:g} MP this server makes; lower it")
         if clip is not None:
-            from nst_tf.video.clip import check_output
-            check_output("result.mp4", size)
+            frames = len(self._clip_plan(clip, config, video).numbers)
             command = video_command_line(config, clip.name, texture_names, video)
         else:
             command = command_line(config, names["content"], texture_names)
@@ -734,6 +727,21 @@ class Handler(BaseHTTPRequestHandler):
         return Asked(config, content, textures, mask, names, command, size, steps, echo,
                      tiles_of(config, size), clip, video, frames,
                      prepared if clip is None else None)
+
+    def _clip_plan(self, clip, config: TransferConfig, video) -> "VideoPlan":
+        """A clip run's plan: the video command's checks (nst_tf.video.transfer.plan_clip), in
+        the page's words: the names the user sent, never the server's paths, and the server's
+        limit on frames, which the page cannot raise."""
+        from nst_tf.video.transfer import TooManyFrames, plan_clip
+        output = self.server.clips.folder / "result.mp4"
+        try:
+            return plan_clip(clip.clip, output, config, video)
+        except TooManyFrames as error:
+            raise NSTError(f"frames: {error.count} frames to make, more than the {error.limit} "
+                           "this server makes; take a part (A:B) or every N-th") from None
+        except NSTError as error:
+            raise NSTError(str(error).replace(str(output), output.name).replace(
+                str(clip.clip.path), clip.name)) from None
 
     def _all_steps(self, asked: "Asked") -> list:
         """The steps of the run, level by level; a clip's first frame's, then each later one's."""
