@@ -217,7 +217,7 @@ def check_output_path(flag: str, path) -> None:
     written)."""
     from nst_tf.io.images import check_writable
     path = Path(path)
-    if path.is_dir():
+    if os.path.isdir(path):  # os.path's: False, not OSError, for a name too long
         raise NSTError(f"--{flag} {path} is a folder; give a file name such as "
                        f"{path / _EXAMPLE_NAMES.get(flag, 'result.png')}")
     folder = path.parent
