@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import os
 from pathlib import Path
 from typing import Dict, List, Optional
 
@@ -111,7 +112,7 @@ def _input_path(where: str, column: str, value: str, folder: Path) -> str:
         raise NSTError(f"{where}, column {column}: empty")
     path = Path(value).expanduser()
     path = path if path.is_absolute() else folder / path
-    if not path.is_file():
+    if not os.path.isfile(path):  # False, not OSError, for a name too long
         raise NSTError(f"{where}, column {column}: no such file {value}")
     return str(path)
 
@@ -185,7 +186,7 @@ def _config_files(where: str, config: TransferConfig, cells: Dict[str, str],
 def _setting_path(where: Optional[str], column: str, value: str, folder: Path) -> str:
     path = Path(value).expanduser()
     path = path if path.is_absolute() else folder / path
-    if not path.is_file():
+    if not os.path.isfile(path):  # False, not OSError, for a name too long
         place = f"{where}, column {column}" if where else f"--{column}"
         raise NSTError(f"{place}: no such file {value}")
     return str(path)
@@ -232,9 +233,9 @@ def jobs_from_folder(content_dir, texture: str, output_dir, base: TransferConfig
     """One job per image in content_dir (by file name, sorted), each with `texture`; outputs
     named after the photos (cat.jpg -> cat.png; cat_jpg.png when two photos share a name)."""
     content_dir = Path(content_dir)
-    if not content_dir.is_dir():
+    if not os.path.isdir(content_dir):
         raise NSTError(f"{content_dir}: no such folder")
-    if not Path(texture).is_file():
+    if not os.path.isfile(texture):
         raise NSTError(f"{texture}: no such file (--texture)")
     photos = sorted(p for p in content_dir.iterdir()
                     if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES + CLIP_SUFFIXES)

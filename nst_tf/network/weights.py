@@ -108,7 +108,7 @@ def resolve_weights(spec: Optional[str], weights_dir=None, allow_download: bool 
                            f"(a {network.upper()} notop .h5), or run {download_command(network)} "
                            "where there is internet") from None
     path = Path(spec)
-    if not path.is_file():
+    if not os.path.isfile(path):  # False, not OSError, for a name too long
         raise NSTError(f"{spec}: no such weights file (use 'imagenet', 'random' or a path to a "
                        f"{network.upper()} notop .h5)")
     check_weights_file(path, network)
