@@ -57,6 +57,17 @@ class PendingFile:
             self.temporary.unlink()
 
 
+def name_room(folder) -> int:
+    """The longest file name (bytes) that `folder` takes with PendingFile's temporary beside
+    it: the filesystem's limit less the temporary's additions (a dot, the process id, the
+    random part and the suffix)."""
+    try:
+        limit = os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        limit = 255
+    return limit - len(f"..{2 ** 22}.{'x' * 8}{TEMPORARY_SUFFIX}")
+
+
 def _running(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -106,7 +117,7 @@ def check_apart(outputs: dict, inputs: dict) -> None:
     def same(a: Path, b: Path) -> bool:
         if a.resolve() == b.resolve():
             return True
-        return a.exists() and b.exists() and os.path.samefile(a, b)  # hard links
+        return os.path.exists(a) and os.path.exists(b) and os.path.samefile(a, b)  # hard links
 
     seen = {}
     for out_name, out_path in outputs.items():

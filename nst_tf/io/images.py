@@ -4,9 +4,12 @@ An image here is a float32 array of shape (height, width, 3), RGB, values 0..255
 """
 from __future__ import annotations
 
+import contextlib
 import io
+import logging
 import os
 import tempfile
+import threading
 import warnings
 from pathlib import Path
 from typing import Optional, Tuple
@@ -17,7 +20,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from nst_tf.limits import MAX_IMAGE_MEGAPIXELS, UPSAMPLE_METHOD, UPSAMPLE_ROUNDS
 from nst_tf.errors import NSTError
-from nst_tf.io.files import atomic_output, remove_stale
+from nst_tf.io.files import atomic_output, name_room, remove_stale
 
 # ITU-R 601 luma, the weights of tf.image.rgb_to_grayscale.
 LUMA_WEIGHTS = (0.2989, 0.5870, 0.1140)
@@ -36,9 +39,9 @@ def read_image(path) -> np.ndarray:
     naming the file and the problem; the size is checked before any pixel is decoded.
     """
     path = Path(path)
-    if not path.exists():
+    if not os.path.exists(path):  # os.path's: False, not OSError, for a name too long
         raise NSTError(f"{path}: no such file")
-    if path.is_dir():
+    if os.path.isdir(path):
         raise NSTError(f"{path}: is a directory, not an image")
     try:
         if path.stat().st_size == 0:
@@ -113,8 +116,7 @@ def _checked_pixels(source, name: str, max_megapixels: float = MAX_IMAGE_MEGAPIX
                 f"{name}: its header says {width}x{height} px ({width * height / 1e6:.1f} MP), "
                 f"more than the {max_megapixels:g} MP this server takes; make it smaller first")
         try:
-            with warnings.catch_warnings():  # as in _open_unchecked: the answer is one line
-                warnings.simplefilter("ignore")
+            with pillow_quietly():
                 pixels = decoded_pixels(opened)
         except Exception as error:  # Pillow raises OSError, SyntaxError, ValueError, zlib.error
             reason = str(error).splitlines()[0][:120] if str(error) else type(error).__name__
@@ -123,14 +125,36 @@ def _checked_pixels(source, name: str, max_megapixels: float = MAX_IMAGE_MEGAPIX
     return to_rgb(pixels, name)
 
 
+_PILLOW_LOG = logging.getLogger("PIL")
+_quiet_lock, _quiet_readers = threading.Lock(), [0, logging.NOTSET]
+
+
+@contextlib.contextmanager
+def pillow_quietly():
+    """Pillow's warnings and log records of a damaged file (a TIFF tag past the file's end,
+    corrupt EXIF, samples it cannot decode) kept off stderr while it reads: they would make a
+    refusal more than its one line, and the damage is answered by the checks here. Its logger's
+    level is raised while any thread reads, and put back after the last."""
+    with _quiet_lock:
+        if not _quiet_readers[0]:
+            _quiet_readers[1] = _PILLOW_LOG.level
+            _PILLOW_LOG.setLevel(logging.CRITICAL + 1)
+        _quiet_readers[0] += 1
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        with _quiet_lock:
+            _quiet_readers[0] -= 1
+            if not _quiet_readers[0]:
+                _PILLOW_LOG.setLevel(_quiet_readers[1])
+
+
 def _open_unchecked(source):
     """Pillow's lazy open (header only) of a path or file object, with Pillow's own pixel limit
     off: the callers apply the project's, with a message naming the file and its size."""
-    with warnings.catch_warnings():
-        # Pillow warns of a damaged header (a TIFF tag past the file's end, corrupt EXIF) on
-        # stderr, which would make a refusal more than its one line; the damage is answered
-        # by the checks here.
-        warnings.simplefilter("ignore")
+    with pillow_quietly():
         limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
         try:
             return Image.open(source)
@@ -201,9 +225,14 @@ def check_writable(path) -> None:
     if path.suffix.lower() not in WRITABLE_SUFFIXES:
         raise NSTError(f"{path}: unsupported output format {path.suffix!r}; "
                        f"use one of {', '.join(WRITABLE_SUFFIXES)}")
-    if path.is_dir():
+    if os.path.isdir(path):
         raise NSTError(f"{path}: is a directory; give a file name")
     directory = path.parent if str(path.parent) else Path(".")
+    # The name must leave room for the temporary written beside it (files.PendingFile).
+    room = name_room(directory)
+    if len(os.fsencode(path.name)) > room:
+        raise NSTError(f"{path}: the file name is too long ({len(os.fsencode(path.name))} "
+                       f"bytes; at most {room} here)")
     prefix = ".nst_tf-probe-"
     remove_stale(directory, prefix, "")  # a probe of a process killed while it was there
     try:

@@ -6,6 +6,7 @@ Frames are uint8 RGB (h, w, 3). No TensorFlow here: a clip is checked before it 
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -58,9 +59,9 @@ def open_clip(path, fps: float = 25.0) -> Clip:
     decoded; NSTError with one line when it is not a video, holds no frame, or its frames change
     size. fps: a folder's frame rate (a file says its own)."""
     path = Path(path)
-    if not path.exists():
+    if not os.path.exists(path):  # False, not OSError, for a name too long
         raise NSTError(f"{path}: no such file or folder")
-    if path.is_dir():
+    if os.path.isdir(path):
         files = sorted(p for p in path.iterdir()
                        if p.is_file() and p.suffix.lower() in FRAME_SUFFIXES)
         if not files:
