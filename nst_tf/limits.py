@@ -40,3 +40,9 @@ MIN_TILE_PX = 32
 # photo, and already 3 GB as float32 RGB; a header beyond it is a damaged file or a
 # decompression bomb (a few KB that decode to gigabytes).
 MAX_IMAGE_MEGAPIXELS = 250
+# ... and so are headers claiming more than this many pixels per byte of the file once the
+# claim passes BOMB_FLOOR_MEGAPIXELS: a 1.6 KB JPEG claiming 12000x12000 decoded for 25 s into
+# 4.3 GB of gray. A camera photo holds 3-10 pixels a byte; the flattest honest files (a white
+# 1-bit PNG, deflate's 1032:1 at most) about 8000.
+MAX_PIXELS_PER_BYTE = 10_000
+BOMB_FLOOR_MEGAPIXELS = 4

@@ -18,7 +18,8 @@ import imageio.v3 as iio
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from nst_tf.limits import MAX_IMAGE_MEGAPIXELS, UPSAMPLE_METHOD, UPSAMPLE_ROUNDS
+from nst_tf.limits import (BOMB_FLOOR_MEGAPIXELS, MAX_IMAGE_MEGAPIXELS, MAX_PIXELS_PER_BYTE,
+                           UPSAMPLE_METHOD, UPSAMPLE_ROUNDS)
 from nst_tf.errors import NSTError
 from nst_tf.io.files import atomic_output, name_room, remove_stale
 
@@ -46,7 +47,7 @@ def read_image(path) -> np.ndarray:
     try:
         if path.stat().st_size == 0:
             raise NSTError(f"{path}: empty file (0 bytes), not an image")
-        return _checked_pixels(path, str(path))
+        return _checked_pixels(path, str(path), file_bytes=path.stat().st_size)
     except PermissionError:
         raise NSTError(f"{path}: cannot read it (permission denied)") from None
 
@@ -58,7 +59,7 @@ def read_image_bytes(data: bytes, name: str = "image",
     caller's (a server's), checked from the header before any pixel is decoded."""
     if not data:
         raise NSTError(f"{name}: empty file (0 bytes), not an image")
-    return _checked_pixels(io.BytesIO(data), name, max_megapixels)
+    return _checked_pixels(io.BytesIO(data), name, max_megapixels, len(data))
 
 
 def image_from(source, name: str = "image") -> np.ndarray:
@@ -93,8 +94,8 @@ def image_header(source, name: str = "image") -> Tuple[int, int, str]:
         raise NSTError(f"{name}: not an image, or a format this tool cannot read") from None
 
 
-def _checked_pixels(source, name: str, max_megapixels: float = MAX_IMAGE_MEGAPIXELS
-                    ) -> np.ndarray:
+def _checked_pixels(source, name: str, max_megapixels: float = MAX_IMAGE_MEGAPIXELS,
+                    file_bytes: Optional[int] = None) -> np.ndarray:
     """The pixels of an image file or file object, decoded after the header's size is checked
     against max_megapixels (at most MAX_IMAGE_MEGAPIXELS): float32 RGB; NSTError naming `name`
     and the problem."""
@@ -111,6 +112,12 @@ def _checked_pixels(source, name: str, max_megapixels: float = MAX_IMAGE_MEGAPIX
                 f"{name}: its header says {width}x{height} px ({width * height / 1e6:.0f} MP), "
                 f"more than the {MAX_IMAGE_MEGAPIXELS} MP this tool reads: a damaged file or a "
                 "decompression bomb")
+        if (file_bytes and width * height > BOMB_FLOOR_MEGAPIXELS * 1e6
+                and width * height > MAX_PIXELS_PER_BYTE * file_bytes):
+            raise NSTError(
+                f"{name}: its header says {width}x{height} px ({width * height / 1e6:.0f} MP) in "
+                f"{file_bytes} bytes, more than {MAX_PIXELS_PER_BYTE} pixels a byte: a damaged "
+                "file or a decompression bomb")
         if width * height > max_megapixels * 1e6:
             raise NSTError(
                 f"{name}: its header says {width}x{height} px ({width * height / 1e6:.1f} MP), "
