@@ -42,8 +42,8 @@ TIMEOUT_S = 10
 MAX_RSS_MB = 1500
 # One in this many cases whose photo passes the checks also runs a tiny transfer to a file.
 RUN_EVERY = 20
-TINY = {"weights": "random", "max_dim": 32, "iterations": 1}
-TINY_FLAGS = ["--weights=random", "--max_dim=32", "--iterations=1", "--noprogress"]
+TINY = {"weights": "random", "max_dim": 48, "iterations": 1}  # 48x64 photos: 48x36
+TINY_FLAGS = ["--weights=random", "--max_dim=48", "--iterations=1", "--noprogress"]
 
 
 @pytest.fixture(scope="module")
