@@ -171,8 +171,9 @@ def answer_case(seed, valid, driver, web, tmp_path):
         if python["answer"] == "refused":
             assert cli["stderr"] == f"error: {python['message']}\n", (str(fuzz), python, cli)
         jobs = tmp_path / "jobs.csv"
-        jobs.write_text(f"content,texture,{role}\n{photos['content']},{photos['texture']},"
-                        f"{path if role == 'content_mask' else ''}\n")
+        mask = role == "content_mask"
+        jobs.write_text(f"content,texture{',content_mask' if mask else ''}\n"
+                        f"{photos['content']},{photos['texture']}{',' + path if mask else ''}\n")
         answers.forked("batch", driver({"leg": "batch", "jobs": str(jobs),
                                         "output_dir": str(out), "config": TINY}))
         if role == "content":  # a folder of frames with this one among them
