@@ -17,13 +17,17 @@ attributes are that state), and the method traced (`_value_and_gradient(image)`,
 from __future__ import annotations
 
 import threading
+import weakref
 
 from nst_tf.kept import Kept
 from nst_tf.tensorflow_quietly import tf  # started without its C++ log lines
+from tensorflow.python.framework import ops as _ops  # the gradient registry (unregister_gradients)
 
 # Compiled graphs kept (an evaluation and an update per structure): a server's runs of a few
 # sizes, a video's first and later frames.
 COMPILED_KEPT = 16
+# tf.custom_gradient's names for the gradients it registers in graph mode (custom_gradient.py).
+CUSTOM_GRADIENT_PREFIX = "CustomGradient-"
 
 
 class CompiledEvaluations:
@@ -58,17 +62,64 @@ class CompiledEvaluations:
             # the trace its attributes are the symbolic state.
             template = owner
 
+            registered = []  # the custom gradients' names its traces registered
+
             def traced(*args):
                 *inputs, state = args
                 with template.bound(state):
-                    return getattr(template, name)(*inputs)
+                    outputs = getattr(template, name)(*inputs)
+                registered.extend(custom_gradient_names(tf.compat.v1.get_default_graph()))
+                return outputs
 
-            return tf.function(traced, jit_compile=jit_compile, reduce_retracing=False)
+            function = tf.function(traced, jit_compile=jit_compile, reduce_retracing=False)
+            weakref.finalize(function, unregister_gradients, registered).atexit = False
+            return function
 
         return self._functions.get(key, make)
 
     def clear(self) -> None:
         self._functions.clear()
+
+
+def custom_gradient_names(graph) -> list:
+    """The names under which tf.custom_gradient registered the gradients of `graph`'s calls
+    (and of the function graphs it calls)."""
+    names, graphs, seen = [], [graph], set()
+    while graphs:
+        graph = graphs.pop()
+        if id(graph) in seen:
+            continue
+        seen.add(id(graph))
+        for op in graph.get_operations():
+            if op.type == "IdentityN":
+                try:
+                    name = op.get_attr("_gradient_op_type").decode()
+                except ValueError:  # an IdentityN of no custom gradient
+                    continue
+                if name.startswith(CUSTOM_GRADIENT_PREFIX):
+                    names.append(name)
+        graphs.extend(getattr(f, "graph", None) for f in getattr(graph, "_functions", {}).values()
+                      if getattr(f, "graph", None) is not None)
+    return names
+
+
+def unregister_gradients(names) -> None:
+    """Drops the gradients registered under `names` from TensorFlow's registry (what
+    custom_gradient_names found), once the graphs that use them have gone.
+
+    Why: tf.custom_gradient (the network's conv_relu, the terms' Gram and projection
+    gradients) traced into a graph registers each call's gradient function in TensorFlow's
+    process-wide gradient registry, under a fresh name ("CustomGradient-<uid>"), and nothing
+    ever takes it out. That function holds the call's tensors, and through them the whole
+    graph: a graph dropped from the kept ones stayed alive, with its operations and their
+    C++ side, about 500 operations and 3.4-4.1 MiB a run for runs of ever new shapes
+    (docs/measurements/2026-12-under-load.md). The registry is TensorFlow's own (no public
+    way to remove an entry): without it, nothing is dropped and the graphs stay, as before.
+    """
+    registry = getattr(getattr(_ops, "_gradient_registry", None), "_registry", None)
+    if isinstance(registry, dict):
+        for name in names:
+            registry.pop(name, None)
 
 
 _SHARED = None
