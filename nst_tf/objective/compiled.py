@@ -16,6 +16,7 @@ attributes are that state), and the method traced (`_value_and_gradient(image)`,
 """
 from __future__ import annotations
 
+import functools
 import threading
 import weakref
 
@@ -62,23 +63,34 @@ class CompiledEvaluations:
             # the trace its attributes are the symbolic state.
             template = owner
 
-            registered = []  # the custom gradients' names its traces registered
-
             def traced(*args):
                 *inputs, state = args
                 with template.bound(state):
-                    outputs = getattr(template, name)(*inputs)
-                registered.extend(custom_gradient_names(tf.compat.v1.get_default_graph()))
-                return outputs
+                    return getattr(template, name)(*inputs)
 
-            function = tf.function(traced, jit_compile=jit_compile, reduce_retracing=False)
-            weakref.finalize(function, unregister_gradients, registered).atexit = False
-            return function
+            return releasing_function(traced, jit_compile=jit_compile, reduce_retracing=False)
 
         return self._functions.get(key, make)
 
     def clear(self) -> None:
         self._functions.clear()
+
+
+def releasing_function(python_function, **options):
+    """tf.function(python_function, **options) whose graphs go when it goes: the custom
+    gradients its traces registered leave TensorFlow's registry with it (unregister_gradients),
+    and until then stay, so its graphs can still be differentiated from outside."""
+    registered = []  # names only: the finalizer must not hold the function or its graphs
+
+    @functools.wraps(python_function)
+    def traced(*args, **kwargs):
+        outputs = python_function(*args, **kwargs)
+        registered.extend(custom_gradient_names(tf.compat.v1.get_default_graph()))
+        return outputs
+
+    function = tf.function(traced, **options)
+    weakref.finalize(function, unregister_gradients, registered).atexit = False
+    return function
 
 
 def custom_gradient_names(graph) -> list:
