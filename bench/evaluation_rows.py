@@ -43,11 +43,11 @@ def evaluation_probe(argument: str) -> str:
     argument: JSON {"content", "texture", "config"}; the config's iterations are the steps and
     its start_dim the picture's size, so there is one level: the picture, tiled by tile_size.
     """
-    from nst_tf.run.texture_transfer import TextureTransfer
+    from bench.transfer_parts import built
     task = json.loads(argument)
     config = TransferConfig.from_dict(task["config"])
     seconds = []
-    job = TextureTransfer(task["content"], task["texture"], config)
+    job = built(task["content"], task["texture"], config, download=True)
     job.run(lambda report: seconds.append(report.seconds))
     height, width = job.regime.full
     steps = [b - a for a, b in zip(seconds[:-1], seconds[1:])] or seconds[:1]
@@ -110,18 +110,18 @@ def full_resolution_check(content, texture, original, config: TransferConfig,
     import numpy as np
 
     from bench.look import LookMeasure, mean_laplacian, ssim
-    from nst_tf.run.texture_transfer import TextureTransfer
+    from bench.transfer_parts import built
 
     baseline_config = config.replace(max_dim=max(baseline_size), split=(1, 1), statistics="tile",
                                      iterations=baseline_steps, coarse_levels=0)
     baseline_content = resize(content, baseline_size, antialias=True)
     started = time.perf_counter()
     reports = []
-    TextureTransfer(baseline_content, texture, baseline_config).run(reports.append)
+    built(baseline_content, texture, baseline_config, download=True).run(reports.append)
     baseline_seconds = (time.perf_counter() - started) * baseline_steps / max(1, len(reports))
 
     started = time.perf_counter()
-    job = TextureTransfer(content, texture, config)
+    job = built(content, texture, config, download=True)
     result = job.run(callback)
     seconds = time.perf_counter() - started
 

@@ -10,7 +10,8 @@ from typing import Sequence
 
 import tensorflow as tf
 
-from nst_tf import NSTError, TextureTransfer, TransferConfig
+from bench.transfer_parts import built
+from nst_tf import NSTError, TransferConfig
 from nst_tf.io.images import gray3
 from nst_tf.network.vgg import FeatureExtractor, preprocess
 from nst_tf.objective.terms import Weighting, gram, gray
@@ -54,7 +55,7 @@ def _reference_objective(extractor, content_tiles, texture_tiles, config, gram_t
                               config.texture_layer_weights)
 
 
-def reference_transfer(content, texture, config: TransferConfig, **options) -> TextureTransfer:
+def reference_transfer(content, texture, config: TransferConfig, **options) :
     """A TextureTransfer whose objective is computed the 2018 notebooks' way (the original Adam
     loop of the texture mode, one gray texture, no TV, on tiles): the same numbers, slower."""
     if (config.optimizer != "adam" or config.coarse_levels or config.global_statistics
@@ -63,5 +64,5 @@ def reference_transfer(content, texture, config: TransferConfig, **options) -> T
             or isinstance(texture, (list, tuple)) and len(texture) > 1):
         raise NSTError("the reference path runs the original Adam loop of the texture mode "
                        "(one texture, gray, no TV) on tiles only")
-    return TextureTransfer(content, texture, config, build_objective=_reference_objective,
-                           **options)
+    return built(content, texture, config, build_objective=_reference_objective, download=True,
+                 **options)

@@ -7,7 +7,7 @@ from typing import Callable, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
-from nst_tf import TextureTransfer
+from bench.transfer_parts import built
 from nst_tf.config import TransferConfig
 from bench.look import LookMeasure, layout_correlation, objective, ssim
 from bench.manifest import Example, check_tile, example_config
@@ -119,7 +119,7 @@ def reproduce(example: Example, input_path, original_path,
         config = config_for(weighting)
         if tile is not None:
             config = config.replace(split=(1, 1))
-        job = TextureTransfer(content, texture, config)
+        job = built(content, texture, config, download=True)
         size = job.result().shape[:2]
         reference = resize(content, size, antialias=True)
         look = LookMeasure(job.extractor.model, texture)

@@ -23,7 +23,7 @@ from typing import Dict, List, Optional, Tuple
 import tensorflow as tf
 
 from bench.reference import reference_transfer
-from nst_tf import TextureTransfer
+from bench.transfer_parts import built
 from nst_tf.config import TransferConfig
 from nst_tf.network.layers import VGG19_LAYERS
 from bench.look import LookMeasure, ssim
@@ -162,7 +162,7 @@ def run_path(name: str, content, texture, config: TransferConfig, steps: int,
     reset_peak_memory()
     start = time.perf_counter()
     job = (reference_transfer(content, texture, config) if reference
-           else TextureTransfer(content, texture, config))
+           else built(content, texture, config, download=True))
     # The extractor is the process's (kept across runs): its settings go back after this run.
     restore = {attribute: getattr(job.extractor, attribute)
                for attribute in EXTRACTOR_SETTINGS.get(name, {})}
@@ -213,7 +213,7 @@ def run_path(name: str, content, texture, config: TransferConfig, steps: int,
     return result, reports
 
 
-def _picture_measure(job: TextureTransfer, texture):
+def _picture_measure(job, texture):
     """image -> (look measure, SSIM to the content), both at the result's size."""
     look = LookMeasure(job.extractor.model, texture)
     size = tuple(job.result().shape[:2])
@@ -278,7 +278,7 @@ def memory_probe(argument: str) -> str:
     """
     task = json.loads(argument)
     config = TransferConfig.from_dict(task["config"]).replace(iterations=task["steps"])
-    job = TextureTransfer(task["content"], task["texture"], config)
+    job = built(task["content"], task["texture"], config, download=True)
     job.run()
     height, width = job.tile_size
     tiles = config.split[0] * config.split[1]

@@ -4,15 +4,14 @@
     result = nst_tf.transfer("cat.jpg", "cracks.jpg")
     nst_tf.save("cat_cracked.png", result)
 
-`result` is a uint8 RGB array. TextureTransfer gives step-by-step control (callbacks, the image
-so far after an interrupt); an Engine runs Requests to Outcomes as every front end does.
+`result` is a uint8 RGB array. An Engine runs Requests to Outcomes as every front end does: a
+callback after each step, a stop signal, and how the run ended with its picture (the best so far
+after a stop or Ctrl-C).
 
-Importing the package does not start TensorFlow: the names that need it load on first use, so
-the configuration and the input checks (nst_tf.io.inputs) answer in a fraction of a second.
+Importing the package does not start TensorFlow (a run starts it), so the configuration and the
+input checks (nst_tf.load_inputs) answer in a fraction of a second.
 """
 from __future__ import annotations
-
-import importlib
 
 from nst_tf import tensorflow_quietly  # noqa: F401 (TensorFlow's C++ log lines stay quiet)
 from nst_tf.config import TransferConfig
@@ -24,19 +23,10 @@ from nst_tf.run.engine import Engine, Outcome, default_engine
 from nst_tf.run.request import Request, load_inputs
 from nst_tf.steps import Callback, StepReport
 
-__all__ = ["TransferConfig", "TextureTransfer", "StepReport", "Callback", "NSTError", "NonFiniteLoss",
+__all__ = ["TransferConfig", "StepReport", "Callback", "NSTError", "NonFiniteLoss",
            "transfer", "video", "save", "parse_split", "as_image", "load_inputs", "Engine", "Request",
            "Outcome", "default_engine"]
 
-# name -> the module that defines it, imported (with TensorFlow) when the name is first used.
-_LAZY = {"TextureTransfer": "nst_tf.run.texture_transfer"}
-
-
-def __getattr__(name):
-    if name in _LAZY:
-        tensorflow_quietly.import_tensorflow_quietly()
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'nst_tf' has no attribute {name!r}")
 
 
 def video(content, texture, output, config: TransferConfig = None, callback=None, **settings):

@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bench.transfer_parts import built  # noqa: F401 (the tests' way to the parts of a run)
+
 ROOT = Path(__file__).resolve().parent.parent
 # The suite's runs are float32 whatever the CPU (precision 'auto' would take bfloat16 on one
 # with AMX or AVX512_BF16, and the exactness tests' tolerances are float32's); the tests of

@@ -12,7 +12,7 @@ from nst_tf.errors import NSTError
 from nst_tf.network import calibration
 from nst_tf.network.choice import choose_network
 from nst_tf.network.weights import kernel_shapes
-from conftest import ROOT, SHARED_WEIGHTS, needs_shared_weights, rescaled, run_script
+from conftest import built, ROOT, SHARED_WEIGHTS, needs_shared_weights, rescaled, run_script
 
 
 @pytest.fixture(scope="module")
@@ -188,7 +188,7 @@ def test_a_run_from_the_rescaled_file_makes_the_normalized_files_picture(stand_i
     pictures, textures = [], []
     for weights in (SHARED_WEIGHTS, stand_in):
         config = nst_tf.TransferConfig(weights=str(weights), max_dim=64, iterations=20)
-        job = nst_tf.TextureTransfer(ROOT / "examples" / "cat.jpg",
+        job = built(ROOT / "examples" / "cat.jpg",
                                      ROOT / "examples" / "gravel.jpg", config)
         reports = []
         job.run(reports.append)

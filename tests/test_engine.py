@@ -11,7 +11,8 @@ import pytest
 import nst_tf
 from nst_tf.config import TransferConfig
 from nst_tf.errors import NSTError, NonFiniteLoss
-from nst_tf.run.engine import DONE, FAILED, STOPPED, Engine, Request, prepare
+from nst_tf.run.engine import DONE, FAILED, STOPPED, Engine
+from nst_tf.run.request import Request, prepare
 from conftest import random_image, run_script
 
 TINY = dict(weights="random", max_dim=48, iterations=2)
@@ -153,3 +154,45 @@ def test_a_non_finite_loss_ends_the_same_in_every_front_end(tmp_path, server, im
                                       timeout=240)
     assert (run.state, run.message) == ("failed", outcome.message)
     assert np.array_equal(run.result, outcome.image)
+
+
+def test_a_request_made_where_it_runs_fails_as_bad_input_in_the_engine():
+    """A batch job's files are read on its worker: the engine takes the function that makes its
+    Request, and that function's NSTError is the outcome's, as any bad input."""
+    def load():
+        raise NSTError("content: the job's file is gone")
+
+    outcome = Engine().run(load)
+    assert (outcome.status, outcome.stopped_by, outcome.image) == (FAILED, "input", None)
+    assert outcome.message == "content: the job's file is gone"
+    content, texture = random_image((40, 56), 1), random_image((40, 40), 2)
+    config = TransferConfig(weights="random", max_dim=48, iterations=1)
+    made = Engine().run(lambda: prepare(Request(content, texture, config)))
+    assert made.status == DONE and made.image.shape == (34, 48, 3) and made.plan.output == (48, 34)
+
+
+@pytest.mark.quick
+def test_every_ending_is_mapped_in_one_place():
+    from nst_tf.run.engine import ending, outcome_of
+    assert ending(KeyboardInterrupt()) == (STOPPED, "interrupt",
+                                           "interrupted: the best image so far is kept")
+    assert ending(NSTError("split 9x9 leaves tiles of 7x5 px")) == (
+        FAILED, "input", "split 9x9 leaves tiles of 7x5 px")
+    assert ending(MemoryError("out of memory\nmore")) == (
+        FAILED, "error", "internal error (MemoryError: out of memory)")
+    assert ending(NonFiniteLoss(3, "direct", float("nan"))) == (FAILED, "non-finite", (
+        "the direct loss became nan at step 3; the best image before it is kept (lower the loss "
+        "weights or the learning rate)"))
+    refused = outcome_of(NSTError("clip.mp4: no such file"), 0.5)
+    assert (refused.status, refused.stopped_by, refused.message, refused.seconds) == (
+        FAILED, "input", "clip.mp4: no such file", 0.5)
+
+
+def test_a_clip_that_cannot_be_read_is_an_outcome_not_an_exception(tmp_path):
+    from nst_tf.video.settings import VideoSettings
+    from nst_tf.video.transfer import run_video
+    outcome = run_video(tmp_path / "missing.mp4", random_image((40, 40), 2),
+                        tmp_path / "out.mp4", TransferConfig(weights="random"), VideoSettings())
+    assert (outcome.status, outcome.stopped_by) == (FAILED, "input")
+    assert "missing.mp4" in outcome.message and "\n" not in outcome.message
+    assert not (tmp_path / "out.mp4").exists()

@@ -1,13 +1,13 @@
-"""Full resolution and global statistics through TextureTransfer and the command line."""
+"""Full resolution and global statistics: the plan and objective of a run (the engine's
+transfer), whole runs through nst_tf.transfer and the command line."""
 
 import numpy as np
 import pytest
 
 import nst_tf
-from conftest import SHARED_EXAMPLES, random_image
+from conftest import built, SHARED_EXAMPLES, random_image
 from bench.look import luma, seam_ratio
 from nst_tf.io.images import mirror_fit, read_image, resize, split_pair, upsampled_onto
-from nst_tf.run.texture_transfer import TextureTransfer
 from nst_tf.objective.tiled import TiledObjective
 
 QUICK = dict(weights="random", raw_weight=1e3, texture_weight=1e3)
@@ -18,15 +18,15 @@ def test_max_dim_0_runs_coarse_to_fine_up_to_the_odd_full_size():
     config = nst_tf.TransferConfig(max_dim=0, start_dim=64, iterations=3, refine_iterations=2,
                                    **QUICK)
     assert config.global_statistics
-    job = TextureTransfer(content, texture, config)
-    assert job.plan.sizes == [(34, 64), (68, 128), (75, 141)]
     reports = []
-    result = job.run(reports.append)
+    outcome = nst_tf.Engine().run(nst_tf.Request(content, texture, config), on_step=reports.append)
+    plan, result = outcome.plan, outcome.image
+    assert outcome.status == "done" and plan.sizes == [(34, 64), (68, 128), (75, 141)]
     assert result.shape == (75, 141, 3) and result.dtype == np.uint8
-    assert job.plan.steps == [3] + [2] * (len(job.plan.sizes) - 1)
+    assert plan.steps == [3] + [2] * (len(plan.sizes) - 1)
     assert [r.level for r in reports] == sum(
-        ([level] * steps for level, steps in enumerate(job.plan.steps)), [])
-    assert {r.levels for r in reports} == {len(job.plan.sizes)}
+        ([level] * steps for level, steps in enumerate(plan.steps)), [])
+    assert {r.levels for r in reports} == {len(plan.sizes)}
     assert reports[0].remaining_s is None and reports[-1].remaining_s == pytest.approx(0, abs=1e-6)
     assert all(r.remaining_s >= 0 for r in reports[1:])
 
@@ -35,7 +35,7 @@ def test_first_level_is_start_dim_and_levels_double():
     content, texture = random_image((300, 500), 1), random_image((30, 30), 2)
     config = nst_tf.TransferConfig(max_dim=0, start_dim=100, iterations=1, refine_iterations=1,
                                    **QUICK)
-    job = TextureTransfer(content, texture, config)
+    job = built(content, texture, config)
     assert job.plan.sizes == [(60, 100), (120, 200), (240, 400), (300, 500)]
     assert job.run().shape == (300, 500, 3)
 
@@ -51,7 +51,7 @@ def test_split_with_global_statistics_is_one_picture():
     content, texture = random_image((64, 100), 1), random_image((64, 100), 2)
     config = nst_tf.TransferConfig(split=(2, 1), max_dim=48, statistics="global", iterations=2,
                                    **QUICK)
-    job = TextureTransfer(content, texture, config)
+    job = built(content, texture, config)
     assert tuple(job.image.shape) == (1, 48, 76, 3)  # two 38x48 tiles side by side, one picture
     assert job.run().shape == (48, 76, 3)
 
@@ -59,9 +59,11 @@ def test_split_with_global_statistics_is_one_picture():
 def test_a_large_picture_gets_the_tiled_objective():
     content, texture = random_image((90, 150), 1), random_image((90, 150), 2)
     config = nst_tf.TransferConfig(max_dim=0, tile_size=64, start_dim=150, iterations=1, **QUICK)
-    job = TextureTransfer(content, texture, config)
-    assert isinstance(job.objective, TiledObjective)
+    job = built(content, texture, config)
+    assert isinstance(job.objective, TiledObjective) and job.plan.tiled
     assert len(job.objective.colour_tiles) == 6  # 2 x 3 cores of 64 px
+    # The plan's cores (what the web page draws) are the objective's colour cores.
+    assert list(job.plan.cores) == [tuple(core) for core, _, _ in job.objective.colour_tiles]
     assert len(job.objective.gray_tiles) == 2 * 3  # its tiles are not cut under 8 halos
     assert job.run().shape == (90, 150, 3)
 
@@ -71,25 +73,27 @@ def test_every_level_of_a_run_tiled_at_full_size_is_tiled():
     content, texture = random_image((90, 150), 1), random_image((90, 150), 2)
     config = nst_tf.TransferConfig(max_dim=0, tile_size=96, start_dim=64, iterations=1,
                                    refine_iterations=1, **QUICK)
-    job = TextureTransfer(content, texture, config)
+    job = built(content, texture, config)
     assert job.plan.sizes[0] == (38, 64) and isinstance(job.objective, TiledObjective)
-    small = TextureTransfer(content[:60, :90], texture, config)  # no level over one tile
+    small = built(content[:60, :90], texture, config)  # no level over one tile
     assert isinstance(small.objective, WholeObjective)
+    assert (small.plan.tiled, small.plan.cores) == (False, ())
 
 
 def test_an_interrupt_at_a_coarse_level_leaves_the_full_size_image():
     content, texture = random_image((80, 120), 1), random_image((80, 120), 2)
     config = nst_tf.TransferConfig(max_dim=0, start_dim=60, iterations=5, **QUICK)
-    job = TextureTransfer(content, texture, config)
+    reports = []
 
     def interrupt(report):
+        reports.append(report)
         if report.step == 2:
             raise KeyboardInterrupt
 
-    with pytest.raises(KeyboardInterrupt):
-        job.run(interrupt)
-    image = job.result()
-    assert job.level == 0 and image.shape == (80, 120, 3)
+    outcome = nst_tf.Engine().run(nst_tf.Request(content, texture, config), on_step=interrupt)
+    image = outcome.image
+    assert (outcome.status, outcome.stopped_by) == ("stopped", "interrupt")
+    assert reports[-1].level == 0 and image.shape == (80, 120, 3)
     # The content's own detail comes back at full size: far closer to it than a blur would be.
     assert np.abs(image.astype(float) - content).mean() < 10
 
@@ -99,7 +103,7 @@ def test_going_up_a_level_keeps_the_picture_below():
     where plain upsampling of the change blurs the texture's grain away."""
     from nst_tf.network.vgg import deprocess, preprocess
     content, texture = random_image((96, 160), 1), random_image((96, 160), 2)
-    job = TextureTransfer(content, texture, nst_tf.TransferConfig(max_dim=0, start_dim=80, **QUICK))
+    job = built(content, texture, nst_tf.TransferConfig(max_dim=0, start_dim=80, **QUICK))
     assert job.plan.sizes == [(48, 80), (96, 160)]
     below = deprocess(job.image)[0].numpy()  # the content at 80x48, as the run starts
     job.image.assign(preprocess(np.clip(below + random_image((48, 80), 3) / 4 - 32, 0, 255)[None]))
@@ -146,8 +150,8 @@ def test_upsampling_by_15_8_leaves_no_resampling_grid():
 def test_texture_scale_resizes_the_gram_target_only():
     content, texture = random_image((64, 96), 1), random_image((64, 96), 2)
     base = nst_tf.TransferConfig(max_dim=0, iterations=1, **QUICK)
-    same = TextureTransfer(content, texture, base).objective
-    scaled = TextureTransfer(content, texture, base.replace(texture_scale=2.0)).objective
+    same = built(content, texture, base).objective
+    scaled = built(content, texture, base.replace(texture_scale=2.0)).objective
     assert same.raw_targets[0].shape == scaled.raw_targets[0].shape
     assert not np.allclose(same.gram_targets[0].numpy(), scaled.gram_targets[0].numpy())
 
@@ -175,7 +179,7 @@ def _seam_run(size, tile, steps, seed=0):
     content, texture = random_image(size, 1), random_image(size, 2)
     config = nst_tf.TransferConfig(max_dim=0, start_dim=max(size), tile_size=tile,
                                    iterations=steps, seed=seed, **QUICK)
-    return TextureTransfer(content, texture, config).run().astype(np.float64)
+    return built(content, texture, config).run().astype(np.float64)
 
 
 def test_tiles_leave_no_seams_small():
@@ -215,14 +219,14 @@ def test_adam_sees_the_gradient_of_the_originals_tiles():
     # A global picture is optimised as the sum over the 512 px tiles it covers: at max_dim 0 a
     # 1024x576 level is 4 such tiles, the full 2048x1152 picture 16; on tiles nothing changes.
     content, texture = random_image((1152, 2048), 1), random_image((32, 32), 2)
-    job = TextureTransfer(content, texture, nst_tf.TransferConfig(
+    job = built(content, texture, nst_tf.TransferConfig(
         max_dim=0, start_dim=64, iterations=1, refine_iterations=1, **QUICK))
     assert job.regime.gradient_scale((576, 1024)) == pytest.approx(4.0)
     assert job.regime.gradient_scale((1152, 2048)) == pytest.approx(16.0)
-    tiles = TextureTransfer(content, texture, nst_tf.TransferConfig(
+    tiles = built(content, texture, nst_tf.TransferConfig(
         split=(2, 2), max_dim=64, iterations=1, **QUICK))
     assert tiles.regime.gradient_scale(tiles.plan.sizes[0]) == 1.0
-    global_split = TextureTransfer(content, texture, nst_tf.TransferConfig(
+    global_split = built(content, texture, nst_tf.TransferConfig(
         split=(2, 2), max_dim=64, statistics="global", iterations=1, **QUICK))
     assert global_split.regime.gradient_scale(global_split.plan.sizes[0]) == pytest.approx(4.0)
 

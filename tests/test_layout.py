@@ -63,9 +63,9 @@ def test_settings_reports_and_plans_import_no_tensorflow():
 def test_tensorflows_start_up_lines_stay_hidden_whichever_name_is_used_first():
     """TensorFlow's C++ side writes its start-up lines (oneDNN, CUDA probing, absl) to file
     descriptor 2; every module of the package that needs it starts it quietly (through
-    tensorflow_quietly, as test_every_tensorflow_import_is_quiet checks), and so does the
-    package's lazy name."""
-    first = "import nst_tf; nst_tf.TextureTransfer"
+    tensorflow_quietly, as test_every_tensorflow_import_is_quiet checks), whichever starts it
+    first."""
+    first = "import nst_tf.run.texture_transfer"
     done = subprocess.run([sys.executable, "-c", first], capture_output=True, text=True,
                           cwd=ROOT, timeout=120, env={k: v for k, v in os.environ.items()
                                                      if k != "TF_CPP_MIN_LOG_LEVEL"})
@@ -114,7 +114,7 @@ def test_gradient_scale_counts_the_originals_tiles_in_a_picture():
 
 def test_load_inputs_never_downloads(tmp_path, monkeypatch):
     # Keras' file is missing from an empty weights folder and Keras' cache: load_inputs says how
-    # to get it instead of fetching 80 MB (the command line and TextureTransfer ask for it).
+    # to get it instead of fetching 80 MB (the command line and nst_tf.transfer ask for it).
     from nst_tf import load_inputs
     from nst_tf.io import download
     from conftest import random_image

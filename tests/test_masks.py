@@ -5,9 +5,9 @@ import pytest
 import tensorflow as tf
 
 import nst_tf
-from conftest import (ROOT, SHARED_WEIGHTS, needs_shared_weights, random_image,
+from conftest import (built, ROOT, SHARED_WEIGHTS, needs_shared_weights, random_image,
                       region_texture_distances)
-from nst_tf import NSTError, TextureTransfer, TransferConfig
+from nst_tf import NSTError, TransferConfig
 from nst_tf.io.masks import region_masks, texture_region_masks
 from nst_tf.network.vgg import FeatureExtractor, preprocess
 from nst_tf.objective.terms import gram, guided_gram, pooled
@@ -96,7 +96,7 @@ def test_a_mask_of_0_leaves_the_content_terms_alone():
     config = TransferConfig(weights="random", max_dim=64, iterations=1, texture_weight=1e7)
     black_left = np.ones((32, 48))
     black_left[:, :24] = 0
-    job = TextureTransfer(random_image((64, 96), 1), random_image((60, 70), 2), config,
+    job = built(random_image((64, 96), 1), random_image((60, 70), 2), config,
                           content_mask=black_left)
     reports = []
     job.run(reports.append)
@@ -177,7 +177,7 @@ def test_two_regions_take_their_own_textures(real_vgg, statistics):
     config = TransferConfig(weights=str(SHARED_WEIGHTS), preset="normalized", iterations=40,
                             content_mask="labels.png", region_colors=("#ff0000", "#00ff00"),
                             **settings)
-    job = TextureTransfer(content, [gravel, brick], config, content_mask=labels,
+    job = built(content, [gravel, brick], config, content_mask=labels,
                           network=real_vgg)
     result = job.run().astype(np.float32)
     assert type(job.objective).__name__ == ("WholeObjective" if statistics == "tile"
@@ -238,7 +238,7 @@ def test_a_mask_acts_in_the_other_modes(random_vgg, mode):
     right[:, 32:] = 1.0
 
     def gradient(settings, **masks):
-        job = TextureTransfer(content, random_image(size, 2), settings, network=random_vgg,
+        job = built(content, random_image(size, 2), settings, network=random_vgg,
                               **masks)
         image = tf.Variable(job.image + tf.random.stateless_normal(job.image.shape, (1, 2)) * 20)
         return job.objective.value_and_gradient(image)[1].numpy()[0]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import SHARED_WEIGHTS, needs_shared_weights, random_image, run_script
+from conftest import built, SHARED_WEIGHTS, needs_shared_weights, random_image, run_script
 from nst_tf.config import TransferConfig
 from nst_tf.network.layers import ALL_CONV1
 from nst_tf.presets import MODE_PRESETS, MODES, PRESETS
@@ -16,7 +16,7 @@ from nst_tf.objective.terms import total_variation
 from nst_tf.optimize.schedules import ExponentialDecay
 from nst_tf.steps import StepReport
 from nst_tf.report.progress import StepProgress, format_report
-from nst_tf.run.texture_transfer import TextureTransfer, original_colors
+from nst_tf.run.texture_transfer import original_colors
 from nst_tf.network.vgg import FeatureExtractor, preprocess
 
 TINY = ["--max_dim=48", "--iterations=2", "--weights=random", "--log_every=1"]
@@ -252,7 +252,7 @@ def test_synthesis_keeps_the_textures_own_scale_and_sizes_the_output(random_vgg)
     texture = random_image((30, 40), 4)
     config = TransferConfig(mode="synthesize", weights="random", iterations=1, max_dim=0,
                             size=(100, 50))
-    job = TextureTransfer(None, texture, config, network=random_vgg)
+    job = built(None, texture, config, network=random_vgg)
     assert job.run().shape == (50, 100, 3)
     # The texture is mirror-extended to the output, not stretched: its pixels are kept.
     np.testing.assert_array_equal(job.texture[:30, :40], texture)
@@ -262,18 +262,18 @@ def test_synthesis_keeps_the_textures_own_scale_and_sizes_the_output(random_vgg)
 def test_an_explicit_synthesis_size_is_the_output_size_whatever_max_dim(random_vgg):
     config = TransferConfig(mode="synthesize", weights="random", iterations=1, max_dim=64,
                             size=(80, 48))
-    job = TextureTransfer(None, random_image((30, 40), 4), config, network=random_vgg)
+    job = built(None, random_image((30, 40), 4), config, network=random_vgg)
     assert job.run().shape == (48, 80, 3)
     # Without a size, the texture's size scaled by max_dim: 48x36 -> 64x48.
     unsized = TransferConfig(mode="synthesize", weights="random", iterations=1, max_dim=64)
-    assert TextureTransfer(None, random_image((36, 48), 4), unsized,
+    assert built(None, random_image((36, 48), 4), unsized,
                            network=random_vgg).run().shape == (48, 64, 3)
 
 
 def test_texture_scale_on_tiles_takes_the_gram_of_the_resized_texture(random_vgg):
     content, texture = random_image((48, 64), 1), random_image((48, 64), 2)
     config = TransferConfig(weights="random", iterations=1, max_dim=64, texture_scale=0.5)
-    job = TextureTransfer(content, texture, config, network=random_vgg)
+    job = built(content, texture, config, network=random_vgg)
     half = tf.image.resize(texture[None], (24, 32), antialias=True).numpy()
     direct = WholeObjective(job.extractor, content[None], texture[None], (0, 0, 0, 1, 0),
                                   gram_texture_tiles=half)
@@ -297,7 +297,7 @@ def test_each_modes_normalized_preset_lowers_its_objective(mode, real_vgg):
     content = None if mode == "synthesize" else ROOT / "examples" / "cat.jpg"
     texture = None if mode == "reconstruct" else ROOT / "examples" / "gravel.jpg"
     reports = []
-    TextureTransfer(content, texture, config, network=real_vgg).run(reports.append)
+    built(content, texture, config, network=real_vgg).run(reports.append)
     assert len(reports) == 30
     assert reports[0].total / reports[-1].total >= LOWERS_BY[mode], (
         mode, reports[0].total, reports[-1].total)

@@ -10,7 +10,7 @@ from nst_tf.optimize.adam import Adam
 from nst_tf.optimize.schedules import PlateauSchedule
 from nst_tf.optimize.stopping import PictureSettled, earliest_stop, settled
 from nst_tf.network.vgg import PIXEL_MAX, PIXEL_MIN
-from conftest import random_image
+from conftest import built, random_image
 
 
 def test_adam_matches_keras_adam():
@@ -60,7 +60,7 @@ def test_plateau_schedule_holds_while_the_loss_moves():
 def small_job():
     config = TransferConfig(max_dim=48, iterations=6, weights="random", split=(2, 1),
                             optimizer="adam", texture_weight=1e3)
-    return nst_tf.TextureTransfer(random_image((48, 80), 1), random_image((40, 40), 2), config)
+    return built(random_image((48, 80), 1), random_image((40, 40), 2), config)
 
 
 def test_step_is_traced_once_clips_and_lowers_the_loss(small_job):
@@ -96,7 +96,7 @@ def test_a_later_run_of_the_same_shape_makes_no_new_graph_and_the_same_picture()
     textures = random_image((40, 40), 2)
 
     def run(content_seed, size=40):
-        job = nst_tf.TextureTransfer(random_image((size, size), content_seed), textures,
+        job = built(random_image((size, size), content_seed), textures,
                                      config.replace(max_dim=size))
         reports = []
         job.run(reports.append)
@@ -124,7 +124,7 @@ def test_a_later_run_of_the_same_shape_makes_no_new_graph_and_the_same_picture()
 def test_reported_step_0_is_the_loss_at_the_initial_image():
     config = TransferConfig(max_dim=40, iterations=2, weights="random", texture_weight=1e7,
                             init="noise", seed=3, optimizer="adam")
-    job = nst_tf.TextureTransfer(random_image((40, 40), 4), random_image((40, 40), 5), config)
+    job = built(random_image((40, 40), 4), random_image((40, 40), 5), config)
     before = {k: float(tf.reduce_mean(v)) for k, v in job.objective.loss_parts(job.image).items()}
     reports = []
     job.run(reports.append)
@@ -137,7 +137,7 @@ def test_learning_rate_decay_reaches_the_optimizer():
     # A tolerance no change can beat makes every step after step 2 a plateau.
     config = TransferConfig(max_dim=32, iterations=8, weights="random", optimizer="adam",
                             plateau_after=2, plateau_window=2, plateau_tolerance=1e9, plateau_decay=0.5)
-    job = nst_tf.TextureTransfer(random_image((32, 32), 6), random_image((32, 32), 7), config)
+    job = built(random_image((32, 32), 6), random_image((32, 32), 7), config)
     reports = []
     job.run(reports.append)
     assert [r.lr for r in reports] == [10.0, 10.0, 10.0, 10.0, 5.0, 2.5, 1.25, 0.625]
@@ -148,7 +148,7 @@ def test_stops_when_the_learning_rate_is_spent():
     config = TransferConfig(max_dim=32, iterations=100, weights="random", optimizer="adam",
                             plateau_after=0, plateau_window=2, plateau_tolerance=1e9, plateau_decay=0.1,
                             min_learning_rate=1e-3)
-    job = nst_tf.TextureTransfer(random_image((32, 32), 6), random_image((32, 32), 7), config)
+    job = built(random_image((32, 32), 6), random_image((32, 32), 7), config)
     reports = []
     job.run(reports.append)
     # Decays at steps 1..5 take 10 to 1e-4 < 1e-3: five updates after step 0, then stop.
@@ -190,7 +190,7 @@ def test_stops_once_the_picture_has_settled_and_says_why():
                             plateau_after=0, plateau_window=2, plateau_tolerance=1e9,
                             plateau_decay=0.7, min_learning_rate=1e-9, settle_fraction=0.1,
                             settle_every=4, epsilon=1e-8, beta_1=0.9)
-    job = nst_tf.TextureTransfer(random_image((32, 32), 6), random_image((32, 32), 7), config)
+    job = built(random_image((32, 32), 6), random_image((32, 32), 7), config)
     reports = []
     job.run(reports.append)
     rule = job.optimization.settled
@@ -206,7 +206,7 @@ def test_stops_once_the_picture_has_settled_and_says_why():
 def test_stopping_rule_off_runs_every_step():
     config = TransferConfig(max_dim=32, iterations=7, weights="random", optimizer="adam",
                             settle_fraction=0.0)
-    job = nst_tf.TextureTransfer(random_image((32, 32), 6), random_image((32, 32), 7), config)
+    job = built(random_image((32, 32), 6), random_image((32, 32), 7), config)
     assert job.optimization is None
     job.run()
     assert job.optimization.settled is None and job.optimization.updates == 7
@@ -218,7 +218,7 @@ def test_no_rule_where_it_could_not_stop_the_run():
     # at beta_1 0.99): it keeps no image-sized copy there.
     config = TransferConfig(max_dim=32, iterations=10, weights="random", optimizer="adam",
                             settle_fraction=0.5)
-    job = nst_tf.TextureTransfer(random_image((32, 32), 6), random_image((32, 32), 7), config)
+    job = built(random_image((32, 32), 6), random_image((32, 32), 7), config)
     job.run()
     assert job.optimization.settled is None and job.optimization.updates == 10
 

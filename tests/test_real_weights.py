@@ -5,7 +5,7 @@ import pytest
 import nst_tf
 from nst_tf.io.images import read_image
 from nst_tf.io.tiles import to_tile_batch
-from conftest import ROOT, SHARED_EXAMPLES, SHARED_WEIGHTS, needs_shared_weights
+from conftest import built, ROOT, SHARED_EXAMPLES, SHARED_WEIGHTS, needs_shared_weights
 
 
 @needs_shared_weights
@@ -15,7 +15,7 @@ def test_adam_texture_falls_while_the_result_stays_the_content():
                                    weights=str(SHARED_WEIGHTS), optimizer="adam",
                                    preset="imagenet")
     content_path = ROOT / "examples" / "cat.jpg"
-    job = nst_tf.TextureTransfer(content_path, ROOT / "examples" / "gravel.jpg", config)
+    job = built(content_path, ROOT / "examples" / "gravel.jpg", config)
     reports = []
     result = job.run(reports.append).astype(np.float64)
     assert result.shape == (64, 96, 3)
@@ -38,7 +38,7 @@ def test_lbfgs_beats_adam_on_the_same_objective_and_budget():
     finals = {}
     for optimizer in ("adam", "lbfgs"):
         reports = []
-        nst_tf.TextureTransfer(content, texture, config.replace(optimizer=optimizer)).run(reports.append)
+        built(content, texture, config.replace(optimizer=optimizer)).run(reports.append)
         assert reports[0].total == pytest.approx(2562, rel=0.01)  # same start, same objective
         finals[optimizer] = min(r.total for r in reports)
     # Measured: Adam 1889 after 20 steps, L-BFGS-B 805 after 20 evaluations.
@@ -58,7 +58,7 @@ def test_lbfgs_does_not_stall_on_peebles_under_water():
     lowered = {}
     for first_step in (0.0, config.lbfgs_first_step):
         reports = []
-        nst_tf.TextureTransfer(content, texture, config.replace(lbfgs_first_step=first_step)
+        built(content, texture, config.replace(lbfgs_first_step=first_step)
                                ).run(reports.append)
         lowered[first_step] = reports[0].total / min(r.total for r in reports)
     # Measured: unscaled (SciPy's own first steps) 1.11x lower after 30 evaluations, the stall;

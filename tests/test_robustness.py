@@ -12,9 +12,10 @@ import threading
 import imageio.v3 as iio
 import numpy as np
 import pytest
+
+import nst_tf
 from PIL import Image
 
-from nst_tf import TextureTransfer
 from nst_tf.io import download as fetch
 from nst_tf.config import TransferConfig
 from nst_tf.errors import NSTError
@@ -22,7 +23,7 @@ from nst_tf.io.files import check_apart
 from nst_tf.io.images import read_image, write_image
 from nst_tf.report.steplog import read_metrics
 from nst_tf.network.weights import check_vgg19_file, vgg19_kernel_shapes
-from conftest import ROOT, interruptible, legacy_weights_file, run_script
+from conftest import built, ROOT, interruptible, legacy_weights_file, run_script
 from unusual_inputs import CASES, decompression_bomb_png, phone_portrait_jpeg
 
 QUICK = ["--max_dim=64", "--iterations=2", "--weights=random", "--log_every=0"]
@@ -101,7 +102,7 @@ def test_inputs_are_checked_before_the_network_is_built(tmp_path, image_files, m
              "leaves tiles of")]:
         args = {"content": content, "texture": texture, **bad}
         with pytest.raises(NSTError, match=message):
-            TextureTransfer(**args)
+            nst_tf.transfer(**args)
 
 
 def test_weights_files_truncated_corrupt_or_of_another_network(tmp_path):
@@ -200,8 +201,7 @@ def test_a_loss_that_stops_being_finite_stops_the_run_and_keeps_the_image(
     assert all(np.isfinite(r["total"]) for r in records)
     assert iio.imread(output).shape == (48, 64, 3)
     if step == 1:  # the only finite step was the start: the image written is the start image
-        from nst_tf import TextureTransfer
-        start = TextureTransfer(content, texture, TransferConfig(
+        start = built(content, texture, TransferConfig(
             max_dim=64, iterations=1, weights="random")).result()  # before any step
         np.testing.assert_array_equal(iio.imread(output), start)
 
@@ -237,22 +237,28 @@ def test_signals_keep_the_best_image_and_the_metrics(tmp_path, image_files, sent
 def test_an_interrupt_keeps_the_best_image_not_the_last(image_files):
     content, texture = image_files
     # A heavy pixel loss and a large rate: the steps climb away from the start, the best image.
-    job = TextureTransfer(content, texture, TransferConfig(
+    request = nst_tf.Request(content, texture, TransferConfig(
         max_dim=48, weights="random", iterations=6, learning_rate=50.0, direct_weight=1e3))
-    evaluated, totals = [job.image.numpy().copy()], []
+    jobs, evaluated, totals = [], [], []
+
+    def started(job, prepared):
+        jobs.append(job)
+        evaluated.append(job.image.numpy().copy())
 
     def record(report):
         totals.append(report.total)
-        evaluated.append(job.image.numpy().copy())  # after update k: the image step k+1 scores
+        evaluated.append(jobs[0].image.numpy().copy())  # after update k: what step k+1 scores
         if report.step == 4:
             raise KeyboardInterrupt
-    with pytest.raises(KeyboardInterrupt):
-        job.run(record)
+    outcome = nst_tf.Engine().run(request, on_step=record, on_start=started)
+    assert (outcome.status, outcome.stopped_by, outcome.steps) == ("stopped", "interrupt", 5)
+    assert isinstance(outcome.error, KeyboardInterrupt)
     best = int(np.argmin(totals))
     assert best < len(totals) - 1, totals
-    assert not np.array_equal(job.image.numpy(), evaluated[best])
-    job.keep_best()
-    np.testing.assert_array_equal(job.image.numpy(), evaluated[best])
+    assert not np.array_equal(evaluated[-1], evaluated[best])
+    # The engine put the best image back: the outcome's picture is made from it.
+    np.testing.assert_array_equal(jobs[0].image.numpy(), evaluated[best])
+    np.testing.assert_array_equal(outcome.image, jobs[0].result())
 
 
 @pytest.mark.parametrize("overrides", [
@@ -262,7 +268,7 @@ def test_same_inputs_and_seed_give_the_same_bytes(tmp_path, image_files, overrid
     content, texture = image_files
     config = TransferConfig(max_dim=96, weights="random", iterations=4, seed=5, **overrides)
     for run in (1, 2):
-        write_image(tmp_path / f"run{run}.png", TextureTransfer(content, texture, config).run())
+        write_image(tmp_path / f"run{run}.png", nst_tf.transfer(content, texture, config))
     assert (tmp_path / "run1.png").read_bytes() == (tmp_path / "run2.png").read_bytes()
 
 

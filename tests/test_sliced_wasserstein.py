@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import random_image
-from nst_tf import NSTError, TextureTransfer, TransferConfig
+from conftest import built, random_image
+from nst_tf import NSTError, TransferConfig
 from nst_tf.objective.terms import (positions_of, projection_directions, quantiles,
                                     sliced_wasserstein, sorted_projections)
 
@@ -80,7 +80,7 @@ def test_a_run_lowers_the_texture_part_and_is_deterministic(random_vgg, mode):
     jobs, firsts = [], []
     for _ in range(2):
         reports = []
-        job = TextureTransfer(content, texture, config, network=random_vgg)
+        job = built(content, texture, config, network=random_vgg)
         job.run(callback=reports.append)
         assert job.objective.weighting.sliced and len(job.objective.directions) == len(
             config.texture_layers)
@@ -105,12 +105,12 @@ def test_masks_and_two_textures_take_the_sliced_distance_per_region(random_vgg):
                             iterations=6, optimizer="adam", content_mask="labels.png",
                             region_colors=("#ff0000", "#00ff00"), texture_weight=100.0)
     reports = []
-    job = TextureTransfer(content, textures, config, content_mask=labels, network=random_vgg)
+    job = built(content, textures, config, content_mask=labels, network=random_vgg)
     result = job.run(callback=reports.append)
     assert result.shape == (32, 48, 3) and reports[-1].texture < reports[0].texture
     blended = TransferConfig(weights="random", texture_loss="sliced_wasserstein", max_dim=48,
                              iterations=3, optimizer="adam", texture_blend=(1, 3))
-    assert TextureTransfer(content, textures, blended, network=random_vgg).run().shape == (
+    assert built(content, textures, blended, network=random_vgg).run().shape == (
         32, 48, 3)
 
 

@@ -11,12 +11,12 @@ from bench.reference import reference_transfer
 from bench.speed import conv_flops, step_flops
 from nst_tf.config import TransferConfig
 from nst_tf.network.vgg import PIXEL_MAX, PIXEL_MIN
-from conftest import SHARED_WEIGHTS, needs_shared_weights, random_image, run_script
+from conftest import built, SHARED_WEIGHTS, needs_shared_weights, random_image, run_script
 
 
 def loss_on_both_paths(config, seed):
     content, texture = random_image((56, 72), seed), random_image((40, 50), seed + 1)
-    fast = nst_tf.TextureTransfer(content, texture, config)
+    fast = built(content, texture, config)
     reference = reference_transfer(content, texture, config.replace(optimizer="adam"))
     image = tf.constant(np.clip(fast.image.numpy() + np.random.default_rng(seed).normal(
         0, 20, fast.image.shape), PIXEL_MIN, PIXEL_MAX), tf.float32)
@@ -71,7 +71,7 @@ def test_flop_count_of_vgg19():
 def test_lbfgs_lowers_the_loss_within_bounds_and_counts_evaluations():
     config = TransferConfig(max_dim=40, weights="random", optimizer="lbfgs", iterations=7,
                             texture_weight=1e7)
-    job = nst_tf.TextureTransfer(random_image((40, 40), 3), random_image((40, 40), 4), config)
+    job = built(random_image((40, 40), 3), random_image((40, 40), 4), config)
     reports = []
     job.run(reports.append)
     assert [r.step for r in reports] == list(range(7))
@@ -87,7 +87,7 @@ def test_lbfgs_lowers_the_loss_within_bounds_and_counts_evaluations():
 def test_lbfgs_interrupted_keeps_the_best_image():
     config = TransferConfig(max_dim=40, weights="random", optimizer="lbfgs", iterations=50,
                             texture_weight=1e7)
-    job = nst_tf.TextureTransfer(random_image((40, 40), 3), random_image((40, 40), 4), config)
+    job = built(random_image((40, 40), 3), random_image((40, 40), 4), config)
     reports = []
 
     def interrupt_at_step_5(report):
@@ -106,7 +106,7 @@ def test_lbfgs_interrupted_keeps_the_best_image():
 def test_coarse_to_fine_reports_full_resolution_steps_only():
     config = TransferConfig(max_dim=96, weights="random", iterations=3, coarse_levels=2,
                             coarse_iterations=2)
-    job = nst_tf.TextureTransfer(random_image((64, 96), 5), random_image((64, 64), 6), config)
+    job = built(random_image((64, 96), 5), random_image((64, 64), 6), config)
     assert job.plan.sizes == [(32, 48), (64, 96)]  # the 16x24 level is under 32 px: left out
     assert job.result().shape == (64, 96, 3)  # at a coarse level the result is upsampled
     reports = []
@@ -163,7 +163,7 @@ def test_faithful_adam_gives_the_reference_paths_images():
     content, texture = random_image((56, 72), 21), random_image((40, 50), 22)
     config = TransferConfig(max_dim=56, split=(2, 1), weights="random", optimizer="adam",
                             iterations=5, raw_weight=1e3, content_weight=1e3, texture_weight=1e7)
-    fast = nst_tf.TextureTransfer(content, texture, config)
+    fast = built(content, texture, config)
     reference = reference_transfer(content, texture, config)
     fast.run()
     reference.run()

@@ -662,7 +662,8 @@ REACH = {96: (14.5, 27.5), 512: (0.0, 1.5)}
 def test_how_far_a_painted_regions_texture_reaches_past_its_edge(size):
     from nst_tf.io.images import read_image, resize
     from nst_tf.network.choice import choose_network
-    from nst_tf.run.engine import Engine, Request
+    from nst_tf.run.engine import Engine
+    from nst_tf.run.request import Request
     content, texture = read_image(ROOT / "examples" / "cat.jpg"), read_image(
         ROOT / "examples" / "gravel.jpg")
     mask = np.zeros(content.shape, np.float32)

@@ -10,7 +10,7 @@ from nst_tf.io import download as fetch
 from nst_tf.network import weights
 from nst_tf.errors import NSTError
 from nst_tf.network.vgg import vgg19
-from conftest import needs_shared_weights, run_script
+from conftest import built, needs_shared_weights, run_script
 
 
 @pytest.fixture
@@ -163,13 +163,12 @@ def test_imagenet_vgg16_is_keras_file_and_downloads_on_its_own(tmp_path, source,
 
 def test_a_random_vgg16_runs_a_mode_and_checks_its_layer_names():
     from nst_tf.config import TransferConfig
-    from nst_tf.run.texture_transfer import TextureTransfer
     from conftest import random_image
     with pytest.raises(NSTError, match="unknown VGG16 layer 'relu3_4'; choose from block1_conv1"):
         TransferConfig(network="vgg16", texture_layers=("relu3_4",))
     config = TransferConfig(mode="style", network="vgg16", weights="random", iterations=2,
                             max_dim=48)
-    job = TextureTransfer(random_image((36, 48), 1), random_image((30, 30), 2), config)
+    job = built(random_image((36, 48), 1), random_image((30, 30), 2), config)
     assert len(job.extractor.model.layers) == 19  # input, 13 convolutions, 5 poolings
     reports = []
     assert job.run(reports.append).shape == (36, 48, 3) and len(reports) == 2

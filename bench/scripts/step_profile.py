@@ -59,7 +59,7 @@ def main():
                                 precision=precision)
         prepared = prepare(Request(ROOT / "examples" / "cat.jpg", ROOT / "examples" / "gravel.jpg",
                                    config))
-        job = TextureTransfer(None, None, config, inputs=prepared.inputs, plan=prepared.plan)
+        job = TextureTransfer(prepared)
         objective, extractor, image = job.objective, job.extractor, job.image
         weighting = objective.weighting
         colour = tf.function(lambda: extractor.content_features(image))

@@ -46,15 +46,10 @@ def attempt(job: Job, load: Callable[[], object], finish: Callable[[object], Non
     the best before a non-finite loss, the best so far when stopped); the record's status is
     the outcome's (done, stopped or failed) with its one-line message, and a re-run makes
     again a job that did not end done."""
-    from nst_tf.run.engine import FAILED, Outcome, default_engine
+    from nst_tf.run.engine import default_engine
 
     start = time.perf_counter()
-    try:
-        request = load()
-    except NSTError as error:
-        outcome = Outcome(FAILED, message=str(error), stopped_by="input", error=error)
-    else:
-        outcome = default_engine().run(request)
+    outcome = default_engine().run(load)  # load's NSTError is the outcome's, as any bad input
     if outcome.image is not None:
         finish(outcome.image)
     return record(job, outcome.status, time.perf_counter() - start, outcome.message or None,
@@ -65,14 +60,10 @@ def attempt_clip(job: Job, content, output, node: Optional[str] = None):
     """Runs a job whose content is a clip (nst_tf.video, its row's video settings) from the clip at
     `content` into `output` (its frames beside it, so a re-run goes on): (report record,
     the last frame's Outcome), as attempt()."""
-    from nst_tf.run.engine import FAILED, Outcome
     from nst_tf.video.transfer import run_video
 
     start = time.perf_counter()
-    try:
-        outcome = run_video(content, job.texture, output, job.config, job.video_settings())
-    except NSTError as error:
-        outcome = Outcome(FAILED, message=str(error), stopped_by="input", error=error)
+    outcome = run_video(content, job.texture, output, job.config, job.video_settings())
     return record(job, outcome.status, time.perf_counter() - start, outcome.message or None,
                   outcome.loss or None, node), outcome
 

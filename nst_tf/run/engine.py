@@ -31,7 +31,7 @@ from nst_tf.errors import NonFiniteLoss, NSTError
 from nst_tf.kept import once_per_process
 from nst_tf.network.cache import NetworkCache, shared_networks
 from nst_tf.run.levels import RunPlan
-from nst_tf.run.request import Prepared, Request, prepare
+from nst_tf.run.request import Prepared, prepare
 from nst_tf.steps import LOSS_PARTS
 from nst_tf.tensorflow_quietly import import_tensorflow_quietly
 
@@ -79,16 +79,16 @@ class Engine:
 
     def run(self, request, on_step: Optional[Callable] = None, stop=None,
             on_start: Optional[Callable] = None, download: bool = False) -> Outcome:
-        """Runs a Request (or what prepare() made of one) to its Outcome; never raises for how
-        the run ends (the module docstring's policies). on_step(StepReport) follows each step;
+        """Runs a Request (or what prepare() made of one, or a function that makes either: a
+        batch job's files read where it runs) to its Outcome; never raises for how the run ends
+        (the module docstring's policies). on_step(StepReport) follows each step;
         stop: a threading.Event (or anything with is_set()) whose setting stops the run at its
         next step; on_start(TextureTransfer, Prepared) once the network and objective are built,
         before the first step (the command line's start line, the page's live pictures)."""
         began = time.perf_counter()
         job = None
         last: Dict[str, float] = {}
-        prepared = request if isinstance(request, Prepared) else None
-        plan = prepared.plan if prepared is not None else None
+        plan = request.plan if isinstance(request, Prepared) else None
 
         def ended(status, stopped_by, message="", error=None, keep=False) -> Outcome:
             image = None
@@ -114,17 +114,17 @@ class Engine:
                 raise StopRun()
 
         try:
-            if prepared is None:
-                prepared = prepare(request, download=download)
-                plan = prepared.plan
+            if callable(request):
+                request = request()
+            prepared = (request if isinstance(request, Prepared)
+                        else prepare(request, download=download))
+            plan = prepared.plan
             if stop is not None and stop.is_set():
                 raise StopRun()
             import_tensorflow_quietly()
             from nst_tf.run.texture_transfer import TextureTransfer
             config, inputs = prepared.request.config, prepared.inputs
-            job = TextureTransfer(None, None, config, inputs=inputs, plan=plan,
-                                  network=self.network(config, inputs.weights_path),
-                                  anchors=prepared.request.anchors)
+            job = TextureTransfer(prepared, self.network(config, inputs.weights_path))
             if on_start is not None:
                 on_start(job, prepared)
             built["at"] = time.perf_counter() - began
@@ -136,20 +136,37 @@ class Engine:
             if job is not None:
                 job.keep_best()
             return ended(STOPPED, "stop", "stopped: the best image so far is kept", keep=True)
-        except KeyboardInterrupt as interrupt:  # Ctrl-C, or SIGTERM raised as one
-            if job is not None:
+        except (KeyboardInterrupt, Exception) as error:  # every other ending: see ending()
+            if isinstance(error, KeyboardInterrupt) and job is not None:
                 job.keep_best()
-            return ended(STOPPED, "interrupt", "interrupted: the best image so far is kept",
-                         interrupt, keep=True)
-        except NonFiniteLoss as error:
-            return ended(FAILED, "non-finite", f"{error}; the best image before it is kept "
-                         "(lower the loss weights or the learning rate)", error, keep=True)
-        except NSTError as error:
-            return ended(FAILED, "input", str(error), error)
-        except Exception as error:  # a bug or a resource failure: one line here, the trace
-            reason = str(error).splitlines()[0][:300] if str(error) else ""
-            return ended(FAILED, "error", f"internal error ({type(error).__name__}"
-                         + (f": {reason}" if reason else "") + ")", error)
+            status, stopped_by, message = ending(error)
+            return ended(status, stopped_by, message, error, keep=stopped_by in KEEPS_IMAGE)
+
+# The endings whose picture is kept (the best so far, or the best before the loss broke).
+KEEPS_IMAGE = ("stop", "interrupt", "non-finite")
+
+
+def ending(error: BaseException):
+    """How a run that raised `error` ended, the one mapping of the module docstring's policies:
+    (status, stopped_by, the one line for a person)."""
+    if isinstance(error, KeyboardInterrupt):  # Ctrl-C, or SIGTERM raised as one
+        return STOPPED, "interrupt", "interrupted: the best image so far is kept"
+    if isinstance(error, NonFiniteLoss):
+        return FAILED, "non-finite", (f"{error}; the best image before it is kept (lower the "
+                                      "loss weights or the learning rate)")
+    if isinstance(error, NSTError):
+        return FAILED, "input", str(error)
+    # A bug or a resource failure: one line here, the trace where there is a log (error).
+    reason = str(error).splitlines()[0][:300] if str(error) else ""
+    return FAILED, "error", (f"internal error ({type(error).__name__}"
+                             + (f": {reason}" if reason else "") + ")")
+
+
+def outcome_of(error: BaseException, seconds: float = 0.0) -> Outcome:
+    """The Outcome of work around runs (a clip's reading, planning and writing) that raised
+    `error` with no picture to keep: ending()'s status and line, the error kept."""
+    status, stopped_by, message = ending(error)
+    return Outcome(status, None, message, stopped_by, seconds=seconds, error=error)
 
 
 @once_per_process

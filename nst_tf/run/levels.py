@@ -4,12 +4,14 @@ of the settings and sizes (no network, no TensorFlow).
 from __future__ import annotations
 
 import dataclasses
-from typing import List, Tuple
+from typing import List, Sequence, Tuple
 
 from nst_tf.config import TransferConfig
-from nst_tf.limits import MIN_TILE_PX, ORIGINAL_TILE_PX
+from nst_tf.limits import MIN_TILE_PX, ORIGINAL_TILE_PX, TILE_GRID_PX
 from nst_tf.errors import NSTError
 from nst_tf.io.tiles import tile_size
+from nst_tf.network.layers import NETWORK_LAYERS
+from nst_tf.objective.grid import cores as grid_cores
 
 Size = Tuple[int, int]  # (height, width)
 
@@ -36,6 +38,11 @@ class RunPlan(LevelPlan):
     output: Tuple[int, int] = (0, 0)
     tile: Size = (0, 0)
     reported: Tuple[int, ...] = ()
+    # Global statistics on a picture longer than config.tile_size: every level is evaluated in
+    # tiles (objective/tiled.py), and `cores` are where the full-size level's content branch
+    # cuts it, [(top, bottom, left, right)] (the texture branch's are half as long); () in one piece.
+    tiled: bool = False
+    cores: Tuple[Tuple[int, int, int, int], ...] = ()
 
 
 def run_plan(content_size: Size, config: TransferConfig) -> RunPlan:
@@ -53,8 +60,36 @@ def run_plan(content_size: Size, config: TransferConfig) -> RunPlan:
     else:
         levels = tile_levels(tile, config)
         reported = levels.steps[-1:]
+    check_seamless_sizes(config, levels.sizes)
+    # A run whose full picture is tiled is tiled at every level: untiled, the 1024x576 first
+    # level of a 4K run held both branches' activations and picture-sized targets at once, and
+    # the process kept that memory (1.3 GB over the tiled levels' needs) to the end.
+    tiled = bool(config.global_statistics and config.tile_size and max(full) > config.tile_size)
+    found = (grid_cores(full, config.tile_size, config.content_layers,
+                        NETWORK_LAYERS[config.network], seamless_wrap(config.seamless))
+             if tiled else [])
     return RunPlan(levels.sizes, levels.steps, output=(full[1], full[0]), tile=tile,
-                   reported=tuple(reported))
+                   reported=tuple(reported), tiled=tiled, cores=tuple(map(tuple, found)))
+
+
+def seamless_wrap(seamless: str) -> Tuple[bool, bool]:
+    """(rows, columns): the axes that wrap around for config.seamless ('xy' both, 'x' the
+    columns: the left edge meets the right, 'y' the rows, 'off' none)."""
+    return (seamless in ("xy", "y"), seamless in ("xy", "x"))
+
+
+def check_seamless_sizes(config: TransferConfig, sizes: Sequence[Size]) -> None:
+    """NSTError (one line) unless every level's picture is a multiple of 16 px on the axes that
+    wrap: VGG's four 2x2 poolings pair the same pixels in the repeated picture only then."""
+    rows, columns = seamless_wrap(config.seamless)
+    for height, width in sizes:
+        if (rows and height % TILE_GRID_PX) or (columns and width % TILE_GRID_PX):
+            sides = {"xy": "width and height", "x": "width", "y": "height"}[config.seamless]
+            raise NSTError(
+                f"seamless {config.seamless} needs the picture's {sides} in multiples of "
+                f"{TILE_GRID_PX} px (VGG's poolings must pair the same pixels across the edge), "
+                f"got {width}x{height}: give --size WxH in multiples of {TILE_GRID_PX} "
+                f"(synthesize), or a content (or --max_dim) that scales to such a size")
 
 
 def coarser(size: Size, levels: int) -> List[Size]:

@@ -13,14 +13,12 @@ report their steps.
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence
 
 import numpy as np
 from nst_tf.tensorflow_quietly import tf  # started without its C++ log lines
 
 from nst_tf.config import TransferConfig
-from nst_tf.errors import NSTError
-from nst_tf.limits import TILE_GRID_PX
 from nst_tf.io.images import mirror_fit, resize, to_uint8, upsampled_onto
 from nst_tf.io.masks import at_size
 from nst_tf.io.tiles import from_tile_batch, to_tile_batch
@@ -37,26 +35,6 @@ class Regions:
 
     masks: List[np.ndarray]
     texture_masks: List[Optional[np.ndarray]]
-
-
-def seamless_wrap(seamless: str) -> Tuple[bool, bool]:
-    """(rows, columns): the axes that wrap around for config.seamless ('xy' both, 'x' the
-    columns: the left edge meets the right, 'y' the rows, 'off' none)."""
-    return (seamless in ("xy", "y"), seamless in ("xy", "x"))
-
-
-def check_seamless_sizes(config: TransferConfig, sizes: Sequence[Size]) -> None:
-    """NSTError (one line) unless every level's picture is a multiple of 16 px on the axes that
-    wrap: VGG's four 2x2 poolings pair the same pixels in the repeated picture only then."""
-    rows, columns = seamless_wrap(config.seamless)
-    for height, width in sizes:
-        if (rows and height % TILE_GRID_PX) or (columns and width % TILE_GRID_PX):
-            sides = {"xy": "width and height", "x": "width", "y": "height"}[config.seamless]
-            raise NSTError(
-                f"seamless {config.seamless} needs the picture's {sides} in multiples of "
-                f"{TILE_GRID_PX} px (VGG's poolings must pair the same pixels across the edge), "
-                f"got {width}x{height}: give --size WxH in multiples of {TILE_GRID_PX} "
-                f"(synthesize), or a content (or --max_dim) that scales to such a size")
 
 
 def whole_objective(extractor, content_tiles, texture_tiles: List, config: TransferConfig,
@@ -97,7 +75,6 @@ class TileRegime:
         self.regions = regions
         self.anchors = list(anchors)
         self.plan = plan
-        check_seamless_sizes(config, plan.sizes)
 
     def batch(self, image: np.ndarray, size: Size) -> np.ndarray:
         """`image`'s split tiles at `size`: (n, h, w, 3)."""
@@ -159,7 +136,6 @@ class PictureRegime:
         self.full: Size = (plan.output[1], plan.output[0])
         self.plan = plan
         self.progress = LevelProgress(self.plan)
-        check_seamless_sizes(config, plan.sizes)
 
     def batch(self, image: np.ndarray, size: Size) -> np.ndarray:
         """`image` at `size` as a batch of one: (1, h, w, 3)."""
@@ -185,10 +161,7 @@ class PictureRegime:
                              for m, t in zip(self.regions.texture_masks, gram_textures)]
         anchors = [(self.batch(target, size)[0], at_size(weights, size))
                    for target, weights in self.anchors]
-        # A run whose full picture is tiled is tiled at every level: untiled, the 1024x576 first
-        # level of a 4K run held both branches' activations and picture-sized targets at once,
-        # and the process kept that memory (1.3 GB over the tiled levels' needs) to the end.
-        if config.tile_size and max(self.full) > config.tile_size:
+        if self.plan.tiled:  # the plan's (levels.run_plan): then every level is tiled
             return TiledObjective(extractor, content, raw_textures, gram_textures,
                                   config.loss_weights, config.texture_layer_weights,
                                   config.tile_size, gray_texture=config.gray_texture,

@@ -12,50 +12,37 @@ from typing import Callable, Optional
 import numpy as np
 from nst_tf.tensorflow_quietly import tf  # started without its C++ log lines
 
-from nst_tf.config import TransferConfig
 from nst_tf.io.images import mirror_fit, resize
-from nst_tf.io.inputs import ImageLike, Inputs
 from nst_tf.network.cache import shared_networks
 from nst_tf.network.vgg import PIXEL_MAX, PIXEL_MIN, preprocess
 from nst_tf.optimize.adam import AdamOptimization
 from nst_tf.optimize.lbfgs import LbfgsOptimization
 from nst_tf.io.masks import at_size
 from nst_tf.run.colours import matched_colours, original_colors
-from nst_tf.run.levels import RunPlan
-from nst_tf.run.request import Request, plan_for, prepare
-from nst_tf.run.regimes import (PictureRegime, Regions, TileRegime, seamless_wrap,
-                                whole_objective)
+from nst_tf.run.request import Prepared
+from nst_tf.run.levels import seamless_wrap
+from nst_tf.run.regimes import PictureRegime, Regions, TileRegime, whole_objective
 from nst_tf.steps import Callback
 
 
 class TextureTransfer:
-    """One transfer, set up and ready to run: images, network, and the resolution levels.
+    """One transfer, set up and ready to run: images, network, and the resolution levels. The
+    engine's (run/engine.py), which runs it with its checks, stop and outcome; every front end
+    and the Python calls go through the engine, and this is built only from what prepare() made
+    (run/request.py: the inputs read and checked, the plan), so it neither checks nor plans.
 
-    content, texture: paths or arrays (any size; the texture is resized to the content's size).
     network: a VGG already built from the same weights (and seed, for random weights), to reuse
-    across transfers; None takes the process's (network/cache.py). inputs, plan: a Prepared's
-    (run/request.py), when the caller has already checked and planned the run (the engine does,
-    before TensorFlow starts); None: prepared here. build_objective: per-tile statistics
-    only, the objective of a level's batch (regimes.whole_objective; the benchmark's eager 2018
-    reference supplies its own). content_mask, texture_masks: spatial control's masks as
-    arrays or paths, in place of config.content_mask and config.texture_masks. anchors: a video
-    frame's temporal targets at the content's size, [(RGB (H, W, 3), weights (H, W) in [0, 1])]
+    across transfers; None takes the process's (network/cache.py). build_objective: per-tile
+    statistics only, the objective of a level's batch (regimes.whole_objective; the benchmark's
+    eager 2018 reference supplies its own). The request's anchors are a video frame's temporal
+    targets at the content's size, [(RGB (H, W, 3), weights (H, W) in [0, 1])]
     (terms.anchored_distance), weighed by config.temporal_weight.
     """
 
-    def __init__(self, content: ImageLike, texture: ImageLike,
-                 config: Optional[TransferConfig] = None, network=None,
-                 inputs: Optional[Inputs] = None, build_objective: Optional[Callable] = None,
-                 content_mask=None, texture_masks=None, anchors=(),
-                 plan: Optional[RunPlan] = None):
-        self.config = config = config or TransferConfig()
-        # Every input is read and checked, and the run planned, before the network is built:
-        # by the caller (the engine hands over its Prepared's inputs and plan), else here.
-        if inputs is None:
-            prepared = prepare(Request(content, texture, config, content_mask, texture_masks),
-                               download=True)
-            inputs, plan = prepared.inputs, prepared.plan
-        plan = plan or plan_for(inputs.content.shape[:2], config)
+    def __init__(self, prepared: Prepared, network=None,
+                 build_objective: Optional[Callable] = None):
+        self.config = config = prepared.request.config
+        inputs, plan, anchors = prepared.inputs, prepared.plan, prepared.request.anchors
         self.inputs = inputs
         self.content = inputs.content
         textures = inputs.textures

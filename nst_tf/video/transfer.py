@@ -116,11 +116,23 @@ def run_video(content, texture, output, config: TransferConfig, video: VideoSett
     on_step(StepReport), stop and on_start(TextureTransfer, Prepared) as for one transfer (on
     every frame made). content_mask: one mask for every frame, in place of config.content_mask
     (an array, as the engine's Request takes it). Returns the last frame's Outcome (its status
-    says how the run ended: done, stopped or failed)."""
+    says how the run ended: done, stopped or failed); what fails around the frames (the clip's
+    checks, reading, writing) is an Outcome too (the engine's ending()), never raised."""
+    from nst_tf.run.engine import default_engine, outcome_of
+    began = time.perf_counter()
+    try:
+        return _frames(content, texture, output, config, video, plan, on_frame, on_step, stop,
+                       engine or default_engine(), on_start, content_mask)
+    except (KeyboardInterrupt, Exception) as error:
+        return outcome_of(error, time.perf_counter() - began)
+
+
+def _frames(content, texture, output, config, video, plan, on_frame, on_step, stop, engine,
+            on_start, content_mask):
+    """run_video's work: the frames through the engine, then the video file."""
     from nst_tf.io.images import resize
-    from nst_tf.run.engine import DONE, default_engine
+    from nst_tf.run.engine import DONE
     from nst_tf.run.request import Request
-    engine = engine or default_engine()
     plan = plan or plan_video(content, output, config, video)
     plan.folder.mkdir(parents=True, exist_ok=True)
     for stale in plan.folder.glob("partial_*.png"):

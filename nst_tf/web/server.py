@@ -145,18 +145,11 @@ class Asked:
     prepared: object = None  # a photo's run: the request as checked and planned, run as it is
 
 
-def tiles_of(config: TransferConfig, size) -> list:
-    """Where a run at global statistics cuts its full-size level, [[left, top, right, bottom]]
-    in the result's pixels (the content branch's cores; the texture branch's are half as long);
-    [] for a run in one piece."""
-    if not config.global_statistics:
-        return []
-    from nst_tf.network.layers import NETWORK_LAYERS
-    from nst_tf.objective.grid import cores
-    found = cores((size[1], size[0]), config.tile_size, config.content_layers,
-                  NETWORK_LAYERS[config.network])
-    return [[left, top, right, bottom] for top, bottom, left, right in found] if len(
-        found) > 1 else []
+def tiles_of(plan) -> list:
+    """Where a run cuts its full-size level (the plan's cores: the content branch's; the texture
+    branch's are half as long), [[left, top, right, bottom]] in the result's pixels; [] for a
+    run in one piece."""
+    return [[left, top, right, bottom] for top, bottom, left, right in plan.cores]
 
 
 def video_available() -> bool:
@@ -725,7 +718,7 @@ class Handler(BaseHTTPRequestHandler):
         command = where_to_run(files) + "\n" + command
         echo = {key: body.get(key) for key in ("content", "texture", "mask", "settings", "video")}
         return Asked(config, content, textures, mask, names, command, size, steps, echo,
-                     tiles_of(config, size), clip, video, frames,
+                     tiles_of(prepared.plan), clip, video, frames,
                      prepared if clip is None else None)
 
     def _clip_plan(self, clip, config: TransferConfig, video) -> "VideoPlan":
