@@ -12,7 +12,7 @@ import tensorflow as tf
 
 from conftest import ROOT, needs_shared_weights, random_image
 from nst_tf.errors import NSTError
-from nst_tf.network.vgg import FeatureExtractor, conv_relu_valid, preprocess
+from nst_tf.network.vgg import FeatureExtractor, conv_relu_wrapped, preprocess, wrapped_pad
 from nst_tf.objective.terms import total_variation
 from nst_tf.objective.tiled import TiledObjective
 from nst_tf.objective.whole import WholeObjective
@@ -58,12 +58,14 @@ def test_wrapped_features_are_those_of_the_picture_repeated(random_vgg, wrap):
                      wrapped.features(preprocess(picture), layers[-1:])[0]) == 0.0
 
 
-def test_the_valid_convolutions_gradient_is_tensorflows():
+@pytest.mark.parametrize("wrap", [(True, True), (True, False), (False, True), (False, False)])
+def test_the_wrapped_convolutions_gradient_is_tensorflows(wrap):
+    # Against TensorFlow differentiating through the padding and a 'valid' convolution.
     rng = np.random.default_rng(0)
     x = tf.constant(rng.normal(size=(1, 10, 12, 4)), tf.float32)
     kernel = tf.constant(rng.normal(size=(3, 3, 4, 5)), tf.float32)
     bias = tf.constant(rng.normal(size=5), tf.float32)
-    upstream = tf.constant(rng.normal(size=(1, 8, 10, 5)), tf.float32)
+    upstream = tf.constant(rng.normal(size=(1, 10, 12, 5)), tf.float32)
 
     def value_and_gradient(convolution):
         with tf.GradientTape() as tape:
@@ -71,11 +73,18 @@ def test_the_valid_convolutions_gradient_is_tensorflows():
             value = tf.reduce_sum(convolution(x) * upstream)
         return float(value), tape.gradient(value, x)
 
-    ours = value_and_gradient(lambda image: conv_relu_valid(image, kernel, bias))
+    ours = value_and_gradient(lambda image: conv_relu_wrapped(image, kernel, bias, wrap))
     theirs = value_and_gradient(lambda image: tf.nn.relu(tf.nn.bias_add(
-        tf.nn.conv2d(image, kernel, 1, "VALID"), bias)))
+        tf.nn.conv2d(wrapped_pad(image, wrap), kernel, 1, "VALID"), bias)))
     assert ours[0] == pytest.approx(theirs[0], rel=1e-6)
     assert _relative(ours[1], theirs[1]) <= 1e-5  # the design's bound for conv_relu
+    # The wrapped contributions reach the other edge: the first column's gradient (away from
+    # the rows' ends, which the rows' wrap reaches) differs from the zero-padded
+    # convolution's exactly when the columns wrap, the first row's when the rows do.
+    same = value_and_gradient(lambda image: tf.nn.relu(tf.nn.bias_add(
+        tf.nn.conv2d(image, kernel, 1, "SAME"), bias)))
+    assert (_relative(ours[1][:, 2:-2, 0], same[1][:, 2:-2, 0]) > 1e-3) == wrap[1]
+    assert (_relative(ours[1][:, 0, 2:-2], same[1][:, 0, 2:-2]) > 1e-3) == wrap[0]
 
 
 def test_bfloat16_wraps_as_float32_does(random_vgg):

@@ -94,23 +94,34 @@ def conv_relu(x, kernel, bias):
     return y, gradient
 
 
-@tf.custom_gradient
-def conv_relu_valid(x, kernel, bias):
-    """relu(conv(x, kernel) + bias) of a 3x3 stride-1 'valid' convolution with a frozen kernel:
-    conv_relu on an input its caller has already padded (seamless: circularly). Its gradient to
-    x is the full correlation of the masked upstream gradient with the kernel turned half a
-    turn, written as a forward convolution with 2 px of zeros each side: x's shape again, every
-    padded position included, so the padding's own gradient (a concatenation of slices) carries
-    the wrapped contributions back to the picture's other edge."""
-    y = tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(x, kernel, 1, "VALID"), bias))
-    active = y > 0
+def conv_relu_wrapped(x, kernel, bias, wrap):
+    """relu(conv(x, kernel) + bias) of a 3x3 stride-1 convolution with a frozen kernel whose
+    window wraps around the picture's edges on the wrapped axes (wrap: (rows, columns)
+    booleans) and sees zeros past the others, as 'same' does: a 'valid' convolution of
+    wrapped_pad(x), x's shape again.
 
-    def gradient(dy):
-        turned = tf.transpose(tf.reverse(kernel, [0, 1]), [0, 1, 3, 2])
-        return (tf.nn.conv2d(tf.where(active, dy, tf.zeros_like(dy)), turned, 1,
-                             [[0, 0], [2, 2], [2, 2], [0, 0]]), None, None)
+    Its gradient to x is the same operation on the masked upstream gradient with the kernel
+    turned half a turn and its in/out channels swapped (the adjoint of a circular convolution
+    is the circular correlation, as zero padding's is zero padding's): one padding and one
+    convolution, where differentiating through the padding's slices and concatenations costs
+    a scattered copy of x's size per slice, and their sum. No gradient flows to the kernel or
+    the bias: the network is frozen."""
+    wrap = (bool(wrap[0]), bool(wrap[1]))
 
-    return y, gradient
+    @tf.custom_gradient
+    def convolve(x, kernel, bias):
+        y = tf.nn.relu(tf.nn.bias_add(
+            tf.nn.conv2d(wrapped_pad(x, wrap), kernel, 1, "VALID"), bias))
+        active = y > 0
+
+        def gradient(dy):
+            turned = tf.transpose(tf.reverse(kernel, [0, 1]), [0, 1, 3, 2])
+            masked = tf.where(active, dy, tf.zeros_like(dy))
+            return tf.nn.conv2d(wrapped_pad(masked, wrap), turned, 1, "VALID"), None, None
+
+        return y, gradient
+
+    return convolve(x, kernel, bias)
 
 
 def wrapped_pad(x, wrap):
@@ -219,13 +230,14 @@ class FeatureExtractor:
 
     def _apply_wrapped(self, layer, x):
         """One layer on x with the wrapped axes wrapping around (wrap): a convolution on x
-        padded by wrapped_pad, 'valid'; a pooling checked to pair the same pixels as in the
+        padded by wrapped_pad, 'valid' (conv_relu_wrapped; without turned_backward, TensorFlow
+        differentiates through the padding); a pooling checked to pair the same pixels as in the
         repeated picture."""
         if layer.name in self._weights:
             kernel, bias = self._weights[layer.name]
-            padded = wrapped_pad(x, self.wrap)
             if self.turned_backward:
-                return conv_relu_valid(padded, kernel, bias)
+                return conv_relu_wrapped(x, kernel, bias, self.wrap)
+            padded = wrapped_pad(x, self.wrap)
             return tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(padded, kernel, 1, "VALID"), bias))
         if isinstance(layer, keras.layers.MaxPooling2D):
             for axis, name in ((1, "height"), (2, "width")):
