@@ -43,6 +43,7 @@ from nst_tf.tensorflow_quietly import tf  # started without its C++ log lines
 from nst_tf.limits import SORTED_PROJECTIONS_IN_MEMORY_BYTES, SORTING_THREADS, TILE_GRID_PX
 from nst_tf.io.inputs import as_texture_list
 from nst_tf.network.vgg import FeatureExtractor, preprocess
+from nst_tf.objective.compiled import releasing_function
 from nst_tf.objective.grid import (BALANCED_TILE_HALOS, core_mask, core_slice, footprint, halo,
                                    stride_grid, tiling, wrapped_runs)
 from nst_tf.objective.sorted_projections import SortedProjections
@@ -274,28 +275,31 @@ class TiledObjective:
     # --- compiled pieces, one trace for every tile shape ----------------------------------------
     def _compile(self):
         """Each piece is traced once: tile sizes differ (borders, halos clipped at the edges), so
-        the signatures leave height and width open."""
+        the signatures leave height and width open. Made per objective, so each releases the
+        custom gradients its traces registered when the objective goes (releasing_function):
+        TensorFlow's registry would otherwise keep every run's graphs."""
         def picture(channels=3):
             return tf.TensorSpec([1, None, None, channels], tf.float32)
 
         origin, core = tf.TensorSpec([2], tf.int32), tf.TensorSpec([4], tf.int32)
-        self._gram_sums = tf.function(self._gram_sums_of, input_signature=[picture(), origin, core])
+        self._gram_sums = releasing_function(self._gram_sums_of,
+                                             input_signature=[picture(), origin, core])
         # The image's gray is made per tile (it is per pixel): no picture-sized gray copy.
-        self._image_gram_sums = tf.function(
+        self._image_gram_sums = releasing_function(
             lambda image_tile, origin, core: self._gram_sums_of(
                 self.weighting.texture_view(image_tile), origin, core),
             input_signature=[picture(), origin, core])
-        self._colour_step = tf.function(self._colour_gradient, input_signature=[
+        self._colour_step = releasing_function(self._colour_gradient, input_signature=[
             picture(), picture(), [picture(self._channels(n)) for n in self.stored_layers],
             origin, core])
         textures = tf.TensorSpec([None, None, None, 3], tf.float32)
         if self.weighting.sliced:  # the texture part's targets: per layer a map and its weight
-            self._projections = tf.function(
+            self._projections = releasing_function(
                 lambda image_tile, origin, core: self._projections_of(
                     self.weighting.texture_view(image_tile), origin, core),
                 input_signature=[picture(), origin, core])
-            self._texture_projections = tf.function(self._projections_of,
-                                                    input_signature=[picture(), origin, core])
+            self._texture_projections = releasing_function(
+                self._projections_of, input_signature=[picture(), origin, core])
             deltas = [[picture(self._channels(n)) for n in self.texture_layers],
                       [picture(1) for _ in self.texture_layers]]
         elif self.guidance is None:
@@ -305,19 +309,19 @@ class TiledObjective:
             deltas = [tf.TensorSpec([None] + [self._channels(n)] * 2, tf.float32)
                       for n in self.texture_layers]
         if self.guidance is None:
-            self._gray_step = tf.function(
+            self._gray_step = releasing_function(
                 lambda image_tile, texture_tile, gram_deltas, origin, core: self._gray_gradient(
                     image_tile, texture_tile, gram_deltas, origin, core),
                 input_signature=[picture(), textures, deltas, origin, core])
             return
         guidance = [tf.TensorSpec([None, None, None, 1], tf.float32) for _ in self.texture_layers]
-        self._guided_gram_sums = tf.function(self._gram_sums_of, input_signature=[
+        self._guided_gram_sums = releasing_function(self._gram_sums_of, input_signature=[
             picture(), origin, core, guidance])
-        self._image_guided_gram_sums = tf.function(
+        self._image_guided_gram_sums = releasing_function(
             lambda image_tile, origin, core, guidance: self._gram_sums_of(
                 self.weighting.texture_view(image_tile), origin, core, guidance),
             input_signature=[picture(), origin, core, guidance])
-        self._gray_step = tf.function(self._gray_gradient, input_signature=[
+        self._gray_step = releasing_function(self._gray_gradient, input_signature=[
             picture(), textures, deltas, origin, core, guidance])
 
     def _gram_sums_of(self, viewed_tile, origin, core, guidance=None):
