@@ -481,14 +481,14 @@ class RunQueue:
     def _make_clip(self, run: Run, on_step, on_start):
         """A clip's run: its frames one after the other, then the video (the finished frames
         only, after a Stop). The last frame made (or part-made) is the run's picture."""
-        from nst_tf.run.engine import FAILED as ENGINE_FAILED, Outcome
+        from nst_tf.run.engine import outcome_of
         output = run.folder / "result.mp4"
-        try:  # the frames' failures are the engine's outcomes; the clip's own are caught here
+        # The frames' failures are outcomes already (run_video); the page's own steps (the
+        # clip's plan, the video of a stopped clip) become one by the engine's mapping.
+        try:
             return self._frames_and_video(run, output, on_step, on_start)
         except Exception as error:
-            return Outcome(ENGINE_FAILED, message=str(error) if isinstance(error, NSTError) else
-                           f"internal error ({type(error).__name__})", error=error,
-                           stopped_by="input" if isinstance(error, NSTError) else "error")
+            return outcome_of(error)
 
     def _frames_and_video(self, run: Run, output, on_step, on_start):
         from nst_tf.io.images import read_image
