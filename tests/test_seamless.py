@@ -385,3 +385,23 @@ def test_the_help_says_a_bare_seamless_is_xy(command):
     assert shown.startswith("--seamless=off|xy|x|y A picture that repeats without a seam: xy, "
                             "x or y wrap the network's windows around those edges; off: as VGG "
                             "was trained. A bare --seamless is xy. [off]"), shown
+
+
+def test_a_jobs_csv_takes_a_seamless_column(tmp_path):
+    import imageio.v3 as iio
+    from nst_tf.batch.jobs import read_jobs
+    from nst_tf.config import TransferConfig
+    for name, seed in (("a.png", 1), ("t.png", 2)):
+        iio.imwrite(tmp_path / name, random_image((48, 64), seed).astype(np.uint8))
+    jobs = tmp_path / "jobs.csv"
+    jobs.write_text("content,texture,output,seamless\na.png,t.png,xy.png,xy\n"
+                    "a.png,t.png,x.png,x\na.png,t.png,off.png,\n")
+    base = TransferConfig(weights="random", max_dim=64)
+    assert [job.config.seamless for job in read_jobs(jobs, tmp_path / "out", base)] == [
+        "xy", "x", "off"]
+    jobs.write_text("content,texture,mode,seamless\na.png,t.png,reconstruct,y\n")
+    with pytest.raises(NSTError) as refused:
+        read_jobs(jobs, tmp_path / "out", base)
+    assert str(refused.value) == (
+        f"{jobs}: row 2, column seamless: seamless does not go with mode reconstruct: it "
+        "remakes the content photo itself, whose edges do not meet (synthesize makes a tile)")
