@@ -22,7 +22,6 @@ import weakref
 
 from nst_tf.kept import Kept
 from nst_tf.tensorflow_quietly import tf  # started without its C++ log lines
-from tensorflow.python.framework import ops as _ops  # the gradient registry (unregister_gradients)
 
 # Compiled graphs kept (an evaluation and an update per structure): a server's runs of a few
 # sizes, a video's first and later frames.
@@ -128,7 +127,8 @@ def unregister_gradients(names) -> None:
     (docs/measurements/2026-12-under-load.md). The registry is TensorFlow's own (no public
     way to remove an entry): without it, nothing is dropped and the graphs stay, as before.
     """
-    registry = getattr(getattr(_ops, "_gradient_registry", None), "_registry", None)
+    from tensorflow.python.framework import ops  # TensorFlow is running: tf is imported above
+    registry = getattr(getattr(ops, "_gradient_registry", None), "_registry", None)
     if isinstance(registry, dict):
         for name in names:
             registry.pop(name, None)
