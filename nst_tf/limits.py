@@ -42,7 +42,10 @@ MIN_TILE_PX = 32
 MAX_IMAGE_MEGAPIXELS = 250
 # ... and so are headers claiming more than this many pixels per byte of the file once the
 # claim passes BOMB_FLOOR_MEGAPIXELS: a 1.6 KB JPEG claiming 12000x12000 decoded for 25 s into
-# 4.3 GB of gray. A camera photo holds 3-10 pixels a byte; the flattest honest files (a white
-# 1-bit PNG, deflate's 1032:1 at most) about 8000.
+# 4.3 GB of gray. A camera photo holds 3-10 pixels a byte; the flattest honest files of these
+# formats (a white 1-bit PNG, deflate's 1032:1 at most; a flat JPEG, about 250) about 8000.
+# Only formats whose compression is bounded so: a flat lossless WebP (22,700 pixels a byte) or
+# a blank page in TIFF Group 4 (11,600) is honest, and has only the cap above.
 MAX_PIXELS_PER_BYTE = 10_000
+BOUNDED_COMPRESSION_FORMATS = ("JPEG", "PNG", "GIF")
 BOMB_FLOOR_MEGAPIXELS = 4

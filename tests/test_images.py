@@ -120,3 +120,27 @@ def test_write_is_atomic_and_leaves_no_temporary(tmp_path):
     with pytest.raises(NSTError, match="cannot write there"):
         write_image(tmp_path / "missing_dir" / "out.png", image)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.png"]
+
+
+@pytest.mark.parametrize("fmt,size,options", [("WEBP", (4000, 3000), {"lossless": True}),
+                                              ("TIFF", (5100, 6600), {"compression": "group4"})])
+def test_flat_pictures_in_formats_that_compress_without_bound_are_read(tmp_path, fmt, size,
+                                                                       options):
+    """A flat lossless WebP (over 20,000 pixels a byte) or a blank page in TIFF Group 4 is an
+    honest file: the pixels-a-byte rule is for formats whose compression is bounded."""
+    mode = "1" if fmt == "TIFF" else "RGB"
+    path = tmp_path / f"flat.{fmt.lower()}"
+    Image.new(mode, size, 1 if mode == "1" else (200, 180, 160)).save(path, fmt, **options)
+    assert size[0] * size[1] > 10_000 * path.stat().st_size  # past the rule, were it applied
+    assert read_image(path).shape == (size[1], size[0], 3)
+
+
+def test_a_small_jpeg_claiming_a_huge_picture_is_refused_before_decoding(tmp_path):
+    from fuzz_inputs import set_dimensions
+    small = tmp_path / "small.jpg"
+    Image.new("L", (16, 16), 128).save(small, "JPEG")
+    bomb = tmp_path / "bomb.jpg"
+    bomb.write_bytes(set_dimensions(small.read_bytes(), "jpeg", 12000, 12000))
+    with pytest.raises(NSTError, match=r"bomb\.jpg: its header says 12000x12000 px \(144 MP\) "
+                                       r"in \d+ bytes, more than 10000 pixels a byte"):
+        read_image(bomb)

@@ -320,3 +320,25 @@ def test_the_benchmarks_true_motion_carries_each_synthetic_frame_onto_the_next(n
         assert np.mean(benchmark.warping_errors(frames, frames, shifted)) > 1.5 * exact
     if name != "zoom":  # zooming in shows detail the earlier frame did not have
         assert exact < 0.2 * np.mean(benchmark.warping_errors(frames, frames))
+
+
+def test_a_clip_whose_frames_are_all_made_is_done_on_a_re_run(frames_dir, tmp_path):
+    """An earlier run made every frame (killed before its video or its report line): the same
+    command again is done, with the last frame as its picture, and makes no frame."""
+    from nst_tf.run.engine import DONE
+    from nst_tf.video.settings import VideoSettings
+    from nst_tf.video.transfer import run_video
+    output = tmp_path / "out"  # a folder: the frames only
+    output.mkdir()
+    made = [random_image((48, 64), seed).astype(np.uint8) for seed in range(5)]
+    for index, frame in enumerate(made):
+        iio.imwrite(output / f"frame_{index:05d}.png", frame)
+
+    def no_run(*args, **kwargs):
+        raise AssertionError("no frame is left to make")
+    engine = type("NoEngine", (), {"run": no_run})()
+    outcome = run_video(frames_dir, random_image((40, 40), 9), output,
+                        TransferConfig(weights="random", max_dim=64), VideoSettings(fps=12),
+                        engine=engine)
+    assert outcome.status == DONE and outcome.message == ""
+    np.testing.assert_array_equal(outcome.image, made[-1])

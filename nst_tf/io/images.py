@@ -18,7 +18,8 @@ import imageio.v3 as iio
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from nst_tf.limits import (BOMB_FLOOR_MEGAPIXELS, MAX_IMAGE_MEGAPIXELS, MAX_PIXELS_PER_BYTE,
+from nst_tf.limits import (BOMB_FLOOR_MEGAPIXELS, BOUNDED_COMPRESSION_FORMATS,
+                           MAX_IMAGE_MEGAPIXELS, MAX_PIXELS_PER_BYTE,
                            UPSAMPLE_METHOD, UPSAMPLE_ROUNDS)
 from nst_tf.errors import NSTError
 from nst_tf.io.files import atomic_output, name_room, remove_stale
@@ -112,7 +113,8 @@ def _checked_pixels(source, name: str, max_megapixels: float = MAX_IMAGE_MEGAPIX
                 f"{name}: its header says {width}x{height} px ({width * height / 1e6:.0f} MP), "
                 f"more than the {MAX_IMAGE_MEGAPIXELS} MP this tool reads: a damaged file or a "
                 "decompression bomb")
-        if (file_bytes and width * height > BOMB_FLOOR_MEGAPIXELS * 1e6
+        if (file_bytes and opened.format in BOUNDED_COMPRESSION_FORMATS
+                and width * height > BOMB_FLOOR_MEGAPIXELS * 1e6
                 and width * height > MAX_PIXELS_PER_BYTE * file_bytes):
             raise NSTError(
                 f"{name}: its header says {width}x{height} px ({width * height / 1e6:.0f} MP) in "

@@ -78,7 +78,10 @@ class CompiledEvaluations:
 def releasing_function(python_function, **options):
     """tf.function(python_function, **options) whose graphs go when it goes: the custom
     gradients its traces registered leave TensorFlow's registry with it (unregister_gradients),
-    and until then stay, so its graphs can still be differentiated from outside."""
+    and until then stay, so its graphs can still be differentiated from outside. Its traces
+    must not call a tf.function that outlives it: the names found in its graph include the
+    called function's, whose gradients would go with this one.
+    """
     registered = []  # names only: the finalizer must not hold the function or its graphs
 
     @functools.wraps(python_function)

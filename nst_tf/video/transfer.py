@@ -116,7 +116,8 @@ def run_video(content, texture, output, config: TransferConfig, video: VideoSett
     on_step(StepReport), stop and on_start(TextureTransfer, Prepared) as for one transfer (on
     every frame made). content_mask: one mask for every frame, in place of config.content_mask
     (an array, as the engine's Request takes it). Returns the last frame's Outcome (its status
-    says how the run ended: done, stopped or failed); what fails around the frames (the clip's
+    says how the run ended: done, stopped or failed; done with the last frame when an earlier
+    run made every frame); what fails around the frames (the clip's
     checks, reading, writing) is an Outcome too (the engine's ending()), never raised."""
     from nst_tf.run.engine import default_engine, outcome_of
     began = time.perf_counter()
@@ -184,6 +185,10 @@ def _frames(content, texture, output, config, video, plan, on_frame, on_step, st
     if Path(output).suffix:
         write_video(output, plan.folder, len(plan.numbers), plan.fps, plan.clip,
                     plan.numbers[0] / plan.clip.fps)
+    if outcome is None:  # every frame made by an earlier run: done, its last frame the picture
+        from nst_tf.run.engine import Outcome
+        last = plan.folder / FRAME_NAME.format(len(plan.numbers) - 1)
+        outcome = Outcome(DONE, to_uint8(read_image(last)), stopped_by="steps")
     return outcome
 
 
