@@ -10,7 +10,6 @@ first run of each size against the later ones.
 """
 import argparse
 import json
-import resource
 import statistics
 import sys
 import time
@@ -18,15 +17,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-
-
-def rss_mib() -> float:
-    """The process's resident memory now (Linux's /proc), MiB."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+from bench.process_status import rss_mib  # noqa: E402
 
 
 def main():

@@ -23,15 +23,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+from bench.process_status import rss_mib  # noqa: E402
 CONTENTS = ("cat.jpg", "astronaut.jpg", "gravel.jpg", "brick.jpg")
 COUNTED = ("FuncGraph", "ConcreteFunction", "AtomicFunction", "Function", "Operation")
-
-
-def rss_mib() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def live_counts() -> dict:

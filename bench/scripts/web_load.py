@@ -35,16 +35,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 POST = {"X-Requested-With": "nst-tf"}
-
-
-def proc_status(pid: int, field: str) -> float:
-    """A number of /proc/PID/status (VmRSS in MiB, Threads as is)."""
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                value = int(line.split()[1])
-                return value / 1024 if field.startswith("Vm") else value
-    raise KeyError(field)
+sys.path.insert(0, str(ROOT))
+from bench.process_status import proc_status  # noqa: E402
 
 
 def start_server(checkout: Path, extra):
