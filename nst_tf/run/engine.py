@@ -142,6 +142,7 @@ class Engine:
             status, stopped_by, message = ending(error)
             return ended(status, stopped_by, message, error, keep=stopped_by in KEEPS_IMAGE)
 
+
 # The endings whose picture is kept (the best so far, or the best before the loss broke).
 KEEPS_IMAGE = ("stop", "interrupt", "non-finite")
 
