@@ -119,33 +119,41 @@ def test_a_batch_spreads_over_the_nodes_and_the_driver_writes_every_output(clust
     print(f"took {time.perf_counter() - started:.1f} s")
 
 
+def batch_losing_a_node(cluster, command, folder, jobs: int, timeout: float):
+    """Runs the batch `command` in `folder` and removes the cluster's CPU node once the first of
+    its `jobs` is done (its worker then mid-job): (the removed node's id, the exit code, what the
+    batch wrote after that); fails the test when no job got done."""
+    process = subprocess.Popen(command, cwd=folder, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=interruptible,
+                               env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    removed, seen = None, []
+    try:
+        for line in process.stderr:
+            seen.append(line)
+            if line.startswith(f"[1/{jobs}] done"):
+                removed = cluster.cpu_node.node_id
+                cluster.remove_node(cluster.cpu_node)
+                break
+        rest = process.stderr.read()
+        process.wait(timeout=timeout)
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+    assert removed is not None, "".join(seen)[-3000:]
+    return removed, process.returncode, rest
+
+
 @pytest.mark.slow  # each Ray test starts its own workers: minutes on 2 cores
 def test_a_node_lost_mid_batch_loses_no_job(cluster, driver):
     out = driver / "out"
     # A weights file known by a path relative to the driver's folder: it travels too.
     legacy_weights_file(driver / "zeros.h5", kernel_shapes("vgg19"))
     flags = ["--weights=zeros.h5", "--iterations=60", "--plateau_tolerance=0"]
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "scripts" / "batch.py"), "--jobs=jobs.csv",
-         "--output_dir=out", f"--ray_address={cluster.address}", "--noprogress", *TINY, *flags],
-        cwd=driver, stderr=subprocess.PIPE, text=True, preexec_fn=interruptible,
-        env=dict(os.environ, PYTHONUNBUFFERED="1"))
-    removed = None
-    try:
-        seen = []
-        for line in process.stderr:
-            seen.append(line)
-            if line.startswith("[1/6] done"):
-                removed = cluster.cpu_node.node_id
-                cluster.remove_node(cluster.cpu_node)  # its worker was mid-job
-                break
-        rest = process.stderr.read()
-        process.wait(timeout=BATCH_TIMEOUT_S)
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGKILL)
-    assert removed is not None, "".join(seen)[-3000:]
-    assert process.returncode == 0, rest[-3000:]
+    command = [sys.executable, str(ROOT / "scripts" / "batch.py"), "--jobs=jobs.csv",
+               "--output_dir=out", f"--ray_address={cluster.address}", "--noprogress", *TINY,
+               *flags]
+    removed, returncode, rest = batch_losing_a_node(cluster, command, driver, 6, BATCH_TIMEOUT_S)
+    assert returncode == 0, rest[-3000:]
     assert "MB weights" in rest
     lines = _report(out)
     assert sorted(r["job"] for r in lines) == [f"p{k}.png" for k in range(6)]  # each once

@@ -3,8 +3,6 @@ tests/test_batch_cluster.py): each clip is made on a worker from its bytes and c
 a node lost while its worker is mid-clip loses no job and leaves no half-written video, and the
 same command again finds every job finished."""
 import json
-import os
-import signal
 import subprocess
 import sys
 
@@ -13,10 +11,10 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 
-from conftest import ROOT, encoded_clip, interruptible, panned, random_image
+from conftest import ROOT, encoded_clip, panned, random_image
 
 ray = pytest.importorskip("ray")
-from test_batch_cluster import cluster  # noqa: E402,F401  (the fixture)
+from test_batch_cluster import batch_losing_a_node, cluster  # noqa: E402,F401  (cluster: the fixture)
 
 CLIPS, FRAMES, SIDE = 4, 8, 32
 # Three Ray workers each start TensorFlow on a busy 2-core machine: 240 s ran out before.
@@ -43,25 +41,8 @@ def test_a_node_lost_mid_clip_loses_no_clip_job(cluster, tmp_path):  # noqa: F81
         f"clips/c{k}.mp4,texture.png,{LATER_STEPS}\n" for k in range(CLIPS)))
     command = [sys.executable, str(ROOT / "scripts" / "batch.py"), "--jobs=jobs.csv",
                "--output_dir=out", f"--ray_address={cluster.address}", "--noprogress", *FLAGS]
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    process = subprocess.Popen(command, cwd=folder, stderr=subprocess.PIPE, text=True,
-                               preexec_fn=interruptible, env=env)
-    removed, seen = None, []
-    try:
-        for line in process.stderr:
-            seen.append(line)
-            # Four clips on three one-CPU nodes: after the first ends, every node is mid-clip.
-            if line.startswith(f"[1/{CLIPS}] done"):
-                removed = cluster.cpu_node.node_id
-                cluster.remove_node(cluster.cpu_node)
-                break
-        rest = process.stderr.read()
-        process.wait(timeout=TIMEOUT_S)
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGKILL)
-    assert removed is not None, "".join(seen)[-3000:]
-    assert process.returncode == 0, rest[-3000:]
+    _, returncode, rest = batch_losing_a_node(cluster, command, folder, CLIPS, TIMEOUT_S)
+    assert returncode == 0, rest[-3000:]
     out = folder / "out"
     lines = [json.loads(line) for line in (out / "report.jsonl").read_text().splitlines()]
     assert sorted(r["job"] for r in lines) == [f"c{k}.mp4" for k in range(CLIPS)]  # each once
@@ -72,6 +53,6 @@ def test_a_node_lost_mid_clip_loses_no_clip_job(cluster, tmp_path):  # noqa: F81
     for k in range(CLIPS):
         assert frames_of(out / f"c{k}.mp4") == ((SIDE, SIDE), FRAMES)
     again = subprocess.run(command, cwd=folder, capture_output=True, text=True,
-                           timeout=TIMEOUT_S, env=env)
+                           timeout=TIMEOUT_S)
     assert again.returncode == 0, again.stderr[-3000:]
     assert f"0 done, {CLIPS} skipped, 0 failed" in again.stderr
