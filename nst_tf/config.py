@@ -32,6 +32,12 @@ SEAMLESS = ("off", "xy", "x", "y")
 FILE_SETTINGS = ("content_mask", "texture_masks", "init", "weights")
 
 
+def seamless_wrap(seamless: str) -> Tuple[bool, bool]:
+    """(rows, columns): the axes that wrap around for a `seamless` value ('xy' both, 'x' the
+    columns: the left edge meets the right, 'y' the rows, 'off' none)."""
+    return (seamless in ("xy", "y"), seamless in ("xy", "x"))
+
+
 def names_file(setting: str, value) -> bool:
     """Whether `value` of `setting` (one of FILE_SETTINGS; texture_masks: one entry) is a path."""
     if value is None or not str(value).strip():
@@ -301,6 +307,11 @@ class TransferConfig:
         """'float32' or 'bfloat16': what the network runs in (network/precision.py; 'auto'
         asks the device)."""
         return compute_precision(self.precision, self.faithful, self.optimizer)
+
+    @property
+    def wrap(self) -> Tuple[bool, bool]:
+        """(rows, columns): the axes whose edges wrap around (seamless)."""
+        return seamless_wrap(self.seamless)
 
     @property
     def coarse_to_fine(self) -> bool:

@@ -95,7 +95,7 @@ def step_cost(weights: str, size: int, repeats: int) -> dict:
     from nst_tf import TransferConfig
     from nst_tf.network.vgg import FeatureExtractor, preprocess, vgg19
     from nst_tf.objective.whole import WholeObjective
-    from nst_tf.run.levels import seamless_wrap
+    from nst_tf.config import seamless_wrap
     from nst_tf.tensorflow_quietly import tf
     config = TransferConfig(mode="synthesize", weights=weights)
     network = vgg19(weights)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import math
 import os
 import tempfile
 import threading
@@ -279,29 +280,66 @@ def write_image(path, image) -> None:
         Path(temporary).write_bytes(data)
 
 
-def resize(images, size: Tuple[int, int], antialias: bool = False) -> np.ndarray:
-    """Bilinear resize of an image (h, w, 3) or a batch (n, h, w, 3) to size (height, width)."""
+def resize(images, size: Tuple[int, int], antialias: bool = False,
+           wrap: Tuple[bool, bool] = (False, False)) -> np.ndarray:
+    """Bilinear resize of an image (h, w, c) or a batch (n, h, w, c) to size (height, width);
+    wrap: periodic_resize's."""
     import tensorflow as tf  # here, not above: reading and checking photos must not start it
-    resized = tf.image.resize(np.asarray(images, np.float32), size, method="bilinear",
-                              antialias=antialias)
-    return resized.numpy()
+    images = np.asarray(images, np.float32)
+    batch = images if images.ndim == 4 else images[None]
+    resized = periodic_resize(tf.constant(batch), size, "bilinear", antialias, wrap).numpy()
+    return resized if images.ndim == 4 else resized[0]
+
+
+# How far past an edge resizing reads, in pixels of the smaller side: lanczos5's window (5),
+# which is wider than bilinear's (1), and than antialiasing's (1 of the smaller side's pixels).
+RESIZE_REACH = 5
+
+
+def periodic_resize(images, size: Tuple[int, int], method: str = "bilinear",
+                    antialias: bool = False, wrap: Tuple[bool, bool] = (False, False)):
+    """tf.image.resize of a batch (n, h, w, c) to `size`, where on a wrapped axis (wrap: (rows,
+    columns), seamless) the picture is one period of a repeated picture: it is extended around
+    by its own opposite edge, resized, and cropped, so that the result repeats too (resizing
+    clamps the edges otherwise, and the next level would start with a step at the wrap).
+
+    The margin is a whole number of pixels on both sides of the resize (a multiple of
+    old / gcd(old, new)), so the extended resize samples exactly where the plain one does.
+    """
+    import tensorflow as tf
+    for axis, wraps in ((1, wrap[0]), (2, wrap[1])):
+        old, new = int(images.shape[axis]), int(size[axis - 1])
+        if not wraps or old == new:
+            continue
+        unit = old // math.gcd(old, new)
+        reach = RESIZE_REACH * max(1, -(-old // new)) + 1
+        margin = unit * -(-reach // unit)
+        indices = np.arange(-margin, old + margin) % old
+        extended = tf.gather(images, indices, axis=axis)
+        length = new + 2 * margin * new // old
+        shape = [int(extended.shape[1]), int(extended.shape[2])]
+        shape[axis - 1] = length
+        kept = tf.image.resize(extended, shape, method=method, antialias=antialias)
+        start = margin * new // old
+        images = kept[:, start:start + new] if axis == 1 else kept[:, :, start:start + new]
+    return tf.image.resize(images, size, method=method, antialias=antialias)
 
 
 def upsampled_onto(picture, content_small, content_large, rounds: int = UPSAMPLE_ROUNDS,
-                   method: str = UPSAMPLE_METHOD):
+                   method: str = UPSAMPLE_METHOD, wrap: Tuple[bool, bool] = (False, False)):
     """A picture made on `content_small`, carried to the size of `content_large`: the large
     content plus the upsampled change, back-projected `rounds` times (each round adds the
     upsampled difference between `picture` and the result downscaled), so that the result
-    downscaled is `picture` again while the content's finer detail stays.
+    downscaled is `picture` again while the content's finer detail stays. wrap: the axes that
+    wrap around (periodic_resize).
 
     All (1, h, w, c) float arrays or tensors in one value range; returns a tensor.
     """
-    import tensorflow as tf
     small, large = tuple(picture.shape[1:3]), tuple(content_large.shape[1:3])
-    result = content_large + tf.image.resize(picture - content_small, large, method=method)
+    result = content_large + periodic_resize(picture - content_small, large, method, wrap=wrap)
     for _ in range(rounds):
-        down = tf.image.resize(result, small, method="bilinear", antialias=True)
-        result = result + tf.image.resize(picture - down, large, method=method)
+        down = periodic_resize(result, small, "bilinear", antialias=True, wrap=wrap)
+        result = result + periodic_resize(picture - down, large, method, wrap=wrap)
     return result
 
 

@@ -49,14 +49,16 @@ def _rgb(mask: MaskLike, name: str) -> np.ndarray:
     return image_from(mask, name)
 
 
-def at_size(mask: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
+def at_size(mask: np.ndarray, size: Tuple[int, int],
+            wrap: Tuple[bool, bool] = (False, False)) -> np.ndarray:
     """A mask (h, w) resized to `size` (h, w), as the photos are (bilinear, antialiased):
-    binary labels get soft borders. A mask of one value keeps it exactly. Starts TensorFlow."""
+    binary labels get soft borders. A mask of one value keeps it exactly. wrap: the axes that
+    wrap around (a seamless picture's mask; images.periodic_resize). Starts TensorFlow."""
     if tuple(mask.shape) == tuple(size):
         return mask
     if np.all(mask == mask.flat[0]):
         return np.full(size, mask.flat[0], np.float32)
-    return np.clip(resize(mask[..., None], size, antialias=True)[..., 0], 0.0, 1.0)
+    return np.clip(resize(mask[..., None], size, antialias=True, wrap=wrap)[..., 0], 0.0, 1.0)
 
 
 def gray_mask(mask: MaskLike, name: str = "content_mask") -> np.ndarray:

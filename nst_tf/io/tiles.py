@@ -62,9 +62,11 @@ def tile_size(image_size: Tuple[int, int], split: Tuple[int, int], max_dim: int)
     return size
 
 
-def to_tile_batch(image: np.ndarray, split: Tuple[int, int], size: Tuple[int, int]) -> np.ndarray:
-    """Cuts an image into tiles and resizes each to `size`: (n_tiles, height, width, 3)."""
-    return np.stack([resize(tile, size) for tile in split_tiles(image, split)])
+def to_tile_batch(image: np.ndarray, split: Tuple[int, int], size: Tuple[int, int],
+                  wrap: Tuple[bool, bool] = (False, False)) -> np.ndarray:
+    """Cuts an image into tiles and resizes each to `size`: (n_tiles, height, width, 3). wrap:
+    the axes on which a tile (split 1x1: seamless) wraps around (images.periodic_resize)."""
+    return np.stack([resize(tile, size, wrap=wrap) for tile in split_tiles(image, split)])
 
 
 def from_tile_batch(tiles: np.ndarray, split: Tuple[int, int]) -> np.ndarray:

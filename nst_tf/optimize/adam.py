@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import time
-from typing import Optional
+from typing import Optional, Tuple
 
 import numpy as np
 from nst_tf.tensorflow_quietly import tf  # started without its C++ log lines
 
 from nst_tf.config import TransferConfig
+from nst_tf.io.images import periodic_resize
 from nst_tf.network.vgg import PIXEL_MAX, PIXEL_MIN
 from nst_tf.optimize.schedules import ExponentialDecay, PlateauSchedule
 from nst_tf.optimize.stopping import PictureSettled, earliest_stop
@@ -35,19 +36,21 @@ class Adam:
         self.m = tf.Variable(tf.zeros_like(variable), trainable=False)
         self.v = tf.Variable(tf.zeros_like(variable), trainable=False)
 
-    def carry_from(self, previous: "Adam", gradient_ratio: Optional[float] = None) -> None:
+    def carry_from(self, previous: "Adam", gradient_ratio: Optional[float] = None,
+                   wrap: Tuple[bool, bool] = (False, False)) -> None:
         """Continues `previous` (the same run one coarse-to-fine level down) on this larger image.
 
-        The moments are upsampled bilinearly and scaled as the gradient scales: every loss is a
-        mean over positions, so a pixel's gradient shrinks with the pixel count (m by the ratio,
-        v by its square; gradient_ratio, when given, is the ratio of a pixel's gradient here to
-        there instead). The step count (bias correction) and learning rate go on unchanged.
+        The moments are upsampled bilinearly (wrapping around on the picture's wrapped axes,
+        seamless) and scaled as the gradient scales: every loss is a mean over positions, so a
+        pixel's gradient shrinks with the pixel count (m by the ratio, v by its square;
+        gradient_ratio, when given, is the ratio of a pixel's gradient here to there instead).
+        The step count (bias correction) and learning rate go on unchanged.
         """
         size = tuple(self.variable.shape[1:3])
         ratio = gradient_ratio if gradient_ratio is not None else (
             previous.variable.shape[1] * previous.variable.shape[2]) / (size[0] * size[1])
-        self.m.assign(tf.image.resize(previous.m, size, method="bilinear") * ratio)
-        self.v.assign(tf.maximum(tf.image.resize(previous.v, size, method="bilinear"), 0.0)
+        self.m.assign(periodic_resize(previous.m, size, "bilinear", wrap=wrap) * ratio)
+        self.v.assign(tf.maximum(periodic_resize(previous.v, size, "bilinear", wrap=wrap), 0.0)
                       * ratio ** 2)
         self.iterations.assign(previous.iterations)
         self.learning_rate.assign(previous.learning_rate)
@@ -77,7 +80,8 @@ class GradientDescent:
         self.variable = variable
         self.learning_rate = tf.Variable(learning_rate, dtype=tf.float32, trainable=False)
 
-    def carry_from(self, previous: "GradientDescent", gradient_ratio: Optional[float] = None) -> None:
+    def carry_from(self, previous: "GradientDescent", gradient_ratio: Optional[float] = None,
+                   wrap: Tuple[bool, bool] = (False, False)) -> None:
         """No state but the rate, which goes on unchanged."""
         self.learning_rate.assign(previous.learning_rate)
 
@@ -119,7 +123,7 @@ class AdamOptimization:
             pixels = image.shape[1] * image.shape[2]
             previous_pixels = previous.image.shape[1] * previous.image.shape[2]
             self.adam.carry_from(previous.adam, previous_pixels / pixels * self.gradient_scale
-                                 / previous.gradient_scale)
+                                 / previous.gradient_scale, config.wrap)
             # The losses of another size are not comparable: the plateau history starts anew.
             self.schedule.learning_rate = previous.schedule.learning_rate
         self._pixel_min = tf.constant(PIXEL_MIN)

@@ -66,22 +66,16 @@ def run_plan(content_size: Size, config: TransferConfig) -> RunPlan:
     # the process kept that memory (1.3 GB over the tiled levels' needs) to the end.
     tiled = bool(config.global_statistics and config.tile_size and max(full) > config.tile_size)
     found = (grid_cores(full, config.tile_size, config.content_layers,
-                        NETWORK_LAYERS[config.network], seamless_wrap(config.seamless))
+                        NETWORK_LAYERS[config.network], config.wrap)
              if tiled else [])
     return RunPlan(levels.sizes, levels.steps, output=(full[1], full[0]), tile=tile,
                    reported=tuple(reported), tiled=tiled, cores=tuple(map(tuple, found)))
 
 
-def seamless_wrap(seamless: str) -> Tuple[bool, bool]:
-    """(rows, columns): the axes that wrap around for config.seamless ('xy' both, 'x' the
-    columns: the left edge meets the right, 'y' the rows, 'off' none)."""
-    return (seamless in ("xy", "y"), seamless in ("xy", "x"))
-
-
 def check_seamless_sizes(config: TransferConfig, sizes: Sequence[Size]) -> None:
     """NSTError (one line) unless every level's picture is a multiple of 16 px on the axes that
     wrap: VGG's four 2x2 poolings pair the same pixels in the repeated picture only then."""
-    rows, columns = seamless_wrap(config.seamless)
+    rows, columns = config.wrap
     for height, width in sizes:
         if (rows and height % TILE_GRID_PX) or (columns and width % TILE_GRID_PX):
             sides = {"xy": "width and height", "x": "width", "y": "height"}[config.seamless]

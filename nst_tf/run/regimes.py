@@ -19,7 +19,7 @@ import numpy as np
 from nst_tf.tensorflow_quietly import tf  # started without its C++ log lines
 
 from nst_tf.config import TransferConfig
-from nst_tf.io.images import mirror_fit, resize, to_uint8, upsampled_onto
+from nst_tf.io.images import mirror_fit, periodic_resize, resize, to_uint8, upsampled_onto
 from nst_tf.io.masks import at_size
 from nst_tf.io.tiles import from_tile_batch, to_tile_batch
 from nst_tf.network.vgg import PIXEL_MAX, PIXEL_MIN, deprocess, preprocess
@@ -76,17 +76,21 @@ class TileRegime:
         self.anchors = list(anchors)
         self.plan = plan
 
-    def batch(self, image: np.ndarray, size: Size) -> np.ndarray:
-        """`image`'s split tiles at `size`: (n, h, w, 3)."""
-        return to_tile_batch(image, self.config.split, size)
+    def batch(self, image: np.ndarray, size: Size, wraps: bool = True) -> np.ndarray:
+        """`image`'s split tiles at `size`: (n, h, w, 3). wraps: whether `image` is the
+        picture's (the content, the start, a mask: it wraps around where the picture does,
+        config.wrap) or a texture's (it does not)."""
+        return to_tile_batch(image, self.config.split, size,
+                             self.config.wrap if wraps else (False, False))
 
-    def _mask_batch(self, mask: np.ndarray, size: Size, scale: float = 1.0) -> np.ndarray:
+    def _mask_batch(self, mask: np.ndarray, size: Size, scale: float = 1.0,
+                    wraps: bool = True) -> np.ndarray:
         """A mask's split tiles at `size` (scaled like the Gram textures): (n, h, w, 1)."""
-        tiles = self.batch(mask[..., None], size)
+        tiles = self.batch(mask[..., None], size, wraps)
         return tiles if scale == 1.0 else np.stack([scaled(tile, scale) for tile in tiles])
 
     def objective(self, extractor, size: Size):
-        texture_tiles = [self.batch(t, size) for t in self.textures]
+        texture_tiles = [self.batch(t, size, wraps=False) for t in self.textures]
         gram_tiles = None
         scale = self.config.texture_scale
         if scale != 1.0:
@@ -96,7 +100,7 @@ class TileRegime:
         if self.regions is not None:
             regions = dict(
                 region_masks=[self._mask_batch(m, size) for m in self.regions.masks],
-                texture_region_masks=[None if m is None else self._mask_batch(m, size, scale)
+                texture_region_masks=[None if m is None else self._mask_batch(m, size, scale, False)
                                       for m in self.regions.texture_masks])
         if self.anchors:  # only then: the eager 2018 reference's builder takes none
             regions["anchors"] = [(self.batch(target, size), self._mask_batch(weights, size))
@@ -109,14 +113,15 @@ class TileRegime:
         return 1.0
 
     def upsampled(self, image, size: Size):
-        """The batch at a larger tile size: bilinear, as before."""
-        return tf.image.resize(image, size, method="bilinear")
+        """The batch at a larger tile size: bilinear, as before (wrapping around where the
+        picture does)."""
+        return periodic_resize(image, size, "bilinear", wrap=self.config.wrap)
 
     def assembled(self, image) -> np.ndarray:
         """The tiles as they stand, at the tile size, put back together: uint8 (H, W, 3)."""
         tiles = deprocess(image)
         if tuple(tiles.shape[1:3]) != self.tile_size:
-            tiles = tf.image.resize(tiles, self.tile_size, method="bilinear")
+            tiles = periodic_resize(tiles, self.tile_size, "bilinear", wrap=self.config.wrap)
         return from_tile_batch(to_uint8(tiles.numpy()), self.config.split)
 
     def reporter(self, level: int, callback):
@@ -137,18 +142,21 @@ class PictureRegime:
         self.plan = plan
         self.progress = LevelProgress(self.plan)
 
-    def batch(self, image: np.ndarray, size: Size) -> np.ndarray:
-        """`image` at `size` as a batch of one: (1, h, w, 3)."""
+    def batch(self, image: np.ndarray, size: Size, wraps: bool = True) -> np.ndarray:
+        """`image` at `size` as a batch of one: (1, h, w, 3). wraps: whether `image` is the
+        picture's (the content, the start, an anchor: it wraps around where the picture does,
+        config.wrap) or a texture's (it does not)."""
         if tuple(image.shape[:2]) == tuple(size):
             return image[None]
-        return resize(image, size, antialias=True)[None]
+        return resize(image, size, antialias=True,
+                      wrap=self.config.wrap if wraps else (False, False))[None]
 
     def objective(self, extractor, size: Size):
         """The tiled objective when the full picture is larger than one tile, else the whole
         one."""
         config = self.config
         content = self.batch(self.content, size)[0]
-        gram_textures = [self.batch(t, size)[0] for t in self.textures]
+        gram_textures = [self.batch(t, size, wraps=False)[0] for t in self.textures]
         if config.texture_scale != 1.0:
             gram_textures = [scaled(t, config.texture_scale) for t in gram_textures]
             raw_textures = [mirror_fit(t, size) for t in gram_textures]
@@ -156,10 +164,10 @@ class PictureRegime:
             raw_textures = gram_textures
         masks = texture_masks = None
         if self.regions is not None:
-            masks = [at_size(m, size) for m in self.regions.masks]
+            masks = [at_size(m, size, config.wrap) for m in self.regions.masks]
             texture_masks = [None if m is None else at_size(m, t.shape[:2])
                              for m, t in zip(self.regions.texture_masks, gram_textures)]
-        anchors = [(self.batch(target, size)[0], at_size(weights, size))
+        anchors = [(self.batch(target, size)[0], at_size(weights, size, config.wrap))
                    for target, weights in self.anchors]
         if self.plan.tiled:  # the plan's (levels.run_plan): then every level is tiled
             return TiledObjective(extractor, content, raw_textures, gram_textures,
@@ -187,7 +195,7 @@ class PictureRegime:
         look made below is kept, only detail finer than the level below is new."""
         current = tuple(image.shape[1:3])
         return upsampled_onto(image, preprocess(self.batch(self.content, current)),
-                              preprocess(self.batch(self.content, size)))
+                              preprocess(self.batch(self.content, size)), wrap=self.config.wrap)
 
     def assembled(self, image) -> np.ndarray:
         """The picture at full size (mid-run at a coarser level: the content plus the change so

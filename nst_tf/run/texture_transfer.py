@@ -20,7 +20,6 @@ from nst_tf.optimize.lbfgs import LbfgsOptimization
 from nst_tf.io.masks import at_size
 from nst_tf.run.colours import matched_colours, original_colors
 from nst_tf.run.request import Prepared
-from nst_tf.run.levels import seamless_wrap
 from nst_tf.run.regimes import PictureRegime, Regions, TileRegime, whole_objective
 from nst_tf.steps import Callback
 
@@ -63,7 +62,7 @@ class TextureTransfer:
             texture_masks = [None if m is None else at_size(m, size)
                              for m in inputs.texture_masks or []]
         regions = (None if inputs.region_masks is None else
-                   Regions([at_size(m, size) for m in inputs.region_masks],
+                   Regions([at_size(m, size, config.wrap) for m in inputs.region_masks],
                            texture_masks or [None] * len(inputs.region_masks)))
         self.texture = self.textures[0]
         self.plan = plan
@@ -81,7 +80,7 @@ class TextureTransfer:
                                                      config.content_layers, self.precision)
         self.level = 0
         # Seamless: the network's windows wrap around the picture's edges (config.seamless).
-        self.extractor = self.extractor.wrapped(seamless_wrap(config.seamless))
+        self.extractor = self.extractor.wrapped(config.wrap)
         self.image = tf.Variable(preprocess(self.regime.batch(self._initial_image(),
                                                               self.plan.sizes[0])), name="image")
         self.objective = self.regime.objective(self.extractor, self.plan.sizes[0])
