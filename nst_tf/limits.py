@@ -33,6 +33,11 @@ SORTED_PROJECTIONS_IN_MEMORY_BYTES = 1 << 30
 # (fewer on fewer cores): each holds about 30 bytes a pixel while it sorts (0.6 GB at 20 MP).
 SORTING_THREADS = 4
 
+# Memory blocks from this size up are mapped on their own and given back when freed, not carved
+# from the heap (process_memory.py): under it Python's objects and small tensors; over it every
+# layer of a tile (a 64-channel float32 layer is 1 MiB at 64x64 px).
+LARGE_BLOCK_BYTES = 1 << 20
+
 # A VGG19 tile smaller than this has almost no spatial extent left after block5's four pools.
 MIN_TILE_PX = 32
 

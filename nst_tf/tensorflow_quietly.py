@@ -13,8 +13,12 @@ import os
 import sys
 import threading
 
+from nst_tf.process_memory import release_large_blocks
+
 # The C++ side's info and warning lines; a user who wants them sets the variable.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Before TensorFlow's first large blocks: they go back to the system when freed.
+release_large_blocks()
 
 
 _STARTING = threading.Lock()

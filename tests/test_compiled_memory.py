@@ -2,13 +2,16 @@
 live Python objects after a collection, which, unlike the resident memory, are deterministic)."""
 import contextlib
 import gc
+import platform
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
 import nst_tf
 from nst_tf.config import TransferConfig
-from conftest import random_image
+from conftest import ROOT, random_image
 
 
 def live(type_name: str) -> int:
@@ -117,3 +120,37 @@ def test_runs_of_new_sizes_do_not_grow_the_live_graphs():
             counts.append((live("FuncGraph"), live("Operation")))
         assert evaluations.made == 8  # every run traced its own evaluation and update
     assert counts[3] == counts[1]
+
+
+MALLINFO_PROBE = r"""
+import ctypes, sys
+import nst_tf.tensorflow_quietly  # noqa: F401  (what every front end imports first)
+libc = ctypes.CDLL("libc.so.6")
+class Info(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
+        "fordblks", "keepcost")]
+libc.mallinfo2.restype = Info
+libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
+libc.free.argtypes = [ctypes.c_void_p]
+libc.free(libc.malloc(16 << 20))  # glibc's own threshold rises to 16 MiB here
+before = libc.mallinfo2().hblks
+block = libc.malloc(4 << 20)
+print(libc.mallinfo2().hblks - before)
+libc.free(block)
+"""
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's malloc only")
+@pytest.mark.parametrize("environment,mapped", [({}, "1"),
+                                                ({"MALLOC_MMAP_THRESHOLD_": str(64 << 20)}, "0")])
+def test_large_blocks_are_mapped_on_their_own_unless_the_user_says(environment, mapped):
+    # After a 16 MiB block is freed, glibc carves the next 4 MiB from the heap (its threshold
+    # has risen to 16 MiB) unless the package fixed it at LARGE_BLOCK_BYTES; a threshold the
+    # user set is left alone.
+    import os
+    env = {key: value for key, value in os.environ.items() if key != "MALLOC_MMAP_THRESHOLD_"}
+    done = subprocess.run([sys.executable, "-c", MALLINFO_PROBE], capture_output=True,
+                          text=True, timeout=120, env={**env, **environment}, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [mapped], (done.stdout, done.stderr)
