@@ -138,6 +138,10 @@ def main() -> None:
     parser.add_argument("--repeated_max", type=int, default=256,
                         help="the 2x2 repeat's distances only up to this --size (a 512 px "
                              "run's 1024 px repeat took over 20 GB in the held-out measure)")
+    parser.add_argument("--seeds", type=int, default=1,
+                        help="also synthesize from the noise of seeds 1..SEEDS-1 and record "
+                             "their held-out distances: the spread a single seed's comparison "
+                             "sits in")
     parser.add_argument("--cost", type=int, default=0,
                         help="only time this many evaluations at --size, off and xy alternated")
     args = parser.parse_args()
@@ -184,6 +188,14 @@ def main() -> None:
                                           if args.size <= args.repeated_max else None),
                              "seconds_per_step": pace, "texture_part": reports[-1].texture,
                              "steps": len(reports)}
+            by_seed = [row[seamless]]
+            for seed in range(1, args.seeds):
+                other = default_engine().run(Request(None, texture, config.replace(seed=seed)))
+                if other.status != "done":
+                    raise SystemExit(f"{name} {seamless} seed {seed}: {other.message}")
+                by_seed.append(distances(other.image))
+            row[seamless]["by_seed"] = [{key: seeded[key] for key in ("sliced", "gram")}
+                                        for seeded in by_seed]
             panels.append((f"{seamless}, repeated 2x2", repeated(outcome.image)))
             middle, half = args.size, args.corner // 2
             corners.append((f"{seamless}: where four copies meet", repeated(outcome.image)[
@@ -221,6 +233,18 @@ def main() -> None:
                                    "seconds_per_step")}
              for setting in SETTINGS}
     print("mean:", json.dumps(means))
+    if args.seeds > 1:
+        print(f"held-out sliced, seeds 0..{args.seeds - 1}: mean (min-max)")
+        for name, row in results.items():
+            print(name, *(f"{setting} " + _seeds(row[setting]) for setting in SETTINGS))
+
+
+def _seeds(result: dict) -> str:
+    """A setting's held-out sliced distance over its seeds: 'mean (min-max)'."""
+    values = [seeded["sliced"] for seeded in result.get("by_seed", [])]
+    if not values:
+        return "-"
+    return f"{np.mean(values):.3f} ({min(values):.3f}-{max(values):.3f})"
 
 
 if __name__ == "__main__":
