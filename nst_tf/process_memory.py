@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import ctypes
 import os
-import platform
 
 from nst_tf.limits import LARGE_BLOCK_BYTES
 
@@ -24,7 +23,11 @@ _M_MMAP_THRESHOLD = -3  # mallopt's parameter number (malloc.h)
 def release_large_blocks() -> bool:
     """Fixes glibc's mmap threshold at LARGE_BLOCK_BYTES; whether it was set (False on another C
     library, or when the user set the threshold)."""
-    if platform.libc_ver()[0] != "glibc":
+    # confstr, not platform.libc_ver(), which scans the Python binary at every start.
+    try:
+        if not os.confstr("CS_GNU_LIBC_VERSION").startswith("glibc"):
+            return False
+    except (ValueError, OSError, AttributeError):  # not a glibc system
         return False
     if "MALLOC_MMAP_THRESHOLD_" in os.environ or "mmap_threshold" in os.environ.get(
             "GLIBC_TUNABLES", ""):
