@@ -10,8 +10,19 @@ comparing texture losses (Gram against sliced Wasserstein) without letting eithe
   two pictures' sorted pixel values (the 1-D Wasserstein-2 distance of the channel's
   histograms), averaged, in gray levels (0..255).
 
-The texture is resized to the picture's size first, so both are seen at one scale; features
-are taken in colour. 0 is the texture itself (its own resized copy) on every measure.
+The texture meets the picture's size as the run met it (`fit`): resized to it (the texture and
+style modes: the original resizes the texture to the content), or cropped and mirror-extended
+(mirror_fit: synthesis keeps the texture's own scale, so a synthesis is compared with the piece
+of texture it was made from, not with the whole photo shrunk). Features are taken in colour. 0
+is the texture itself (its fitted copy) on every measure.
+
+`edges`: what the network sees beyond the picture's edges. 'zero': its zero padding, as a run
+without seamless; 'mirror': the picture (and the texture) mirror-extended by the layers' halo
+and the features cropped back to the picture's own positions, so that no position sees a frame.
+A small picture's statistics are largely its edges' (at 128 px, block4_conv1's positions within
+its halo of the edge are most of them): the zero frame favours a run whose target had it, and
+the mirrored edges one whose target was mirror-extended (seamless synthesis); the two bound
+what the edges do to a comparison.
 """
 from __future__ import annotations
 
@@ -21,8 +32,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from nst_tf.io.images import resize
+from nst_tf.io.images import mirror_fit, resize
 from nst_tf.network.vgg import preprocess
+from nst_tf.objective.grid import footprint, halo
 from nst_tf.objective.terms import gram, projection_directions, sorted_projections
 
 DISTANCE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1")
@@ -30,16 +42,28 @@ DISTANCE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1
 # directions a run draws: the measure sees the distribution along directions the run never saw.
 HELD_OUT_SEED = 20210607
 HELD_OUT_DIRECTIONS = 4
+FITS = {"resize": lambda texture, size: resize(texture, size, antialias=True),
+        "crop": mirror_fit}
+EDGES = ("zero", "mirror")
 
 
 class TextureDistances:
     """distances(image) -> {'sliced', 'gram', 'histogram'} against one texture photo.
 
-    model: a VGG19 (keras.applications layout); texture: RGB (h, w, 3) 0..255, any size."""
+    model: a VGG19 (keras.applications layout); texture: RGB (h, w, 3) 0..255, any size;
+    fit: 'resize' or 'crop' (FITS), how the texture meets the picture's size; edges: 'zero' or
+    'mirror' (EDGES), what the network sees beyond the edges."""
 
     def __init__(self, model: keras.Model, texture: np.ndarray,
-                 layers: Sequence[str] = DISTANCE_LAYERS):
+                 layers: Sequence[str] = DISTANCE_LAYERS, fit: str = "resize",
+                 edges: str = "zero"):
+        if fit not in FITS or edges not in EDGES:
+            raise ValueError(f"fit {fit!r} or edges {edges!r}: fit is one of {sorted(FITS)}, "
+                             f"edges one of {EDGES}")
         self.layers = tuple(layers)
+        self.fit, self.edges = FITS[fit], edges
+        self.margin = halo(self.layers) if edges == "mirror" else 0
+        self.strides = [footprint(name)[0] for name in self.layers]
         self.texture = np.asarray(texture, np.float32)
         self.extractor = keras.Model(model.input, [model.get_layer(n).output for n in self.layers])
         channels = [model.get_layer(n).output.shape[-1] for n in self.layers]
@@ -50,13 +74,21 @@ class TextureDistances:
         self._targets = {}
 
     def features(self, image: np.ndarray):
-        found = self.extractor(preprocess(np.asarray(image, np.float32))[None], training=False)
+        """[layer] (positions, channels) of the picture's own positions."""
+        margin = self.margin
+        image = np.pad(np.asarray(image, np.float32), ((margin, margin), (margin, margin), (0, 0)),
+                       mode="symmetric")
+        found = self.extractor(preprocess(image)[None], training=False)
         found = found if isinstance(found, (list, tuple)) else [found]
-        return [tf.reshape(f, [-1, f.shape[-1]]) for f in found]
+        cropped = []
+        for f, stride in zip(found, self.strides):
+            cut = margin // stride  # the halo is a multiple of the deepest stride
+            cropped.append(f[:, cut:f.shape[1] - cut, cut:f.shape[2] - cut])
+        return [tf.reshape(f, [-1, f.shape[-1]]) for f in cropped]
 
     def _target(self, size):
         if size not in self._targets:  # a comparison scores many pictures of one size
-            texture = resize(self.texture, size, antialias=True)
+            texture = self.fit(self.texture, size)
             features = self.features(texture)
             self._targets[size] = (
                 texture, [sorted_projections(f, d).numpy().astype(np.float64)

@@ -101,3 +101,33 @@ def test_texture_distances_are_zero_for_the_texture_and_order_a_copy_before_a_fl
     assert 0 < near["sliced"] < far["sliced"] and far["gram"] > 0.1
     # The histogram distance of two constant pictures is their difference in levels.
     assert histogram_distance(np.full((4, 4, 3), 10.0), np.full((4, 4, 3), 13.0)) == 3.0
+
+
+def test_texture_distances_meet_a_synthesis_at_its_scale_and_can_leave_out_the_zero_frame(
+        random_vgg):
+    from bench.texture_distances import TextureDistances
+    from nst_tf.io.images import mirror_fit
+    from nst_tf.objective.grid import halo
+    texture = random_image((96, 112), seed=5)
+    piece = texture[:64, :64]  # what a 64x64 synthesis is made from: its own scale
+    cropped = TextureDistances(random_vgg, texture, fit="crop")
+    assert cropped(piece) == pytest.approx({"sliced": 0.0, "gram": 0.0, "histogram": 0.0},
+                                           abs=1e-9)
+    assert np.array_equal(cropped._target((64, 64))[0], mirror_fit(texture, (64, 64)))
+    assert TextureDistances(random_vgg, texture)(piece)["sliced"] > 0.01  # the photo shrunk
+    # Mirrored edges: the picture's own positions; inside the halo's reach of every edge they
+    # are the zero-padded network's, at the edge they are not.
+    layers = ("block1_conv1", "block3_conv1")
+    zero = TextureDistances(random_vgg, texture, layers=layers)
+    mirror = TextureDistances(random_vgg, texture, layers=layers, edges="mirror")
+    assert mirror.margin == halo(layers) > 0
+    for stride, plain, mirrored in zip((1, 4), zero.features(piece), mirror.features(piece)):
+        side = 64 // stride
+        plain, mirrored = (np.reshape(f, (side, side, -1)) for f in (plain, mirrored))
+        inner = halo(layers) // stride
+        np.testing.assert_allclose(mirrored[inner:-inner, inner:-inner],
+                                   plain[inner:-inner, inner:-inner], rtol=1e-4, atol=1e-3)
+        assert np.abs(mirrored[0] - plain[0]).max() > 1e-2
+    assert mirror(piece[:64, :64]) != zero(piece[:64, :64])
+    with pytest.raises(ValueError, match="edges one of"):
+        TextureDistances(random_vgg, texture, edges="wrap")

@@ -18,8 +18,9 @@ A texture is a path, `skimage:NAME` (a sample image of scikit-image's wheel, unp
 --skimage_dir), `medium:NAME` (the texture half of NAME_in.* in $NST_TF_MEDIUM_EXAMPLES: for
 measuring only, those photos may not be redistributed) or `crop:PATH:WIDTHxHEIGHT+LEFT+TOP` (a
 part of a photo as a texture; named after the photo and the corner). Each is synthesized with
-seamless off and xy from the same noise (seed 0), the synthesis preset's weights and optimiser.
-Prints a Markdown table and writes OUTPUT_DIR/NAME.png (texture | off, repeated 2x2 | xy,
+seamless off and xy from the same noise (seed 0), the synthesis preset's weights and optimiser,
+and scored against the piece of texture it was made from (the texture at its own scale,
+TextureDistances' fit 'crop'), with the zero frame and with mirrored edges (its `edges`). Prints a Markdown table and writes OUTPUT_DIR/NAME.png (texture | off, repeated 2x2 | xy,
 repeated 2x2) and results.json; with --pictures, the sheets of the textures named in --shipped
 (redistributable ones) as small JPEGs there. With --cost N, only the seconds of one evaluation
 of the synthesis objective at --size, off against xy (step_cost).
@@ -153,7 +154,7 @@ def main() -> None:
               + ", ".join(f"{k} {v:.3f}" for k, v in cost.items())
               + f"; xy / off {cost['xy'] / cost['off']:.3f}")
         return
-    from bench.texture_distances import TextureDistances
+    from bench.texture_distances import EDGES, TextureDistances
     from nst_tf import TransferConfig
     from nst_tf.io.images import write_image
     from nst_tf.network.vgg import vgg19
@@ -170,7 +171,10 @@ def main() -> None:
     results = json.loads(results_path.read_text()) if results_path.exists() else {}
     for spec in args.textures.split(","):
         name, texture = texture_of(spec, args.skimage_dir)
-        distances = TextureDistances(measure_network, texture)
+        # The synthesis is made from the texture at its own scale (mirror_fit): so is the
+        # measure's reference; both edge treatments, which bound what the edges do.
+        distances = {edges: TextureDistances(measure_network, texture, fit="crop", edges=edges)
+                     for edges in EDGES}
         row, panels, corners = {}, [("texture", texture)], []
         for seamless in SETTINGS:
             config = TransferConfig(mode="synthesize", size=(args.size, args.size),
@@ -182,9 +186,11 @@ def main() -> None:
                 raise SystemExit(f"{name} {seamless}: {outcome.message}")
             # The steps' pace, the first step (which builds the graph) aside.
             pace = (reports[-1].seconds - reports[0].seconds) / max(1, len(reports) - 1)
-            row[seamless] = {**distances(outcome.image), "seam": seam_ratio(outcome.image),
+            row[seamless] = {**distances["zero"](outcome.image),
+                             "mirror": distances["mirror"](outcome.image),
+                             "seam": seam_ratio(outcome.image),
                              "seam_blocks": seam_ratio(outcome.image, block=BLOCK_PX),
-                             "repeated": (distances(repeated(outcome.image))
+                             "repeated": (distances["zero"](repeated(outcome.image))
                                           if args.size <= args.repeated_max else None),
                              "seconds_per_step": pace, "texture_part": reports[-1].texture,
                              "steps": len(reports)}
@@ -193,8 +199,9 @@ def main() -> None:
                 other = default_engine().run(Request(None, texture, config.replace(seed=seed)))
                 if other.status != "done":
                     raise SystemExit(f"{name} {seamless} seed {seed}: {other.message}")
-                by_seed.append(distances(other.image))
-            row[seamless]["by_seed"] = [{key: seeded[key] for key in ("sliced", "gram")}
+                by_seed.append({**distances["zero"](other.image),
+                                "mirror": distances["mirror"](other.image)})
+            row[seamless]["by_seed"] = [{key: seeded[key] for key in ("sliced", "gram", "mirror")}
                                         for seeded in by_seed]
             panels.append((f"{seamless}, repeated 2x2", repeated(outcome.image)))
             middle, half = args.size, args.corner // 2
@@ -217,15 +224,17 @@ def main() -> None:
         results_path.write_text(json.dumps(results, indent=1))
     print(f"| texture | the photo's seam ({BLOCK_PX} px blocks) | seam ratio: off / xy | "
           f"{BLOCK_PX} px blocks: off / xy | "
-          "held-out sliced: off / xy | Gram distance: off / xy | 2x2 held-out sliced: off / xy "
-          "| s a step: off / xy |")
-    print("|---|---|---|---|---|---|---|---|")
+          "held-out sliced: off / xy | Gram distance: off / xy | the same, mirrored edges: "
+          "sliced off / xy, Gram off / xy | 2x2 held-out sliced: off / xy | s a step: off / xy |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for name, row in results.items():
         off, xy = row["off"], row["xy"]
         print(f"| {name} | {row['photo_seam']:.2f} ({row['photo_seam_blocks']:.2f}) | "
               f"{off['seam']:.2f} / {xy['seam']:.2f} | "
               f"{off['seam_blocks']:.2f} / {xy['seam_blocks']:.2f} | "
               f"{off['sliced']:.3f} / {xy['sliced']:.3f} | {off['gram']:.3f} / {xy['gram']:.3f}"
+              f" | {off['mirror']['sliced']:.3f} / {xy['mirror']['sliced']:.3f}, "
+              f"{off['mirror']['gram']:.3f} / {xy['mirror']['gram']:.3f}"
               f" | {_repeated(off)} / {_repeated(xy)} | "
               f"{off['seconds_per_step']:.3f} / {xy['seconds_per_step']:.3f} |")
     means = {setting: {key: float(np.mean([row[setting][key] for row in results.values()]))
@@ -234,16 +243,28 @@ def main() -> None:
              for setting in SETTINGS}
     print("mean:", json.dumps(means))
     if args.seeds > 1:
-        print(f"held-out sliced, seeds 0..{args.seeds - 1}: mean (min-max)")
+        print(f"held-out distances, seeds 0..{args.seeds - 1}: mean (min-max), xy / off of "
+              "the means")
         for name, row in results.items():
-            print(name, *(f"{setting} " + _seeds(row[setting]) for setting in SETTINGS))
+            for measure in ("sliced", "gram"):
+                for edges in EDGES:
+                    found = {setting: _by_seed(row[setting], measure, edges)
+                             for setting in SETTINGS}
+                    if not found["off"]:
+                        continue
+                    ratio = np.mean(found["xy"]) / np.mean(found["off"])
+                    print(name, measure, edges, *(f"{setting} {_spread(found[setting])}"
+                                                  for setting in SETTINGS), f"x{ratio:.3f}")
 
 
-def _seeds(result: dict) -> str:
-    """A setting's held-out sliced distance over its seeds: 'mean (min-max)'."""
-    values = [seeded["sliced"] for seeded in result.get("by_seed", [])]
-    if not values:
-        return "-"
+def _by_seed(result: dict, measure: str, edges: str) -> list:
+    """A setting's held-out distance `measure` ('sliced', 'gram') with `edges` over its seeds."""
+    return [(seeded if edges == "zero" else seeded[edges])[measure]
+            for seeded in result.get("by_seed", [])]
+
+
+def _spread(values: list) -> str:
+    """'mean (min-max)'."""
     return f"{np.mean(values):.3f} ({min(values):.3f}-{max(values):.3f})"
 
 
