@@ -13,7 +13,7 @@ report their steps.
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, List, Optional, Sequence
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 from nst_tf.tensorflow_quietly import tf  # started without its C++ log lines
@@ -49,6 +49,12 @@ def whole_objective(extractor, content_tiles, texture_tiles: List, config: Trans
                           texture_loss=config.texture_loss, seed=config.seed)
 
 
+def wrap_of(config: TransferConfig, wraps: bool) -> Tuple[bool, bool]:
+    """(rows, columns) that wrap for an image of the run: the picture's (config.wrap) when it is
+    the picture's (the content, the start, a mask, an anchor), none for a texture's."""
+    return config.wrap if wraps else (False, False)
+
+
 def scaled(image: np.ndarray, scale: float) -> np.ndarray:
     """`image` (h, w, 3) resized by `scale` (texture_scale)."""
     return resize(image, (max(1, int(round(image.shape[0] * scale))),
@@ -80,8 +86,7 @@ class TileRegime:
         """`image`'s split tiles at `size`: (n, h, w, 3). wraps: whether `image` is the
         picture's (the content, the start, a mask: it wraps around where the picture does,
         config.wrap) or a texture's (it does not)."""
-        return to_tile_batch(image, self.config.split, size,
-                             self.config.wrap if wraps else (False, False))
+        return to_tile_batch(image, self.config.split, size, wrap_of(self.config, wraps))
 
     def _mask_batch(self, mask: np.ndarray, size: Size, scale: float = 1.0,
                     wraps: bool = True) -> np.ndarray:
@@ -149,7 +154,7 @@ class PictureRegime:
         if tuple(image.shape[:2]) == tuple(size):
             return image[None]
         return resize(image, size, antialias=True,
-                      wrap=self.config.wrap if wraps else (False, False))[None]
+                      wrap=wrap_of(self.config, wraps))[None]
 
     def objective(self, extractor, size: Size):
         """The tiled objective when the full picture is larger than one tile, else the whole
