@@ -90,7 +90,11 @@ def releasing_function(python_function, **options):
         registered.extend(custom_gradient_names(tf.compat.v1.get_default_graph()))
         return outputs
 
-    function = tf.function(traced, **options)
+    # No autograph: the traced code has no control flow on tensors (its Python loops, over
+    # layers and textures, are meant to unroll), and autograph's conversion cost about a second
+    # a graph and read the functions' source files at trace time, so a file edited under a
+    # running process broke its next trace.
+    function = tf.function(traced, autograph=False, **options)
     weakref.finalize(function, unregister_gradients, registered).atexit = False
     return function
 

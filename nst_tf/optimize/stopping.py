@@ -46,7 +46,7 @@ class PictureSettled:
         self.after = int(after)
         self.last = tf.Variable(image, trainable=False)
         self.changes = []  # each check's mean change (levels per pixel), for the record
-        self._measure = tf.function(self._changed)
+        self._measure = tf.function(self._changed, autograph=False)  # straight-line code
 
     def _changed(self):
         change = tf.reduce_mean(tf.abs(self.image - self.last))
