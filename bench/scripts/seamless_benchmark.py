@@ -14,10 +14,9 @@ edges meet as its neighbours inside do, and it repeats without a visible seam; w
 seam. Also on the means of BLOCK_PX x BLOCK_PX blocks (the structure's seam, under the pixel
 noise a synthesis keeps).
 
-A texture is a path, `skimage:NAME` (a sample image of scikit-image's wheel, unpacked into
---skimage_dir), `medium:NAME` (the texture half of NAME_in.* in $NST_TF_MEDIUM_EXAMPLES: for
-measuring only, those photos may not be redistributed) or `crop:PATH:WIDTHxHEIGHT+LEFT+TOP` (a
-part of a photo as a texture; named after the photo and the corner). Each is synthesized with
+A texture is a spec of bench/texture_specs.py: a path, `skimage:NAME` (a sample image of
+scikit-image's wheel, unpacked into --skimage_dir), `medium:NAME` (the original's texture, for
+measuring only) or `crop:PATH:WIDTHxHEIGHT+LEFT+TOP` (a part of a photo). Each is synthesized with
 seamless off and xy from the same noise (seed 0), the synthesis preset's weights and optimiser,
 and scored against the piece of texture it was made from (the texture at its own scale,
 TextureDistances' fit 'crop'), with the zero frame and with mirrored edges (its `edges`). Prints a Markdown table and writes OUTPUT_DIR/NAME.png (texture | off, repeated 2x2 | xy,
@@ -27,7 +26,6 @@ of the synthesis objective at --size, off against xy (step_cost).
 """
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -64,28 +62,6 @@ def seam_ratio(image, axes: str = "xy", block: int = 1) -> float:
 def _repeated(result: dict) -> str:
     """The 2x2 repeat's held-out sliced distance for the table ('-' when not measured)."""
     return "-" if result["repeated"] is None else f"{result['repeated']['sliced']:.3f}"
-
-
-def texture_of(spec: str, skimage_dir: Path) -> tuple:
-    """(name, RGB float32) of a --textures entry."""
-    from nst_tf.io.images import read_image
-    if spec.startswith("skimage:"):
-        name = spec.split(":", 1)[1]
-        path = next((skimage_dir / "skimage" / "data").glob(name + ".*"))
-        return name, read_image(path)
-    if spec.startswith("medium:"):
-        name = spec.split(":", 1)[1]
-        folder = Path(os.environ["NST_TF_MEDIUM_EXAMPLES"])
-        pair = read_image(next(folder.glob(name + "_in.*")))
-        return name, pair[:, pair.shape[1] // 2:]
-    if spec.startswith("crop:"):
-        _, path, box = spec.split(":")
-        size, left, top = box.split("+")
-        width, height = (int(v) for v in size.split("x"))
-        left, top = int(left), int(top)
-        return (f"{Path(path).stem}_{left}_{top}",
-                read_image(path)[top:top + height, left:left + width])
-    return Path(spec).stem, read_image(spec)
 
 
 def step_cost(weights: str, size: int, repeats: int) -> dict:
@@ -155,6 +131,7 @@ def main() -> None:
               + f"; xy / off {cost['xy'] / cost['off']:.3f}")
         return
     from bench.texture_distances import EDGES, TextureDistances
+    from bench.texture_specs import texture_of
     from nst_tf import TransferConfig
     from nst_tf.io.images import write_image
     from nst_tf.network.vgg import vgg19

@@ -5,17 +5,15 @@ and one number of steps, scored by measures neither loss optimises (bench/textur
         --textures examples/gravel.jpg,examples/brick.jpg,skimage:grass,... \
         --size 128 --steps 100 --output_dir texture_losses
 
-A texture is a path, `skimage:NAME` (a sample image of scikit-image's wheel, unpacked into
---skimage_dir: grass, hubble_deep_field, immunohistochemistry, ...) or `medium:NAME` (the right
-half of NAME_in.* in $NST_TF_MEDIUM_EXAMPLES: the original's texture). Each is synthesized with
-each loss from the same noise (seed 0), the synthesis preset's weights and optimiser (L-BFGS-B
-unless --optimizer). Prints a Markdown
+A texture is a spec of bench/texture_specs.py (a path, `skimage:NAME`, `medium:NAME`,
+`crop:...`). Each is synthesized with each loss from the same noise (seed 0), the synthesis
+preset's weights and optimiser (L-BFGS-B unless --optimizer), and scored against the piece of
+texture it was made from (at its own scale: TextureDistances' fit 'crop'). Prints a Markdown
 table (held-out sliced distance, Gram distance, histogram distance, seconds a step) and writes
 OUTPUT_DIR/NAME.png (texture | gram | sliced Wasserstein) and results.json.
 """
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -24,23 +22,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from nst_tf.io.images import read_image, write_image  # noqa: E402
+from bench.texture_specs import texture_of  # noqa: E402
+from nst_tf.io.images import write_image  # noqa: E402
 
 LOSSES = ("gram", "sliced_wasserstein")
-
-
-def texture_of(spec: str, skimage_dir: Path) -> tuple:
-    """(name, RGB float32) of a --textures entry."""
-    if spec.startswith("skimage:"):
-        name = spec.split(":", 1)[1]
-        path = next((skimage_dir / "skimage" / "data").glob(name + ".*"))
-        return name, read_image(path)
-    if spec.startswith("medium:"):
-        name = spec.split(":", 1)[1]
-        folder = Path(os.environ["NST_TF_MEDIUM_EXAMPLES"])
-        pair = read_image(next(folder.glob(name + "_in.*")))
-        return name, pair[:, pair.shape[1] // 2:]
-    return Path(spec).stem, read_image(spec)
 
 
 def main() -> None:
@@ -67,7 +52,7 @@ def main() -> None:
     results = {}
     for spec in args.textures.split(","):
         name, texture = texture_of(spec, args.skimage_dir)
-        distances = TextureDistances(measure_network, texture)
+        distances = TextureDistances(measure_network, texture, fit="crop")
         row, panels = {}, [("texture", texture)]
         for loss in LOSSES:
             config = TransferConfig(mode="synthesize", size=(args.size, args.size),
