@@ -18,11 +18,12 @@ is the texture itself (its fitted copy) on every measure.
 
 `edges`: what the network sees beyond the picture's edges. 'zero': its zero padding, as a run
 without seamless; 'mirror': the picture (and the texture) mirror-extended by the layers' halo
-and the features cropped back to the picture's own positions, so that no position sees a frame.
-A small picture's statistics are largely its edges' (at 128 px, block4_conv1's positions within
-its halo of the edge are most of them): the zero frame favours a run whose target had it, and
-the mirrored edges one whose target was mirror-extended (seamless synthesis); the two bound
-what the edges do to a comparison.
+and the features cropped back to the picture's own positions, so that no position sees a frame;
+'interior': only the positions at least the halo inside every edge, which are the same
+whatever lies beyond. A small picture's statistics are largely its edges' (at 128 px,
+block4_conv1's positions within its halo of the edge are most of them): the zero frame favours
+a run whose target had it (synthesis without seamless), the mirrored edges one whose target was
+mirror-extended (seamless synthesis), and the interior neither, on fewer positions.
 """
 from __future__ import annotations
 
@@ -44,15 +45,16 @@ HELD_OUT_SEED = 20210607
 HELD_OUT_DIRECTIONS = 4
 FITS = {"resize": lambda texture, size: resize(texture, size, antialias=True),
         "crop": mirror_fit}
-EDGES = ("zero", "mirror")
+EDGES = ("zero", "mirror", "interior")
 
 
 class TextureDistances:
     """distances(image) -> {'sliced', 'gram', 'histogram'} against one texture photo.
 
     model: a VGG19 (keras.applications layout); texture: RGB (h, w, 3) 0..255, any size;
-    fit: 'resize' or 'crop' (FITS), how the texture meets the picture's size; edges: 'zero' or
-    'mirror' (EDGES), what the network sees beyond the edges."""
+    fit: 'resize' or 'crop' (FITS), how the texture meets the picture's size; edges: 'zero',
+    'mirror' or 'interior' (EDGES), what the network sees beyond the edges and which positions
+    count."""
 
     def __init__(self, model: keras.Model, texture: np.ndarray,
                  layers: Sequence[str] = DISTANCE_LAYERS, fit: str = "resize",
@@ -62,7 +64,7 @@ class TextureDistances:
                              f"edges one of {EDGES}")
         self.layers = tuple(layers)
         self.fit, self.edges = FITS[fit], edges
-        self.margin = halo(self.layers) if edges == "mirror" else 0
+        self.margin = 0 if edges == "zero" else halo(self.layers)
         self.strides = [footprint(name)[0] for name in self.layers]
         self.texture = np.asarray(texture, np.float32)
         self.extractor = keras.Model(model.input, [model.get_layer(n).output for n in self.layers])
@@ -74,10 +76,14 @@ class TextureDistances:
         self._targets = {}
 
     def features(self, image: np.ndarray):
-        """[layer] (positions, channels) of the picture's own positions."""
-        margin = self.margin
-        image = np.pad(np.asarray(image, np.float32), ((margin, margin), (margin, margin), (0, 0)),
-                       mode="symmetric")
+        """[layer] (positions, channels): the picture's own positions ('interior': those the
+        halo inside its edges)."""
+        margin, image = self.margin, np.asarray(image, np.float32)
+        if self.edges == "interior" and min(image.shape[:2]) <= 2 * margin:
+            raise ValueError(f"a {image.shape[1]}x{image.shape[0]} picture has no positions "
+                             f"{margin} px inside its edges")
+        if self.edges == "mirror":
+            image = np.pad(image, ((margin, margin), (margin, margin), (0, 0)), mode="symmetric")
         found = self.extractor(preprocess(image)[None], training=False)
         found = found if isinstance(found, (list, tuple)) else [found]
         cropped = []

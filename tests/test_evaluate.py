@@ -129,5 +129,14 @@ def test_texture_distances_meet_a_synthesis_at_its_scale_and_can_leave_out_the_z
                                    plain[inner:-inner, inner:-inner], rtol=1e-4, atol=1e-3)
         assert np.abs(mirrored[0] - plain[0]).max() > 1e-2
     assert mirror(piece[:64, :64]) != zero(piece[:64, :64])
+    # The interior: only those positions, whatever lies beyond the edges.
+    interior = TextureDistances(random_vgg, texture, layers=layers, edges="interior")
+    for stride, plain, inner_only in zip((1, 4), zero.features(piece), interior.features(piece)):
+        side, inner = 64 // stride, halo(layers) // stride
+        np.testing.assert_allclose(np.reshape(inner_only, (side - 2 * inner,) * 2 + (-1,)),
+                                   np.reshape(plain, (side, side, -1))[inner:-inner, inner:-inner],
+                                   rtol=1e-4, atol=1e-3)
+    with pytest.raises(ValueError, match="a 24x64 picture has no positions 12 px inside"):
+        interior(texture[:64, :24])
     with pytest.raises(ValueError, match="edges one of"):
         TextureDistances(random_vgg, texture, edges="wrap")

@@ -149,7 +149,8 @@ def main() -> None:
     for spec in args.textures.split(","):
         name, texture = texture_of(spec, args.skimage_dir)
         # The synthesis is made from the texture at its own scale (mirror_fit): so is the
-        # measure's reference; both edge treatments, which bound what the edges do.
+        # measure's reference; every edge treatment (the zero frame favours off, the mirrored
+        # edges xy, the interior neither).
         distances = {edges: TextureDistances(measure_network, texture, fit="crop", edges=edges)
                      for edges in EDGES}
         row, panels, corners = {}, [("texture", texture)], []
@@ -163,23 +164,23 @@ def main() -> None:
                 raise SystemExit(f"{name} {seamless}: {outcome.message}")
             # The steps' pace, the first step (which builds the graph) aside.
             pace = (reports[-1].seconds - reports[0].seconds) / max(1, len(reports) - 1)
-            row[seamless] = {**distances["zero"](outcome.image),
-                             "mirror": distances["mirror"](outcome.image),
+            row[seamless] = {**scored(distances, outcome.image),
                              "seam": seam_ratio(outcome.image),
                              "seam_blocks": seam_ratio(outcome.image, block=BLOCK_PX),
                              "repeated": (distances["zero"](repeated(outcome.image))
                                           if args.size <= args.repeated_max else None),
                              "seconds_per_step": pace, "texture_part": reports[-1].texture,
                              "steps": len(reports)}
+            write_image(args.output_dir / f"{name}_{seamless}_seed0.png", outcome.image)
             by_seed = [row[seamless]]
             for seed in range(1, args.seeds):
                 other = default_engine().run(Request(None, texture, config.replace(seed=seed)))
                 if other.status != "done":
                     raise SystemExit(f"{name} {seamless} seed {seed}: {other.message}")
-                by_seed.append({**distances["zero"](other.image),
-                                "mirror": distances["mirror"](other.image)})
-            row[seamless]["by_seed"] = [{key: seeded[key] for key in ("sliced", "gram", "mirror")}
-                                        for seeded in by_seed]
+                write_image(args.output_dir / f"{name}_{seamless}_seed{seed}.png", other.image)
+                by_seed.append(scored(distances, other.image))
+            row[seamless]["by_seed"] = [
+                {key: seeded[key] for key in ("sliced", "gram", *EDGES[1:])} for seeded in by_seed]
             panels.append((f"{seamless}, repeated 2x2", repeated(outcome.image)))
             middle, half = args.size, args.corner // 2
             corners.append((f"{seamless}: where four copies meet", repeated(outcome.image)[
@@ -202,16 +203,18 @@ def main() -> None:
     print(f"| texture | the photo's seam ({BLOCK_PX} px blocks) | seam ratio: off / xy | "
           f"{BLOCK_PX} px blocks: off / xy | "
           "held-out sliced: off / xy | Gram distance: off / xy | the same, mirrored edges: "
-          "sliced off / xy, Gram off / xy | 2x2 held-out sliced: off / xy | s a step: off / xy |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "sliced off / xy, Gram off / xy | the interior: the same | 2x2 held-out sliced: off / xy"
+          " | s a step: off / xy |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for name, row in results.items():
         off, xy = row["off"], row["xy"]
         print(f"| {name} | {row['photo_seam']:.2f} ({row['photo_seam_blocks']:.2f}) | "
               f"{off['seam']:.2f} / {xy['seam']:.2f} | "
               f"{off['seam_blocks']:.2f} / {xy['seam_blocks']:.2f} | "
               f"{off['sliced']:.3f} / {xy['sliced']:.3f} | {off['gram']:.3f} / {xy['gram']:.3f}"
-              f" | {off['mirror']['sliced']:.3f} / {xy['mirror']['sliced']:.3f}, "
-              f"{off['mirror']['gram']:.3f} / {xy['mirror']['gram']:.3f}"
+              + "".join(f" | {off[edges]['sliced']:.3f} / {xy[edges]['sliced']:.3f}, "
+                        f"{off[edges]['gram']:.3f} / {xy[edges]['gram']:.3f}"
+                        for edges in EDGES[1:]) +
               f" | {_repeated(off)} / {_repeated(xy)} | "
               f"{off['seconds_per_step']:.3f} / {xy['seconds_per_step']:.3f} |")
     means = {setting: {key: float(np.mean([row[setting][key] for row in results.values()]))
@@ -232,6 +235,12 @@ def main() -> None:
                     ratio = np.mean(found["xy"]) / np.mean(found["off"])
                     print(name, measure, edges, *(f"{setting} {_spread(found[setting])}"
                                                   for setting in SETTINGS), f"x{ratio:.3f}")
+
+
+def scored(distances: dict, image) -> dict:
+    """The zero frame's distances, and under each other edge treatment's name its own."""
+    return {**distances["zero"](image),
+            **{edges: distances[edges](image) for edges in distances if edges != "zero"}}
 
 
 def _by_seed(result: dict, measure: str, edges: str) -> list:
