@@ -144,6 +144,25 @@ def test_bad_csv_on_the_command_line_is_one_line(photos):
     assert not (photos / "o").exists()
 
 
+def test_each_jobs_plan_is_checked_before_any_work(photos):
+    # The second job's 56x40 photo scales to 48x34 at --max_dim 48: not a tile seamless can
+    # make; the batch says so before the first job starts, not when it reaches the second.
+    (photos / "seamless.csv").write_text("content,texture,seamless\n"
+                                         "photos/cat.png,cracks.png,\n"
+                                         "photos/dog.jpg,cracks.png,xy\n")
+    out = photos / "o"
+    done = run_script("batch.py", f"--jobs={photos / 'seamless.csv'}", f"--output_dir={out}",
+                      *TINY)
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0, done.stderr
+    assert done.stderr.strip().endswith(
+        "job dog.png: seamless xy needs the picture's width and height in multiples of 16 px "
+        "(VGG's poolings must pair the same pixels across the edge), got 48x34: give --size WxH "
+        "in multiples of 16 (synthesize), or a content (or --max_dim) that scales to such a "
+        "size"), done.stderr
+    assert not out.exists()
+
+
 @pytest.mark.slow  # the cluster test runs the Ray path in the default run
 def test_ray_batch_runs_resumes_and_matches_transfer_py(photos):
     out = photos / "out_ray"

@@ -20,7 +20,7 @@ from nst_tf.io import download as fetch
 from nst_tf.config import TransferConfig
 from nst_tf.errors import NSTError
 from nst_tf.io.files import check_apart
-from nst_tf.io.images import read_image, write_image
+from nst_tf.io.images import read_image, upright_size, write_image
 from nst_tf.report.steplog import read_metrics
 from nst_tf.network.weights import check_vgg19_file, vgg19_kernel_shapes
 from conftest import built, ROOT, interruptible, legacy_weights_file, run_script
@@ -41,6 +41,8 @@ def test_unusual_and_broken_images(tmp_path, make, expected):
         return
     image = read_image(path)
     assert image.shape == expected + (3,) and image.dtype == np.float32
+    # The size a batch plans each job with, from the header alone, is the size read.
+    assert upright_size(path) == expected
     assert image.std() > 0 or make.__name__ in ("transparent_png", "animated_gif")
 
 

@@ -16,7 +16,7 @@ from typing import Dict, List, Optional
 from nst_tf.config import FILE_SETTINGS, TransferConfig, names_file
 from nst_tf.errors import NSTError
 from nst_tf.io.files import check_apart
-from nst_tf.io.images import WRITABLE_SUFFIXES, image_header
+from nst_tf.io.images import WRITABLE_SUFFIXES, upright_size
 from nst_tf.video.settings import VideoSettings
 
 # The columns of a jobs CSV that are not transfer settings.
@@ -200,8 +200,10 @@ def _config_inputs(config: TransferConfig) -> dict:
 def check_photos(jobs: List[Job]) -> None:
     """Every photo and mask the jobs read, checked from its header before any job runs (and
     before TensorFlow starts): NSTError with one line for the first that is not an image. Each
-    file once, a few milliseconds each; a photo damaged past its header fails its own job."""
-    seen = set()
+    file once, a few milliseconds each; a photo damaged past its header fails its own job.
+    Then each job's plan, from its content's size (plan_for): NSTError naming the first job
+    that cannot run (a size its seamless or split refuses), before hours of the others."""
+    seen, sizes = set(), {}
     for job in jobs:
         files = [job.content, job.texture] + [path for name, path in
                                               job.config.named_files().items()
@@ -213,11 +215,21 @@ def check_photos(jobs: List[Job]) -> None:
             try:
                 if is_clip(path):
                     from nst_tf.video.clip import open_clip
-                    open_clip(path)
+                    width, height = open_clip(path).size
+                    sizes[path] = (height, width)
                 else:
-                    image_header(path, str(path))
+                    sizes[path] = upright_size(path, str(path))
             except OSError as error:
                 raise NSTError(f"{path}: cannot read it ({error.strerror or error})") from None
+    from nst_tf.run.request import plan_for
+    for job in jobs:
+        width, height = job.config.size  # a synthesis of an explicit size is that size
+        size = (height, width) if job.config.mode == "synthesize" and width else sizes[
+            job.content]
+        try:
+            plan_for(size, job.config)
+        except NSTError as error:
+            raise NSTError(f"job {job.name}: {error}") from None
 
 
 def _check_outputs_distinct(jobs: List[Job], source) -> None:

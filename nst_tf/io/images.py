@@ -64,6 +64,23 @@ def read_image_bytes(data: bytes, name: str = "image",
     return _checked_pixels(io.BytesIO(data), name, max_megapixels, len(data))
 
 
+# EXIF orientations that turn the picture a quarter: upright, its sides swap (exif_transpose).
+_QUARTER_TURNS = (5, 6, 7, 8)
+_ORIENTATION_TAG = 0x0112
+
+
+def upright_size(path, name: str = "image") -> Tuple[int, int]:
+    """(height, width) of an image file as read_image returns it (upright by its EXIF
+    orientation), from its header alone; NSTError with one line when it is not an image."""
+    width, height, _ = image_header(path, name)
+    try:
+        with _open_unchecked(path) as opened:
+            turned = opened.getexif().get(_ORIENTATION_TAG) in _QUARTER_TURNS
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        turned = False  # the header was read above; an unreadable EXIF block turns nothing
+    return (width, height) if turned else (height, width)
+
+
 def image_from(source, name: str = "image") -> np.ndarray:
     """A photo given any way a caller has one: a path, the file's bytes, an array (see to_rgb)
     or a PIL image -> float32 RGB (h, w, 3) 0..255, with read_image's checks. NSTError naming
