@@ -129,6 +129,19 @@ def test_frames_are_written_as_made_and_a_rerun_goes_on_after_the_last(frames_di
         (0, 0, TINY["iterations"]), (1, 1, 2), (2, 2, 2), (3, 3, 2), (4, 4, 2), (3, 3, 2),
         (4, 4, 2)]
     assert all(0 < r["building"] < r["seconds"] for r in lines)
+    # A run killed between frame 4's file and its line: the re-run makes no frame, and records
+    # the one it finds made without a line, with what it knows of it.
+    report = tmp_path / "out.mp4.frames" / "report.jsonl"
+    report.write_text("".join(line + "\n" for line in report.read_text().splitlines()
+                              if json.loads(line)["frame"] != 4))
+    made.clear()
+    run_video(frames_dir, ROOT / "examples" / "gravel.jpg", output, config, settings,
+              on_frame=lambda index, *rest: made.append(index))
+    assert made == []
+    lines = [json.loads(line) for line in report.read_text().splitlines()]
+    assert [r["frame"] for r in lines] == [0, 1, 2, 3, 3, 4]
+    assert lines[-1] == {"frame": 4, "source_frame": 4, "steps": None, "seconds": None,
+                         "building": None, "recorded_late": True}
 
 
 def test_a_stop_keeps_the_finished_frames_and_the_part_made_one(frames_dir, tmp_path):

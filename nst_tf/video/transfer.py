@@ -8,7 +8,9 @@ is reliable. Every frame goes through the engine, as one transfer of the command
 
 Each finished frame is written as it is made (OUTPUT.frames/frame_NNNNN.png, or into the output
 folder), with a line in report.jsonl beside the frames (frame, steps, seconds, seconds spent
-building); a re-run goes on after the last one written; an interrupt keeps the finished frames and
+building; a frame found made without its line, its run killed between the two, gets one from
+the re-run, with no steps or times, marked recorded_late); a re-run goes on after the last one
+written; an interrupt keeps the finished frames and
 the part-made one at its best (partial_NNNNN.png, made again by a re-run). The video file is
 encoded from the frames at the end, with the source's audio.
 """
@@ -141,6 +143,7 @@ def _frames(content, texture, output, config, video, plan, on_frame, on_step, st
     # A line per frame made (report/records.py): frame, steps, seconds, seconds before its
     # first step; a re-run adds the frames it makes.
     report = JsonLines(plan.folder / REPORT_NAME)
+    recorded = {record.get("frame") for record in report.records}
     width, height = plan.size
     keep = max(video.temporal_frames)
     contents, results = {}, {}
@@ -158,6 +161,9 @@ def _frames(content, texture, output, config, video, plan, on_frame, on_step, st
         path = plan.folder / FRAME_NAME.format(index)
         if index < plan.finished:  # made by an earlier run
             results[index] = read_image(path)
+            if index not in recorded:  # which was killed between the file and its line
+                report.append({"frame": index, "source_frame": int(number), "steps": None,
+                               "seconds": None, "building": None, "recorded_late": True})
         else:
             anchors = anchors_for(index, current, contents, results, video.temporal_frames)
             init = None
