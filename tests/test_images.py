@@ -144,3 +144,29 @@ def test_a_small_jpeg_claiming_a_huge_picture_is_refused_before_decoding(tmp_pat
     with pytest.raises(NSTError, match=r"bomb\.jpg: its header says 12000x12000 px \(144 MP\) "
                                        r"in \d+ bytes, more than 10000 pixels a byte"):
         read_image(bomb)
+
+
+def test_gray3s_gradient_transposes_no_integers():
+    # tf.repeat's gradient transposed int32 indices, and TensorFlow's oneDNN layer logged an
+    # error line about it into every tiled run on some CPUs (an AMD Zen 4). The gray copy's
+    # values and gradient are the repeat's, with no such op.
+    rgb = tf.constant(np.random.default_rng(0).uniform(0, 255, (1, 6, 5, 3)), tf.float32)
+
+    @tf.function
+    def gray_and_gradient(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            gray = gray3(x)
+            total = tf.reduce_sum(gray * tf.constant([1.0, 2.0, 3.0]))
+        return gray, tape.gradient(total, x)
+
+    gray, gradient = gray_and_gradient(rgb)
+    from nst_tf.io.images import LUMA_WEIGHTS
+    luma = rgb.numpy() @ np.array(LUMA_WEIGHTS, np.float32)
+    np.testing.assert_allclose(gray.numpy(), np.repeat(luma[..., None], 3, -1), rtol=1e-6)
+    np.testing.assert_allclose(gradient.numpy(),
+                               np.broadcast_to(6.0 * np.array(LUMA_WEIGHTS),
+                                               (1, 6, 5, 3)), rtol=1e-6)
+    graph = gray_and_gradient.get_concrete_function(rgb).graph
+    assert [op.name for op in graph.get_operations()
+            if op.type == "Transpose" and op.get_attr("T") == tf.int32] == []

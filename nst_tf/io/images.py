@@ -374,5 +374,9 @@ def mirror_fit(image: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
 def gray3(rgb):
     """Luma of RGB, repeated to 3 channels; works on arrays and tensors, differentiable."""
     import tensorflow as tf
-    luma = tf.tensordot(tf.convert_to_tensor(rgb, tf.float32), tf.constant(LUMA_WEIGHTS), axes=1)
-    return tf.repeat(luma[..., None], 3, axis=-1)
+    luma = tf.tensordot(tf.convert_to_tensor(rgb, tf.float32), tf.constant(LUMA_WEIGHTS),
+                        axes=1)[..., None]
+    # concat, not tf.repeat: the same values and gradient, but repeat's gradient transposes
+    # int32 indices, and TensorFlow's oneDNN layer logged an error line about it ("supports
+    # DT_INT32 only on platforms with AVX-512") into every tiled run on some CPUs (AMD Zen 4).
+    return tf.concat([luma, luma, luma], axis=-1)
