@@ -28,6 +28,8 @@ WEIGHTS_KINDS = ("imagenet", "random")
 NO_MASK = ("", "none")
 # Which edges of the picture wrap around (seamless): none, both, left-right, top-bottom.
 SEAMLESS = ("off", "xy", "x", "y")
+# Modes that can make a picture whose edges meet; reconstruct remakes the content photo itself.
+SEAMLESS_MODES = ("texture", "style", "synthesize")
 # The settings whose value may be a file's path, in the order they are checked.
 FILE_SETTINGS = ("content_mask", "texture_masks", "init", "weights")
 
@@ -574,8 +576,8 @@ def _check_resolution(config: TransferConfig) -> None:
     if config.seamless == "off":
         return
     # Seamless makes one picture whose edges meet: the combinations that cannot give one.
-    if config.mode == "reconstruct":
-        raise NSTError("seamless does not go with mode reconstruct: it remakes the content "
+    if config.mode not in SEAMLESS_MODES:
+        raise NSTError(f"seamless does not go with mode {config.mode}: it remakes the content "
                        "photo itself, whose edges do not meet (synthesize makes a tile)")
     if tuple(config.split) != (1, 1) and not config.global_statistics:
         raise NSTError(f"seamless makes one picture that repeats; split "

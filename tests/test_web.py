@@ -460,6 +460,7 @@ def test_the_served_page_is_whole_and_uses_no_outside_asset(client):
     assert info["examples"] == ["cat.jpg", "gravel.jpg", "astronaut.jpg", "brick.jpg"]
     assert info["weights"] == "random" and info["region_colors"] == ["#ff0000", "#00ff00", "#0000ff"]
     assert ["cat.jpg", "gravel.jpg"] in info["example_pairs"]
+    assert info["seamless_modes"] == ["texture", "style", "synthesize"]  # the page's checkbox
     assert client.get("/examples/cat.jpg")[0] == 200
     assert client.get("/examples/..%2Fscripts%2Fserve.py")[0] == 404
     assert client.get("/examples/LICENSE.md")[0] == 404

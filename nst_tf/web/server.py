@@ -61,7 +61,7 @@ from typing import Optional
 
 import numpy as np
 
-from nst_tf.config import TransferConfig
+from nst_tf.config import SEAMLESS_MODES, TransferConfig
 from nst_tf.errors import NSTError
 from nst_tf.io.images import encode_image
 from nst_tf.limits import MIN_TILE_PX
@@ -598,7 +598,7 @@ class Handler(BaseHTTPRequestHandler):
             "max_clip_mb": server.max_clip_mb, "video": video_available(),
             "max_frames": VIDEO_MAX_FRAMES,
             "weights": server.weights, "preset": server.weights_preset or "imagenet",
-            "network": server.network,
+            "network": server.network, "seamless_modes": list(SEAMLESS_MODES),
         })
 
     # -- photos and runs -----------------------------------------------------------------------

@@ -214,10 +214,11 @@ function refreshDefaults() {
 
 // ---- seamless: a checkbox for --seamless xy --------------------------------------------------
 // The checkbox is the setting's usual value, both directions; the setting's own box under "more
-// settings" keeps x and y. Not for reconstruct (the server refuses it: it remakes the content
-// photo, whose edges do not meet): there the checkbox is off and unavailable.
+// settings" keeps x and y. Only in the modes the server names (info.seamless_modes; not
+// reconstruct, which remakes the content photo, whose edges do not meet); elsewhere the
+// checkbox is off and unavailable.
 
-function seamlessAllowed() { return currentMode() !== "reconstruct"; }
+function seamlessAllowed() { return info.seamless_modes.includes(currentMode()); }
 
 function wireSeamless() {
   const box = $("seamless"), setting = inputs.seamless;
