@@ -19,8 +19,9 @@ scikit-image's wheel, unpacked into --skimage_dir), `medium:NAME` (the original'
 measuring only) or `crop:PATH:WIDTHxHEIGHT+LEFT+TOP` (a part of a photo). Each is synthesized with
 seamless off and xy from the same noise (seed 0), the synthesis preset's weights and optimiser,
 and scored against the piece of texture it was made from (the texture at its own scale,
-TextureDistances' fit 'crop'), with the zero frame and with mirrored edges (its `edges`). Prints a Markdown table and writes OUTPUT_DIR/NAME.png (texture | off, repeated 2x2 | xy,
-repeated 2x2) and results.json; with --pictures, the sheets of the textures named in --shipped
+TextureDistances' fit 'crop') under each of its `edges` (the zero frame, mirrored edges, the
+interior). Prints a Markdown table and writes OUTPUT_DIR/NAME.png (texture | off, repeated 2x2
+| xy, repeated 2x2), each seed's picture (NAME_SETTING_seedK.png) and results.json; with --pictures, the sheets of the textures named in --shipped
 (redistributable ones) as small JPEGs there. With --cost N, only the seconds of one evaluation
 of the synthesis objective at --size, off against xy (step_cost).
 """
