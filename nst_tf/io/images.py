@@ -72,12 +72,12 @@ _ORIENTATION_TAG = 0x0112
 def upright_size(path, name: str = "image") -> Tuple[int, int]:
     """(height, width) of an image file as read_image returns it (upright by its EXIF
     orientation), from its header alone; NSTError with one line when it is not an image."""
-    width, height, _ = image_header(path, name)
-    try:
-        with _open_unchecked(path) as opened:
+    with _header(path, name) as opened:
+        width, height = opened.size
+        try:
             turned = opened.getexif().get(_ORIENTATION_TAG) in _QUARTER_TURNS
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
-        turned = False  # the header was read above; an unreadable EXIF block turns nothing
+        except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+            turned = False  # the size was read; an unreadable EXIF block turns nothing
     return (width, height) if turned else (height, width)
 
 
@@ -104,13 +104,22 @@ def image_header(source, name: str = "image") -> Tuple[int, int, str]:
         if not source:
             raise NSTError(f"{name}: empty file (0 bytes), not an image")
         source = io.BytesIO(source)
+    with _header(source, name) as opened:
+        return opened.size[0], opened.size[1], opened.format or "image"
+
+
+@contextlib.contextmanager
+def _header(source, name: str):
+    """The image opened for its header (Pillow reads no pixels until asked); NSTError with one
+    line when it is not an image. A missing, unreadable or directory path raises as it is."""
     try:
-        with _open_unchecked(source) as opened:
-            return opened.size[0], opened.size[1], opened.format or "image"
+        opened = _open_unchecked(source)
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:
         if isinstance(error, (PermissionError, FileNotFoundError, IsADirectoryError)):
             raise
         raise NSTError(f"{name}: not an image, or a format this tool cannot read") from None
+    with opened:
+        yield opened
 
 
 def _checked_pixels(source, name: str, max_megapixels: float = MAX_IMAGE_MEGAPIXELS,
