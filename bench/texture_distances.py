@@ -20,10 +20,15 @@ is the texture itself (its fitted copy) on every measure.
 without seamless; 'mirror': the picture (and the texture) mirror-extended by the layers' halo
 and the features cropped back to the picture's own positions, so that no position sees a frame;
 'interior': only the positions at least the halo inside every edge, which are the same
-whatever lies beyond. A small picture's statistics are largely its edges' (at 128 px,
+whatever lies beyond; 'valid': every position that sees only the picture against every position
+that sees only the texture (the texture's interior): on an axis the picture wraps around
+(`wrap`, a seamless picture's) that is every position, the picture continued by itself; on
+another, its interior. A small picture's statistics are largely its edges' (at 128 px,
 block4_conv1's positions within its halo of the edge are most of them): the zero frame favours
 a run whose target had it (synthesis without seamless), the mirrored edges one whose target was
-mirror-extended (seamless synthesis), and the interior neither, on fewer positions.
+mirror-extended (seamless synthesis), the interior a run whose middle is sheltered from its
+edges (synthesis without seamless: its edges take the frame's statistics), and 'valid' neither:
+each picture as it is laid, against the texture with no edge of its own.
 """
 from __future__ import annotations
 
@@ -45,16 +50,16 @@ HELD_OUT_SEED = 20210607
 HELD_OUT_DIRECTIONS = 4
 FITS = {"resize": lambda texture, size: resize(texture, size, antialias=True),
         "crop": mirror_fit}
-EDGES = ("zero", "mirror", "interior")
+EDGES = ("zero", "mirror", "interior", "valid")
 
 
 class TextureDistances:
-    """distances(image) -> {'sliced', 'gram', 'histogram'} against one texture photo.
+    """distances(image, wrap) -> {'sliced', 'gram', 'histogram'} against one texture photo.
 
     model: a VGG19 (keras.applications layout); texture: RGB (h, w, 3) 0..255, any size;
     fit: 'resize' or 'crop' (FITS), how the texture meets the picture's size; edges: 'zero',
-    'mirror' or 'interior' (EDGES), what the network sees beyond the edges and which positions
-    count."""
+    'mirror', 'interior' or 'valid' (EDGES), what the network sees beyond the edges and which
+    positions count; wrap (rows, columns): the axes the picture repeats along ('valid' only)."""
 
     def __init__(self, model: keras.Model, texture: np.ndarray,
                  layers: Sequence[str] = DISTANCE_LAYERS, fit: str = "resize",
@@ -75,15 +80,22 @@ class TextureDistances:
             for index, c in enumerate(channels)]
         self._targets = {}
 
-    def features(self, image: np.ndarray):
-        """[layer] (positions, channels): the picture's own positions ('interior': those the
-        halo inside its edges)."""
+    def features(self, image: np.ndarray, wrap=(False, False)):
+        """[layer] (positions, channels): the picture's own positions ('interior', and
+        'valid' on an axis that does not wrap: those the halo inside its edges)."""
         margin, image = self.margin, np.asarray(image, np.float32)
-        if self.edges == "interior" and min(image.shape[:2]) <= 2 * margin:
+        inner = [self.edges == "interior" or (self.edges == "valid" and not wraps)
+                 for wraps in wrap]
+        if any(inner[axis] and image.shape[axis] <= 2 * margin for axis in (0, 1)):
             raise ValueError(f"a {image.shape[1]}x{image.shape[0]} picture has no positions "
                              f"{margin} px inside its edges")
-        if self.edges == "mirror":
-            image = np.pad(image, ((margin, margin), (margin, margin), (0, 0)), mode="symmetric")
+        if self.edges in ("mirror", "valid"):
+            # Mirrored on both axes, or ('valid') continued by itself on a wrapped axis: the
+            # crop below keeps the picture's own positions there, and its interior elsewhere.
+            pads = [(margin, margin) if self.edges == "mirror" or wraps else (0, 0)
+                    for wraps in wrap]
+            image = np.pad(image, (*pads, (0, 0)),
+                           mode="symmetric" if self.edges == "mirror" else "wrap")
         found = self.extractor(preprocess(image)[None], training=False)
         found = found if isinstance(found, (list, tuple)) else [found]
         cropped = []
@@ -103,13 +115,17 @@ class TextureDistances:
                  for f in features])
         return self._targets[size]
 
-    def __call__(self, image: np.ndarray) -> Dict[str, float]:
+    def __call__(self, image: np.ndarray, wrap=(False, False)) -> Dict[str, float]:
         image = np.asarray(image, np.float32)
+        if any(wrap) and self.edges != "valid":
+            raise ValueError(f"wrap {tuple(wrap)}: only the edges 'valid' continue a picture "
+                             "by itself")
         texture, sorted_targets, grams = self._target(tuple(image.shape[:2]))
-        features = self.features(image)
+        features = self.features(image, wrap)
         sliced, gram_distance = [], []
         for f, d, target, target_gram in zip(features, self.directions, sorted_targets, grams):
-            ours = sorted_projections(f, d).numpy().astype(np.float64)
+            ours = quantiles(sorted_projections(f, d).numpy().astype(np.float64),
+                             target.shape[0])
             spread = np.mean(np.square(target - target.mean(axis=0)))
             sliced.append(np.mean(np.square(ours - target)) / spread)
             ours_gram = gram(tf.reshape(f, [1, -1, 1, f.shape[-1]]))[0].numpy().astype(
@@ -118,6 +134,18 @@ class TextureDistances:
                                  / np.sum(target_gram ** 2))
         return {"sliced": float(np.mean(sliced)), "gram": float(np.mean(gram_distance)),
                 "histogram": histogram_distance(image, texture)}
+
+
+def quantiles(ordered: np.ndarray, count: int) -> np.ndarray:
+    """(n, k) sorted columns -> (count, k): the same distributions at `count` evenly spaced
+    quantiles (linear between the samples; `ordered` itself when n is count), so that two
+    sets of positions of different sizes ('valid': all of a wrapped picture's against the
+    texture's interior) compare quantile by quantile."""
+    if ordered.shape[0] == count:
+        return ordered
+    at = (np.arange(count) + 0.5) * ordered.shape[0] / count - 0.5
+    return np.stack([np.interp(at, np.arange(ordered.shape[0]), column)
+                     for column in ordered.T], axis=1)
 
 
 def histogram_distance(image: np.ndarray, texture: np.ndarray) -> float:

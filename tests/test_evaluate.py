@@ -140,3 +140,47 @@ def test_texture_distances_meet_a_synthesis_at_its_scale_and_can_leave_out_the_z
         interior(texture[:64, :24])
     with pytest.raises(ValueError, match="edges one of"):
         TextureDistances(random_vgg, texture, edges="wrap")
+
+
+def test_texture_distances_valid_take_a_wrapped_picture_whole_and_the_texture_inside(
+        random_vgg):
+    from bench.texture_distances import TextureDistances, quantiles
+    from nst_tf.objective.grid import halo
+    layers = ("block1_conv1", "block3_conv1")
+    inner = halo(layers)
+    texture = random_image((64, 64), seed=7)
+    valid = TextureDistances(random_vgg, texture, layers=layers, fit="crop", edges="valid")
+    interior = TextureDistances(random_vgg, texture, layers=layers, fit="crop",
+                                edges="interior")
+    # Not wrapped: the interior exactly, the texture's target included.
+    assert valid(texture) == pytest.approx({"sliced": 0.0, "gram": 0.0, "histogram": 0.0},
+                                           abs=1e-9)
+    picture = random_image((64, 64), seed=8)
+    assert valid(picture) == pytest.approx(interior(picture), rel=1e-6)
+    # Wrapped: every position, each seeing the picture continued by itself; the same as the
+    # interior of the picture tiled 3x3 and cut to its middle copy with the halo around it.
+    for wrap in ((True, True), (False, True)):
+        found = valid.features(picture, wrap)
+        tiled = np.tile(picture, (3, 3, 1))
+        rows = (64 - inner, 128 + inner) if wrap[0] else (64, 128)
+        middle = tiled[rows[0]:rows[1], 64 - inner:128 + inner]
+        for stride, f, expected in zip((1, 4), found, interior.features(middle)):
+            side = (64 if wrap[0] else 64 - 2 * inner) // stride
+            assert f.shape == (side * (64 // stride), f.shape[-1])
+            np.testing.assert_allclose(f, expected, rtol=1e-4, atol=1e-3)
+    # All of a wrapped picture's positions against the texture's fewer: compared quantile by
+    # quantile (the counts differ, and the sliced distance still runs).
+    wrapped = valid(picture, (True, True))
+    assert wrapped["sliced"] > 0 and wrapped["sliced"] != pytest.approx(valid(picture)["sliced"])
+    with pytest.raises(ValueError, match="only the edges 'valid' continue a picture"):
+        interior(picture, (True, False))
+    with pytest.raises(ValueError, match="a 64x24 picture has no positions 12 px inside"):
+        valid(picture[:24], (False, True))
+    # quantiles: the same distribution at another count; unchanged at its own.
+    ordered = np.sort(np.random.default_rng(0).normal(size=(400, 2)), axis=0)
+    assert quantiles(ordered, 400) is ordered
+    fewer = quantiles(ordered, 100)
+    assert fewer.shape == (100, 2) and np.all(np.diff(fewer, axis=0) >= 0)
+    # Quantile j of 100 sits at sample 4j + 1.5 of 400: halfway between two samples.
+    np.testing.assert_allclose(fewer[::25], (ordered[1::100] + ordered[2::100]) / 2)
+    np.testing.assert_allclose(quantiles(np.arange(4.0)[:, None], 2)[:, 0], [0.5, 2.5])

@@ -20,10 +20,12 @@ measuring only) or `crop:PATH:WIDTHxHEIGHT+LEFT+TOP` (a part of a photo). Each i
 seamless off and xy from the same noise (seed 0), the synthesis preset's weights and optimiser,
 and scored against the piece of texture it was made from (the texture at its own scale,
 TextureDistances' fit 'crop') under each of its `edges` (the zero frame, mirrored edges, the
-interior). Prints a Markdown table and writes OUTPUT_DIR/NAME.png (texture | off, repeated 2x2
+interior, and 'valid': each picture as it is laid, a seamless one continued by itself, against
+the texture's interior). Prints a Markdown table and writes OUTPUT_DIR/NAME.png (texture | off, repeated 2x2
 | xy, repeated 2x2), each seed's picture (NAME_SETTING_seedK.png) and results.json; with --pictures, the sheets of the textures named in --shipped
 (redistributable ones) as small JPEGs there. With --cost N, only the seconds of one evaluation
-of the synthesis objective at --size, off against xy (step_cost).
+of the synthesis objective at --size, off against xy (step_cost). With --rescore, no synthesis:
+every distance taken again from the pictures an earlier run left in --output_dir.
 """
 import argparse
 import json
@@ -120,6 +122,10 @@ def main() -> None:
                         help="also synthesize from the noise of seeds 1..SEEDS-1 and record "
                              "their held-out distances: the spread a single seed's comparison "
                              "sits in")
+    parser.add_argument("--rescore", action="store_true",
+                        help="synthesize nothing: take every distance again from the pictures "
+                             "an earlier run wrote into --output_dir (its results.json kept "
+                             "otherwise), then print the tables")
     parser.add_argument("--cost", type=int, default=0,
                         help="only time this many evaluations at --size, off and xy alternated")
     args = parser.parse_args()
@@ -131,22 +137,32 @@ def main() -> None:
               + ", ".join(f"{k} {v:.3f}" for k, v in cost.items())
               + f"; xy / off {cost['xy'] / cost['off']:.3f}")
         return
+    args.output_dir.mkdir(parents=True, exist_ok=True)
+    results_path = args.output_dir / "results.json"
+    results = json.loads(results_path.read_text()) if results_path.exists() else {}
+    results = rescored(args, results) if args.rescore else synthesized(args, results)
+    results_path.write_text(json.dumps(results, indent=1))
+    print_tables(results)
+
+
+def synthesized(args, results: dict) -> dict:
+    """results with each texture of --textures synthesized, off and xy, and scored (written to
+    --output_dir's results.json after each texture, so that a stopped run keeps its rows)."""
     from bench.texture_distances import EDGES, TextureDistances
     from bench.texture_specs import texture_of
     from nst_tf import TransferConfig
+    from nst_tf.config import seamless_wrap
     from nst_tf.io.images import write_image
     from nst_tf.network.vgg import vgg19
     from nst_tf.report.sheet import contact_sheet, repeated
     from nst_tf.run.engine import default_engine
     from nst_tf.run.request import Request
 
-    args.output_dir.mkdir(parents=True, exist_ok=True)
     if args.pictures:
         args.pictures.mkdir(parents=True, exist_ok=True)
     shipped = {name for name in args.shipped.split(",") if name}
     measure_network = vgg19(args.weights)
     results_path = args.output_dir / "results.json"
-    results = json.loads(results_path.read_text()) if results_path.exists() else {}
     for spec in args.textures.split(","):
         name, texture = texture_of(spec, args.skimage_dir)
         # The synthesis is made from the texture at its own scale (mirror_fit): so is the
@@ -165,7 +181,8 @@ def main() -> None:
                 raise SystemExit(f"{name} {seamless}: {outcome.message}")
             # The steps' pace, the first step (which builds the graph) aside.
             pace = (reports[-1].seconds - reports[0].seconds) / max(1, len(reports) - 1)
-            row[seamless] = {**scored(distances, outcome.image),
+            wrap = seamless_wrap(seamless)
+            row[seamless] = {**scored(distances, outcome.image, wrap),
                              "seam": seam_ratio(outcome.image),
                              "seam_blocks": seam_ratio(outcome.image, block=BLOCK_PX),
                              "repeated": (distances["zero"](repeated(outcome.image))
@@ -179,7 +196,7 @@ def main() -> None:
                 if other.status != "done":
                     raise SystemExit(f"{name} {seamless} seed {seed}: {other.message}")
                 write_image(args.output_dir / f"{name}_{seamless}_seed{seed}.png", other.image)
-                by_seed.append(scored(distances, other.image))
+                by_seed.append(scored(distances, other.image, wrap))
             row[seamless]["by_seed"] = [
                 {key: seeded[key] for key in ("sliced", "gram", *EDGES[1:])} for seeded in by_seed]
             panels.append((f"{seamless}, repeated 2x2", repeated(outcome.image)))
@@ -201,31 +218,45 @@ def main() -> None:
                             contact_sheet(corners, height=args.corner))
         results[name] = row
         results_path.write_text(json.dumps(results, indent=1))
+    return results
+
+
+def print_tables(results: dict) -> None:
+    """The Markdown table of every texture (each distance of seed 0), the means, each
+    distance's xy / off over the textures, and with several seeds each one's spread."""
+    from bench.texture_distances import EDGES
     print(f"| texture | the photo's seam ({BLOCK_PX} px blocks) | seam ratio: off / xy | "
           f"{BLOCK_PX} px blocks: off / xy | "
-          "held-out sliced: off / xy | Gram distance: off / xy | the same, mirrored edges: "
-          "sliced off / xy, Gram off / xy | the interior: the same | 2x2 held-out sliced: off / xy"
-          " | s a step: off / xy |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          + " | ".join(f"{edges}: sliced off / xy, Gram off / xy" for edges in EDGES)
+          + " | 2x2 held-out sliced: off / xy | s a step: off / xy |")
+    print("|---" * (6 + len(EDGES)) + "|")
     for name, row in results.items():
         off, xy = row["off"], row["xy"]
         print(f"| {name} | {row['photo_seam']:.2f} ({row['photo_seam_blocks']:.2f}) | "
               f"{off['seam']:.2f} / {xy['seam']:.2f} | "
               f"{off['seam_blocks']:.2f} / {xy['seam_blocks']:.2f} | "
-              f"{off['sliced']:.3f} / {xy['sliced']:.3f} | {off['gram']:.3f} / {xy['gram']:.3f}"
-              + "".join(f" | {off[edges]['sliced']:.3f} / {xy[edges]['sliced']:.3f}, "
-                        f"{off[edges]['gram']:.3f} / {xy[edges]['gram']:.3f}"
-                        for edges in EDGES[1:]) +
-              f" | {_repeated(off)} / {_repeated(xy)} | "
+              + " | ".join(f"{_distance(off, 'sliced', edges)} / {_distance(xy, 'sliced', edges)}"
+                           f", {_distance(off, 'gram', edges)} / {_distance(xy, 'gram', edges)}"
+                           for edges in EDGES)
+              + f" | {_repeated(off)} / {_repeated(xy)} | "
               f"{off['seconds_per_step']:.3f} / {xy['seconds_per_step']:.3f} |")
     means = {setting: {key: float(np.mean([row[setting][key] for row in results.values()]))
                        for key in ("seam", "seam_blocks", "sliced", "gram", "histogram",
                                    "seconds_per_step")}
              for setting in SETTINGS}
     print("mean:", json.dumps(means))
-    if args.seeds > 1:
-        print(f"held-out distances, seeds 0..{args.seeds - 1}: mean (min-max), xy / off of "
-              "the means")
+    print("xy / off of each texture's mean over its seeds: the geometric mean over the "
+          "textures, and how many are within 5% or nearer (xy / off <= 1.05)")
+    for edges in EDGES:
+        for measure in ("sliced", "gram"):
+            ratios = [np.mean(_by_seed(row["xy"], measure, edges))
+                      / np.mean(_by_seed(row["off"], measure, edges))
+                      for row in results.values() if _by_seed(row["off"], measure, edges)]
+            if ratios:
+                print(f"  {edges} {measure}: {np.exp(np.mean(np.log(ratios))):.2f}, "
+                      f"{sum(r <= 1.05 for r in ratios)} of {len(ratios)}")
+    if any(len(row["off"].get("by_seed", [])) > 1 for row in results.values()):
+        print("held-out distances over the seeds: mean (min-max), xy / off of the means")
         for name, row in results.items():
             for measure in ("sliced", "gram"):
                 for edges in EDGES:
@@ -238,16 +269,51 @@ def main() -> None:
                                                   for setting in SETTINGS), f"x{ratio:.3f}")
 
 
-def scored(distances: dict, image) -> dict:
-    """The zero frame's distances, and under each other edge treatment's name its own."""
+def _distance(result: dict, measure: str, edges: str) -> str:
+    """One distance of seed 0 for the table, 3 significant digits ('-': not measured)."""
+    found = result if edges == "zero" else result.get(edges)
+    return "-" if found is None else f"{found[measure]:.3g}"
+
+
+def scored(distances: dict, image, wrap) -> dict:
+    """The zero frame's distances, and under each other edge treatment's name its own ('valid'
+    with the picture continued by itself along the axes it wraps)."""
     return {**distances["zero"](image),
-            **{edges: distances[edges](image) for edges in distances if edges != "zero"}}
+            **{edges: distances[edges](image, wrap if edges == "valid" else (False, False))
+               for edges in distances if edges != "zero"}}
+
+
+def rescored(args, results: dict) -> dict:
+    """results with every distance taken again from the pictures an earlier run wrote into
+    --output_dir (NAME_SETTING_seedK.png, each seed it recorded): for a measure changed since;
+    the seams, seconds and losses kept."""
+    from bench.texture_distances import EDGES, TextureDistances
+    from bench.texture_specs import texture_of
+    from nst_tf.config import seamless_wrap
+    from nst_tf.io.images import read_image
+    from nst_tf.network.vgg import vgg19
+    measure_network = vgg19(args.weights)
+    for spec in args.textures.split(","):
+        name, texture = texture_of(spec, args.skimage_dir)
+        distances = {edges: TextureDistances(measure_network, texture, fit="crop", edges=edges)
+                     for edges in EDGES}
+        for seamless in SETTINGS:
+            row = results[name][seamless]
+            by_seed = [scored(distances, read_image(
+                args.output_dir / f"{name}_{seamless}_seed{seed}.png"), seamless_wrap(seamless))
+                for seed in range(len(row["by_seed"]))]
+            row.update(by_seed[0])
+            row["by_seed"] = [{key: seeded[key] for key in ("sliced", "gram", *EDGES[1:])}
+                              for seeded in by_seed]
+        print(name, "rescored", flush=True)
+    return results
 
 
 def _by_seed(result: dict, measure: str, edges: str) -> list:
-    """A setting's held-out distance `measure` ('sliced', 'gram') with `edges` over its seeds."""
+    """A setting's held-out distance `measure` ('sliced', 'gram') with `edges` over its seeds
+    (none when an earlier run did not measure those edges)."""
     return [(seeded if edges == "zero" else seeded[edges])[measure]
-            for seeded in result.get("by_seed", [])]
+            for seeded in result.get("by_seed", []) if edges == "zero" or edges in seeded]
 
 
 def _spread(values: list) -> str:
