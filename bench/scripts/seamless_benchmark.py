@@ -21,9 +21,10 @@ seamless off and xy from the same noise (seed 0), the synthesis preset's weights
 and scored against the piece of texture it was made from (the texture at its own scale,
 TextureDistances' fit 'crop') under each of its `edges` (the zero frame, mirrored edges, the
 interior, and 'valid': each picture as it is laid, a seamless one continued by itself, against
-the texture's interior). Prints a Markdown table and writes OUTPUT_DIR/NAME.png (texture | off, repeated 2x2
-| xy, repeated 2x2), each seed's picture (NAME_SETTING_seedK.png) and results.json; with --pictures, the sheets of the textures named in --shipped
-(redistributable ones) as small JPEGs there. With --cost N, only the seconds of one evaluation
+the texture's interior). Prints a Markdown table and writes OUTPUT_DIR/NAME.png (texture | off,
+repeated 2x2 | xy, repeated 2x2), each seed's picture (NAME_SETTING_seedK.png) and results.json;
+with --pictures, the sheets of the textures named in --shipped (redistributable ones) as small
+JPEGs there. With --cost N, only the seconds of one evaluation
 of the synthesis objective at --size, off against xy (step_cost). With --rescore, no synthesis:
 every distance taken again from the pictures an earlier run left in --output_dir.
 """
@@ -295,6 +296,8 @@ def rescored(args, results: dict) -> dict:
     measure_network = vgg19(args.weights)
     for spec in args.textures.split(","):
         name, texture = texture_of(spec, args.skimage_dir)
+        if name not in results:
+            raise SystemExit(f"{name}: no earlier run's results in {args.output_dir}")
         distances = {edges: TextureDistances(measure_network, texture, fit="crop", edges=edges)
                      for edges in EDGES}
         for seamless in SETTINGS:
