@@ -149,7 +149,6 @@ def main() -> None:
 def synthesized(args, results: dict) -> dict:
     """results with each texture of --textures synthesized, off and xy, and scored (written to
     --output_dir's results.json after each texture, so that a stopped run keeps its rows)."""
-    from bench.texture_distances import EDGES, TextureDistances
     from bench.texture_specs import texture_of
     from nst_tf import TransferConfig
     from nst_tf.config import seamless_wrap
@@ -169,8 +168,7 @@ def synthesized(args, results: dict) -> dict:
         # The synthesis is made from the texture at its own scale (mirror_fit): so is the
         # measure's reference; every edge treatment (the zero frame favours off, the mirrored
         # edges xy, the interior neither).
-        distances = {edges: TextureDistances(measure_network, texture, fit="crop", edges=edges)
-                     for edges in EDGES}
+        distances = measures(measure_network, texture)
         row, panels, corners = {}, [("texture", texture)], []
         for seamless in SETTINGS:
             config = TransferConfig(mode="synthesize", size=(args.size, args.size),
@@ -198,8 +196,7 @@ def synthesized(args, results: dict) -> dict:
                     raise SystemExit(f"{name} {seamless} seed {seed}: {other.message}")
                 write_image(args.output_dir / f"{name}_{seamless}_seed{seed}.png", other.image)
                 by_seed.append(scored(distances, other.image, wrap))
-            row[seamless]["by_seed"] = [
-                {key: seeded[key] for key in ("sliced", "gram", *EDGES[1:])} for seeded in by_seed]
+            row[seamless]["by_seed"] = [_recorded(seeded) for seeded in by_seed]
             panels.append((f"{seamless}, repeated 2x2", repeated(outcome.image)))
             middle, half = args.size, args.corner // 2
             corners.append((f"{seamless}: where four copies meet", repeated(outcome.image)[
@@ -284,11 +281,25 @@ def scored(distances: dict, image, wrap) -> dict:
                for edges in distances if edges != "zero"}}
 
 
+def measures(network, texture) -> dict:
+    """One TextureDistances per edge treatment, against the piece of texture a synthesis is
+    made from (fit 'crop')."""
+    from bench.texture_distances import EDGES, TextureDistances
+    return {edges: TextureDistances(network, texture, fit="crop", edges=edges)
+            for edges in EDGES}
+
+
+def _recorded(seeded: dict) -> dict:
+    """What results.json keeps of one seed's scores: the two held-out distances under every
+    edge treatment."""
+    from bench.texture_distances import EDGES
+    return {key: seeded[key] for key in ("sliced", "gram", *EDGES[1:])}
+
+
 def rescored(args, results: dict) -> dict:
     """results with every distance taken again from the pictures an earlier run wrote into
     --output_dir (NAME_SETTING_seedK.png, each seed it recorded): for a measure changed since;
     the seams, seconds and losses kept."""
-    from bench.texture_distances import EDGES, TextureDistances
     from bench.texture_specs import texture_of
     from nst_tf.config import seamless_wrap
     from nst_tf.io.images import read_image
@@ -298,16 +309,14 @@ def rescored(args, results: dict) -> dict:
         name, texture = texture_of(spec, args.skimage_dir)
         if name not in results:
             raise SystemExit(f"{name}: no earlier run's results in {args.output_dir}")
-        distances = {edges: TextureDistances(measure_network, texture, fit="crop", edges=edges)
-                     for edges in EDGES}
+        distances = measures(measure_network, texture)
         for seamless in SETTINGS:
             row = results[name][seamless]
             by_seed = [scored(distances, read_image(
                 args.output_dir / f"{name}_{seamless}_seed{seed}.png"), seamless_wrap(seamless))
                 for seed in range(len(row["by_seed"]))]
             row.update(by_seed[0])
-            row["by_seed"] = [{key: seeded[key] for key in ("sliced", "gram", *EDGES[1:])}
-                              for seeded in by_seed]
+            row["by_seed"] = [_recorded(seeded) for seeded in by_seed]
         print(name, "rescored", flush=True)
     return results
 
