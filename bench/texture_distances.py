@@ -41,7 +41,7 @@ import tensorflow as tf
 from nst_tf.io.images import mirror_fit, resize
 from nst_tf.network.vgg import preprocess
 from nst_tf.objective.grid import footprint, halo
-from nst_tf.objective.terms import gram, projection_directions, sorted_projections
+from nst_tf.objective.terms import gram, projection_directions, quantiles, sorted_projections
 
 DISTANCE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1")
 # A seed no run uses by default (runs draw from --seed, 0 unless given), and four times the
@@ -124,8 +124,10 @@ class TextureDistances:
         features = self.features(image, wrap)
         sliced, gram_distance = [], []
         for f, d, target, target_gram in zip(features, self.directions, sorted_targets, grams):
-            ours = quantiles(sorted_projections(f, d).numpy().astype(np.float64),
-                             target.shape[0])
+            # Another count ('valid': all of a wrapped picture's positions against the
+            # texture's interior): compared quantile by quantile, as the runs' distance does.
+            ours = np.asarray(quantiles(sorted_projections(f, d).numpy().astype(np.float64),
+                                        target.shape[0]))
             spread = np.mean(np.square(target - target.mean(axis=0)))
             sliced.append(np.mean(np.square(ours - target)) / spread)
             ours_gram = gram(tf.reshape(f, [1, -1, 1, f.shape[-1]]))[0].numpy().astype(
@@ -134,18 +136,6 @@ class TextureDistances:
                                  / np.sum(target_gram ** 2))
         return {"sliced": float(np.mean(sliced)), "gram": float(np.mean(gram_distance)),
                 "histogram": histogram_distance(image, texture)}
-
-
-def quantiles(ordered: np.ndarray, count: int) -> np.ndarray:
-    """(n, k) sorted columns -> (count, k): the same distributions at `count` evenly spaced
-    quantiles (linear between the samples; `ordered` itself when n is count), so that two
-    sets of positions of different sizes ('valid': all of a wrapped picture's against the
-    texture's interior) compare quantile by quantile."""
-    if ordered.shape[0] == count:
-        return ordered
-    at = (np.arange(count) + 0.5) * ordered.shape[0] / count - 0.5
-    return np.stack([np.interp(at, np.arange(ordered.shape[0]), column)
-                     for column in ordered.T], axis=1)
 
 
 def histogram_distance(image: np.ndarray, texture: np.ndarray) -> float:

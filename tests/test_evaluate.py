@@ -144,7 +144,7 @@ def test_texture_distances_meet_a_synthesis_at_its_scale_and_can_leave_out_the_z
 
 def test_texture_distances_valid_take_a_wrapped_picture_whole_and_the_texture_inside(
         random_vgg):
-    from bench.texture_distances import TextureDistances, quantiles
+    from bench.texture_distances import TextureDistances
     from nst_tf.objective.grid import halo
     layers = ("block1_conv1", "block3_conv1")
     inner = halo(layers)
@@ -176,11 +176,3 @@ def test_texture_distances_valid_take_a_wrapped_picture_whole_and_the_texture_in
         interior(picture, (True, False))
     with pytest.raises(ValueError, match="a 64x24 picture has no positions 12 px inside"):
         valid(picture[:24], (False, True))
-    # quantiles: the same distribution at another count; unchanged at its own.
-    ordered = np.sort(np.random.default_rng(0).normal(size=(400, 2)), axis=0)
-    assert quantiles(ordered, 400) is ordered
-    fewer = quantiles(ordered, 100)
-    assert fewer.shape == (100, 2) and np.all(np.diff(fewer, axis=0) >= 0)
-    # Quantile j of 100 sits at sample 4j + 1.5 of 400: halfway between two samples.
-    np.testing.assert_allclose(fewer[::25], (ordered[1::100] + ordered[2::100]) / 2)
-    np.testing.assert_allclose(quantiles(np.arange(4.0)[:, None], 2)[:, 0], [0.5, 2.5])

@@ -306,11 +306,19 @@ def test_tiled_equals_untiled_with_regions_when_seamless(random_vgg):
     mask[:, :40] = 1.0
     mask[10:30, 60:] = 1.0
     masks = [mask, 1.0 - mask]
+    # Gram textures of their own: one too short for block3_conv1 to keep a few positions that
+    # see no edge (mirror-extended first), and its mask of the part its statistics come from.
+    short, longer = random_image((30, 96), seed=6), random_image((70, 150), seed=7)
+    short_mask = np.zeros((30, 96), np.float32)
+    short_mask[:, 20:80] = 1.0
     whole = WholeObjective(extractor, content[None], [texture[None], other[None]], EVERY_PART,
-                           compiled=False, region_masks=[m[None, ..., None] for m in masks])
+                           compiled=False, region_masks=[m[None, ..., None] for m in masks],
+                           gram_texture_tiles=[short[None], longer[None]],
+                           texture_region_masks=[short_mask[None, ..., None], None])
     _, gradient, parts = whole.value_and_gradient(tf.Variable(preprocess(start[None])))
-    tiled = TiledObjective(extractor, content, [texture, other], [texture, other], EVERY_PART,
-                           tile_size=64, region_masks=masks)
+    tiled = TiledObjective(extractor, content, [texture, other], [short, longer], EVERY_PART,
+                           tile_size=64, region_masks=masks,
+                           texture_region_masks=[short_mask, None])
     _, tiled_gradient, tiled_parts = tiled.value_and_gradient(
         tf.Variable(preprocess(start[None])))  # a variable is cut across the edge too
     for name in ("raw", "texture", "total"):
@@ -318,28 +326,82 @@ def test_tiled_equals_untiled_with_regions_when_seamless(random_vgg):
     assert _relative(tiled_gradient, gradient) <= 1e-4
 
 
-@pytest.mark.parametrize("wrap", [(True, True), (False, True)])
-def test_a_textures_statistics_see_its_mirror_images_across_the_wrapped_edges(random_vgg,
-                                                                              wrap):
-    # Neither the zero padding a picture without edges never has, nor the seam of the
-    # texture's own edges: the texture mirror-extended by the branch's halo (12 px to
-    # block3_conv1), its own positions' Gram matrices.
+@pytest.mark.parametrize("wrap,edge_free", [
+    ((True, True), [(43, 68), (18, 31), (5, 12)]),
+    ((False, True), [(45, 68), (22, 31), (11, 12)])])
+def test_a_textures_statistics_are_its_positions_that_see_no_edge(random_vgg, wrap, edge_free):
+    # Neither the zero padding a picture without edges never has, nor mirror images of the
+    # texture: on a wrapped axis only the positions whose receptive field lies inside the
+    # texture count, found here as those that do not change when the texture is framed by
+    # other pixels on that axis; on the other, every position, zero padding as without
+    # seamless.
     content, texture = random_image((48, 64), seed=1), random_image((45, 70), seed=2)
     wrapped = FeatureExtractor(random_vgg, GRAY_LAYERS, ("block1_conv1",), wrap=wrap)
     assert wrapped.unwrapped.wrap == (False, False) and wrapped.unwrapped.model is wrapped.model
     objective = WholeObjective(wrapped, content[None], content[None], SYNTHESIS,
                                gram_texture_tiles=texture[None], gray_texture=False,
                                compiled=False)  # (the raw texture: aligned with the picture)
-    rows, columns = (12 if w else 0 for w in wrap)
-    extended = np.pad(texture, ((rows, rows), (columns, columns), (0, 0)), mode="symmetric")
+    rows, columns = (16 if w else 0 for w in wrap)
+    framed = random_image((45 + 2 * rows, 70 + 2 * columns), seed=5)
+    framed[rows:rows + 45, columns:columns + 70] = texture
     plain = FeatureExtractor(random_vgg, GRAY_LAYERS, ("block1_conv1",))
-    for target, features, stride in zip(objective.gram_targets, plain.features(
-            preprocess(extended[None]), GRAY_LAYERS), (1, 2, 4)):
-        own = features.numpy()[0, rows // stride:features.shape[1] - rows // stride,
-                               columns // stride:features.shape[2] - columns // stride]
-        assert own.shape[:2] == (45 // stride, 70 // stride)
-        flat = own.reshape(-1, own.shape[-1])
+    for target, own, seen, stride, count in zip(
+            objective.gram_targets, plain.features(preprocess(texture[None]), GRAY_LAYERS),
+            plain.features(preprocess(framed[None]), GRAY_LAYERS), (1, 2, 4), edge_free):
+        own = own.numpy()[0]
+        seen = seen.numpy()[0, rows // stride:rows // stride + own.shape[0],
+                            columns // stride:columns // stride + own.shape[1]]
+        same = np.abs(own - seen).max(axis=-1) <= 1e-4 * np.abs(own).max()
+        kept = np.argwhere(same)
+        assert tuple(kept.max(axis=0) - kept.min(axis=0) + 1) == count == (
+            tuple(np.count_nonzero(same, axis=axis).max() for axis in (0, 1)))
+        flat = own[same]
+        assert len(flat) == count[0] * count[1]
         np.testing.assert_allclose(target[0], flat.T @ flat / len(flat), rtol=1e-4, atol=1e-5)
+
+
+def test_a_texture_too_short_for_a_layer_is_mirror_extended_to_leave_it_a_few_positions():
+    from nst_tf.objective.edge_free import (EDGE_FREE_POSITIONS, edge_free_weights, extended,
+                                            inner_span, minimum_length)
+    # block5_conv1 sees pixels [16 p - 70, 16 p + 85]: position 5 is the first inside; on 256
+    # px the last is 10 (16 * 10 + 85 = 245 <= 255, 261 is not).
+    assert inner_span(256, "block5_conv1") == (5, 11)
+    assert inner_span(128, "block5_conv1") == (5, 5)  # none
+    assert inner_span(45, "block1_conv1") == (1, 44)
+    need = minimum_length(SYNTHESIS_LAYERS)
+    assert need == (EDGE_FREE_POSITIONS - 1 + 5) * 16 + 86 == 214
+    assert inner_span(need, "block5_conv1") == (5, 5 + EDGE_FREE_POSITIONS)
+    assert inner_span(need - 1, "block5_conv1") == (5, 5 + EDGE_FREE_POSITIONS - 1)
+    texture = random_image((48, 300), seed=2)
+    longer = extended(texture, (True, True), SYNTHESIS_LAYERS)
+    assert longer.shape == (214, 300, 3)  # only the short axis
+    np.testing.assert_array_equal(longer[:48], texture)
+    np.testing.assert_array_equal(longer[48:96], texture[::-1])  # its mirror image
+    assert extended(texture, (False, True), SYNTHESIS_LAYERS) is texture
+    weights = edge_free_weights((214, 300), (True, False), SYNTHESIS_LAYERS)
+    assert [w.shape for w in weights] == [(1, 214, 300, 1), (1, 107, 150, 1), (1, 53, 75, 1),
+                                          (1, 26, 37, 1), (1, 13, 18, 1)]
+    assert weights[-1][0, :, 0, 0].tolist() == [0.0] * 5 + [1.0] * 4 + [0.0] * 4
+    assert weights[-1][0, 6].min() == 1.0  # every column: that axis does not wrap
+
+
+def test_a_seamless_synthesis_takes_its_statistics_from_the_photo_beyond_its_piece(random_vgg):
+    from nst_tf.network.vgg import FeatureExtractor as Extractor
+    from nst_tf.run.regimes import TexturePhotos
+    photo, mask = random_image((400, 300), seed=2), np.ones((400, 300), np.float32)
+    mask[200:] = 0.0
+    extractor = Extractor(random_vgg, SYNTHESIS_LAYERS, ("block1_conv1",), wrap=(True, True))
+    photos = TexturePhotos([photo], [mask])
+    # The picture's length and the branch's halo (80 px to block5_conv1) on each wrapped side,
+    # as far as the photo reaches; the picture's length on the other axis.
+    (texture,), (cut,) = photos.at((128, 128), (128, 128), extractor, (True, True))
+    np.testing.assert_array_equal(texture, photo[:288, :288])
+    np.testing.assert_array_equal(cut, mask[:288, :288])
+    (texture,), _ = photos.at((128, 256), (128, 256), extractor, (False, True))
+    np.testing.assert_array_equal(texture, photo[:128, :300])
+    # A coarser level: the photo scaled as the picture's piece is (by half), then cut.
+    (texture,), _ = photos.at((64, 64), (128, 128), extractor, (True, True))
+    assert texture.shape == (200, 150, 3)
 
 
 def test_an_odd_wrapped_side_is_refused_at_the_pooling(random_vgg):

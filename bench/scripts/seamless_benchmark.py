@@ -24,7 +24,8 @@ interior, and 'valid': each picture as it is laid, a seamless one continued by i
 the texture's interior). Prints a Markdown table and writes OUTPUT_DIR/NAME.png (texture | off,
 repeated 2x2 | xy, repeated 2x2), each seed's picture (NAME_SETTING_seedK.png) and results.json;
 with --pictures, the sheets of the textures named in --shipped (redistributable ones) as small
-JPEGs there. With --cost N, only the seconds of one evaluation
+JPEGs there. With --settings xy, only the seamless pictures are made again (the others kept
+from an earlier run in --output_dir). With --cost N, only the seconds of one evaluation
 of the synthesis objective at --size, off against xy (step_cost). With --rescore, no synthesis:
 every distance taken again from the pictures an earlier run left in --output_dir.
 """
@@ -123,6 +124,10 @@ def main() -> None:
                         help="also synthesize from the noise of seeds 1..SEEDS-1 and record "
                              "their held-out distances: the spread a single seed's comparison "
                              "sits in")
+    parser.add_argument("--settings", default=",".join(SETTINGS),
+                        help="the settings to synthesize (comma-separated); another one's "
+                             "row, seeds and pictures are kept from an earlier run in "
+                             "--output_dir (when a change touches one setting only)")
     parser.add_argument("--rescore", action="store_true",
                         help="synthesize nothing: take every distance again from the pictures "
                              "an earlier run wrote into --output_dir (its results.json kept "
@@ -152,7 +157,7 @@ def synthesized(args, results: dict) -> dict:
     from bench.texture_specs import texture_of
     from nst_tf import TransferConfig
     from nst_tf.config import seamless_wrap
-    from nst_tf.io.images import write_image
+    from nst_tf.io.images import read_image, write_image
     from nst_tf.network.vgg import vgg19
     from nst_tf.report.sheet import contact_sheet, repeated
     from nst_tf.run.engine import default_engine
@@ -161,6 +166,9 @@ def synthesized(args, results: dict) -> dict:
     if args.pictures:
         args.pictures.mkdir(parents=True, exist_ok=True)
     shipped = {name for name in args.shipped.split(",") if name}
+    chosen = [setting for setting in args.settings.split(",") if setting]
+    if not chosen or set(chosen) - set(SETTINGS):
+        raise SystemExit(f"--settings {args.settings!r}: choose from {', '.join(SETTINGS)}")
     measure_network = vgg19(args.weights)
     results_path = args.output_dir / "results.json"
     for spec in args.textures.split(","):
@@ -171,6 +179,14 @@ def synthesized(args, results: dict) -> dict:
         distances = measures(measure_network, texture)
         row, panels, corners = {}, [("texture", texture)], []
         for seamless in SETTINGS:
+            if seamless not in chosen:  # kept from the earlier run
+                row[seamless] = results.get(name, {}).get(seamless)
+                if row[seamless] is None:
+                    raise SystemExit(f"{name} {seamless}: no earlier run's row in "
+                                     f"{results_path}: add {seamless} to --settings")
+                image = read_image(args.output_dir / f"{name}_{seamless}_seed0.png")
+                _add_panels(panels, corners, seamless, image, args)
+                continue
             config = TransferConfig(mode="synthesize", size=(args.size, args.size),
                                     weights=args.weights, iterations=args.steps,
                                     seamless=seamless)
@@ -197,10 +213,7 @@ def synthesized(args, results: dict) -> dict:
                 write_image(args.output_dir / f"{name}_{seamless}_seed{seed}.png", other.image)
                 by_seed.append(scored(distances, other.image, wrap))
             row[seamless]["by_seed"] = [_recorded(seeded) for seeded in by_seed]
-            panels.append((f"{seamless}, repeated 2x2", repeated(outcome.image)))
-            middle, half = args.size, args.corner // 2
-            corners.append((f"{seamless}: where four copies meet", repeated(outcome.image)[
-                middle - half:middle + half, middle - half:middle + half]))
+            _add_panels(panels, corners, seamless, outcome.image, args)
             print(name, seamless, row[seamless], flush=True)
         # The texture photo's own wrap, cropped to the picture's size: a photo's seam.
         crop = texture[:args.size, :args.size]
@@ -217,6 +230,16 @@ def synthesized(args, results: dict) -> dict:
         results[name] = row
         results_path.write_text(json.dumps(results, indent=1))
     return results
+
+
+def _add_panels(panels: list, corners: list, seamless: str, image, args) -> None:
+    """A setting's picture on the texture's sheet (repeated 2x2) and on its corner view (the
+    --corner px square where four copies meet)."""
+    from nst_tf.report.sheet import repeated
+    panels.append((f"{seamless}, repeated 2x2", repeated(image)))
+    middle, half = args.size, args.corner // 2
+    corners.append((f"{seamless}: where four copies meet", repeated(image)[
+        middle - half:middle + half, middle - half:middle + half]))
 
 
 def print_tables(results: dict) -> None:

@@ -22,8 +22,8 @@ Seamless (extractor.wrap): the picture is one period of a picture repeated witho
 tiles' halos are cut from that repetition (grid.tiling), across the picture's edges, and run
 through the network without wrapping: a core's features are then the wrapped picture's, and a
 halo's gradient lands on the pixels it was cut from, on the other side. A texture's statistics
-are taken, as the whole evaluation takes them, with the texture mirror-extended across its edges
-on the wrapped axes: its tiles' halos are cut from its mirror images.
+are taken, as the whole evaluation takes them, only at its positions that see no edge on the
+wrapped axes (objective/edge_free.py): a weight per position, as a region's guidance is.
 
 Memory: the image-sized arrays (image, content, gray texture, gradient, optimiser moments) plus
 one tile's activations. Targets are stored only where they are small next to the image (deep
@@ -44,6 +44,7 @@ from nst_tf.limits import SORTED_PROJECTIONS_IN_MEMORY_BYTES, SORTING_THREADS, T
 from nst_tf.io.inputs import as_texture_list
 from nst_tf.network.vgg import FeatureExtractor, preprocess
 from nst_tf.objective.compiled import releasing_function
+from nst_tf.objective.edge_free import edge_free_weights, extended
 from nst_tf.objective.grid import (BALANCED_TILE_HALOS, core_mask, core_slice, footprint, halo,
                                    stride_grid, tiling, wrapped_runs)
 from nst_tf.objective.sorted_projections import SortedProjections
@@ -62,26 +63,15 @@ def _squared_sum(found, assigned) -> float:
     return float(np.sum(np.square(found - assigned), dtype=np.float64))
 
 
-def _beyond(start: int, stop: int, length: int, mirror: bool) -> np.ndarray:
-    """The indices start..stop-1 of an axis of `length` extended without end: repeated
-    (modulo), or mirrored (symmetric: ... 1 0 | 0 1 ... L-1 | L-1 L-2 ..., as np.pad's)."""
-    index = np.arange(start, stop)
-    if not mirror:
-        return index % length
-    index = index % (2 * length)
-    return np.where(index < length, index, 2 * length - 1 - index)
-
-
-def _window(array, rows, columns, mirror: bool = False):
-    """array[:, rows[0]:rows[1], columns[0]:columns[1]] of a batch (n, H, W, ...) extended
+def _window(array, rows, columns):
+    """array[:, rows[0]:rows[1], columns[0]:columns[1]] of a batch (n, H, W, ...) repeated
     without end along H and W: a slice (no copy) inside the picture, else gathered from its
-    repetition (a seamless tile's halo) or with `mirror` from its mirror images (a texture's).
-    A NumPy array, a tensor or a tf.Variable."""
+    repetition (a seamless tile's halo). A NumPy array, a tensor or a tf.Variable."""
     height, width = array.shape[1], array.shape[2]
     if 0 <= rows[0] and rows[1] <= height and 0 <= columns[0] and columns[1] <= width:
         return array[:, rows[0]:rows[1], columns[0]:columns[1]]
-    row_index = _beyond(rows[0], rows[1], height, mirror)
-    column_index = _beyond(columns[0], columns[1], width, mirror)
+    row_index = np.arange(rows[0], rows[1]) % height
+    column_index = np.arange(columns[0], columns[1]) % width
     if isinstance(array, np.ndarray):
         return array[:, row_index][:, :, column_index]
     return tf.gather(tf.gather(array, row_index, axis=1), column_index, axis=2)
@@ -156,7 +146,7 @@ class TiledObjective:
         self.content_rgb = np.asarray(content, np.float32)[None]
         self.raw_textures = [np.asarray(t, np.float32)[None] for t in raw_textures]
         # The network's own layers (VGG19 or VGG16), input to output, set the fields.
-        network_layers = extractor.layer_names
+        self.layer_names = network_layers = extractor.layer_names
         self.colour_halo = halo(self.content_layers, network_layers)
         self.gray_halo = halo(self.texture_layers, network_layers)
         self.colour_grid = stride_grid(self.content_layers, network_layers)
@@ -191,30 +181,53 @@ class TiledObjective:
         # The colour step computes the direct part too; synthesis has neither.
         self.runs_colour_step = weights["content"] > 0 or weights["direct"] > 0
         self.stored_targets = self._stored_content_targets() if self.runs_colour_step else {}
+        # Per Gram texture: its view, and the weight of each of its positions (None: all 1).
+        statistics = [self._statistics(t, mask) for t, mask in zip(
+            gram_textures, texture_region_masks or [None] * len(gram_textures))]
         if self.weighting.sliced:
             self.gram_targets = []
-            texture_region_masks = texture_region_masks or [None] * len(gram_textures)
             # Per texture (or region): each layer's sorted projections, (M, c); past
             # SORTED_PROJECTIONS_IN_MEMORY_BYTES in a temporary file, the memory left to the
             # picture's own projection maps (only one direction is read at a time).
-            in_file = sum(self._projection_bytes(np.asarray(t).shape[:2])
-                          for t in gram_textures) > SORTED_PROJECTIONS_IN_MEMORY_BYTES
-            self.sorted_targets = [self._sorted_picture(self._viewed(t), None if mask is None
-                                                        else self._guidance(np.asarray(
-                                                            mask, np.float32)[None]), in_file)
-                                   for t, mask in zip(gram_textures, texture_region_masks)]
+            in_file = sum(self._projection_bytes(viewed.shape[1:3]) for viewed, _ in statistics
+                          ) > SORTED_PROJECTIONS_IN_MEMORY_BYTES
+            self.sorted_targets = [self._sorted_picture(viewed, guidance, in_file)
+                                   for viewed, guidance in statistics]
         elif self.guidance is None:
-            self.gram_targets = blended([self._gram_accumulated(self._viewed(t))
-                                         for t in gram_textures], self.weighting.blend)
+            self.gram_targets = blended([self._texture_grams(*found) for found in statistics],
+                                        self.weighting.blend)
         else:  # one target per region, (regions, c, c) at each layer
-            texture_region_masks = texture_region_masks or [None] * len(gram_textures)
-            targets = [self._gram_accumulated(self._viewed(t)) if mask is None else
-                       self._gram_accumulated(self._viewed(t), self._guided_gram_sums,
-                                              self._guidance(np.asarray(mask, np.float32)[None]))
-                       for t, mask in zip(gram_textures, texture_region_masks)]
+            targets = [self._texture_grams(*found) for found in statistics]
             self.gram_targets = [tf.concat([tf.reshape(region[layer], (1,) + tuple(
                 region[layer].shape[-2:])) for region in targets], 0)
                 for layer in range(len(self.texture_layers))]
+
+    def _statistics(self, texture, texture_mask=None):
+        """(view, guidance) of a Gram texture (h, w, 3) RGB: preprocessed as the texture branch
+        sees it, (1, h, w, 3); and None (every position counts) or per layer the weight of each
+        position, (1, h/s, w/s, 1): its mask (h, w) carried to the layer, and seamless, 0 at
+        the positions that see an edge on a wrapped axis, the texture first mirror-extended when
+        too short to leave a few (WholeObjective._statistics)."""
+        layers, names = self.texture_layers, self.layer_names
+        texture = extended(np.asarray(texture, np.float32), self.wrap, layers, names)
+        guidance = None
+        if texture_mask is not None:
+            mask = extended(np.asarray(texture_mask, np.float32)[..., None], self.wrap, layers,
+                            names)
+            guidance = self._guidance(mask[None, ..., 0])
+        if any(self.wrap):
+            edge_free = edge_free_weights(texture.shape[:2], self.wrap, layers, names)
+            guidance = edge_free if guidance is None else [
+                g * e for g, e in zip(guidance, edge_free)]
+        return self._viewed(texture), guidance
+
+    def _texture_grams(self, viewed, guidance=None) -> List[tf.Tensor]:
+        """A texture's Gram matrices from its view (_statistics), [(c, c)]: over every
+        position, or guided by its positions' weights."""
+        if guidance is None:
+            return self._gram_accumulated(viewed, texture=True)
+        return [g[0] for g in self._gram_accumulated(viewed, self._guided_gram_sums, guidance,
+                                                     texture=True)]
 
     def _guidance(self, masks: np.ndarray) -> List[np.ndarray]:
         """Masks (regions, H, W) carried to each texture layer as the network pools."""
@@ -259,18 +272,17 @@ class TiledObjective:
 
     # --- the tiles -----------------------------------------------------------------------------
     @staticmethod
-    def _cut(array, bounds, mirror: bool = False):
+    def _cut(array, bounds):
         """A tile of a picture-sized batch: its bounds may reach past the edges (seamless:
-        the picture repeated, or with `mirror` a texture's mirror images)."""
-        return _window(array, bounds[:2], bounds[2:], mirror)
+        the picture repeated)."""
+        return _window(array, bounds[:2], bounds[2:])
 
     def _gray_tiles_over(self, size, texture: bool = False):
-        """The texture branch's tiles over the picture, or over a texture of `size`
-        (seamless: their halos reach past the texture's edges too, into its mirror images)."""
-        if size == self.size and not (texture and any(self.wrap)):
+        """The texture branch's tiles over the picture, or over a texture of `size` (which
+        never wraps: its tiles are clipped at its edges)."""
+        if not texture or (size == self.size and not any(self.wrap)):
             return self.gray_tiles
-        return tiling(size, self.gray_tile_size, self.gray_halo, self.gray_grid,
-                      self.wrap if texture else (False, False))
+        return tiling(size, self.gray_tile_size, self.gray_halo, self.gray_grid)
 
     # --- compiled pieces, one trace for every tile shape ----------------------------------------
     def _compile(self):
@@ -308,15 +320,16 @@ class TiledObjective:
         else:
             deltas = [tf.TensorSpec([None] + [self._channels(n)] * 2, tf.float32)
                       for n in self.texture_layers]
+        guidance = [tf.TensorSpec([None, None, None, 1], tf.float32) for _ in self.texture_layers]
+        # A texture's guided sums: its regions', or seamless its edge-free positions'.
+        self._guided_gram_sums = releasing_function(self._gram_sums_of, input_signature=[
+            picture(), origin, core, guidance])
         if self.guidance is None:
             self._gray_step = releasing_function(
                 lambda image_tile, texture_tile, gram_deltas, origin, core: self._gray_gradient(
                     image_tile, texture_tile, gram_deltas, origin, core),
                 input_signature=[picture(), textures, deltas, origin, core])
             return
-        guidance = [tf.TensorSpec([None, None, None, 1], tf.float32) for _ in self.texture_layers]
-        self._guided_gram_sums = releasing_function(self._gram_sums_of, input_signature=[
-            picture(), origin, core, guidance])
         self._image_guided_gram_sums = releasing_function(
             lambda image_tile, origin, core, guidance: self._gram_sums_of(
                 self.weighting.texture_view(image_tile), origin, core, guidance),
@@ -350,13 +363,13 @@ class TiledObjective:
     def _projection_maps(self, picture, projections_of,
                          texture: bool = False) -> List[np.ndarray]:
         """A preprocessed picture's projections at each texture layer, assembled from the cores
-        of its tiles: [(H/s, W/s, c)]; texture: a texture's (seamless: mirror-extended)."""
+        of its tiles: [(H/s, W/s, c)]; texture: a texture's (whose tiles never wrap)."""
         size = tuple(picture.shape[1:3])
         tiles = self._gray_tiles_over(size, texture)
         maps = [np.zeros((size[0] // self.strides[name], size[1] // self.strides[name],
                           self._channels(name)), np.float32) for name in self.texture_layers]
         for core, origin, bounds in tiles:
-            found = projections_of(tf.constant(self._cut(picture, bounds, texture)),
+            found = projections_of(tf.constant(self._cut(picture, bounds)),
                                    tf.constant(origin, tf.int32), tf.constant(core, tf.int32))
             for name, layer_map, values in zip(self.texture_layers, maps, found):
                 stride = self.strides[name]
@@ -556,14 +569,14 @@ class TiledObjective:
         """The Gram matrices of a preprocessed picture (1, h, w, 3), tile by tile; sums_of: the
         compiled per-tile sums (default: of a picture already in the texture branch's view).
         With guidance (per layer, (regions, h/s, w/s, 1) of this picture), each region's guided
-        Gram matrix: [(regions, c, c)]. texture: a texture's (seamless: mirror-extended), not
+        Gram matrix: [(regions, c, c)]. texture: a texture's (whose tiles never wrap), not
         the picture's."""
         sums_of = sums_of or self._gram_sums
         size = tuple(picture.shape[1:3])
         totals = None
         tiles = self._gray_tiles_over(size, texture)
         for core, origin, bounds in tiles:
-            arguments = [tf.constant(self._cut(picture, bounds, texture)),
+            arguments = [tf.constant(self._cut(picture, bounds)),
                          tf.constant(origin, tf.int32), tf.constant(core, tf.int32)]
             if guidance is not None:
                 arguments.append(self._guidance_tile(guidance, origin, bounds))

@@ -9,26 +9,18 @@ from __future__ import annotations
 import contextlib
 from typing import Dict, Sequence
 
-import numpy as np
 
 from nst_tf.tensorflow_quietly import tf  # started without its C++ log lines
 
 from nst_tf.io.inputs import as_texture_list
 from nst_tf.network.vgg import FeatureExtractor, preprocess
 from nst_tf.objective.compiled import shared_evaluations
-from nst_tf.objective.grid import footprint, halo
+from nst_tf.objective.edge_free import edge_free_weights, extended
+from nst_tf.objective.grid import footprint
 from nst_tf.objective.terms import (Weighting, anchored_distance, blended, gram, gram_distance,
                                     guided_gram, layer_directions, layer_mean, pooled,
                                     positions_of, sliced_wasserstein,
                                     sorted_projections, square_distance, total_variation)
-
-
-def mirror_margins(extractor: FeatureExtractor, wrap) -> tuple:
-    """(rows, columns): how far a texture is mirror-extended for its statistics when seamless
-    (WholeObjective._statistics_features): the texture branch's halo on a wrapped axis (a
-    multiple of its deepest stride), 0 on the other."""
-    margin = halo(extractor.texture_layers, extractor.layer_names)
-    return tuple(margin if wraps else 0 for wraps in wrap)
 
 
 def _entry(batch, i: int):
@@ -63,8 +55,8 @@ class WholeObjective:
 
     Seamless (an extractor that wraps, FeatureExtractor.wrap): the picture, the content and
     the raw texture (aligned with the picture) go through the wrapping network and the total
-    variation wraps; a Gram texture's statistics are its own positions' with the texture
-    mirror-extended across the wrapped edges (_statistics_features).
+    variation wraps; a Gram texture's statistics are taken only at its positions that see no
+    edge on the wrapped axes (objective/edge_free.py, _statistics).
 
     texture_loss: 'gram', or 'sliced_wasserstein' (Heitz et al. 2021): each entry's (or
     region's) features against its texture's, projected on as many random directions as the
@@ -141,35 +133,40 @@ class WholeObjective:
             return colour, [], []
         raws = [self.extractor.texture_features(weighting.texture_view_of_rgb(t))
                 for t in textures]
-        grams = raws if gram_textures is None and not self.extractor.wraps else [
-            self._statistics_features(t) for t in gram_textures or textures]
+        if gram_textures is None and not self.extractor.wraps:
+            statistics = [(layers, [None] * len(layers)) for layers in raws]
+        else:
+            statistics = [self._statistics(t) for t in gram_textures or textures]
+        raw_targets = [tf.constant(f) for f in blended(raws, weighting.blend)]
         if weighting.sliced:  # per texture (not blended): [texture][layer][entry]
-            return (colour, [tf.constant(f) for f in blended(raws, weighting.blend)],
-                    [self._sorted_targets(layers) for layers in grams])
-        return (colour, [tf.constant(f) for f in blended(raws, weighting.blend)],
-                blended([[gram(f) for f in layers] for layers in grams], weighting.blend))
+            return (colour, raw_targets,
+                    [self._sorted_targets(layers, weights) for layers, weights in statistics])
+        return colour, raw_targets, blended([
+            [gram(f) if w is None else guided_gram(f, w) for f, w in zip(layers, weights)]
+            for layers, weights in statistics], weighting.blend)
 
-    def _statistics_features(self, texture_tiles) -> list:
-        """The texture-branch features of a Gram texture (n, h, w, 3) RGB whose statistics are
-        its targets: [layer] (n, h/s, w/s, c), at the texture's own positions. Seamless: with
-        the texture mirror-extended on the wrapped axes by the branch's halo, so that no
-        position sees an edge: neither the zero padding that a picture without edges never
-        has (the synthesis stayed at a 26x higher loss, with blotches) nor the seam of the
-        texture's own edges wrapped (the synthesis copied it as streaks;
-        docs/measurements/2026-12-seamless.md)."""
+    def _statistics(self, texture_tiles, texture_mask=None):
+        """(features, weights) of a Gram texture (n, h, w, 3) RGB whose statistics are its
+        targets: its texture-branch features [layer] (n, h/s, w/s, c) through the network as it
+        is (no wrapping), and per layer None (every position counts) or the weight of each
+        position, (n or 1, h/s, w/s, 1): the texture's mask (texture_mask, (n, h, w, 1), the
+        part its statistics come from) carried to the layer, and seamless, 0 at the positions
+        that see an edge on a wrapped axis (edge_free.py: neither the zero padding nor mirror
+        images, which a picture without edges would spread over all of itself), the texture
+        first mirror-extended when too short to leave a few."""
         plain, view = self.extractor.unwrapped, self.weighting.texture_view_of_rgb
-        if not self.extractor.wraps:
-            return plain.texture_features(view(texture_tiles))
-        margins = mirror_margins(plain, self.extractor.wrap)
-        padded = np.pad(np.asarray(texture_tiles, np.float32),
-                        ((0, 0), (margins[0],) * 2, (margins[1],) * 2, (0, 0)), mode="symmetric")
-        features = plain.texture_features(view(padded))
-        cropped = []
-        for name, f in zip(plain.texture_layers, features):
-            stride = footprint(name, plain.layer_names)[0]
-            rows, columns = margins[0] // stride, margins[1] // stride
-            cropped.append(f[:, rows:f.shape[1] - rows, columns:f.shape[2] - columns])
-        return cropped
+        wrap, layers = self.extractor.wrap, plain.texture_layers
+        texture_tiles = extended(texture_tiles, wrap, layers, plain.layer_names)
+        if texture_mask is not None:
+            texture_mask = extended(texture_mask, wrap, layers, plain.layer_names)
+        features = plain.texture_features(view(texture_tiles))
+        weights = [None if texture_mask is None else pooled(texture_mask, stride)
+                   for stride in self._strides()]
+        if self.extractor.wraps:
+            edge_free = edge_free_weights(texture_tiles.shape[1:3], wrap, layers,
+                                          plain.layer_names)
+            weights = [e if w is None else w * e for w, e in zip(weights, edge_free)]
+        return features, weights
 
     def _sorted_targets(self, features, masks=None):
         """A texture's sorted projections, [layer][entry] (M, c), on the layers' directions
@@ -210,16 +207,16 @@ class WholeObjective:
         for texture, gram_texture, texture_mask in zip(textures, gram_textures, texture_masks):
             raw = self.extractor.texture_features(weighting.texture_view_of_rgb(texture))
             self.raw_targets.append([tf.constant(f) for f in raw])
-            features = (raw if gram_texture is texture and not self.extractor.wraps else
-                        self._statistics_features(gram_texture))
+            features, weights = (
+                (raw, [None if texture_mask is None else pooled(texture_mask, stride)
+                       for stride in strides])
+                if gram_texture is texture and not self.extractor.wraps else
+                self._statistics(gram_texture, texture_mask))
             if weighting.sliced:
-                self.gram_targets.append(self._sorted_targets(features, None if texture_mask
-                                                              is None else [
-                    pooled(texture_mask, stride) for stride in strides]))
+                self.gram_targets.append(self._sorted_targets(features, weights))
                 continue
-            self.gram_targets.append([
-                gram(f) if texture_mask is None else guided_gram(f, pooled(texture_mask, stride))
-                for f, stride in zip(features, strides)])
+            self.gram_targets.append([gram(f) if w is None else guided_gram(f, w)
+                                      for f, w in zip(features, weights)])
 
     def _region_parts(self, texture_features, zero):
         """(raw, texture) parts summed over the regions, each (n,)."""

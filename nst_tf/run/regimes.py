@@ -23,6 +23,8 @@ from nst_tf.io.images import mirror_fit, periodic_resize, resize, to_uint8, upsa
 from nst_tf.io.masks import at_size
 from nst_tf.io.tiles import from_tile_batch, to_tile_batch
 from nst_tf.network.vgg import PIXEL_MAX, PIXEL_MIN, deprocess, preprocess
+from nst_tf.objective.edge_free import statistics_crop
+from nst_tf.objective.grid import halo
 from nst_tf.objective.tiled import TiledObjective
 from nst_tf.objective.whole import WholeObjective
 from nst_tf.run.levels import LevelProgress, RunPlan, Size, gradient_scale
@@ -35,6 +37,34 @@ class Regions:
 
     masks: List[np.ndarray]
     texture_masks: List[Optional[np.ndarray]]
+
+
+@dataclasses.dataclass(frozen=True)
+class TexturePhotos:
+    """A seamless synthesis's textures whole (RGB (h, w, 3)) and their masks (None or (h, w)):
+    each level's statistics are cut from them (edge_free.statistics_crop), beyond the piece
+    the picture is aligned with, so that the positions that see no edge are about as many as
+    the picture's."""
+
+    photos: List[np.ndarray]
+    masks: List[Optional[np.ndarray]]
+
+    def at(self, size: Size, aligned: Size, extractor, wrap) -> Tuple[List, List]:
+        """(textures, masks) at a level of `size`, whose aligned textures are those of size
+        `aligned` resized to it: the photos scaled alike, then cropped to `size` and the
+        texture branch's halo on each wrapped side."""
+        margin = halo(extractor.texture_layers, extractor.layer_names)
+        factor = (size[0] / aligned[0], size[1] / aligned[1])
+
+        def cut(image):
+            if factor != (1.0, 1.0):
+                image = resize(image, (max(1, int(round(image.shape[0] * factor[0]))),
+                                       max(1, int(round(image.shape[1] * factor[1])))),
+                               antialias=True)
+            return statistics_crop(image, size, wrap, margin)
+
+        return ([cut(photo) for photo in self.photos],
+                [None if mask is None else cut(mask[..., None])[..., 0] for mask in self.masks])
 
 
 def whole_objective(extractor, content_tiles, texture_tiles: List, config: TransferConfig,
@@ -56,7 +86,9 @@ def wrap_of(config: TransferConfig, wraps: bool) -> Tuple[bool, bool]:
 
 
 def scaled(image: np.ndarray, scale: float) -> np.ndarray:
-    """`image` (h, w, 3) resized by `scale` (texture_scale)."""
+    """`image` (h, w, c) resized by `scale` (texture_scale); itself at 1."""
+    if scale == 1.0:
+        return image
     return resize(image, (max(1, int(round(image.shape[0] * scale))),
                           max(1, int(round(image.shape[1] * scale)))), antialias=True)
 
@@ -70,17 +102,20 @@ class TileRegime:
     content_tiles, texture_tiles, config, gram_tiles): the objective of a level's batch (default
     whole_objective; the benchmark's eager 2018 reference supplies its own). regions: spatial
     control (each tile gets its part of every mask). anchors: a video frame's temporal targets
-    at the content's size, [(RGB (H, W, 3), weights (H, W))]; each tile gets its part."""
+    at the content's size, [(RGB (H, W, 3), weights (H, W))]; each tile gets its part.
+    photos: a seamless synthesis's textures whole, the statistics' source (TexturePhotos)."""
 
     def __init__(self, config: TransferConfig, content: np.ndarray, textures: Sequence,
                  plan: RunPlan, build_objective: Callable = whole_objective,
-                 regions: Optional[Regions] = None, anchors: Sequence = ()):
+                 regions: Optional[Regions] = None, anchors: Sequence = (),
+                 photos: Optional[TexturePhotos] = None):
         self.config, self.content, self.textures = config, content, list(textures)
         self.tile_size = plan.tile
         self.build_objective = build_objective
         self.regions = regions
         self.anchors = list(anchors)
         self.plan = plan
+        self.photos = photos
 
     def batch(self, image: np.ndarray, size: Size, wraps: bool = True) -> np.ndarray:
         """`image`'s split tiles at `size`: (n, h, w, 3). wraps: whether `image` is the
@@ -96,17 +131,24 @@ class TileRegime:
 
     def objective(self, extractor, size: Size):
         texture_tiles = [self.batch(t, size, wraps=False) for t in self.textures]
-        gram_tiles = None
+        gram_tiles = statistics_masks = None
         scale = self.config.texture_scale
-        if scale != 1.0:
+        if self.photos is not None:  # seamless synthesis: split 1x1, one tile
+            photos, statistics_masks = self.photos.at(size, self.content.shape[:2], extractor,
+                                                      self.config.wrap)
+            gram_tiles = [scaled(t, scale)[None] for t in photos]
+            statistics_masks = [None if m is None else scaled(m[..., None], scale)[None]
+                                for m in statistics_masks]
+        elif scale != 1.0:
             gram_tiles = [np.stack([scaled(tile, scale) for tile in tiles])
                           for tiles in texture_tiles]
         regions = {}
         if self.regions is not None:
             regions = dict(
                 region_masks=[self._mask_batch(m, size) for m in self.regions.masks],
-                texture_region_masks=[None if m is None else self._mask_batch(m, size, scale, False)
-                                      for m in self.regions.texture_masks])
+                texture_region_masks=statistics_masks or [
+                    None if m is None else self._mask_batch(m, size, scale, False)
+                    for m in self.regions.texture_masks])
         if self.anchors:  # only then: the eager 2018 reference's builder takes none
             regions["anchors"] = [(self.batch(target, size), self._mask_batch(weights, size))
                                   for target, weights in self.anchors]
@@ -138,10 +180,12 @@ class PictureRegime:
     """Global statistics: one picture of the split's total size (at max_dim 0, the content's)."""
 
     def __init__(self, config: TransferConfig, content: np.ndarray, textures: Sequence,
-                 plan: RunPlan, regions: Optional[Regions] = None, anchors: Sequence = ()):
+                 plan: RunPlan, regions: Optional[Regions] = None, anchors: Sequence = (),
+                 photos: Optional[TexturePhotos] = None):
         self.config, self.content, self.textures = config, content, list(textures)
         self.tile_size = plan.tile
         self.regions = regions
+        self.photos = photos  # a seamless synthesis's statistics' source (TexturePhotos)
         self.anchors = list(anchors)
         self.full: Size = (plan.output[1], plan.output[0])
         self.plan = plan
@@ -161,17 +205,21 @@ class PictureRegime:
         one."""
         config = self.config
         content = self.batch(self.content, size)[0]
-        gram_textures = [self.batch(t, size, wraps=False)[0] for t in self.textures]
+        raw_textures = gram_textures = [self.batch(t, size, wraps=False)[0]
+                                        for t in self.textures]
+        texture_masks = None if self.regions is None else self.regions.texture_masks
+        if self.photos is not None:  # a seamless synthesis's statistics, from the photos
+            gram_textures, texture_masks = self.photos.at(size, self.content.shape[:2],
+                                                          extractor, config.wrap)
         if config.texture_scale != 1.0:
+            raw_textures = [mirror_fit(scaled(t, config.texture_scale), size)
+                            for t in raw_textures]
             gram_textures = [scaled(t, config.texture_scale) for t in gram_textures]
-            raw_textures = [mirror_fit(t, size) for t in gram_textures]
-        else:
-            raw_textures = gram_textures
-        masks = texture_masks = None
+        masks = None
         if self.regions is not None:
             masks = [at_size(m, size, config.wrap) for m in self.regions.masks]
             texture_masks = [None if m is None else at_size(m, t.shape[:2])
-                             for m, t in zip(self.regions.texture_masks, gram_textures)]
+                             for m, t in zip(texture_masks, gram_textures)]
         anchors = [(self.batch(target, size)[0], at_size(weights, size, config.wrap))
                    for target, weights in self.anchors]
         if self.plan.tiled:  # the plan's (levels.run_plan): then every level is tiled
@@ -183,7 +231,7 @@ class PictureRegime:
                                   texture_loss=config.texture_loss, seed=config.seed)
         return whole_objective(
             extractor, content[None], [t[None] for t in raw_textures], config,
-            [t[None] for t in gram_textures] if config.texture_scale != 1.0 else None,
+            None if gram_textures is raw_textures else [t[None] for t in gram_textures],
             region_masks=None if masks is None else [m[None, ..., None] for m in masks],
             texture_region_masks=None if masks is None else [
                 None if m is None else m[None, ..., None] for m in texture_masks],

@@ -20,7 +20,8 @@ from nst_tf.optimize.lbfgs import LbfgsOptimization
 from nst_tf.io.masks import at_size
 from nst_tf.run.colours import matched_colours, original_colors
 from nst_tf.run.request import Prepared
-from nst_tf.run.regimes import PictureRegime, Regions, TileRegime, whole_objective
+from nst_tf.run.regimes import (PictureRegime, Regions, TexturePhotos, TileRegime,
+                                whole_objective)
 from nst_tf.steps import Callback
 
 
@@ -51,10 +52,14 @@ class TextureTransfer:
         # Each texture aligned with the content: resized to it (the original), or for synthesis
         # cropped or mirror-extended to the output, so its features keep their own size; its
         # mask, if any, alike.
+        photos = None
         if config.mode == "synthesize":
             self.textures = [mirror_fit(t, size) for t in textures]
             texture_masks = [None if m is None else mirror_fit(m[..., None], size)[..., 0]
                              for m in inputs.texture_masks or []]
+            if any(config.wrap):  # the statistics from the photos beyond that piece
+                photos = TexturePhotos(list(textures), list(inputs.texture_masks
+                                                            or [None] * len(textures)))
         else:
             # A texture already at the content's size is kept as it is, not copied.
             self.textures = [t if t.shape[:2] == size else resize(t, size, antialias=True)
@@ -69,10 +74,11 @@ class TextureTransfer:
         self.tile_size = self.plan.tile
         if config.global_statistics:
             self.regime = PictureRegime(config, self.content, self.textures, self.plan, regions,
-                                        anchors)
+                                        anchors, photos)
         else:
             self.regime = TileRegime(config, self.content, self.textures, self.plan,
-                                     build_objective or whole_objective, regions, anchors)
+                                     build_objective or whole_objective, regions, anchors,
+                                     photos)
         if network is None:  # the process's networks, kept for the next run
             network = shared_networks().network(config, inputs.weights_path)
         self.precision = config.compute_precision

@@ -1,0 +1,89 @@
+"""A seamless picture's texture statistics: taken only at the texture's positions that see no
+edge.
+
+A picture that wraps around has no edge, so no position of it sees one. Its targets should not
+either: a texture's positions near its edges see the network's zero padding (a frame no
+wrapped picture has) or, mirror-extended, mirror images of the texture; a picture without edges
+spreads what those positions see over all of itself (the synthesis copied the mirror seams and
+stayed farther from the texture than one without seamless: docs/measurements/2026-12-seamless.md).
+So on a wrapped axis each layer's statistics come from the positions whose whole receptive field
+lies inside the texture; elsewhere from every position, as without seamless.
+"""
+from __future__ import annotations
+
+import math
+from typing import List, Sequence, Tuple
+
+import numpy as np
+
+from nst_tf.io.images import mirror_fit
+from nst_tf.network.layers import VGG19_LAYERS
+from nst_tf.objective.grid import footprint
+
+# Each layer keeps at least this many edge-free positions along a wrapped axis: a texture too
+# short for that is mirror-extended to the length that gives them (minimum_length).
+EDGE_FREE_POSITIONS = 4
+
+
+def inner_span(length: int, layer: str,
+               network_layers: Sequence[str] = VGG19_LAYERS) -> Tuple[int, int]:
+    """[first, stop) of the positions of `layer` along an axis of `length` px whose receptive
+    field (grid.footprint) lies inside the axis: position p sees pixels [p s + lo, p s + hi]."""
+    stride, lo, hi = footprint(layer, network_layers)
+    first = math.ceil(-lo / stride)
+    stop = min(length // stride, (length - 1 - hi) // stride + 1)
+    return first, max(first, stop)
+
+
+def minimum_length(layers: Sequence[str], network_layers: Sequence[str] = VGG19_LAYERS) -> int:
+    """The shortest axis on which every layer of `layers` has EDGE_FREE_POSITIONS edge-free
+    positions."""
+    need = 1
+    for layer in layers:
+        stride, lo, hi = footprint(layer, network_layers)
+        need = max(need, (EDGE_FREE_POSITIONS - 1 + math.ceil(-lo / stride)) * stride + hi + 1)
+    return need
+
+
+def extended(texture: np.ndarray, wrap: Tuple[bool, bool], layers: Sequence[str],
+             network_layers: Sequence[str] = VGG19_LAYERS) -> np.ndarray:
+    """A texture (h, w, c) (or a batch (n, h, w, c)) mirror-extended at its bottom and right to
+    minimum_length on the wrapped axes it is shorter on; as it is otherwise (no copy)."""
+    texture = np.asarray(texture)
+    height, width = texture.shape[-3:-1]
+    need = minimum_length(layers, network_layers)
+    size = (max(height, need) if wrap[0] else height, max(width, need) if wrap[1] else width)
+    if size == (height, width):
+        return texture
+    if texture.ndim == 3:
+        return mirror_fit(texture, size)
+    return np.stack([mirror_fit(entry, size) for entry in texture])
+
+
+def edge_free_weights(size: Tuple[int, int], wrap: Tuple[bool, bool], layers: Sequence[str],
+                      network_layers: Sequence[str] = VGG19_LAYERS) -> List[np.ndarray]:
+    """Per layer of `layers`, (1, h/s, w/s, 1) float32 over the positions of a texture of
+    `size` (height, width): 1 where the statistics are taken (inside inner_span on a wrapped
+    axis, everywhere on the other), 0 elsewhere."""
+    weights = []
+    for layer in layers:
+        stride = footprint(layer, network_layers)[0]
+        weight = np.zeros((1, size[0] // stride, size[1] // stride, 1), np.float32)
+        rows, columns = ((inner_span(length, layer, network_layers) if wraps
+                          else (0, length // stride)) for length, wraps in zip(size, wrap))
+        weight[:, rows[0]:rows[1], columns[0]:columns[1]] = 1.0
+        weights.append(weight)
+    return weights
+
+
+def statistics_crop(photo: np.ndarray, size: Tuple[int, int], wrap: Tuple[bool, bool],
+                    margin: int) -> np.ndarray:
+    """The piece of a texture photo a seamless synthesis of `size` takes its statistics from:
+    on a wrapped axis the picture's length and `margin` (the texture branch's halo) on each
+    side, so that its edge-free positions are about as many as the picture's (a shorter photo
+    whole); on another, the picture's length (mirror_fit: as without seamless). Cropped at
+    the top left, as mirror_fit crops the picture's own piece."""
+    height, width = photo.shape[:2]
+    rows = min(height, size[0] + 2 * margin) if wrap[0] else size[0]
+    columns = min(width, size[1] + 2 * margin) if wrap[1] else size[1]
+    return mirror_fit(photo, (rows, columns))
