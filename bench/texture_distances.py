@@ -26,9 +26,9 @@ that sees only the texture (the texture's interior): on an axis the picture wrap
 another, its interior. A small picture's statistics are largely its edges' (at 128 px,
 block4_conv1's positions within its halo of the edge are most of them): the zero frame favours
 a run whose target had it (synthesis without seamless), the mirrored edges one whose target was
-mirror-extended (seamless synthesis), the interior a run whose middle is sheltered from its
-edges (synthesis without seamless: its edges take the frame's statistics), and 'valid' neither:
-each picture as it is laid, against the texture with no edge of its own.
+mirror-extended (seamless synthesis until December 2026), the interior a run whose middle is
+sheltered from its edges (synthesis without seamless: its edges take the frame's statistics),
+and 'valid' neither: each picture as it is laid, against the texture with no edge of its own.
 """
 from __future__ import annotations
 

@@ -541,3 +541,28 @@ def test_a_jobs_csv_takes_a_seamless_column(tmp_path):
     assert str(refused.value) == (
         f"{jobs}: row 2, column seamless: seamless does not go with mode reconstruct: it "
         "remakes the content photo itself, whose edges do not meet (synthesize makes a tile)")
+
+
+@pytest.mark.parametrize("statistics", ["auto", "global"])  # the per-tile and picture regimes
+def test_a_seamless_synthesis_objective_takes_the_photo_beyond_its_piece(statistics):
+    import nst_tf
+    from nst_tf.run.regimes import whole_objective
+    from nst_tf.run.request import Request, prepare
+    from nst_tf.run.texture_transfer import TextureTransfer
+    photo = random_image((150, 260), seed=2)
+    config = nst_tf.TransferConfig(mode="synthesize", size=(64, 48), weights="random",
+                                   seamless="xy", statistics=statistics, iterations=1)
+    transfer = TextureTransfer(prepare(Request(None, photo, config)))
+    # The picture's own piece is 48x64 (mirror_fit); its statistics come from the photo's
+    # 48 + 2 x 80 rows (all 150) and 64 + 2 x 80 columns (224 of 260).
+    assert transfer.textures[0].shape == (48, 64, 3)
+    expected = whole_objective(transfer.extractor, transfer.content[None],
+                               [transfer.textures[0][None]], config,
+                               [photo[None, :, :224]])
+    for ours, theirs in zip(transfer.objective.gram_targets, expected.gram_targets):
+        np.testing.assert_allclose(np.asarray(ours).reshape(theirs.shape), theirs, rtol=1e-5,
+                                   atol=1e-6)
+    # Not the piece's: its statistics are other numbers.
+    piece = whole_objective(transfer.extractor, transfer.content[None],
+                            [transfer.textures[0][None]], config)
+    assert _relative(piece.gram_targets[0], expected.gram_targets[0]) > 0.01
