@@ -385,21 +385,27 @@ def test_a_texture_too_short_for_a_layer_is_mirror_extended_to_leave_it_a_few_po
     assert weights[-1][0, 6].min() == 1.0  # every column: that axis does not wrap
 
 
-def test_a_seamless_synthesis_takes_its_statistics_from_the_photo_beyond_its_piece(random_vgg):
+def test_a_seamless_synthesis_takes_its_statistics_from_its_piece_or_more_of_the_photo(
+        random_vgg):
     from nst_tf.network.vgg import FeatureExtractor as Extractor
     from nst_tf.run.regimes import TexturePhotos
     photo, mask = random_image((400, 300), seed=2), np.ones((400, 300), np.float32)
     mask[200:] = 0.0
     extractor = Extractor(random_vgg, SYNTHESIS_LAYERS, ("block1_conv1",), wrap=(True, True))
     photos = TexturePhotos([photo], [mask])
-    # The picture's length and the branch's halo (80 px to block5_conv1) on each wrapped side,
-    # as far as the photo reaches; the picture's length on the other axis.
+    # The picture's own piece (mirror_fit's, as without seamless) when it leaves block5_conv1
+    # four positions that see no edge (214 px)...
+    (texture,), (cut,) = photos.at((256, 224), (256, 224), extractor, (True, True))
+    np.testing.assert_array_equal(texture, photo[:256, :224])
+    np.testing.assert_array_equal(cut, mask[:256, :224])
+    # ... else 214 px of the photo on a wrapped axis, the picture's length on the other.
     (texture,), (cut,) = photos.at((128, 128), (128, 128), extractor, (True, True))
-    np.testing.assert_array_equal(texture, photo[:288, :288])
-    np.testing.assert_array_equal(cut, mask[:288, :288])
-    (texture,), _ = photos.at((128, 256), (128, 256), extractor, (False, True))
-    np.testing.assert_array_equal(texture, photo[:128, :300])
-    # A coarser level: the photo scaled as the picture's piece is (by half), then cut.
+    np.testing.assert_array_equal(texture, photo[:214, :214])
+    np.testing.assert_array_equal(cut, mask[:214, :214])
+    (texture,), _ = photos.at((128, 128), (128, 128), extractor, (False, True))
+    np.testing.assert_array_equal(texture, photo[:128, :214])
+    # A coarser level: the photo scaled as the picture's piece is (by half), then cut (its 150
+    # columns whole: shorter than 214).
     (texture,), _ = photos.at((64, 64), (128, 128), extractor, (True, True))
     assert texture.shape == (200, 150, 3)
 
@@ -553,12 +559,12 @@ def test_a_seamless_synthesis_objective_takes_the_photo_beyond_its_piece(statist
     config = nst_tf.TransferConfig(mode="synthesize", size=(64, 48), weights="random",
                                    seamless="xy", statistics=statistics, iterations=1)
     transfer = TextureTransfer(prepare(Request(None, photo, config)))
-    # The picture's own piece is 48x64 (mirror_fit); its statistics come from the photo's
-    # 48 + 2 x 80 rows (all 150) and 64 + 2 x 80 columns (224 of 260).
+    # The picture's own piece is 48x64 (mirror_fit); its statistics come from more of the
+    # photo: 214 px where it reaches (the 214 columns of 260), all of it where not (150 rows).
     assert transfer.textures[0].shape == (48, 64, 3)
     expected = whole_objective(transfer.extractor, transfer.content[None],
                                [transfer.textures[0][None]], config,
-                               [photo[None, :, :224]])
+                               [photo[None, :, :214]])
     for ours, theirs in zip(transfer.objective.gram_targets, expected.gram_targets):
         np.testing.assert_allclose(np.asarray(ours).reshape(theirs.shape), theirs, rtol=1e-5,
                                    atol=1e-6)

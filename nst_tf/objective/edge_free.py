@@ -77,13 +77,11 @@ def edge_free_weights(size: Tuple[int, int], wrap: Tuple[bool, bool], layers: Se
 
 
 def statistics_crop(photo: np.ndarray, size: Tuple[int, int], wrap: Tuple[bool, bool],
-                    margin: int) -> np.ndarray:
+                    minimum: int) -> np.ndarray:
     """The piece of a texture photo a seamless synthesis of `size` takes its statistics from:
-    on a wrapped axis the picture's length and `margin` (the texture branch's halo) on each
-    side, so that its edge-free positions are about as many as the picture's (a shorter photo
-    whole); on another, the picture's length (mirror_fit: as without seamless). Cropped at
-    the top left, as mirror_fit crops the picture's own piece."""
-    height, width = photo.shape[:2]
-    rows = min(height, size[0] + 2 * margin) if wrap[0] else size[0]
-    columns = min(width, size[1] + 2 * margin) if wrap[1] else size[1]
+    the picture's own piece (mirror_fit, as without seamless, so that both are made from the
+    same texture), longer on a wrapped axis where that is shorter than `minimum`
+    (minimum_length) and the photo is not: more of the photo rather than its mirror images."""
+    rows, columns = (max(length, min(photo_length, minimum)) if wraps else length
+                     for length, photo_length, wraps in zip(size, photo.shape[:2], wrap))
     return mirror_fit(photo, (rows, columns))

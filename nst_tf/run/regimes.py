@@ -23,8 +23,7 @@ from nst_tf.io.images import mirror_fit, periodic_resize, resize, to_uint8, upsa
 from nst_tf.io.masks import at_size
 from nst_tf.io.tiles import from_tile_batch, to_tile_batch
 from nst_tf.network.vgg import PIXEL_MAX, PIXEL_MIN, deprocess, preprocess
-from nst_tf.objective.edge_free import statistics_crop
-from nst_tf.objective.grid import halo
+from nst_tf.objective.edge_free import minimum_length, statistics_crop
 from nst_tf.objective.tiled import TiledObjective
 from nst_tf.objective.whole import WholeObjective
 from nst_tf.run.levels import LevelProgress, RunPlan, Size, gradient_scale
@@ -42,18 +41,17 @@ class Regions:
 @dataclasses.dataclass(frozen=True)
 class TexturePhotos:
     """A seamless synthesis's textures whole (RGB (h, w, 3)) and their masks (None or (h, w)):
-    each level's statistics are cut from them (edge_free.statistics_crop), beyond the piece
-    the picture is aligned with, so that the positions that see no edge are about as many as
-    the picture's."""
+    each level's statistics are cut from them (edge_free.statistics_crop): the picture's own
+    piece, or where that is too short to leave a few positions that see no edge at every
+    layer, more of the photo."""
 
     photos: List[np.ndarray]
     masks: List[Optional[np.ndarray]]
 
     def at(self, size: Size, aligned: Size, extractor, wrap) -> Tuple[List, List]:
         """(textures, masks) at a level of `size`, whose aligned textures are those of size
-        `aligned` resized to it: the photos scaled alike, then cropped to `size` and the
-        texture branch's halo on each wrapped side."""
-        margin = halo(extractor.texture_layers, extractor.layer_names)
+        `aligned` resized to it: the photos scaled alike, then cut."""
+        minimum = minimum_length(extractor.texture_layers, extractor.layer_names)
         factor = (size[0] / aligned[0], size[1] / aligned[1])
 
         def cut(image):
@@ -61,7 +59,7 @@ class TexturePhotos:
                 image = resize(image, (max(1, int(round(image.shape[0] * factor[0]))),
                                        max(1, int(round(image.shape[1] * factor[1])))),
                                antialias=True)
-            return statistics_crop(image, size, wrap, margin)
+            return statistics_crop(image, size, wrap, minimum)
 
         return ([cut(photo) for photo in self.photos],
                 [None if mask is None else cut(mask[..., None])[..., 0] for mask in self.masks])
