@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 from typing import Dict, Sequence
 
-
 from nst_tf.tensorflow_quietly import tf  # started without its C++ log lines
 
 from nst_tf.io.inputs import as_texture_list
