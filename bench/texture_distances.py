@@ -13,8 +13,10 @@ comparing texture losses (Gram against sliced Wasserstein) without letting eithe
 The texture meets the picture's size as the run met it (`fit`): resized to it (the texture and
 style modes: the original resizes the texture to the content), or cropped and mirror-extended
 (mirror_fit: synthesis keeps the texture's own scale, so a synthesis is compared with the piece
-of texture it was made from, not with the whole photo shrunk). Features are taken in colour. 0
-is the texture itself (its fitted copy) on every measure.
+of texture it was made from, not with the whole photo shrunk), or only cropped ('piece': the
+photo's top left, the picture's size or the whole photo where that is smaller; a photo shorter
+than the picture is compared as it is, without the mirror seams an extension would add to it).
+Features are taken in colour. 0 is the texture itself (its fitted copy) on every measure.
 
 `edges`: what the network sees beyond the picture's edges. 'zero': its zero padding, as a run
 without seamless; 'mirror': the picture (and the texture) mirror-extended by the layers' halo
@@ -49,7 +51,8 @@ DISTANCE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1
 HELD_OUT_SEED = 20210607
 HELD_OUT_DIRECTIONS = 4
 FITS = {"resize": lambda texture, size: resize(texture, size, antialias=True),
-        "crop": mirror_fit}
+        "crop": mirror_fit,
+        "piece": lambda texture, size: texture[:size[0], :size[1]]}
 EDGES = ("zero", "mirror", "interior", "valid")
 
 
@@ -57,7 +60,7 @@ class TextureDistances:
     """distances(image, wrap) -> {'sliced', 'gram', 'histogram'} against one texture photo.
 
     model: a VGG19 (keras.applications layout); texture: RGB (h, w, 3) 0..255, any size;
-    fit: 'resize' or 'crop' (FITS), how the texture meets the picture's size; edges: 'zero',
+    fit: 'resize', 'crop' or 'piece' (FITS), how the texture meets the picture's size; edges: 'zero',
     'mirror', 'interior' or 'valid' (EDGES), what the network sees beyond the edges and which
     positions count; wrap (rows, columns): the axes the picture repeats along ('valid' only)."""
 
@@ -139,8 +142,10 @@ class TextureDistances:
 
 
 def histogram_distance(image: np.ndarray, texture: np.ndarray) -> float:
-    """Per RGB channel, the root mean squared difference of the sorted pixel values (the
-    pictures of one size), averaged: gray levels."""
-    ours = np.sort(np.asarray(image, np.float64).reshape(-1, 3), axis=0)
+    """Per RGB channel, the root mean squared difference of the sorted pixel values (a
+    texture of another size compared quantile by quantile, as the sliced distance is),
+    averaged: gray levels."""
     theirs = np.sort(np.asarray(texture, np.float64).reshape(-1, 3), axis=0)
+    ours = np.asarray(quantiles(np.sort(np.asarray(image, np.float64).reshape(-1, 3), axis=0),
+                                theirs.shape[0]))
     return float(np.mean(np.sqrt(np.mean(np.square(ours - theirs), axis=0))))

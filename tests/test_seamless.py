@@ -387,6 +387,7 @@ def test_a_texture_too_short_for_a_layer_is_mirror_extended_to_leave_it_a_few_po
 
 def test_a_seamless_synthesis_takes_its_statistics_from_its_piece_or_more_of_the_photo(
         random_vgg):
+    from nst_tf.io.images import mirror_fit, resize
     from nst_tf.network.vgg import FeatureExtractor as Extractor
     from nst_tf.run.regimes import TexturePhotos
     photo, mask = random_image((400, 300), seed=2), np.ones((400, 300), np.float32)
@@ -404,10 +405,18 @@ def test_a_seamless_synthesis_takes_its_statistics_from_its_piece_or_more_of_the
     np.testing.assert_array_equal(cut, mask[:214, :214])
     (texture,), _ = photos.at((128, 128), (128, 128), extractor, (False, True))
     np.testing.assert_array_equal(texture, photo[:128, :214])
-    # A coarser level: the photo scaled as the picture's piece is (by half), then cut (its 150
-    # columns whole: shorter than 214).
+    # A picture longer than the photo: the photo itself on a wrapped axis (no mirror seams),
+    # mirror_fit's piece on the other.
+    (texture,), (cut,) = photos.at((512, 512), (512, 512), extractor, (True, True))
+    np.testing.assert_array_equal(texture, photo)
+    np.testing.assert_array_equal(cut, mask)
+    (texture,), _ = photos.at((512, 512), (512, 512), extractor, (True, False))
+    np.testing.assert_array_equal(texture, mirror_fit(photo, (400, 512)))
+    # A coarser level: the photo scaled as the picture's piece is (by half, 200x150), then cut:
+    # mirror-extended to 214 px, as it is shorter.
     (texture,), _ = photos.at((64, 64), (128, 128), extractor, (True, True))
-    assert texture.shape == (200, 150, 3)
+    half = resize(photo, (200, 150), antialias=True)
+    np.testing.assert_allclose(texture, mirror_fit(half, (214, 214)), atol=1e-4)
 
 
 def test_an_odd_wrapped_side_is_refused_at_the_pooling(random_vgg):

@@ -18,8 +18,8 @@ A texture is a spec of bench/texture_specs.py: a path, `skimage:NAME` (a sample 
 scikit-image's wheel, unpacked into --skimage_dir), `medium:NAME` (the original's texture, for
 measuring only) or `crop:PATH:WIDTHxHEIGHT+LEFT+TOP` (a part of a photo). Each is synthesized with
 seamless off and xy from the same noise (seed 0), the synthesis preset's weights and optimiser,
-and scored against the piece of texture it was made from (the texture at its own scale,
-TextureDistances' fit 'crop') under each of its `edges` (the zero frame, mirrored edges, the
+and scored against the piece of texture it was made from (the texture at its own scale, and
+no larger than the photo: TextureDistances' fit 'piece') under each of its `edges` (the zero frame, mirrored edges, the
 interior, and 'valid': each picture as it is laid, a seamless one continued by itself, against
 the texture's interior). Prints a Markdown table and writes OUTPUT_DIR/NAME.png (texture | off,
 repeated 2x2 | xy, repeated 2x2), each seed's picture (NAME_SETTING_seedK.png) and results.json;
@@ -306,9 +306,10 @@ def scored(distances: dict, image, wrap) -> dict:
 
 def measures(network, texture) -> dict:
     """One TextureDistances per edge treatment, against the piece of texture a synthesis is
-    made from (fit 'crop')."""
+    made from, or the whole photo where it is smaller than the picture (fit 'piece': not its
+    mirror-extension, whose mirror seams are a device of plain synthesis, not the texture)."""
     from bench.texture_distances import EDGES, TextureDistances
-    return {edges: TextureDistances(network, texture, fit="crop", edges=edges)
+    return {edges: TextureDistances(network, texture, fit="piece", edges=edges)
             for edges in EDGES}
 
 

@@ -78,10 +78,14 @@ def edge_free_weights(size: Tuple[int, int], wrap: Tuple[bool, bool], layers: Se
 
 def statistics_crop(photo: np.ndarray, size: Tuple[int, int], wrap: Tuple[bool, bool],
                     minimum: int) -> np.ndarray:
-    """The piece of a texture photo a seamless synthesis of `size` takes its statistics from:
-    the picture's own piece (mirror_fit, as without seamless, so that both are made from the
-    same texture), longer on a wrapped axis where that is shorter than `minimum`
-    (minimum_length) and the photo is not: more of the photo rather than its mirror images."""
-    rows, columns = (max(length, min(photo_length, minimum)) if wraps else length
+    """The piece of a texture photo a seamless synthesis of `size` takes its statistics from.
+    On an axis that does not wrap, the picture's own piece (mirror_fit, as without seamless).
+    On a wrapped axis, the photo itself where it is no longer than the picture: its
+    mirror-extension to the picture's size (the rule without seamless) would put mirror seams
+    into the statistics of a picture that has none. The picture's length where the photo is
+    longer, as without seamless, so that both are made from the same part of the photo; at
+    least `minimum` (minimum_length) on a wrapped axis: more of the photo where it has it, its
+    mirror images only where it is shorter than that."""
+    rows, columns = (max(min(length, photo_length), minimum) if wraps else length
                      for length, photo_length, wraps in zip(size, photo.shape[:2], wrap))
     return mirror_fit(photo, (rows, columns))

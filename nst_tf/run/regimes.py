@@ -42,8 +42,8 @@ class Regions:
 class TexturePhotos:
     """A seamless synthesis's textures whole (RGB (h, w, 3)) and their masks (None or (h, w)):
     each level's statistics are cut from them (edge_free.statistics_crop): the picture's own
-    piece, or where that is too short to leave a few positions that see no edge at every
-    layer, more of the photo."""
+    piece, the photo itself where the picture is longer, and more of the photo where the piece
+    is too short to leave a few positions that see no edge at every layer."""
 
     photos: List[np.ndarray]
     masks: List[Optional[np.ndarray]]
