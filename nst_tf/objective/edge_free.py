@@ -12,7 +12,7 @@ lies inside the texture; elsewhere from every position, as without seamless.
 from __future__ import annotations
 
 import math
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -74,6 +74,19 @@ def edge_free_weights(size: Tuple[int, int], wrap: Tuple[bool, bool], layers: Se
         weight[:, rows[0]:rows[1], columns[0]:columns[1]] = 1.0
         weights.append(weight)
     return weights
+
+
+def with_edge_free(weights: Optional[List], size: Tuple[int, int], wrap: Tuple[bool, bool],
+                   layers: Sequence[str], network_layers: Sequence[str] = VGG19_LAYERS):
+    """A texture's per-layer position weights (None: every position counts; or per layer None
+    or an array broadcasting against edge_free_weights') times its edge-free weights where an
+    axis wraps; `weights` as they are where none does."""
+    if not any(wrap):
+        return weights
+    edge_free = edge_free_weights(size, wrap, layers, network_layers)
+    if weights is None:
+        return edge_free
+    return [e if w is None else w * e for w, e in zip(weights, edge_free)]
 
 
 def statistics_crop(photo: np.ndarray, size: Tuple[int, int], wrap: Tuple[bool, bool],

@@ -44,7 +44,7 @@ from nst_tf.limits import SORTED_PROJECTIONS_IN_MEMORY_BYTES, SORTING_THREADS, T
 from nst_tf.io.inputs import as_texture_list
 from nst_tf.network.vgg import FeatureExtractor, preprocess
 from nst_tf.objective.compiled import releasing_function
-from nst_tf.objective.edge_free import edge_free_weights, extended
+from nst_tf.objective.edge_free import extended, with_edge_free
 from nst_tf.objective.grid import (BALANCED_TILE_HALOS, core_mask, core_slice, footprint, halo,
                                    stride_grid, tiling, wrapped_runs)
 from nst_tf.objective.sorted_projections import SortedProjections
@@ -215,11 +215,8 @@ class TiledObjective:
             mask = extended(np.asarray(texture_mask, np.float32)[..., None], self.wrap, layers,
                             names)
             guidance = self._guidance(mask[None, ..., 0])
-        if any(self.wrap):
-            edge_free = edge_free_weights(texture.shape[:2], self.wrap, layers, names)
-            guidance = edge_free if guidance is None else [
-                g * e for g, e in zip(guidance, edge_free)]
-        return self._viewed(texture), guidance
+        return self._viewed(texture), with_edge_free(guidance, texture.shape[:2], self.wrap,
+                                                     layers, names)
 
     def _texture_grams(self, viewed, guidance=None) -> List[tf.Tensor]:
         """A texture's Gram matrices from its view (_statistics), [(c, c)]: over every

@@ -14,7 +14,7 @@ from nst_tf.tensorflow_quietly import tf  # started without its C++ log lines
 from nst_tf.io.inputs import as_texture_list
 from nst_tf.network.vgg import FeatureExtractor, preprocess
 from nst_tf.objective.compiled import shared_evaluations
-from nst_tf.objective.edge_free import edge_free_weights, extended
+from nst_tf.objective.edge_free import extended, with_edge_free
 from nst_tf.objective.grid import footprint
 from nst_tf.objective.terms import (Weighting, anchored_distance, blended, gram, gram_distance,
                                     guided_gram, layer_directions, layer_mean, pooled,
@@ -161,11 +161,8 @@ class WholeObjective:
         features = plain.texture_features(view(texture_tiles))
         weights = [None if texture_mask is None else pooled(texture_mask, stride)
                    for stride in self._strides()]
-        if self.extractor.wraps:
-            edge_free = edge_free_weights(texture_tiles.shape[1:3], wrap, layers,
-                                          plain.layer_names)
-            weights = [e if w is None else w * e for w, e in zip(weights, edge_free)]
-        return features, weights
+        return features, with_edge_free(weights, texture_tiles.shape[1:3], wrap, layers,
+                                        plain.layer_names)
 
     def _sorted_targets(self, features, masks=None):
         """A texture's sorted projections, [layer][entry] (M, c), on the layers' directions

@@ -55,11 +55,7 @@ class TexturePhotos:
         factor = (size[0] / aligned[0], size[1] / aligned[1])
 
         def cut(image):
-            if factor != (1.0, 1.0):
-                image = resize(image, (max(1, int(round(image.shape[0] * factor[0]))),
-                                       max(1, int(round(image.shape[1] * factor[1])))),
-                               antialias=True)
-            return statistics_crop(image, size, wrap, minimum)
+            return statistics_crop(scaled(image, factor), size, wrap, minimum)
 
         return ([cut(photo) for photo in self.photos],
                 [None if mask is None else cut(mask[..., None])[..., 0] for mask in self.masks])
@@ -83,12 +79,14 @@ def wrap_of(config: TransferConfig, wraps: bool) -> Tuple[bool, bool]:
     return config.wrap if wraps else (False, False)
 
 
-def scaled(image: np.ndarray, scale: float) -> np.ndarray:
-    """`image` (h, w, c) resized by `scale` (texture_scale); itself at 1."""
-    if scale == 1.0:
+def scaled(image: np.ndarray, scale) -> np.ndarray:
+    """`image` (h, w, c) resized by `scale` (texture_scale; or a factor per axis, (rows,
+    columns)); itself at 1."""
+    rows, columns = scale if isinstance(scale, tuple) else (scale, scale)
+    if (rows, columns) == (1.0, 1.0):
         return image
-    return resize(image, (max(1, int(round(image.shape[0] * scale))),
-                          max(1, int(round(image.shape[1] * scale)))), antialias=True)
+    return resize(image, (max(1, int(round(image.shape[0] * rows))),
+                          max(1, int(round(image.shape[1] * columns)))), antialias=True)
 
 
 ASSEMBLY_ROWS = 256
