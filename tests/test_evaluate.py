@@ -121,7 +121,7 @@ def test_texture_distances_meet_a_synthesis_at_its_scale_and_can_leave_out_the_z
     assert np.array_equal(pieces._target((128, 128))[0], texture)
     # Other counts compare quantile by quantile: each value of the photo four times is it.
     assert pieces(np.tile(texture, (2, 2, 1)))["histogram"] == pytest.approx(0.0, abs=1e-9)
-    assert pieces(np.tile(texture, (2, 2, 1))[::-1] * 0.5)["histogram"] > 10.0
+    assert pieces(np.tile(texture, (2, 2, 1)) * 0.5)["histogram"] > 10.0
     # Mirrored edges: the picture's own positions; inside the halo's reach of every edge they
     # are the zero-padded network's, at the edge they are not.
     layers = ("block1_conv1", "block3_conv1")

@@ -412,11 +412,16 @@ def test_a_seamless_synthesis_takes_its_statistics_from_its_piece_or_more_of_the
     np.testing.assert_array_equal(cut, mask)
     (texture,), _ = photos.at((512, 512), (512, 512), extractor, (True, False))
     np.testing.assert_array_equal(texture, mirror_fit(photo, (400, 512)))
-    # A coarser level: the photo scaled as the picture's piece is (by half, 200x150), then cut:
-    # mirror-extended to 214 px, as it is shorter.
+    # A coarser level: the photo scaled as the picture's piece is (by half), then cut: its 150
+    # columns whole, shorter than 214 (the objective extends them, after any texture scale).
     (texture,), _ = photos.at((64, 64), (128, 128), extractor, (True, True))
-    half = resize(photo, (200, 150), antialias=True)
-    np.testing.assert_allclose(texture, mirror_fit(half, (214, 214)), atol=1e-4)
+    np.testing.assert_allclose(texture, resize(photo, (200, 150), antialias=True), atol=1e-4)
+    # A texture scale: as much of the photo as leaves 214 px once scaled (428 px at 0.5: all
+    # 400x300 of it, never its mirror images; 107 at 2: the picture's own 128).
+    (texture,), _ = photos.at((128, 128), (128, 128), extractor, (True, True), 0.5)
+    np.testing.assert_array_equal(texture, photo)
+    (texture,), _ = photos.at((128, 128), (128, 128), extractor, (True, True), 2.0)
+    np.testing.assert_array_equal(texture, photo[:128, :128])
 
 
 def test_an_odd_wrapped_side_is_refused_at_the_pooling(random_vgg):

@@ -93,12 +93,13 @@ def statistics_crop(photo: np.ndarray, size: Tuple[int, int], wrap: Tuple[bool, 
                     minimum: int) -> np.ndarray:
     """The piece of a texture photo a seamless synthesis of `size` takes its statistics from.
     On an axis that does not wrap, the picture's own piece (mirror_fit, as without seamless).
-    On a wrapped axis, the photo itself where it is no longer than the picture: its
-    mirror-extension to the picture's size (the rule without seamless) would put mirror seams
-    into the statistics of a picture that has none. The picture's length where the photo is
-    longer, as without seamless, so that both are made from the same part of the photo; at
-    least `minimum` (minimum_length) on a wrapped axis: more of the photo where it has it, its
-    mirror images only where it is shorter than that."""
-    rows, columns = (max(min(length, photo_length), minimum) if wraps else length
+    On a wrapped axis, the photo cropped to the picture's length (as without seamless, so that
+    both are made from the same part of the photo), or to `minimum` (minimum_length) where
+    that is longer: more of the photo where it has it. Never extended there: a photo shorter
+    than the picture is used as it is, as its mirror-extension to the picture's size (the rule
+    without seamless) would put mirror seams into the statistics of a picture that has none;
+    one shorter than `minimum` is mirror-extended to it by `extended`, after any texture
+    scale."""
+    rows, columns = (min(photo_length, max(length, minimum)) if wraps else length
                      for length, photo_length, wraps in zip(size, photo.shape[:2], wrap))
     return mirror_fit(photo, (rows, columns))

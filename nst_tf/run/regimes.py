@@ -13,6 +13,7 @@ report their steps.
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -42,16 +43,20 @@ class Regions:
 class TexturePhotos:
     """A seamless synthesis's textures whole (RGB (h, w, 3)) and their masks (None or (h, w)):
     each level's statistics are cut from them (edge_free.statistics_crop): the picture's own
-    piece, the photo itself where the picture is longer, and more of the photo where the piece
-    is too short to leave a few positions that see no edge at every layer."""
+    piece, more of the photo where the piece is too short to leave a few positions that see no
+    edge at every layer, the photo itself where it is shorter than that (the objective
+    mirror-extends it to the least length, edge_free.extended)."""
 
     photos: List[np.ndarray]
     masks: List[Optional[np.ndarray]]
 
-    def at(self, size: Size, aligned: Size, extractor, wrap) -> Tuple[List, List]:
+    def at(self, size: Size, aligned: Size, extractor, wrap,
+           texture_scale: float = 1.0) -> Tuple[List, List]:
         """(textures, masks) at a level of `size`, whose aligned textures are those of size
-        `aligned` resized to it: the photos scaled alike, then cut."""
-        minimum = minimum_length(extractor.texture_layers, extractor.layer_names)
+        `aligned` resized to it: the photos scaled alike, then cut, long enough to leave the
+        edge-free positions once the caller scales them by `texture_scale`."""
+        minimum = math.ceil(minimum_length(extractor.texture_layers, extractor.layer_names)
+                            / texture_scale)
         factor = (size[0] / aligned[0], size[1] / aligned[1])
 
         def cut(image):
@@ -131,7 +136,7 @@ class TileRegime:
         scale = self.config.texture_scale
         if self.photos is not None:  # seamless synthesis: split 1x1, one tile
             photos, statistics_masks = self.photos.at(size, self.content.shape[:2], extractor,
-                                                      self.config.wrap)
+                                                      self.config.wrap, scale)
             gram_tiles = [scaled(t, scale)[None] for t in photos]
             statistics_masks = [None if m is None else scaled(m[..., None], scale)[None]
                                 for m in statistics_masks]
@@ -206,7 +211,8 @@ class PictureRegime:
         texture_masks = None if self.regions is None else self.regions.texture_masks
         if self.photos is not None:  # a seamless synthesis's statistics, from the photos
             gram_textures, texture_masks = self.photos.at(size, self.content.shape[:2],
-                                                          extractor, config.wrap)
+                                                          extractor, config.wrap,
+                                                          config.texture_scale)
         if config.texture_scale != 1.0:
             raw_textures = [mirror_fit(scaled(t, config.texture_scale), size)
                             for t in raw_textures]
