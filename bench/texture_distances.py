@@ -60,9 +60,10 @@ class TextureDistances:
     """distances(image, wrap) -> {'sliced', 'gram', 'histogram'} against one texture photo.
 
     model: a VGG19 (keras.applications layout); texture: RGB (h, w, 3) 0..255, any size;
-    fit: 'resize', 'crop' or 'piece' (FITS), how the texture meets the picture's size; edges: 'zero',
-    'mirror', 'interior' or 'valid' (EDGES), what the network sees beyond the edges and which
-    positions count; wrap (rows, columns): the axes the picture repeats along ('valid' only)."""
+    fit: 'resize', 'crop' or 'piece' (FITS), how the texture meets the picture's size; edges:
+    'zero', 'mirror', 'interior' or 'valid' (EDGES), what the network sees beyond the edges and
+    which positions count; wrap (rows, columns): the axes the picture repeats along ('valid'
+    only)."""
 
     def __init__(self, model: keras.Model, texture: np.ndarray,
                  layers: Sequence[str] = DISTANCE_LAYERS, fit: str = "resize",

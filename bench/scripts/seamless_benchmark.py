@@ -19,10 +19,11 @@ scikit-image's wheel, unpacked into --skimage_dir), `medium:NAME` (the original'
 measuring only) or `crop:PATH:WIDTHxHEIGHT+LEFT+TOP` (a part of a photo). Each is synthesized with
 seamless off and xy from the same noise (seed 0), the synthesis preset's weights and optimiser,
 and scored against the piece of texture it was made from (the texture at its own scale, and
-no larger than the photo: TextureDistances' fit 'piece') under each of its `edges` (the zero frame, mirrored edges, the
-interior, and 'valid': each picture as it is laid, a seamless one continued by itself, against
-the texture's interior). Prints a Markdown table and writes OUTPUT_DIR/NAME.png (texture | off,
-repeated 2x2 | xy, repeated 2x2), each seed's picture (NAME_SETTING_seedK.png) and results.json;
+no larger than the photo: TextureDistances' fit 'piece') under each of its `edges` (the zero
+frame, mirrored edges, the interior, and 'valid': each picture as it is laid, a seamless one
+continued by itself, against the texture's interior). Prints a Markdown table and writes
+OUTPUT_DIR/NAME.png (texture | off, repeated 2x2 | xy, repeated 2x2), each seed's picture
+(NAME_SETTING_seedK.png) and results.json;
 with --pictures, the sheets of the textures named in --shipped (redistributable ones) as small
 JPEGs there. With --settings xy, only the seamless pictures are made again (the others kept
 from an earlier run in --output_dir). With --cost N, only the seconds of one evaluation
